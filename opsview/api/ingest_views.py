@@ -1,0 +1,180 @@
+"""The ingest API: integration jobs report sync runs, sync events and business states.
+
+Views are thin: they authenticate, hand the body to ``opsview.ingest`` and
+render the result. Validation and writing live there.
+"""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from opsview.ingest import runs, schemas
+from opsview.ingest.events import ingest_sync_events
+from opsview.ingest.fields import item_serializer
+from opsview.ingest.states import STATE_TYPES, upsert_states
+from opsview.telemetry.models import SyncRun
+from opsview.workspaces.models import ApiToken
+
+
+class IsIntegration(BasePermission):
+    message = "This endpoint takes an integration token: 'Authorization: Bearer <token>'."
+
+    def has_permission(self, request, view):
+        return isinstance(request.auth, ApiToken)
+
+
+class IngestView(APIView):
+    permission_classes = [IsIntegration]
+
+    @property
+    def token(self):
+        return self.request.auth
+
+
+ERROR_RESPONSES = {
+    400: OpenApiResponse(description="Invalid: `errors` lists each problem by index, field and message."),
+    401: OpenApiResponse(description="Missing, unknown or revoked token."),
+    413: OpenApiResponse(description="More items or bytes than the limit, which the message states."),
+    415: OpenApiResponse(description="The body is not application/json."),
+}
+
+
+def batch_of(name, fields):
+    return inline_serializer(f"{name}Batch", {"items": serializers.ListField(child=item_serializer(name, fields)())})
+
+
+class SyncRunSerializer(serializers.ModelSerializer):
+    reported_by = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    source_system = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    target_system = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = SyncRun
+        fields = [
+            "id", "flow", "reported_by", "source_system", "target_system", "external_id", "status",
+            "started_at", "finished_at", "records_total", "records_succeeded", "records_failed",
+            "records_skipped", "message",
+        ]  # fmt: skip
+
+
+class WhoAmIView(IngestView):
+    @extend_schema(
+        summary="Which workspace and system this token belongs to",
+        responses=inline_serializer(
+            "TokenIdentity",
+            {"workspace": serializers.CharField(), "system": serializers.CharField(), "token": serializers.CharField()},
+        ),
+    )
+    def get(self, request):
+        return Response(
+            {"workspace": self.token.workspace.slug, "system": self.token.system.slug, "token": self.token.name}
+        )
+
+
+class SyncRunListView(IngestView, generics.ListAPIView):
+    serializer_class = SyncRunSerializer
+
+    def get_queryset(self):
+        return runs.runs_for(self.token).select_related("reported_by", "source_system", "target_system")
+
+    @extend_schema(summary="List the sync runs this system reported, newest first")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Start a sync run",
+        request=item_serializer("SyncRunStart", schemas.SYNC_RUN_START),
+        responses={201: SyncRunSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request):
+        run = runs.start_run(self.token, request.data)
+        return Response(SyncRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+class SyncRunDetailView(IngestView):
+    def get_run(self, pk):
+        return get_object_or_404(runs.runs_for(self.token), pk=pk)
+
+    @extend_schema(summary="One sync run", responses={200: SyncRunSerializer, 404: OpenApiResponse()})
+    def get(self, request, pk):
+        return Response(SyncRunSerializer(self.get_run(pk)).data)
+
+    @extend_schema(
+        summary="Report a running sync run's progress (absolute counters)",
+        request=item_serializer("SyncRunProgress", schemas.SYNC_RUN_PROGRESS),
+        responses={200: SyncRunSerializer, 409: OpenApiResponse(description="The run already finished."),
+                   **ERROR_RESPONSES},
+    )  # fmt: skip
+    def patch(self, request, pk):
+        run = runs.report_progress(self.token, self.get_run(pk), request.data)
+        return Response(SyncRunSerializer(run).data)
+
+
+class SyncRunFinishView(SyncRunDetailView):
+    http_method_names = ["post", "options"]
+
+    @extend_schema(
+        summary="Finish a sync run with its status",
+        request=item_serializer("SyncRunFinish", schemas.SYNC_RUN_FINISH),
+        responses={200: SyncRunSerializer, 409: OpenApiResponse(description="Already finished otherwise."),
+                   **ERROR_RESPONSES},
+    )  # fmt: skip
+    def post(self, request, pk):
+        run = runs.finish_run(self.token, self.get_run(pk), request.data)
+        return Response(SyncRunSerializer(run).data)
+
+
+EVENT_RESULT = inline_serializer(
+    "SyncEventBatchResult",
+    {"received": serializers.IntegerField(), "created": serializers.IntegerField(),
+     "duplicates": serializers.IntegerField()},
+)  # fmt: skip
+
+
+class SyncEventBatchView(IngestView):
+    @extend_schema(
+        summary="Report a batch of sync events (at most 1,000), all or nothing",
+        description="One event per record a run touched. Resending an event id is counted as a duplicate.",
+        request=batch_of("SyncEvent", schemas.SYNC_EVENT),
+        responses={200: EVENT_RESULT, **ERROR_RESPONSES},
+    )
+    def post(self, request):
+        return Response(ingest_sync_events(self.token, request.data))
+
+
+STATE_RESULT = inline_serializer(
+    "StateBatchResult",
+    {
+        "received": serializers.IntegerField(),
+        "created": serializers.IntegerField(),
+        "updated": serializers.IntegerField(),
+        "duplicates": serializers.IntegerField(help_text="Same version as stored; nothing changed."),
+        "stale": serializers.IntegerField(help_text="Older than stored; not applied."),
+        "stale_items": serializers.ListField(child=serializers.DictField()),
+    },
+)
+
+
+def state_batch_view(state_type):
+    """An upsert endpoint for one kind of business state."""
+    name = state_type.model.__name__
+
+    class StateBatchView(IngestView):
+        @extend_schema(
+            summary=f"Upsert a batch of {state_type.model._meta.verbose_name_plural} (at most 1,000), all or nothing",
+            description="Keyed by external id within this token's system. A report older than the stored one "
+            "(by version, else updated_at) is not applied and is listed in stale_items.",
+            request=batch_of(name, state_type.fields),
+            responses={200: STATE_RESULT, **ERROR_RESPONSES},
+        )
+        def post(self, request):
+            return Response(upsert_states(self.token, state_type, request.data))
+
+    StateBatchView.__name__ = f"{name}BatchView"
+    return StateBatchView.as_view()
+
+
+STATE_VIEWS = {kind: state_batch_view(state_type) for kind, state_type in STATE_TYPES.items()}

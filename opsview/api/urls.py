@@ -1,0 +1,11 @@
+from django.urls import path
+
+from opsview.api import ingest_views as views
+
+urlpatterns = [
+    path("whoami/", views.WhoAmIView.as_view(), name="api-whoami"),
+    path("sync-runs/", views.SyncRunListView.as_view(), name="api-sync-runs"),
+    path("sync-runs/<int:pk>/", views.SyncRunDetailView.as_view(), name="api-sync-run"),
+    path("sync-runs/<int:pk>/finish/", views.SyncRunFinishView.as_view(), name="api-sync-run-finish"),
+    path("sync-events/", views.SyncEventBatchView.as_view(), name="api-sync-events"),
+] + [path(f"states/{kind}/", view, name=f"api-states-{kind}") for kind, view in views.STATE_VIEWS.items()]

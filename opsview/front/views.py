@@ -1,0 +1,65 @@
+"""Pages every member sees: the workspace overview and the sync runs."""
+
+from datetime import timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from opsview.records.models import Client, Invoice, Person, Project, TimeEntry
+from opsview.telemetry.models import Outcome, RunStatus, SyncEvent, SyncRun
+from opsview.workspaces.models import System
+from opsview.workspaces.views import require_workspace
+
+PAGE_SIZE = 50
+
+
+@login_required
+def home(request):
+    workspace = require_workspace(request)
+    since = timezone.now() - timedelta(days=7)
+    events = SyncEvent.objects.visible_to(request.user, workspace).filter(occurred_at__gte=since)
+    outcomes = events.aggregate(
+        succeeded=Count("id", filter=Q(outcome=Outcome.SUCCEEDED)),
+        failed=Count("id", filter=Q(outcome=Outcome.FAILED)),
+    )
+    record_counts = [
+        (model._meta.verbose_name_plural, model.objects.visible_to(request.user, workspace).count())
+        for model in (Client, Project, Person, TimeEntry, Invoice)
+    ]
+    context = {
+        "systems": System.objects.visible_to(request.user, workspace),
+        "recent_runs": SyncRun.objects.visible_to(request.user, workspace).select_related(
+            "source_system", "target_system"
+        )[:10],
+        "outcomes": outcomes,
+        "record_counts": record_counts,
+    }
+    return render(request, "front/home.html", context)
+
+
+@login_required
+def sync_runs(request):
+    workspace = require_workspace(request)
+    runs = SyncRun.objects.visible_to(request.user, workspace).select_related("source_system", "target_system")
+    status = request.GET.get("status")
+    if status:
+        runs = runs.filter(status=status)
+    page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "front/sync_runs.html", {"page": page, "status": status, "statuses": RunStatus.choices})
+
+
+@login_required
+def sync_run(request, pk):
+    workspace = require_workspace(request)
+    run = get_object_or_404(
+        SyncRun.objects.visible_to(request.user, workspace).select_related("source_system", "target_system"), pk=pk
+    )
+    events = SyncEvent.objects.visible_to(request.user, workspace).filter(run=run).order_by("occurred_at", "id")
+    outcome = request.GET.get("outcome")
+    if outcome:
+        events = events.filter(outcome=outcome)
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "front/sync_run.html", {"run": run, "page": page, "outcome": outcome})

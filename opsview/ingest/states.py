@@ -1,0 +1,177 @@
+"""Upserting business states: clients, people, projects, time entries, invoices.
+
+A record is keyed by (system, external id). A report older than what is stored
+(by ``version``, else by ``updated_at``) is not applied: out-of-order delivery
+never rolls data back. Each item ends as exactly one of created, updated,
+duplicate or stale, and the counts say so.
+"""
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from opsview.ingest import schemas
+from opsview.ingest.batches import BatchRejected, items_of
+from opsview.ingest.fields import clean_item
+from opsview.records.models import Client, Invoice, Person, Project, TimeEntry, TimeEntryStatus
+
+REFERENCED = {"client": Client, "person": Person, "project": Project}
+
+
+@dataclass(frozen=True)
+class StateType:
+    name: str  # as in the URL
+    model: type
+    fields: tuple
+
+    @property
+    def data_fields(self):
+        return [f for f in self.fields if f.name not in ("external_id", "version", "updated_at")]
+
+
+STATE_TYPES = {
+    t.name: t
+    for t in (
+        StateType("clients", Client, schemas.CLIENT),
+        StateType("people", Person, schemas.PERSON),
+        StateType("projects", Project, schemas.PROJECT),
+        StateType("time-entries", TimeEntry, schemas.TIME_ENTRY),
+        StateType("invoices", Invoice, schemas.INVOICE),
+    )
+}
+
+
+def _check_rules(state_type, cleaned, errors, index):
+    if cleaned.get("version") is None and cleaned.get("updated_at") is None:
+        errors.append({"index": index, "field": "version", "message": "send 'version' or 'updated_at' (or both)"})
+    if state_type.model is TimeEntry and cleaned.get("status") == TimeEntryStatus.APPROVED:
+        if cleaned.get("approved_at") is None:
+            errors.append({"index": index, "field": "approved_at", "message": "is required when status is 'approved'"})
+
+
+def _resolve_references(state_type, system, valid, errors):
+    """Replace each referenced external id by the row's primary key; unknown ones are errors."""
+    resolved = {}
+    for f in state_type.fields:
+        if f.kind != "ref":
+            continue
+        wanted = {c[f.name] for _, c in valid if c.get(f.name)}
+        if not wanted:
+            continue
+        model = REFERENCED[f.ref]
+        found = dict(model.objects.filter(system=system, external_id__in=wanted).values_list("external_id", "id"))
+        resolved[f.name] = found
+        for index, cleaned in valid:
+            ext = cleaned.get(f.name)
+            if ext and ext not in found:
+                errors.append(
+                    {
+                        "index": index,
+                        "field": f.name,
+                        "message": f"no {f.ref.replace('_', ' ')} with external id '{ext}' in system "
+                        f"'{system.slug}'; send it before the records that refer to it",
+                    }
+                )
+    return resolved
+
+
+def _order(cleaned, stored):
+    """-1 if the report is older than the stored record, 0 if the same version, 1 if newer."""
+    version, stored_version = cleaned.get("version"), stored.source_version
+    if version is not None and stored_version is not None:
+        return (version > stored_version) - (version < stored_version)
+    updated, stored_updated = cleaned.get("updated_at"), stored.source_updated_at
+    if updated is not None and stored_updated is not None:
+        return (updated > stored_updated) - (updated < stored_updated)
+    return 1
+
+
+def _apply(state_type, obj, cleaned, resolved, now):
+    for f in state_type.data_fields:
+        value = cleaned[f.name]
+        if f.kind == "ref":
+            setattr(obj, f"{f.name}_id", resolved[f.name][value] if value else None)
+        else:
+            setattr(obj, f.name, value if value is not None else _blank(obj, f.name))
+    obj.source_version = cleaned.get("version")
+    obj.source_updated_at = cleaned.get("updated_at")
+    obj.received_at = now
+
+
+def _blank(obj, name):
+    model_field = obj._meta.get_field(name)
+    return None if model_field.null else model_field.get_default()
+
+
+def upsert_states(token, state_type, body):
+    """Validate a batch of ``state_type`` items and upsert it for the token's system, all or nothing."""
+    items = items_of(body)
+    system = token.system
+    errors, valid = [], []
+    for index, item in enumerate(items):
+        before = len(errors)
+        cleaned = clean_item(state_type.fields, item, errors, index)
+        if cleaned is None or len(errors) > before:
+            continue
+        _check_rules(state_type, cleaned, errors, index)
+        if len(errors) == before:
+            valid.append((index, cleaned))
+    resolved = _resolve_references(state_type, system, valid, errors)
+    if errors:
+        errors.sort(key=lambda e: e["index"])
+        raise BatchRejected(errors, len(items))
+    try:
+        return _write(state_type, system, valid, resolved)
+    except IntegrityError:
+        # Another batch created one of these records between our read and write;
+        # a second pass sees it and updates it instead.
+        return _write(state_type, system, valid, resolved)
+
+
+def _write(state_type, system, valid, resolved):
+    model = state_type.model
+    now = timezone.now()
+    counts = {"received": len(valid), "created": 0, "updated": 0, "duplicates": 0, "stale": 0}
+    stale_items = []
+    with transaction.atomic():
+        external_ids = {c["external_id"] for _, c in valid}
+        current = {
+            obj.external_id: obj
+            for obj in model.objects.select_for_update().filter(system=system, external_id__in=external_ids)
+        }
+        created, updated = {}, {}
+        for index, cleaned in valid:
+            ext = cleaned["external_id"]
+            obj = current.get(ext)
+            if obj is None:
+                obj = model(workspace_id=system.workspace_id, system=system, external_id=ext)
+                _apply(state_type, obj, cleaned, resolved, now)
+                current[ext] = created[ext] = obj
+                counts["created"] += 1
+                continue
+            order = _order(cleaned, obj)
+            if order < 0:
+                counts["stale"] += 1
+                stale_items.append(
+                    {
+                        "index": index,
+                        "external_id": ext,
+                        "message": "older than the stored record; not applied",
+                        "stored_version": obj.source_version,
+                        "stored_updated_at": obj.source_updated_at,
+                    }
+                )
+            elif order == 0:
+                counts["duplicates"] += 1
+            else:
+                _apply(state_type, obj, cleaned, resolved, now)
+                if ext not in created:
+                    updated[ext] = obj
+                counts["updated"] += 1
+        model.objects.bulk_create(list(created.values()), batch_size=500)
+        if updated:
+            columns = [f.name for f in state_type.data_fields] + ["source_version", "source_updated_at", "received_at"]
+            model.objects.bulk_update(list(updated.values()), columns, batch_size=500)
+    counts["stale_items"] = stale_items
+    return counts

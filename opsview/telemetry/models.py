@@ -1,0 +1,81 @@
+"""Sync telemetry: runs of integration jobs and what happened to each record."""
+
+from django.db import models
+from django.utils import timezone
+
+from opsview.workspaces.scoping import WorkspaceOwned
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    PARTIAL = "partial", "Partly failed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+FINISHED_STATUSES = {RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED, RunStatus.CANCELLED}
+
+
+class SyncRun(WorkspaceOwned):
+    """One execution of an integration job between two systems."""
+
+    reported_by = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
+    flow = models.CharField(max_length=80, help_text="Which job, e.g. 'time_entries_to_billing'.")
+    source_system = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
+    target_system = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
+    external_id = models.CharField(max_length=128, blank=True, help_text="The job's own run id, if it has one.")
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    records_total = models.PositiveIntegerField(null=True, blank=True)
+    records_succeeded = models.PositiveIntegerField(default=0)
+    records_failed = models.PositiveIntegerField(default=0)
+    records_skipped = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["workspace", "started_at"])]
+
+    def __str__(self):
+        return f"{self.flow} {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_finished(self):
+        return self.status in FINISHED_STATUSES
+
+
+class Outcome(models.TextChoices):
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+
+
+class SyncEvent(WorkspaceOwned):
+    """What happened to one record in one run. Idempotent by ``event_id``."""
+
+    event_id = models.CharField(max_length=128)
+    run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    record_type = models.CharField(max_length=40)
+    external_id = models.CharField(max_length=128)
+    source_system = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
+    target_system = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    error_code = models.CharField(max_length=80, blank=True)
+    error_message = models.TextField(blank=True)
+    payload = models.JSONField(null=True, blank=True)
+    correlation_id = models.CharField(max_length=128, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "event_id"], name="sync_event_id_per_workspace")]
+        indexes = [
+            models.Index(fields=["workspace", "record_type", "external_id", "occurred_at"]),
+            models.Index(fields=["workspace", "occurred_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.record_type} {self.external_id} {self.outcome}"

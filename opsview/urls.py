@@ -1,0 +1,22 @@
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from opsview import health
+from opsview.front import views as front
+from opsview.workspaces import views as workspaces
+
+urlpatterns = [
+    path("", front.home, name="home"),
+    path("runs/", front.sync_runs, name="sync-runs"),
+    path("runs/<int:pk>/", front.sync_run, name="sync-run"),
+    path("workspace/switch/", workspaces.switch_workspace, name="switch-workspace"),
+    path("settings/tokens/", workspaces.tokens, name="tokens"),
+    path("settings/tokens/<int:pk>/revoke/", workspaces.revoke_token, name="revoke-token"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", health.healthz, name="healthz"),
+    path("api/v1/", include("opsview.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

@@ -1,0 +1,11 @@
+from opsview.workspaces.permissions import ADMINISTER, ALLOWED
+
+
+def current_workspace(request):
+    membership = getattr(request, "membership", None)
+    return {
+        "workspace": getattr(request, "workspace", None),
+        "membership": membership,
+        "memberships": getattr(request, "memberships", []),
+        "is_workspace_admin": membership is not None and membership.role in ALLOWED[ADMINISTER],
+    }

@@ -1,0 +1,139 @@
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.text import slugify
+
+from opsview.workspaces.scoping import WorkspaceOwned, WorkspaceQuerySet
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    OPERATOR = "operator", "Operator"
+    MANAGER = "manager", "Project manager"
+    EXECUTIVE = "executive", "Executive"
+
+
+class WorkspaceManager(models.Manager):
+    def visible_to(self, user):
+        if user is None or not user.is_authenticated:
+            return self.none()
+        return self.filter(memberships__user=user).distinct()
+
+
+class Workspace(models.Model):
+    """One client firm's data. Every other row belongs to one."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    currency = models.CharField(max_length=3, default="EUR", help_text="Reporting currency, ISO 4217.")
+    time_zone = models.CharField(max_length=64, default="UTC", help_text="Where month ends fall, e.g. Europe/Berlin.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = WorkspaceManager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = slugify(self.name)[:80]
+        super().save(*args, **kwargs)
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "workspace"], name="one_role_per_workspace")]
+        ordering = ["workspace__name"]
+
+    def __str__(self):
+        return f"{self.user} in {self.workspace} as {self.role}"
+
+
+class SystemKind(models.TextChoices):
+    TIME_TRACKING = "time_tracking", "Time tracking"
+    BILLING = "billing", "Billing"
+    ERP = "erp", "ERP"
+    PSA = "psa", "PSA"
+    OTHER = "other", "Other"
+
+
+class System(WorkspaceOwned):
+    """A connected application: time tracking, billing, ERP or PSA."""
+
+    slug = models.SlugField(max_length=60, help_text="Short name integration jobs use, e.g. 'harvest'.")
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=20, choices=SystemKind.choices)
+    vendor = models.CharField(max_length=40, blank=True, help_text="harvest, clockify, xero, tryton, webhook…")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "slug"], name="system_slug_per_workspace")]
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+TOKEN_PREFIX = "opv_"
+
+
+def hash_token(raw):
+    # Tokens are 256 random bits, so a fast hash is as safe as a slow one and
+    # keeps every authenticated request at one indexed lookup.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(WorkspaceQuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiToken(WorkspaceOwned):
+    """An integration job's credential: one system of one workspace. Stored hashed."""
+
+    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="tokens")
+    name = models.CharField(max_length=120, help_text="What uses this token, e.g. 'nightly Harvest sync'.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    hint = models.CharField(max_length=12, editable=False, help_text="First characters, to tell tokens apart.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.hint}…)"
+
+    @property
+    def is_revoked(self):
+        return self.revoked_at is not None
+
+    @classmethod
+    def issue(cls, system, name, created_by=None):
+        """Create a token and return ``(token, raw)``; ``raw`` is never stored or shown again."""
+        raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            workspace=system.workspace,
+            system=system,
+            name=name,
+            key_hash=hash_token(raw),
+            hint=raw[: len(TOKEN_PREFIX) + 6],
+            created_by=created_by,
+        )
+        return token, raw

@@ -1,0 +1,33 @@
+"""What each role may do. Every view, API endpoint and service asks ``can``."""
+
+from django.core.exceptions import PermissionDenied
+
+from opsview.workspaces.models import Membership, Role
+
+VIEW = "view"
+COMMENT = "comment"
+ACT = "act"  # triage, resolve, replay exceptions
+ADMINISTER = "administer"  # systems, tokens, thresholds, fix guides
+
+ALLOWED = {
+    VIEW: {Role.ADMIN, Role.OPERATOR, Role.MANAGER, Role.EXECUTIVE},
+    COMMENT: {Role.ADMIN, Role.OPERATOR, Role.MANAGER},
+    ACT: {Role.ADMIN, Role.OPERATOR},
+    ADMINISTER: {Role.ADMIN},
+}
+
+
+def role_of(user, workspace):
+    if user is None or not user.is_authenticated or workspace is None:
+        return None
+    return Membership.objects.filter(user=user, workspace=workspace).values_list("role", flat=True).first()
+
+
+def can(user, workspace, action):
+    return role_of(user, workspace) in ALLOWED[action]
+
+
+def require(user, workspace, action):
+    """Raise PermissionDenied unless the user's role in the workspace allows the action."""
+    if not can(user, workspace, action):
+        raise PermissionDenied(f"Your role in this workspace does not allow '{action}'.")

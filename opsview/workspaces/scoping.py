@@ -1,0 +1,52 @@
+"""The one place where rows are narrowed to what a user may see.
+
+Every model that belongs to a workspace uses ``WorkspaceQuerySet``; every view,
+API endpoint and task gets its rows through ``visible_to`` (a signed-in user)
+or ``for_workspace`` (an integration token, a background task). A manager sees
+only what hangs off their own projects: models say how they reach the manager
+with ``MANAGER_SCOPE``, a lookup path to the managing user.
+"""
+
+from django.db import models
+from django.db.models import Q
+
+
+class WorkspaceQuerySet(models.QuerySet):
+    def for_workspace(self, workspace):
+        return self.filter(workspace=workspace)
+
+    def visible_to(self, user, workspace=None):
+        """Rows of the user's workspaces (or of ``workspace`` only), as their role allows."""
+        from opsview.workspaces.models import Membership, Role
+
+        if user is None or not user.is_authenticated:
+            return self.none()
+        memberships = Membership.objects.filter(user=user)
+        if workspace is not None:
+            memberships = memberships.filter(workspace=workspace)
+        full, managed = [], []
+        for workspace_id, role in memberships.values_list("workspace_id", "role"):
+            (managed if role == Role.MANAGER else full).append(workspace_id)
+        condition = Q(workspace_id__in=full)
+        if managed:
+            scope = getattr(self.model, "MANAGER_SCOPE", None)
+            if scope is None:
+                condition |= Q(workspace_id__in=managed)
+            else:
+                condition |= Q(workspace_id__in=managed, **{scope: user})
+        return self.filter(condition)
+
+
+class WorkspaceOwned(models.Model):
+    """Base for every row the app stores on behalf of a workspace."""
+
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+
+    objects = WorkspaceQuerySet.as_manager()
+
+    # Lookup from this model to the user who manages it; None means managers
+    # see every row of their workspace (e.g. the workspace's systems).
+    MANAGER_SCOPE = None
+
+    class Meta:
+        abstract = True

@@ -1,0 +1,69 @@
+"""Workspace pages: switching workspace, and the admin's systems and tokens."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from opsview.workspaces import services
+from opsview.workspaces.middleware import SESSION_KEY
+from opsview.workspaces.models import ApiToken, System
+from opsview.workspaces.permissions import ADMINISTER, can
+
+
+def require_workspace(request):
+    if request.workspace is None:
+        raise Http404("You are not a member of any workspace.")
+    return request.workspace
+
+
+@login_required
+@require_POST
+def switch_workspace(request):
+    wanted = request.POST.get("workspace")
+    for membership in request.memberships:
+        if str(membership.workspace_id) == wanted:
+            request.session[SESSION_KEY] = membership.workspace_id
+            messages.info(request, f"Switched to {membership.workspace.name}.")
+            break
+    else:
+        raise Http404("No such workspace among yours.")
+    target = request.POST.get("next") or "/"
+    return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+
+
+class TokenForm(forms.Form):
+    system = forms.ModelChoiceField(queryset=System.objects.none(), help_text="The system the job reports for.")
+    name = forms.CharField(max_length=120, help_text="What uses the token, e.g. 'nightly Harvest sync'.")
+
+    def __init__(self, *args, workspace, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["system"].queryset = System.objects.for_workspace(workspace)
+
+
+@login_required
+def tokens(request):
+    workspace = require_workspace(request)
+    if not can(request.user, workspace, ADMINISTER):
+        raise PermissionDenied("Only workspace admins manage API tokens.")
+    form = TokenForm(request.POST or None, workspace=workspace)
+    new_token = None
+    if request.method == "POST" and form.is_valid():
+        token, new_token = services.issue_token(request.user, form.cleaned_data["system"], form.cleaned_data["name"])
+        messages.success(request, f"Token '{token.name}' created. Copy it now: it will not be shown again.")
+        form = TokenForm(workspace=workspace)
+    listing = ApiToken.objects.visible_to(request.user, workspace).select_related("system", "created_by")
+    return render(request, "workspaces/tokens.html", {"form": form, "tokens": listing, "new_token": new_token})
+
+
+@login_required
+@require_POST
+def revoke_token(request, pk):
+    workspace = require_workspace(request)
+    token = get_object_or_404(ApiToken.objects.visible_to(request.user, workspace), pk=pk)
+    services.revoke_token(request.user, token)
+    messages.success(request, f"Token '{token.name}' revoked; jobs using it now get 401.")
+    return redirect("tokens")

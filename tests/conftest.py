@@ -1,0 +1,123 @@
+"""The cast every test draws on.
+
+Northwind is the firm under test: Ada is its admin, Olivia an operator, Max a
+project manager (of one project), Erin an executive. Oscar is an outsider: admin
+of Contoso, a second firm, and member of nothing in Northwind.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from opsview.records.models import Client, Person, Project, TimeEntry
+from opsview.telemetry.models import SyncEvent, SyncRun
+from opsview.workspaces.models import ApiToken, Membership, Role, System, Workspace
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Firm:
+    workspace: Workspace
+    harvest: System
+    erp: System
+    token: ApiToken
+    raw_token: str
+    client: Client
+    managed_project: Project
+    other_project: Project
+    manager_person: Person
+    worker: Person
+
+
+def make_firm(name, slug):
+    workspace = Workspace.objects.create(name=name, slug=slug)
+    harvest = System.objects.create(workspace=workspace, slug="harvest", name="Harvest", kind="time_tracking")
+    erp = System.objects.create(workspace=workspace, slug="tryton", name="Tryton", kind="erp")
+    token, raw = ApiToken.issue(harvest, "nightly sync")
+    client = Client.objects.create(workspace=workspace, system=harvest, external_id="C-1", name=f"{name} Client")
+    manager_person = Person.objects.create(workspace=workspace, system=harvest, external_id="P-M", name="Max Manager")
+    worker = Person.objects.create(workspace=workspace, system=harvest, external_id="P-W", name="Wendy Worker")
+    managed = Project.objects.create(
+        workspace=workspace, system=harvest, external_id="PR-1", code="NW1", name=f"{name} Rollout",
+        client=client, manager=manager_person,
+    )  # fmt: skip
+    other = Project.objects.create(
+        workspace=workspace, system=harvest, external_id="PR-2", code="NW2", name=f"{name} Audit", client=client
+    )
+    for project in (managed, other):
+        TimeEntry.objects.create(
+            workspace=workspace, system=harvest, external_id=f"TE-{project.external_id}", person=worker,
+            project=project, work_date=date(2026, 11, 2), hours=Decimal("7.5"), bill_rate=Decimal("150"),
+            currency="EUR", status="submitted",
+        )  # fmt: skip
+    run = SyncRun.objects.create(
+        workspace=workspace, reported_by=harvest, flow="time_to_erp", source_system=harvest, target_system=erp
+    )
+    SyncEvent.objects.create(
+        workspace=workspace, event_id="ev-1", run=run, record_type="time_entry", external_id="TE-PR-1",
+        source_system=harvest, target_system=erp, outcome="failed", error_code="PERIOD_CLOSED",
+        error_message=f"{name}: posting period 2026-10 is closed", occurred_at=datetime(2026, 11, 3, tzinfo=UTC),
+    )  # fmt: skip
+    return Firm(workspace, harvest, erp, token, raw, client, managed, other, manager_person, worker)
+
+
+def make_user(username, workspace, role):
+    user = get_user_model().objects.create_user(username, f"{username}@example.com", PASSWORD)
+    Membership.objects.create(user=user, workspace=workspace, role=role)
+    return user
+
+
+@pytest.fixture
+def northwind(db):
+    return make_firm("Northwind", "northwind")
+
+
+@pytest.fixture
+def contoso(db):
+    return make_firm("Contoso", "contoso")
+
+
+@pytest.fixture
+def ada(northwind):
+    return make_user("ada", northwind.workspace, Role.ADMIN)
+
+
+@pytest.fixture
+def olivia(northwind):
+    return make_user("olivia", northwind.workspace, Role.OPERATOR)
+
+
+@pytest.fixture
+def max_manager(northwind):
+    user = make_user("max", northwind.workspace, Role.MANAGER)
+    northwind.manager_person.user = user
+    northwind.manager_person.save()
+    return user
+
+
+@pytest.fixture
+def erin(northwind):
+    return make_user("erin", northwind.workspace, Role.EXECUTIVE)
+
+
+@pytest.fixture
+def oscar(contoso):
+    return make_user("oscar", contoso.workspace, Role.ADMIN)
+
+
+@pytest.fixture
+def api(northwind):
+    """An API client holding Northwind's Harvest token."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {northwind.raw_token}")
+    return client
+
+
+def signed_in(client, user):
+    client.force_login(user)
+    return client

@@ -26,6 +26,7 @@ run: $(VENV)/.installed
 
 ## Install what the tests need and run them (SQLite, or DATABASE_URL when set).
 test: $(VENV)/.installed-dev
+	bash scripts/ensure-chromium.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from opsview.workspaces.models import ApiToken, hash_token
@@ -60,3 +61,11 @@ class SystemTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+class SystemTokenScheme(OpenApiAuthenticationExtension):
+    target_class = SystemTokenAuthentication
+    name = "integrationToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "An API token of one system of one workspace."}

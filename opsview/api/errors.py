@@ -5,17 +5,16 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from opsview.ingest.batches import BatchRejected, BatchTooLarge, MalformedBatch
+from opsview.ingest.batches import BatchRejected, BatchTooLarge, InvalidRequest, MalformedBatch
 from opsview.ingest.runs import RunAlreadyFinished
 
 
 def exception_handler(exc, context):
     if isinstance(exc, BatchRejected):
-        if exc.received == 1:
-            detail = "The request is invalid; nothing was written."
-        else:
-            bad = len({e["index"] for e in exc.errors})
-            detail = f"{bad} of {exc.received} items are invalid; nothing of the batch was written."
+        detail = f"{exc.invalid_items} of {exc.received} items are invalid; nothing of the batch was written."
+        return Response({"detail": detail, "errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, InvalidRequest):
+        detail = "The request is invalid; nothing was written."
         return Response({"detail": detail, "errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, BatchTooLarge):
         return Response({"detail": str(exc)}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)

@@ -18,7 +18,9 @@ PAGE_SIZE = 50
 
 @login_required
 def home(request):
-    workspace = require_workspace(request)
+    workspace = request.workspace
+    if workspace is None:
+        return render(request, "front/home.html")
     since = timezone.now() - timedelta(days=7)
     events = SyncEvent.objects.visible_to(request.user, workspace).filter(occurred_at__gte=since)
     outcomes = events.aggregate(

@@ -3,13 +3,24 @@
 from django.conf import settings
 
 
-class BatchRejected(Exception):
-    """Some items are invalid; nothing of the batch was written."""
+class InvalidRequest(Exception):
+    """The request is invalid; ``errors`` lists each problem as ``{field, message}``."""
+
+    def __init__(self, errors):
+        super().__init__(f"{len(errors)} problem(s)")
+        self.errors = errors
+
+
+class BatchRejected(InvalidRequest):
+    """Some items are invalid; nothing of the batch was written. Errors carry their item's index."""
 
     def __init__(self, errors, received):
-        super().__init__(f"{len({e['index'] for e in errors})} of {received} items are invalid")
-        self.errors = errors
+        super().__init__(errors)
         self.received = received
+
+    @property
+    def invalid_items(self):
+        return len({e["index"] for e in self.errors})
 
 
 class BatchTooLarge(Exception):

@@ -2,7 +2,7 @@
 
 from django.utils import timezone
 
-from opsview.ingest.batches import BatchRejected, MalformedBatch, check_systems, systems_by_slug
+from opsview.ingest.batches import InvalidRequest, MalformedBatch, check_systems, systems_by_slug
 from opsview.ingest.fields import clean_item
 from opsview.ingest.schemas import SYNC_RUN_FINISH, SYNC_RUN_PROGRESS, SYNC_RUN_START
 from opsview.telemetry.models import SyncRun
@@ -27,7 +27,7 @@ def _clean_one(fields, body):
 def _reject(errors):
     for e in errors:
         e.pop("index", None)
-    raise BatchRejected(errors, 1)
+    raise InvalidRequest(errors)
 
 
 def runs_for(token):
@@ -101,4 +101,3 @@ def finish_run(token, run, body):
         _reject(errors)
     run.save()
     return run
-

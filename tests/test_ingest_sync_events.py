@@ -1,0 +1,181 @@
+"""Integration jobs report what happened to each record; the batch is all or nothing."""
+
+import pytest
+
+from opsview.telemetry.models import SyncEvent
+
+URL = "/api/v1/sync-events/"
+
+
+def event(n, **overrides):
+    item = {
+        "event_id": f"run7-{n}",
+        "record_type": "time_entry",
+        "external_id": f"TE-{n}",
+        "source_system": "harvest",
+        "target_system": "tryton",
+        "outcome": "succeeded",
+        "payload": {"hours": 7.5, "project": "NW1"},
+        "correlation_id": "job-42",
+        "occurred_at": "2026-11-20T18:00:00Z",
+    }
+    item.update(overrides)
+    return item
+
+
+def stored(northwind):
+    return SyncEvent.objects.for_workspace(northwind.workspace).exclude(event_id="ev-1")
+
+
+def test_a_valid_batch_is_stored_with_every_field(api, northwind):
+    failed = event(2, outcome="failed", error_code="PERIOD_CLOSED", error_message="Period 2026-10 is closed")
+    response = api.post(URL, {"items": [event(1), failed]}, format="json")
+
+    assert response.status_code == 200
+    assert response.json() == {"received": 2, "created": 2, "duplicates": 0}
+    row = stored(northwind).get(event_id="run7-2")
+    assert (row.outcome, row.error_code, row.error_message) == ("failed", "PERIOD_CLOSED", "Period 2026-10 is closed")
+    assert row.source_system == northwind.harvest and row.target_system == northwind.erp
+    assert row.payload == {"hours": 7.5, "project": "NW1"}
+    assert row.correlation_id == "job-42"
+    assert row.occurred_at.isoformat() == "2026-11-20T18:00:00+00:00"
+
+
+def test_sending_the_same_batch_twice_changes_nothing_and_counts_duplicates(api, northwind):
+    batch = {"items": [event(1), event(2), event(3)]}
+    api.post(URL, batch, format="json")
+    again = api.post(URL, batch, format="json")
+
+    assert again.status_code == 200
+    assert again.json() == {"received": 3, "created": 0, "duplicates": 3}
+    assert stored(northwind).count() == 3
+
+
+def test_a_resent_event_keeps_what_was_first_stored(api, northwind):
+    api.post(URL, {"items": [event(1)]}, format="json")
+    api.post(URL, {"items": [event(1, outcome="failed", error_message="changed")]}, format="json")
+
+    assert stored(northwind).get(event_id="run7-1").outcome == "succeeded"
+
+
+def test_one_invalid_item_rejects_the_batch_and_names_every_problem(api, northwind):
+    items = [
+        event(0),
+        event(1, outcome="exploded"),
+        event(2, occurred_at="2026-11-20 18:00"),
+        event(3, target_system="quickbooks"),
+        event(4, outcome="failed"),
+        {k: v for k, v in event(5).items() if k != "external_id"},
+        event(6, hourz=3),
+    ]
+    response = api.post(URL, {"items": items}, format="json")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["detail"] == "6 of 7 items are invalid; nothing of the batch was written."
+    problems = {(e["index"], e["field"]) for e in body["errors"]}
+    assert problems == {
+        (1, "outcome"),
+        (2, "occurred_at"),
+        (3, "target_system"),
+        (4, "error_message"),
+        (5, "external_id"),
+        (6, "hourz"),
+    }
+    messages = {e["index"]: e["message"] for e in body["errors"]}
+    assert "one of succeeded, failed, skipped" in messages[1]
+    assert "time zone offset" in messages[2]
+    assert "no system 'quickbooks'" in messages[3]
+    assert stored(northwind).count() == 0
+
+
+def test_an_event_must_involve_the_tokens_own_system(api, northwind):
+    from opsview.workspaces.models import System
+
+    System.objects.create(workspace=northwind.workspace, slug="xero", name="Xero", kind="billing")
+    response = api.post(URL, {"items": [event(1, source_system="xero", target_system="tryton")]}, format="json")
+
+    assert response.status_code == 400
+    assert "this token belongs to system 'harvest'" in response.json()["errors"][0]["message"]
+
+
+def test_events_may_name_a_run_of_their_own_system_only(api, northwind, contoso):
+    from opsview.telemetry.models import SyncRun
+
+    own = SyncRun.objects.for_workspace(northwind.workspace).get()
+    foreign = SyncRun.objects.for_workspace(contoso.workspace).get()
+    ok = api.post(URL, {"items": [event(1, run=own.pk)]}, format="json")
+    refused = api.post(URL, {"items": [event(2, run=foreign.pk)]}, format="json")
+
+    assert ok.status_code == 200
+    assert stored(northwind).get(event_id="run7-1").run == own
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0] == {
+        "index": 0,
+        "field": "run",
+        "message": f"no sync run {foreign.pk} reported by this system",
+    }
+
+
+def test_the_same_event_id_in_another_workspace_is_a_different_event(api, northwind, contoso):
+    from rest_framework.test import APIClient
+
+    contoso_api = APIClient()
+    contoso_api.credentials(HTTP_AUTHORIZATION=f"Bearer {contoso.raw_token}")
+    api.post(URL, {"items": [event(1)]}, format="json")
+    response = contoso_api.post(URL, {"items": [event(1)]}, format="json")
+
+    assert response.json()["created"] == 1
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ([], "The body must be a JSON object with an 'items' list."),
+        ({"events": []}, "The body must be a JSON object with an 'items' list."),
+        ({"items": []}, "The 'items' list is empty; send at least one item."),
+        ({"items": [], "run": 3}, "Unknown top-level field(s): run. Only 'items' is allowed."),
+    ],
+)
+def test_a_body_that_is_not_a_batch_is_refused_with_its_shape(api, body, message):
+    response = api.post(URL, body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == message
+
+
+def test_a_batch_over_the_item_limit_gets_413_naming_the_limit(api, northwind):
+    response = api.post(URL, {"items": [event(n) for n in range(1001)]}, format="json")
+
+    assert response.status_code == 413
+    assert "at most 1000 items; this one has 1001" in response.json()["detail"]
+    assert stored(northwind).count() == 0
+
+
+def test_a_full_batch_of_1000_is_accepted(api, northwind):
+    response = api.post(URL, {"items": [event(n) for n in range(1000)]}, format="json")
+
+    assert response.status_code == 200
+    assert stored(northwind).count() == 1000
+
+
+def test_an_oversized_body_gets_413_naming_the_limit(api, settings):
+    settings.INGEST_MAX_BODY_BYTES = 2048
+    response = api.post(URL, {"items": [event(1, payload={"notes": "x" * 4000})]}, format="json")
+
+    assert response.status_code == 413
+    assert "at most 2048 bytes" in response.json()["detail"]
+
+
+def test_non_json_gets_415(api):
+    response = api.post(URL, "event_id,outcome\n1,failed", content_type="text/csv")
+
+    assert response.status_code == 415
+    assert "text/csv" in response.json()["detail"]
+
+
+def test_malformed_json_gets_400_saying_so(api):
+    response = api.post(URL, '{"items": [', content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("The body is not valid JSON")

@@ -15,6 +15,7 @@ from tests.conftest import make_user
 NORTHWIND_OBJECTS = {
     "sync-run": lambda nw: {"pk": SyncRun.objects.for_workspace(nw.workspace).get().pk},
     "revoke-token": lambda nw: {"pk": nw.token.pk},
+    "system-edit": lambda nw: {"pk": nw.erp.pk},
     "api-sync-run": lambda nw: {"pk": SyncRun.objects.for_workspace(nw.workspace).get().pk},
     "api-sync-run-finish": lambda nw: {"pk": SyncRun.objects.for_workspace(nw.workspace).get().pk},
 }

@@ -3,7 +3,7 @@
 from django.utils import timezone
 
 from opsview.audit.trail import record
-from opsview.workspaces.models import ApiToken
+from opsview.workspaces.models import ApiToken, System
 from opsview.workspaces.permissions import ADMINISTER, require
 
 
@@ -43,3 +43,21 @@ def revoke_token(actor, token, actor_label=None):
             actor_label=actor_label,
         )
     return token
+
+
+SYSTEM_FIELDS = ("slug", "name", "kind", "vendor", "is_active")
+
+
+def save_system(actor, system):
+    """Create or change a connected system of the actor's workspace (admins only), audited with its diff."""
+    require(actor, system.workspace, ADMINISTER)
+    before = None
+    if system.pk is not None:
+        stored = System.objects.get(pk=system.pk)
+        before = {f: getattr(stored, f) for f in SYSTEM_FIELDS}
+    after = {f: getattr(system, f) for f in SYSTEM_FIELDS}
+    if before == after:
+        return system
+    system.save()
+    record(system.workspace, actor, "system.create" if before is None else "system.change", system, before, after)
+    return system

@@ -35,6 +35,40 @@ def switch_workspace(request):
     return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
 
 
+class SystemForm(forms.ModelForm):
+    class Meta:
+        model = System
+        fields = ["name", "slug", "kind", "vendor", "is_active"]
+
+    def clean_slug(self):
+        slug = self.cleaned_data["slug"]
+        taken = System.objects.for_workspace(self.instance.workspace).filter(slug=slug).exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError(f"Another system of this workspace already uses '{slug}'.")
+        return slug
+
+
+def require_admin(request):
+    workspace = require_workspace(request)
+    if not can(request.user, workspace, ADMINISTER):
+        raise PermissionDenied("Only workspace admins manage systems and API tokens.")
+    return workspace
+
+
+@login_required
+def systems(request, pk=None):
+    """The workspace's connected systems, with a form to add one or change the one at ``pk``."""
+    workspace = require_admin(request)
+    listing = System.objects.visible_to(request.user, workspace)
+    instance = get_object_or_404(listing, pk=pk) if pk is not None else System(workspace=workspace)
+    form = SystemForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        system = services.save_system(request.user, form.save(commit=False))
+        messages.success(request, f"System '{system.name}' saved.")
+        return redirect("systems")
+    return render(request, "workspaces/systems.html", {"form": form, "systems": listing, "editing": pk})
+
+
 class TokenForm(forms.Form):
     system = forms.ModelChoiceField(queryset=System.objects.none(), help_text="The system the job reports for.")
     name = forms.CharField(max_length=120, help_text="What uses the token, e.g. 'nightly Harvest sync'.")
@@ -46,9 +80,7 @@ class TokenForm(forms.Form):
 
 @login_required
 def tokens(request):
-    workspace = require_workspace(request)
-    if not can(request.user, workspace, ADMINISTER):
-        raise PermissionDenied("Only workspace admins manage API tokens.")
+    workspace = require_admin(request)
     form = TokenForm(request.POST or None, workspace=workspace)
     new_token = None
     if request.method == "POST" and form.is_valid():

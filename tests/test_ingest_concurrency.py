@@ -1,0 +1,58 @@
+"""Two jobs sending the same records at the same moment: nothing is lost, nothing is written twice."""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+from rest_framework.test import APIClient
+
+from opsview.records.models import TimeEntry
+from opsview.telemetry.models import SyncEvent
+from tests.test_ingest_states import time_entry
+from tests.test_ingest_sync_events import event
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="row locking is exercised on PostgreSQL"),
+]
+
+
+def send_concurrently(raw_token, url, body, senders=3):
+    barrier = threading.Barrier(senders)
+    results = []
+
+    def send():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_token}")
+        try:
+            barrier.wait()
+            response = client.post(url, body, format="json")
+            results.append((response.status_code, response.json()))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send) for _ in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def test_the_same_new_states_from_three_senders_are_created_once(northwind):
+    items = [time_entry(f"TE-{n}") for n in range(300)]
+    results = send_concurrently(northwind.raw_token, "/api/v1/states/time-entries/", {"items": items})
+
+    assert [status for status, _ in results] == [200, 200, 200]
+    assert sum(body["created"] for _, body in results) == 300
+    assert sum(body["duplicates"] for _, body in results) == 600
+    created = TimeEntry.objects.filter(external_id__regex=r"^TE-[0-9]+$")
+    assert created.count() == 300
+
+
+def test_the_same_events_from_three_senders_are_stored_once(northwind):
+    items = [event(n) for n in range(500)]
+    results = send_concurrently(northwind.raw_token, "/api/v1/sync-events/", {"items": items})
+
+    assert [status for status, _ in results] == [200, 200, 200]
+    assert SyncEvent.objects.filter(event_id__startswith="run7-").count() == 500

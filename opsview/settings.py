@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "opsview.audit",
     "opsview.records",
     "opsview.telemetry",
+    "opsview.queues",
     "opsview.demo",
     "opsview.front",
 ]

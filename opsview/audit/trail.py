@@ -1,5 +1,7 @@
 """Writing the audit trail. Services call ``record`` for every user action."""
 
+from django.utils import timezone
+
 from opsview.audit.models import AuditEntry
 
 
@@ -19,3 +21,31 @@ def record(workspace, actor, action, target, before=None, after=None, note="", a
         after=after,
         note=note,
     )
+
+
+def record_many(workspace, actor, action, changes, note="", actor_label=None):
+    """Append one entry per ``(target, before, after)`` in ``changes``, in a bounded number of queries.
+
+    Bulk actions (a group of 1,000 exceptions resolved at once) use this, so each
+    item keeps its own entry without one INSERT per item.
+    """
+    if actor_label is None:
+        actor_label = actor.get_username() if actor is not None else "system"
+    now = timezone.now()
+    entries = [
+        AuditEntry(
+            workspace=workspace,
+            at=now,
+            actor=actor,
+            actor_label=actor_label,
+            action=action,
+            target_type=target._meta.label_lower,
+            target_id=str(target.pk),
+            target_label=str(target)[:255],
+            before=before,
+            after=after,
+            note=note,
+        )
+        for target, before, after in changes
+    ]
+    return AuditEntry.objects.bulk_create(entries, batch_size=500)

@@ -5,6 +5,7 @@ from django.utils import timezone
 from opsview.ingest.batches import BatchRejected, check_systems, items_of, systems_by_slug
 from opsview.ingest.fields import clean_item
 from opsview.ingest.schemas import SYNC_EVENT
+from opsview.queues import sync_failures
 from opsview.telemetry.models import Outcome, SyncEvent, SyncRun
 
 
@@ -74,4 +75,5 @@ def ingest_sync_events(token, body):
     ]
     # ignore_conflicts covers a concurrent sender of the same events.
     SyncEvent.objects.bulk_create(new_events, ignore_conflicts=True, batch_size=1000)
+    sync_failures.on_sync_events(workspace, new_events)
     return {"received": len(items), "created": len(new_events), "duplicates": len(items) - len(new_events)}

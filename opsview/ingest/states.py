@@ -14,6 +14,7 @@ from django.utils import timezone
 from opsview.ingest import schemas
 from opsview.ingest.batches import BatchRejected, items_of
 from opsview.ingest.fields import clean_item
+from opsview.queues import state_rules
 from opsview.records.models import Client, Invoice, Person, Project, TimeEntry, TimeEntryStatus
 
 REFERENCED = {"client": Client, "person": Person, "project": Project}
@@ -173,5 +174,6 @@ def _write(state_type, system, valid, resolved):
         if updated:
             columns = [f.name for f in state_type.data_fields] + ["source_version", "source_updated_at", "received_at"]
             model.objects.bulk_update(list(updated.values()), columns, batch_size=500)
+    state_rules.on_states(system.workspace, model, system, [*created, *updated])
     counts["stale_items"] = stale_items
     return counts

@@ -1,0 +1,142 @@
+"""What people do with exceptions: claim, assign, comment, resolve, snooze, ignore, reopen.
+
+Each action takes the actor, the workspace and the items (a queryset: one
+item, a selection or a whole group), checks the actor's role, narrows the
+items to what the actor may see, changes them with one UPDATE and writes one
+audit entry per item in bulk. So a thousand items cost the same handful of
+queries as one. Views, the API and tasks all call these.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from opsview.audit.trail import record_many
+from opsview.queues.models import PENDING, USER_RESOLUTIONS, Comment, ExceptionItem, Status
+from opsview.workspaces.permissions import ACT, COMMENT, can, require
+
+
+class ActionRefused(ValueError):
+    """The action cannot be done as asked; the message tells the person why."""
+
+
+def _username(user):
+    return user.get_username() if user is not None else None
+
+
+def _visible(actor, workspace, items):
+    """``items`` narrowed to the actor's view of the workspace, as one subquery."""
+    return ExceptionItem.objects.visible_to(actor, workspace).filter(pk__in=items.values("pk"))
+
+
+def _change(actor, workspace, items, action, eligible, changes, after, note="", before_fields=("status",)):
+    """Apply ``changes`` to the eligible visible items and audit each with its before and after."""
+    rows = list(
+        _visible(actor, workspace, items)
+        .filter(status__in=eligible)
+        .select_related("assignee")
+        .only("id", "record_type", "external_id", "status", "resolution", "snoozed_until", "assignee__username")
+    )
+    if not rows:
+        return 0
+    with transaction.atomic():
+        ExceptionItem.objects.filter(pk__in=[r.pk for r in rows]).update(**changes)
+        record_many(workspace, actor, action, [(r, _before(r, before_fields), after) for r in rows], note=note)
+    return len(rows)
+
+
+def _before(item, fields):
+    snapshot = {}
+    for name in fields:
+        if name == "assignee":
+            snapshot["assignee"] = item.assignee.username if item.assignee_id else None
+        elif name == "snoozed_until":
+            snapshot["snoozed_until"] = item.snoozed_until.isoformat() if item.snoozed_until else None
+        else:
+            snapshot[name] = getattr(item, name)
+    return snapshot
+
+
+def claim(actor, workspace, items):
+    require(actor, workspace, ACT)
+    return _change(actor, workspace, items, "exception.claim", PENDING, {"assignee": actor},
+                   {"assignee": _username(actor)}, before_fields=("assignee",))  # fmt: skip
+
+
+def assign(actor, workspace, items, assignee):
+    """Assign to a teammate who may act on exceptions; ``assignee=None`` unassigns."""
+    require(actor, workspace, ACT)
+    if assignee is not None and not can(assignee, workspace, ACT):
+        raise ActionRefused(f"{assignee.get_username()} cannot work exceptions in this workspace.")
+    return _change(actor, workspace, items, "exception.assign", PENDING, {"assignee": assignee},
+                   {"assignee": _username(assignee)}, before_fields=("assignee",))  # fmt: skip
+
+
+def resolve(actor, workspace, items, resolution, note=""):
+    require(actor, workspace, ACT)
+    if resolution not in dict(USER_RESOLUTIONS):
+        raise ActionRefused("Choose a resolution: " + ", ".join(label for _, label in USER_RESOLUTIONS) + ".")
+    changes = {
+        "status": Status.RESOLVED, "resolution": resolution, "resolution_note": note.strip(),
+        "resolved_at": timezone.now(), "resolved_by": actor, "snoozed_until": None,
+    }  # fmt: skip
+    after = {"status": Status.RESOLVED, "resolution": resolution}
+    eligible = (*PENDING, Status.IGNORED)
+    return _change(actor, workspace, items, "exception.resolve", eligible, changes, after, note.strip(),
+                   before_fields=("status", "resolution"))  # fmt: skip
+
+
+def snooze(actor, workspace, items, until, note=""):
+    require(actor, workspace, ACT)
+    if until is None or until <= timezone.now():
+        raise ActionRefused("Snooze until a date in the future.")
+    changes = {"status": Status.SNOOZED, "snoozed_until": until}
+    after = {"status": Status.SNOOZED, "snoozed_until": until.isoformat()}
+    return _change(actor, workspace, items, "exception.snooze", PENDING, changes, after, note.strip(),
+                   before_fields=("status", "snoozed_until"))  # fmt: skip
+
+
+def ignore(actor, workspace, items, reason):
+    require(actor, workspace, ACT)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ActionRefused("Say why these are ignored; the reason stays on record.")
+    changes = {"status": Status.IGNORED, "resolution_note": reason, "snoozed_until": None}
+    return _change(actor, workspace, items, "exception.ignore", PENDING, changes, {"status": Status.IGNORED}, reason)
+
+
+def reopen(actor, workspace, items, note=""):
+    require(actor, workspace, ACT)
+    changes = {"status": Status.OPEN, "resolution": "", "resolution_note": "", "resolved_at": None,
+               "resolved_by": None, "snoozed_until": None}  # fmt: skip
+    eligible = (Status.RESOLVED, Status.IGNORED, Status.SNOOZED)
+    return _change(actor, workspace, items, "exception.reopen", eligible, changes, {"status": Status.OPEN},
+                   note.strip(), before_fields=("status", "resolution"))  # fmt: skip
+
+
+def comment(actor, workspace, items, body):
+    """Comment on each item. Managers may, on the exceptions of their own projects."""
+    require(actor, workspace, COMMENT)
+    body = (body or "").strip()
+    if not body:
+        raise ActionRefused("A comment needs some text.")
+    rows = list(_visible(actor, workspace, items).only("id", "record_type", "external_id"))
+    if not rows:
+        return 0
+    with transaction.atomic():
+        Comment.objects.bulk_create(
+            [Comment(workspace=workspace, exception=r, author=actor, body=body) for r in rows], batch_size=500
+        )
+        record_many(workspace, actor, "exception.comment", [(r, None, {"comment": body}) for r in rows])
+    return len(rows)
+
+
+def teammates(workspace):
+    """The people exceptions can be assigned to: the workspace's admins and operators."""
+    from opsview.workspaces.models import Membership
+    from opsview.workspaces.permissions import ALLOWED
+
+    roles = ALLOWED[ACT]
+    ids = Membership.objects.filter(workspace=workspace, role__in=roles).values("user_id")
+    return get_user_model().objects.filter(id__in=ids).order_by("username")
+

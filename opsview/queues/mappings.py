@@ -1,0 +1,56 @@
+"""Missing mappings, fixed in place: the operator maps an unknown value to the target's own.
+
+The mapping is stored for the workspace; integration jobs read it through the
+API (``GET /api/v1/mappings/``) and ``lookup`` answers it for replays, so the
+same value never fails again. Saving one resolves every pending exception
+that waited on that value.
+"""
+
+from django.db import transaction
+
+from opsview.audit.trail import record
+from opsview.queues import actions
+from opsview.queues.models import ExceptionGroup, ExceptionItem, Kind, Mapping, Resolution
+from opsview.workspaces.permissions import ACT, require
+
+
+def lookup(workspace, kind, source_system, target_system, value):
+    """The target's value for ``value``, or None when nobody mapped it yet."""
+    return (
+        Mapping.objects.for_workspace(workspace)
+        .filter(kind=kind, source_system=source_system, target_system=target_system, source_value=value)
+        .values_list("target_value", flat=True)
+        .first()
+    )
+
+
+def map_value(actor, workspace, group, target_value):
+    """Store the mapping for ``group``'s unknown value and resolve the exceptions waiting on it."""
+    require(actor, workspace, ACT)
+    target_value = (target_value or "").strip()
+    if group.kind != Kind.MISSING_MAPPING or not group.mapping_kind or not group.mapping_value:
+        raise actions.ActionRefused("This group has no unknown value to map.")
+    if not target_value:
+        raise actions.ActionRefused("Give the target system's value to map to.")
+    sample = ExceptionItem.objects.visible_to(actor, workspace).filter(group=group).only("source_system_id").first()
+    if sample is None:
+        raise actions.ActionRefused("None of this group's exceptions is yours to fix.")
+    with transaction.atomic():
+        mapping, created = Mapping.objects.get_or_create(
+            workspace=workspace, kind=group.mapping_kind, source_system_id=sample.source_system_id,
+            target_system=group.system, source_value=group.mapping_value,
+            defaults={"target_value": target_value, "created_by": actor},
+        )  # fmt: skip
+        before = None if created else {"target_value": mapping.target_value}
+        if not created and mapping.target_value != target_value:
+            mapping.target_value = target_value
+            mapping.save(update_fields=["target_value"])
+        record(workspace, actor, "mapping.save", mapping, before=before, after={"target_value": target_value})
+        waiting = ExceptionGroup.objects.for_workspace(workspace).filter(
+            kind=Kind.MISSING_MAPPING, system=group.system, mapping_kind=group.mapping_kind,
+            mapping_value=group.mapping_value,
+        )  # fmt: skip
+        items = ExceptionItem.objects.filter(group__in=waiting, source_system_id=sample.source_system_id)
+        note = f"Mapped {mapping.get_kind_display().lower()} '{group.mapping_value}' to '{target_value}'."
+        resolved = actions.resolve(actor, workspace, items, Resolution.FIXED_AT_SOURCE, note)
+    return mapping, resolved

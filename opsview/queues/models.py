@@ -1,0 +1,234 @@
+"""Exceptions: records that need a person, grouped by cause, with their settings.
+
+An exception is keyed by its record and the track it fails on (``key``): one
+per record and target system for sync failures, one per record and rule for
+business states. It is never deleted: a resolved one reopens when its record
+fails again, and counts the recurrence.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from opsview.workspaces.scoping import WorkspaceOwned, WorkspaceQuerySet
+
+
+class Kind(models.TextChoices):
+    POSTING_FAILURE = "posting_failure", "ERP posting failure"
+    SYNC_ERROR = "sync_error", "Sync error"
+    MISSING_MAPPING = "missing_mapping", "Missing mapping"
+    VALIDATION_REJECTED = "validation_rejected", "Validation rejected"
+    UNAPPROVED_TIME = "unapproved_time", "Time unapproved past cut-off"
+    UNBILLED_TIME = "unbilled_time", "Approved time not invoiced"
+    UNPOSTED_INVOICE = "unposted_invoice", "Invoice not posted to ERP"
+
+
+SYNC_KINDS = (Kind.POSTING_FAILURE, Kind.SYNC_ERROR, Kind.MISSING_MAPPING, Kind.VALIDATION_REJECTED)
+STATE_KINDS = (Kind.UNAPPROVED_TIME, Kind.UNBILLED_TIME, Kind.UNPOSTED_INVOICE)
+
+
+class Status(models.TextChoices):
+    OPEN = "open", "Open"
+    SNOOZED = "snoozed", "Snoozed"
+    RESOLVED = "resolved", "Resolved"
+    IGNORED = "ignored", "Ignored"
+
+
+# Still waiting for someone: these count as "open work" and resolve by themselves.
+PENDING = (Status.OPEN, Status.SNOOZED)
+
+
+class Resolution(models.TextChoices):
+    FIXED_AT_SOURCE = "fixed_at_source", "Fixed at source"
+    REPLAYED = "replayed", "Replayed"
+    DUPLICATE = "duplicate", "Duplicate"
+    NOT_AN_ERROR = "not_an_error", "Not an error"
+    WRITTEN_OFF = "written_off", "Written off"
+    AUTOMATIC = "automatic", "Resolved by itself"
+
+
+# What a person may choose; AUTOMATIC is only ever set by opsview.
+USER_RESOLUTIONS = [c for c in Resolution.choices if c[0] != Resolution.AUTOMATIC]
+
+
+class MappingKind(models.TextChoices):
+    PROJECT = "project", "Project"
+    CLIENT = "client", "Client"
+    PERSON = "person", "Person"
+    TAX_CODE = "tax_code", "Tax code"
+
+
+class ExceptionGroup(WorkspaceOwned):
+    """Exceptions with the same cause: same fingerprint, handled together."""
+
+    fingerprint = models.CharField(max_length=40)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    system = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
+    record_type = models.CharField(max_length=40)
+    error_code = models.CharField(max_length=80, blank=True)
+    message = models.TextField(help_text="The error message with ids and numbers taken out.")
+    mapping_kind = models.CharField(max_length=12, choices=MappingKind.choices, blank=True)
+    mapping_value = models.CharField(max_length=200, blank=True, help_text="The unknown value, for missing mappings.")
+    fix_guide = models.TextField(blank=True, help_text="What this error means and how to fix it at the source.")
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "fingerprint"], name="group_fingerprint_per_ws")]
+        ordering = ["-last_seen_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.message}"[:255]
+
+
+class ExceptionItem(WorkspaceOwned):
+    """One record that needs a person, with the money it holds up."""
+
+    MANAGER_SCOPE = "project__manager__user"
+
+    key = models.CharField(max_length=255, help_text="The record and the track it fails on; see detection.key_of.")
+    group = models.ForeignKey(ExceptionGroup, on_delete=models.PROTECT, related_name="items")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    system = models.ForeignKey(
+        "workspaces.System", on_delete=models.CASCADE, related_name="+", help_text="Where the record failed."
+    )
+    source_system = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
+    record_type = models.CharField(max_length=40)
+    external_id = models.CharField(max_length=128)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    error_code = models.CharField(max_length=80, blank=True)
+    error_message = models.TextField(blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, default=0, help_text="The money the record holds up.")
+    currency = models.CharField(max_length=3, blank=True)
+    record_date = models.DateField(help_text="Work date, issue date or failure date: what age is counted from.")
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    sla_due_at = models.DateTimeField()
+    occurrences = models.PositiveIntegerField(default=1)
+    recurrences = models.PositiveIntegerField(default=0, help_text="Times it came back after being resolved.")
+    last_recurred_at = models.DateTimeField(null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=16, choices=Resolution.choices, blank=True)
+    resolution_note = models.TextField(blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_event = models.ForeignKey(
+        "telemetry.SyncEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    time_entry = models.ForeignKey("records.TimeEntry", null=True, blank=True, on_delete=models.SET_NULL)
+    invoice = models.ForeignKey("records.Invoice", null=True, blank=True, on_delete=models.SET_NULL)
+    project = models.ForeignKey("records.Project", null=True, blank=True, on_delete=models.SET_NULL)
+    client = models.ForeignKey("records.Client", null=True, blank=True, on_delete=models.SET_NULL)
+
+    objects = WorkspaceQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "key"], name="exception_key_per_ws")]
+        indexes = [
+            # The default order of the queue, whole and by kind: money at stake, then age.
+            models.Index(fields=["workspace", "status", "-amount", "record_date", "id"], name="queue_money_idx"),
+            models.Index(
+                fields=["workspace", "kind", "status", "-amount", "record_date", "id"], name="queue_kind_money_idx"
+            ),
+            models.Index(fields=["group", "status"], name="queue_group_idx"),
+            models.Index(fields=["workspace", "status", "sla_due_at"], name="queue_sla_idx"),
+            models.Index(fields=["workspace", "record_type", "external_id"], name="queue_record_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.record_type} {self.external_id}"
+
+    @property
+    def is_pending(self):
+        return self.status in PENDING
+
+    @property
+    def is_past_sla(self):
+        return self.status == Status.OPEN and self.sla_due_at < timezone.now()
+
+    @property
+    def age_days(self):
+        return (timezone.localdate() - self.record_date).days
+
+
+class Comment(WorkspaceOwned):
+    MANAGER_SCOPE = "exception__project__manager__user"
+
+    exception = models.ForeignKey(ExceptionItem, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class KindSetting(WorkspaceOwned):
+    """A workspace's threshold, SLA and fix guide for one kind; missing rows use DEFAULTS."""
+
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    threshold_days = models.PositiveIntegerField(
+        help_text="Unapproved time: days after the work date. Unbilled time: days after approval. "
+        "Unposted invoices: days after the issue date. Unused for sync failures."
+    )
+    sla_hours = models.PositiveIntegerField(help_text="Hours from first seen to resolved before it is past SLA.")
+    fix_guide = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "kind"], name="kind_setting_per_ws")]
+
+
+class QueueSettings(WorkspaceOwned):
+    """Workspace-wide queue settings: which payload fields are masked."""
+
+    masked_fields = models.TextField(
+        blank=True, help_text="Payload field names to mask, one per line (case, '_' and '-' do not matter)."
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace"], name="queue_settings_per_ws")]
+        verbose_name_plural = "queue settings"
+
+
+class Mapping(WorkspaceOwned):
+    """A value the target system does not know, mapped to one it does; used from then on."""
+
+    kind = models.CharField(max_length=12, choices=MappingKind.choices)
+    source_system = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
+    target_system = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
+    source_value = models.CharField(max_length=200)
+    target_value = models.CharField(max_length=200)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "kind", "source_system", "target_system", "source_value"],
+                name="one_mapping_per_value",
+            )
+        ]
+        ordering = ["kind", "source_value"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.source_value} → {self.target_value}"
+
+
+class SavedView(WorkspaceOwned):
+    """A user's named queue filter, kept as the query string of the queue page."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=1000)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "user", "name"], name="saved_view_name_per_user")]
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

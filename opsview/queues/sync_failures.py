@@ -1,0 +1,174 @@
+"""Exceptions from sync events: failures open (or reopen) them, later successes resolve them.
+
+``on_sync_events`` is called by ingest right after a batch is stored. Only two
+things cost anything: failed events, and successes of records that have a
+pending exception (one indexed lookup per batch finds those).
+"""
+
+from opsview.queues.classify import classify, fingerprint, normalize_message
+from opsview.queues.models import PENDING, ExceptionItem, Kind, Status
+from opsview.queues.policies import policies_for
+from opsview.queues.tracking import (
+    GroupSpec,
+    ensure_groups,
+    record_values,
+    reopen_recurring,
+    resolve_automatically,
+    sync_key,
+    value_from_payload,
+)
+from opsview.telemetry.models import Outcome, SyncEvent
+from opsview.workspaces.models import System
+
+
+def key_of(event):
+    return sync_key(event.source_system_id, event.target_system_id, event.record_type, event.external_id)
+
+
+def on_sync_events(workspace, events):
+    """Turn a stored batch of sync events into exception changes. Failures first, so that a success
+    later in the same batch resolves what an earlier failure opened."""
+    failed = [e for e in events if e.outcome == Outcome.FAILED]
+    succeeded = [e for e in events if e.outcome == Outcome.SUCCEEDED]
+    if failed:
+        record_failures(workspace, failed)
+    if succeeded:
+        resolve_succeeded(workspace, succeeded)
+
+
+def resolve_succeeded(workspace, events):
+    latest = {}
+    for event in events:
+        key = key_of(event)
+        if key not in latest or event.occurred_at > latest[key]:
+            latest[key] = event.occurred_at
+    pending = list(
+        ExceptionItem.objects.for_workspace(workspace)
+        .filter(key__in=list(latest), status__in=PENDING)
+        .only("id", "key", "status", "last_seen_at", "record_type", "external_id")
+    )
+    # A success older than the last failure (delivered late) says nothing about the record now.
+    fine = [item for item in pending if latest[item.key] >= item.last_seen_at]
+    by_time = {}
+    for item in fine:
+        by_time.setdefault(latest[item.key], []).append(item)
+    for succeeded_at, items in by_time.items():
+        resolve_automatically(workspace, items, succeeded_at, "The record succeeded in a later sync.")
+
+
+def _event_ids(workspace, events):
+    missing = [e.event_id for e in events if e.pk is None]
+    if not missing:
+        return {e.event_id: e.pk for e in events}
+    return dict(
+        SyncEvent.objects.for_workspace(workspace).filter(event_id__in=missing).values_list("event_id", "id")
+    )
+
+
+def record_failures(workspace, events):
+    systems = {s.id: s for s in System.objects.for_workspace(workspace)}
+    event_ids = _event_ids(workspace, events)
+    policies = policies_for(workspace)
+    by_key = {}
+    for event in sorted(events, key=lambda e: e.occurred_at):
+        by_key.setdefault(key_of(event), []).append(event)
+
+    specs, spec_of_key, classified = {}, {}, {}
+    for key, evs in by_key.items():
+        last = evs[-1]
+        target = systems[last.target_system_id]
+        cache_key = (target.id, last.record_type, last.error_code, last.error_message)
+        if cache_key not in classified:
+            c = classify(last.error_code, last.error_message, target.kind)
+            fp = fingerprint(target.id, last.record_type, last.error_code, last.error_message, c.mapping_value)
+            classified[cache_key] = fp
+            specs.setdefault(fp, _spec(fp, c, target, last))
+        spec_of_key[key] = classified[cache_key]
+    seen_at = max(e.occurred_at for e in events)
+    groups = ensure_groups(workspace, specs, seen_at)
+
+    values = record_values(workspace, {(evs[-1].source_system_id, evs[-1].record_type, evs[-1].external_id)
+                                       for evs in by_key.values()})  # fmt: skip
+    existing = {x.key: x for x in ExceptionItem.objects.for_workspace(workspace).filter(key__in=list(by_key))}
+    to_create, to_update, recurring = [], [], []
+    for key, evs in by_key.items():
+        last = evs[-1]
+        group = groups[spec_of_key[key]]
+        value = values.get((last.source_system_id, last.record_type, last.external_id)) or value_from_payload(
+            last.payload
+        )
+        item = existing.get(key)
+        if item is None:
+            item = ExceptionItem(
+                workspace=workspace, key=key, source_system_id=last.source_system_id, record_type=last.record_type,
+                external_id=last.external_id, first_seen_at=evs[0].occurred_at, occurrences=0,
+                sla_due_at=evs[0].occurred_at + policies[group.kind].sla,
+            )  # fmt: skip
+            to_create.append(item)
+        elif last.occurred_at <= item.last_seen_at:
+            continue  # delivered late: the exception already knows a newer failure
+        else:
+            if item.status == Status.RESOLVED and (item.resolved_at is None or last.occurred_at > item.resolved_at):
+                recurring.append(_snapshot(item))
+            to_update.append(item)
+        item.group = group
+        item.kind = group.kind
+        item.system_id = last.target_system_id
+        item.error_code = last.error_code
+        item.error_message = last.error_message
+        item.last_seen_at = last.occurred_at
+        item.last_event_id = event_ids.get(last.event_id)
+        item.occurrences += len(evs)
+        _apply_value(item, value, last)
+    if to_create:
+        ExceptionItem.objects.bulk_create(to_create, ignore_conflicts=True, batch_size=500)
+    if to_update:
+        ExceptionItem.objects.bulk_update(to_update, UPDATED_FIELDS, batch_size=500)
+    reopen_recurring(workspace, recurring, seen_at, "The record failed again after being resolved.", policies)
+
+
+UPDATED_FIELDS = [
+    "group", "kind", "system", "error_code", "error_message", "last_seen_at", "last_event", "occurrences",
+    "amount", "currency", "record_date", "time_entry", "invoice", "project", "client",
+]  # fmt: skip
+
+
+def _snapshot(item):
+    """The item as it was, for the audit entry of its reopening."""
+    copy = ExceptionItem(pk=item.pk, workspace_id=item.workspace_id, record_type=item.record_type,
+                         external_id=item.external_id, kind=item.kind, status=item.status,
+                         resolution=item.resolution, recurrences=item.recurrences)  # fmt: skip
+    return copy
+
+
+def _apply_value(item, value, event):
+    item.amount = value.amount
+    item.currency = value.currency or item.currency
+    item.record_date = value.record_date or (item.record_date if item.pk else event.occurred_at.date())
+    item.time_entry_id = value.time_entry_id
+    item.invoice_id = value.invoice_id
+    item.project_id = value.project_id or item.project_id
+    item.client_id = value.client_id or item.client_id
+
+
+def _spec(fp, classification, target, event):
+    message = event.error_message or event.error_code
+    return GroupSpec(
+        fingerprint=fp,
+        kind=classification.kind,
+        system_id=target.id,
+        record_type=event.record_type,
+        error_code=event.error_code,
+        message=_group_message(message, classification),
+        mapping_kind=classification.mapping_kind,
+        mapping_value=classification.mapping_value[:200],
+    )
+
+
+def _group_message(message, classification):
+    text = normalize_message(message)
+    if classification.kind == Kind.MISSING_MAPPING and classification.mapping_value:
+        # The unknown value is the cause: keep it readable even where it holds digits.
+        return f"{text} — unknown value '{classification.mapping_value}'"[:500]
+    return text
+

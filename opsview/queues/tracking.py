@@ -1,0 +1,166 @@
+"""What detection shares: exception keys, groups by fingerprint, record values, automatic resolve and reopen.
+
+Everything here is set-based, because it runs inside ingest: a batch of 1,000
+events costs a handful of queries, whatever it holds.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.db.models import F
+
+from opsview.audit.trail import record_many
+from opsview.queues.models import PENDING, ExceptionGroup, ExceptionItem, Resolution, Status
+from opsview.records.models import Invoice, Project, TimeEntry
+
+
+def sync_key(source_system_id, target_system_id, record_type, external_id):
+    """A record fails on one track per target: its failures going to billing and to the ERP are two exceptions."""
+    return f"sync>{target_system_id}|{source_system_id}|{record_type}|{external_id}"[:255]
+
+
+def state_key(kind, system_id, record_type, external_id):
+    return f"{kind}|{system_id}|{record_type}|{external_id}"[:255]
+
+
+@dataclass
+class GroupSpec:
+    fingerprint: str
+    kind: str
+    system_id: int
+    record_type: str
+    error_code: str
+    message: str
+    mapping_kind: str = ""
+    mapping_value: str = ""
+
+
+def ensure_groups(workspace, specs, seen_at):
+    """The group of each fingerprint in ``specs`` (a dict fingerprint → GroupSpec), created when new."""
+    if not specs:
+        return {}
+    groups = {g.fingerprint: g for g in ExceptionGroup.objects.for_workspace(workspace).filter(fingerprint__in=specs)}
+    missing = [
+        ExceptionGroup(workspace=workspace, first_seen_at=seen_at, last_seen_at=seen_at, **vars(spec))
+        for fp, spec in specs.items()
+        if fp not in groups
+    ]
+    if missing:
+        ExceptionGroup.objects.bulk_create(missing, ignore_conflicts=True)
+        fresh = ExceptionGroup.objects.for_workspace(workspace).filter(fingerprint__in=[g.fingerprint for g in missing])
+        groups.update({g.fingerprint: g for g in fresh})
+    stale = [g for g in groups.values() if g.last_seen_at < seen_at]
+    if stale:
+        ExceptionGroup.objects.filter(id__in=[g.id for g in stale], last_seen_at__lt=seen_at).update(
+            last_seen_at=seen_at
+        )
+    return groups
+
+
+@dataclass
+class RecordValue:
+    """What an exception learns from its record: the money it holds up, its date and where it belongs."""
+
+    amount: Decimal = Decimal(0)
+    currency: str = ""
+    record_date: date | None = None
+    time_entry_id: int | None = None
+    invoice_id: int | None = None
+    project_id: int | None = None
+    client_id: int | None = None
+
+
+def time_value(hours, bill_rate, billable=True):
+    return (hours or Decimal(0)) * (bill_rate or Decimal(0)) if billable else Decimal(0)
+
+
+def record_values(workspace, wanted):
+    """``{(system_id, record_type, external_id): RecordValue}`` for the records in ``wanted`` that opsview knows."""
+    by_type = {}
+    for system_id, record_type, external_id in wanted:
+        by_type.setdefault(record_type, set()).add((system_id, external_id))
+    found = {}
+    if by_type.get("time_entry"):
+        pairs = by_type["time_entry"]
+        rows = TimeEntry.objects.for_workspace(workspace).filter(external_id__in={e for _, e in pairs})
+        for row in rows.values(
+            "id", "system_id", "external_id", "hours", "bill_rate", "billable", "currency", "work_date",
+            "project_id", "project__client_id",
+        ):  # fmt: skip
+            found[(row["system_id"], "time_entry", row["external_id"])] = RecordValue(
+                time_value(row["hours"], row["bill_rate"], row["billable"]), row["currency"], row["work_date"],
+                time_entry_id=row["id"], project_id=row["project_id"], client_id=row["project__client_id"],
+            )  # fmt: skip
+    if by_type.get("invoice"):
+        pairs = by_type["invoice"]
+        rows = Invoice.objects.for_workspace(workspace).filter(external_id__in={e for _, e in pairs})
+        for row in rows.values(
+            "id", "system_id", "external_id", "amount", "currency", "issue_date", "project_id", "client_id"
+        ):
+            found[(row["system_id"], "invoice", row["external_id"])] = RecordValue(
+                row["amount"], row["currency"], row["issue_date"], invoice_id=row["id"],
+                project_id=row["project_id"], client_id=row["client_id"],
+            )  # fmt: skip
+    if by_type.get("project"):
+        pairs = by_type["project"]
+        rows = Project.objects.for_workspace(workspace).filter(external_id__in={e for _, e in pairs})
+        for row in rows.values("id", "system_id", "external_id", "client_id"):
+            found[(row["system_id"], "project", row["external_id"])] = RecordValue(
+                project_id=row["id"], client_id=row["client_id"]
+            )
+    return found
+
+
+def value_from_payload(payload):
+    """When opsview has not seen the record's state, its payload may still say what it is worth."""
+    if not isinstance(payload, dict):
+        return RecordValue()
+    currency = payload.get("currency") if isinstance(payload.get("currency"), str) else ""
+    try:
+        if payload.get("amount") is not None:
+            return RecordValue(Decimal(str(payload["amount"])), currency[:3])
+        if payload.get("hours") is not None and payload.get("bill_rate") is not None:
+            return RecordValue(time_value(Decimal(str(payload["hours"])), Decimal(str(payload["bill_rate"]))),
+                               currency[:3])  # fmt: skip
+    except (InvalidOperation, ValueError):
+        pass
+    return RecordValue(currency=currency[:3])
+
+
+def resolve_automatically(workspace, items, resolved_at, note):
+    """Resolve pending ``items`` whose record is fine now, audited as the system."""
+    if not items:
+        return 0
+    before = {i.pk: {"status": i.status} for i in items}
+    ExceptionItem.objects.filter(id__in=[i.pk for i in items], status__in=PENDING).update(
+        status=Status.RESOLVED, resolution=Resolution.AUTOMATIC, resolution_note=note, resolved_at=resolved_at,
+        resolved_by=None, snoozed_until=None,
+    )  # fmt: skip
+    after = {"status": Status.RESOLVED, "resolution": Resolution.AUTOMATIC}
+    record_many(workspace, None, "exception.auto_resolve", [(i, before[i.pk], after) for i in items], note=note)
+    return len(items)
+
+
+def reopen_recurring(workspace, items, seen_at, note, policies):
+    """Reopen resolved ``items`` whose record failed again, counting the recurrence, audited as the system.
+
+    The SLA starts again from ``seen_at``: the recurrence is new work.
+    """
+    if not items:
+        return 0
+    by_kind = {}
+    for item in items:
+        by_kind.setdefault(item.kind, []).append(item.pk)
+    for kind, ids in by_kind.items():
+        ExceptionItem.objects.filter(id__in=ids).update(
+            status=Status.OPEN, recurrences=F("recurrences") + 1, last_recurred_at=seen_at, resolution="",
+            resolution_note="", resolved_at=None, resolved_by=None, snoozed_until=None,
+            sla_due_at=seen_at + policies[kind].sla,
+        )  # fmt: skip
+    changes = [
+        (i, {"status": i.status, "resolution": i.resolution}, {"status": Status.OPEN, "recurrences": i.recurrences + 1})
+        for i in items
+    ]
+    record_many(workspace, None, "exception.reopen", changes, note=note)
+    return len(items)

@@ -139,4 +139,3 @@ def teammates(workspace):
     roles = ALLOWED[ACT]
     ids = Membership.objects.filter(workspace=workspace, role__in=roles).values("user_id")
     return get_user_model().objects.filter(id__in=ids).order_by("username")
-

@@ -49,7 +49,7 @@ def save_masked_fields(actor, workspace, names):
     )
     settings.masked_fields = "\n".join(names)
     settings.save(update_fields=["masked_fields"])
-    record(workspace, actor, "queue_setting.masked_fields", settings, before={"fields": before}, after={"fields": names})
+    record(workspace, actor, "queue_setting.masked_fields", settings, {"fields": before}, {"fields": names})
     return names
 
 

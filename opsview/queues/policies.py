@@ -75,7 +75,8 @@ def policies_for(workspace):
         if setting is None:
             result[kind] = default
         else:
-            result[kind] = Policy(kind, setting.threshold_days, setting.sla_hours, setting.fix_guide or default.fix_guide)
+            guide = setting.fix_guide or default.fix_guide
+            result[kind] = Policy(kind, setting.threshold_days, setting.sla_hours, guide)
     return result
 
 

@@ -60,9 +60,7 @@ def _event_ids(workspace, events):
     missing = [e.event_id for e in events if e.pk is None]
     if not missing:
         return {e.event_id: e.pk for e in events}
-    return dict(
-        SyncEvent.objects.for_workspace(workspace).filter(event_id__in=missing).values_list("event_id", "id")
-    )
+    return dict(SyncEvent.objects.for_workspace(workspace).filter(event_id__in=missing).values_list("event_id", "id"))
 
 
 def record_failures(workspace, events):
@@ -171,4 +169,3 @@ def _group_message(message, classification):
         # The unknown value is the cause: keep it readable even where it holds digits.
         return f"{text} — unknown value '{classification.mapping_value}'"[:500]
     return text
-

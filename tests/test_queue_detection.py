@@ -1,0 +1,138 @@
+"""Exceptions appear by themselves: from failed sync events on ingest, grouped by cause; they reopen
+when a record fails again and resolve when it later succeeds."""
+
+from decimal import Decimal
+
+from opsview.audit.models import AuditEntry
+from opsview.queues.models import ExceptionGroup, Kind, Resolution, Status
+from tests.queue_support import BASE, exceptions, failure, later, only_exception, send, success
+
+
+def test_a_failed_event_opens_an_exception_with_its_kind_and_the_money_it_holds_up(api, northwind):
+    send(api, failure("TE-PR-1", "Posting period 2026-10 is closed"))
+
+    item = only_exception(northwind)
+    assert (item.kind, item.status, item.system, item.error_code) == (
+        Kind.POSTING_FAILURE, Status.OPEN, northwind.erp, "PERIOD_CLOSED",
+    )  # fmt: skip
+    # The stored time entry: 7.5 h × 150 EUR, on the managed project.
+    assert (item.amount, item.currency) == (Decimal("1125.00"), "EUR")
+    assert item.time_entry.external_id == "TE-PR-1"
+    assert item.project == northwind.managed_project and item.client == northwind.client
+    assert item.last_event.event_id.startswith("ev-TE-PR-1")
+
+
+def test_a_record_opsview_has_not_seen_takes_its_value_from_the_payload(api, northwind):
+    send(api, failure("INV-9", record_type="invoice", payload={"amount": "980.50", "currency": "USD"}))
+
+    item = only_exception(northwind)
+    assert (item.amount, item.currency, item.time_entry, item.invoice) == (Decimal("980.50"), "USD", None, None)
+
+
+def test_failures_with_one_cause_form_one_group(api, northwind):
+    send(
+        api,
+        *[failure(f"TE-{n}", f"Posting period 2026-{n:02d} is closed (entry TE-{n})") for n in range(1, 21)],
+        failure("TE-99", "Unknown project code 'ACME-01'", code=""),
+        failure("TE-98", "Unknown project code 'ACME-01'", code=""),
+        failure("TE-97", "Unknown project code 'BETA-7'", code=""),
+    )
+
+    groups = ExceptionGroup.objects.for_workspace(northwind.workspace)
+    sizes = {g.message: g.items.count() for g in groups}
+    assert sizes == {
+        "Posting period <n> is closed (entry <id>)": 20,
+        "Unknown project code '<id>' — unknown value 'ACME-01'": 2,
+        "Unknown project code '<id>' — unknown value 'BETA-7'": 1,
+    }
+    acme = groups.get(mapping_value="ACME-01")
+    assert (acme.kind, acme.mapping_kind) == (Kind.MISSING_MAPPING, "project")
+
+
+def test_repeated_failures_of_one_record_stay_one_exception_and_are_counted(api, northwind):
+    send(api, failure("TE-1", at=later(0)))
+    send(api, failure("TE-1", at=later(1)), failure("TE-1", at=later(2)))
+
+    item = only_exception(northwind)
+    assert (item.occurrences, item.recurrences, item.last_seen_at) == (3, 0, later(2))
+
+
+def test_a_record_that_fails_again_after_being_resolved_reopens_and_counts_the_recurrence(api, northwind, olivia):
+    from opsview.queues import actions
+
+    send(api, failure("TE-1", at=later(0)))
+    actions.resolve(olivia, northwind.workspace, exceptions(northwind), Resolution.FIXED_AT_SOURCE, "reopened period")
+    send(api, failure("TE-1", at=later(48)))  # tomorrow: after the resolution
+
+    item = only_exception(northwind)
+    assert (item.status, item.recurrences, item.resolution, item.resolved_at) == (Status.OPEN, 1, "", None)
+    reopen = AuditEntry.objects.get(action="exception.reopen", target_id=str(item.pk))
+    assert reopen.actor_label == "system" and "failed again" in reopen.note
+    assert reopen.before["status"] == "resolved" and reopen.after["recurrences"] == 1
+
+
+def test_a_late_delivered_failure_from_before_the_resolution_does_not_reopen(api, northwind, olivia):
+    from opsview.queues import actions
+
+    send(api, failure("TE-1", at=later(5)))
+    actions.resolve(olivia, northwind.workspace, exceptions(northwind), Resolution.REPLAYED)
+    send(api, failure("TE-1", at=later(1)))
+
+    assert only_exception(northwind).status == Status.RESOLVED
+
+
+def test_a_record_that_later_succeeds_resolves_its_exception_by_itself(api, northwind):
+    send(api, failure("TE-1", at=later(0)), failure("TE-2", at=later(0)))
+    send(api, success("TE-1", at=later(3)), success("TE-3", at=later(3)))
+
+    resolved = only_exception(northwind, external_id="TE-1")
+    assert (resolved.status, resolved.resolution, resolved.resolved_at) == (
+        Status.RESOLVED, Resolution.AUTOMATIC, later(3),
+    )  # fmt: skip
+    assert only_exception(northwind, external_id="TE-2").status == Status.OPEN
+    entry = AuditEntry.objects.get(action="exception.auto_resolve")
+    assert entry.target_id == str(resolved.pk) and entry.actor is None
+
+
+def test_a_success_older_than_the_failure_resolves_nothing(api, northwind):
+    send(api, failure("TE-1", at=later(5)))
+    send(api, success("TE-1", at=later(1)))
+
+    assert only_exception(northwind).status == Status.OPEN
+
+
+def test_failure_then_success_in_one_batch_leaves_it_resolved(api, northwind):
+    send(api, failure("TE-1", at=later(0)), success("TE-1", at=later(1)))
+
+    assert only_exception(northwind).status == Status.RESOLVED
+
+
+def test_a_record_failing_towards_two_targets_is_two_exceptions(api, northwind):
+    from opsview.workspaces.models import System
+
+    System.objects.create(workspace=northwind.workspace, slug="xero", name="Xero", kind="billing")
+    send(api, failure("TE-1"), failure("TE-1", "HTTP 503 Service Unavailable", code="", target_system="xero"))
+
+    kinds = set(exceptions(northwind).values_list("system__slug", "kind"))
+    assert kinds == {("tryton", Kind.POSTING_FAILURE), ("xero", Kind.SYNC_ERROR)}
+
+
+def test_resending_a_batch_changes_nothing(api, northwind):
+    batch = [failure("TE-1"), failure("TE-2")]
+    send(api, *batch)
+    send(api, *batch)
+
+    assert [x.occurrences for x in exceptions(northwind).order_by("external_id")] == [1, 1]
+
+
+def test_a_batch_of_successes_costs_ingest_one_query(northwind, django_assert_num_queries):
+    from opsview.queues.sync_failures import on_sync_events
+    from opsview.telemetry.models import SyncEvent
+
+    events = [
+        SyncEvent(workspace=northwind.workspace, event_id=f"e{n}", record_type="time_entry", external_id=f"TE-{n}",
+                  source_system=northwind.harvest, target_system=northwind.erp, outcome="succeeded", occurred_at=BASE)
+        for n in range(1000)
+    ]  # fmt: skip
+    with django_assert_num_queries(1):
+        on_sync_events(northwind.workspace, events)

@@ -1,0 +1,126 @@
+"""Exceptions from business states: on every ingest and on the schedule, with per-workspace thresholds."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from opsview.queues import actions, configuration, tasks
+from opsview.queues.models import Kind, Resolution, Status
+from tests.queue_support import exceptions, only_exception
+
+TODAY = timezone.localdate()
+
+
+def post(api, kind, items):
+    response = api.post(f"/api/v1/states/{kind}/", {"items": items}, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def time_entry(ext, version, days_ago, **overrides):
+    item = {
+        "external_id": ext, "version": version, "person": "P-W", "project": "PR-1",
+        "work_date": (TODAY - timedelta(days=days_ago)).isoformat(), "hours": "8", "bill_rate": 120,
+        "currency": "EUR", "status": "submitted",
+    }  # fmt: skip
+    item.update(overrides)
+    return item
+
+
+def invoice(ext, version, issued_days_ago, status="issued"):
+    return {
+        "external_id": ext, "version": version, "number": f"2026-{ext}", "client": "C-1", "project": "PR-1",
+        "amount": "4800.00", "currency": "EUR", "status": status,
+        "issue_date": (TODAY - timedelta(days=issued_days_ago)).isoformat(),
+    }  # fmt: skip
+
+
+def test_the_schedule_finds_time_unapproved_past_the_cut_off(northwind):
+    tasks.scan_business_states()
+
+    items = exceptions(northwind, kind=Kind.UNAPPROVED_TIME)
+    # Both fixture entries are submitted, worked on 2026-11-02: past the default 7-day cut-off.
+    assert sorted(items.values_list("external_id", flat=True)) == ["TE-PR-1", "TE-PR-2"]
+    assert {x.amount for x in items} == {Decimal("1125.00")}
+    assert items.values("group").distinct().count() == 2  # one group per project: one approver to chase
+
+
+def test_ingesting_fresh_time_opens_nothing_and_old_time_opens_an_exception(api, northwind):
+    post(api, "time-entries", [time_entry("TE-new", 1, 2), time_entry("TE-old", 1, 10)])
+
+    item = only_exception(northwind, kind=Kind.UNAPPROVED_TIME)
+    assert (item.external_id, item.amount, item.status) == ("TE-old", Decimal("960.00"), Status.OPEN)
+    assert item.group.message.startswith("Time on project NW1 Northwind Rollout is unapproved")
+
+
+def test_approving_the_time_resolves_the_exception_by_itself(api, northwind):
+    post(api, "time-entries", [time_entry("TE-old", 1, 10)])
+    approved_at = (timezone.now() - timedelta(hours=1)).isoformat()
+    post(api, "time-entries", [time_entry("TE-old", 2, 10, status="approved", approved_at=approved_at)])
+
+    item = only_exception(northwind, kind=Kind.UNAPPROVED_TIME)
+    assert (item.status, item.resolution) == (Status.RESOLVED, Resolution.AUTOMATIC)
+    assert not exceptions(northwind, kind=Kind.UNBILLED_TIME).exists()  # approved an hour ago: within the limit
+
+
+def test_approved_time_not_invoiced_within_the_limit_and_its_invoicing(api, northwind):
+    approved_at = (timezone.now() - timedelta(days=20)).isoformat()
+    post(api, "time-entries", [time_entry("TE-a", 1, 25, status="approved", approved_at=approved_at)])
+    assert only_exception(northwind, kind=Kind.UNBILLED_TIME).status == Status.OPEN
+
+    post(api, "time-entries", [time_entry("TE-a", 2, 25, status="approved", approved_at=approved_at,
+                                          invoice_reference="2026-0193")])  # fmt: skip
+    assert only_exception(northwind, kind=Kind.UNBILLED_TIME).status == Status.RESOLVED
+
+
+def test_an_issued_invoice_not_posted_in_time_and_its_posting(api, northwind):
+    post(api, "invoices", [invoice("I-1", 1, 5), invoice("I-2", 1, 1)])
+    item = only_exception(northwind, kind=Kind.UNPOSTED_INVOICE)
+    assert (item.external_id, item.amount, item.invoice.number) == ("I-1", Decimal("4800.00"), "2026-I-1")
+
+    post(api, "invoices", [invoice("I-1", 2, 5, status="posted")])
+    assert only_exception(northwind, kind=Kind.UNPOSTED_INVOICE).status == Status.RESOLVED
+
+
+def test_thresholds_are_per_workspace(northwind, contoso, ada):
+    configuration.save_kind_setting(ada, northwind.workspace, Kind.UNAPPROVED_TIME, 60, 48, "")
+    tasks.scan_business_states()
+
+    assert not exceptions(northwind, kind=Kind.UNAPPROVED_TIME).exists()
+    assert exceptions(contoso, kind=Kind.UNAPPROVED_TIME).count() == 2
+
+
+def test_a_persons_resolution_holds_while_the_condition_lasts(northwind, olivia):
+    tasks.scan_business_states()
+    actions.resolve(olivia, northwind.workspace, exceptions(northwind), Resolution.NOT_AN_ERROR, "internal project")
+    tasks.scan_business_states()
+
+    assert set(exceptions(northwind).values_list("status", flat=True)) == {Status.RESOLVED}
+
+
+def test_an_automatic_resolution_reopens_when_the_condition_comes_back(api, northwind):
+    post(api, "time-entries", [time_entry("TE-x", 1, 10)])
+    post(api, "time-entries", [time_entry("TE-x", 2, 10, status="approved", approved_at=timezone.now().isoformat())])
+    post(api, "time-entries", [time_entry("TE-x", 3, 10, status="rejected")])
+    post(api, "time-entries", [time_entry("TE-x", 4, 10, status="submitted")])
+
+    item = only_exception(northwind, kind=Kind.UNAPPROVED_TIME)
+    assert (item.status, item.recurrences) == (Status.OPEN, 1)
+
+
+def test_snoozed_exceptions_wake_when_their_date_comes(northwind, olivia):
+    tasks.scan_business_states()
+    soon = timezone.now() + timedelta(hours=1)
+    actions.snooze(olivia, northwind.workspace, exceptions(northwind), soon)
+
+    assert tasks.wake_snoozed(now=soon - timedelta(minutes=1)) == 0
+    assert tasks.wake_snoozed(now=soon + timedelta(minutes=1)) == 2
+    assert set(exceptions(northwind).values_list("status", flat=True)) == {Status.OPEN}
+
+
+def test_the_schedules_are_registered_for_the_task_cluster(db):
+    from django_q.models import Schedule
+
+    funcs = set(Schedule.objects.values_list("func", flat=True))
+    assert {"opsview.queues.tasks.scan_business_states", "opsview.queues.tasks.wake_snoozed"} <= funcs

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from opsview import health
+from opsview.audit import views as audit
 from opsview.front import views as front
 from opsview.workspaces import views as workspaces
 
@@ -10,6 +11,8 @@ urlpatterns = [
     path("", front.home, name="home"),
     path("runs/", front.sync_runs, name="sync-runs"),
     path("runs/<int:pk>/", front.sync_run, name="sync-run"),
+    path("queues/", include("opsview.queues.urls")),
+    path("audit/", audit.entries, name="audit"),
     path("workspace/switch/", workspaces.switch_workspace, name="switch-workspace"),
     path("settings/systems/", workspaces.systems, name="systems"),
     path("settings/systems/<int:pk>/", workspaces.systems, name="system-edit"),

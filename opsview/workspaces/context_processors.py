@@ -1,4 +1,4 @@
-from opsview.workspaces.permissions import ADMINISTER, ALLOWED
+from opsview.workspaces.permissions import ADMINISTER, ALLOWED, AUDIT
 
 
 def current_workspace(request):
@@ -8,4 +8,5 @@ def current_workspace(request):
         "membership": membership,
         "memberships": getattr(request, "memberships", []),
         "is_workspace_admin": membership is not None and membership.role in ALLOWED[ADMINISTER],
+        "can_read_audit": membership is not None and membership.role in ALLOWED[AUDIT],
     }

@@ -8,12 +8,14 @@ VIEW = "view"
 COMMENT = "comment"
 ACT = "act"  # triage, resolve, replay exceptions
 ADMINISTER = "administer"  # systems, tokens, thresholds, fix guides
+AUDIT = "audit"  # the workspace-wide audit trail; not managers, whose view stops at their projects
 
 ALLOWED = {
     VIEW: {Role.ADMIN, Role.OPERATOR, Role.MANAGER, Role.EXECUTIVE},
     COMMENT: {Role.ADMIN, Role.OPERATOR, Role.MANAGER},
     ACT: {Role.ADMIN, Role.OPERATOR},
     ADMINISTER: {Role.ADMIN},
+    AUDIT: {Role.ADMIN, Role.OPERATOR, Role.EXECUTIVE},
 }
 
 

@@ -1,0 +1,175 @@
+"""An exception's detail page, a group's page, and the admins' queue settings."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from opsview.audit.models import AuditEntry
+from opsview.queues import actions, configuration, filters
+from opsview.queues.masking import mask, readable_json
+from opsview.queues.models import USER_RESOLUTIONS, ExceptionGroup, ExceptionItem, Kind, Mapping, Status
+from opsview.queues.policies import DEFAULTS, masked_fields_for, policies_for
+from opsview.queues.views import permissions_of
+from opsview.telemetry.models import SyncEvent
+from opsview.workspaces.permissions import ADMINISTER, can
+from opsview.workspaces.views import require_workspace
+
+HISTORY_LIMIT = 500
+EVENT_LIMIT = 200
+
+
+def changes_of(entry, masked):
+    """``(field, before, after)`` rows of an audit entry, sensitive fields masked."""
+    before, after = mask(entry.before or {}, masked), mask(entry.after or {}, masked)
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return [("value", before, after)]
+    return [(k, before.get(k), after.get(k)) for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+
+
+def _guides(workspace, group):
+    policy = policies_for(workspace)[group.kind]
+    return {"group_guide": group.fix_guide, "kind_guide": policy.fix_guide, "policy": policy}
+
+
+def _existing_mapping(workspace, group, item):
+    if group.kind != Kind.MISSING_MAPPING or not group.mapping_value:
+        return None
+    return (
+        Mapping.objects.for_workspace(workspace)
+        .filter(
+            kind=group.mapping_kind,
+            source_system_id=item.source_system_id,
+            target_system=group.system,
+            source_value=group.mapping_value,
+        )  # fmt: skip
+        .first()
+    )
+
+
+@login_required
+def detail(request, pk):
+    workspace = require_workspace(request)
+    item = get_object_or_404(
+        ExceptionItem.objects.visible_to(request.user, workspace).select_related(
+            "group", "system", "source_system", "assignee", "resolved_by", "last_event", "project__client",
+            "project__manager", "client", "time_entry__person", "time_entry__project", "invoice__client",
+        ),
+        pk=pk,
+    )  # fmt: skip
+    masked = masked_fields_for(workspace)
+    events = list(
+        SyncEvent.objects.visible_to(request.user, workspace)
+        .filter(source_system=item.source_system, record_type=item.record_type, external_id=item.external_id)
+        .select_related("target_system")
+        .order_by("occurred_at", "id")[:EVENT_LIMIT]
+    )
+    for event in events:
+        event.masked_payload = readable_json(event.payload, masked)
+    history = list(
+        AuditEntry.objects.visible_to(request.user, workspace)
+        .filter(target_type=ExceptionItem._meta.label_lower, target_id=str(item.pk))
+        .order_by("at", "id")[:HISTORY_LIMIT]
+    )
+    for entry in history:
+        entry.changes = changes_of(entry, masked)
+    payload = item.last_event.payload if item.last_event_id else None
+    context = {
+        "item": item,
+        "group": item.group,
+        "payload": readable_json(payload, masked),
+        "events": events,
+        "comments": item.comments.select_related("author"),
+        "history": history,
+        "resolutions": USER_RESOLUTIONS,
+        "teammates": actions.teammates(workspace),
+        "mapping": _existing_mapping(workspace, item.group, item),
+        **_guides(workspace, item.group),
+        **permissions_of(request, workspace),
+    }
+    return render(request, "queues/detail.html", context)
+
+
+@login_required
+def group(request, pk):
+    workspace = require_workspace(request)
+    group = get_object_or_404(ExceptionGroup.objects.visible_to(request.user, workspace).select_related("system"),
+                              pk=pk)  # fmt: skip
+    members = ExceptionItem.objects.visible_to(request.user, workspace).filter(group=group)
+    by_status = dict.fromkeys(Status.values, 0)
+    for status, count in members.order_by().values_list("status").annotate(n=filters.Count("id")):
+        by_status[status] = count
+    if not any(by_status.values()):
+        raise Http404("No exceptions of yours in this group.")  # a manager sees only their projects' groups
+    query = filters.parse(request.GET)
+    listing = filters.ordered(filters.apply(members, query, request.user), query)
+    page = Paginator(listing.select_related("project", "client", "assignee"), 50).get_page(request.GET.get("page"))
+    sample = members.only("source_system_id").first()
+    money = members.filter(status__in=("open", "snoozed")).aggregate(total=filters.Sum("amount"))["total"]
+    context = {
+        "group": group,
+        "page": page,
+        "query": query,
+        "statuses": filters.STATUS_OPTIONS,
+        "by_status": by_status,
+        "pending_money": money or 0,
+        "currency": members.exclude(currency="").values_list("currency", flat=True).first() or "",
+        "resolutions": USER_RESOLUTIONS,
+        "teammates": actions.teammates(workspace),
+        "mapping": _existing_mapping(workspace, group, sample),
+        "is_admin": can(request.user, workspace, ADMINISTER),
+        **_guides(workspace, group),
+        **permissions_of(request, workspace),
+    }
+    return render(request, "queues/group.html", context)
+
+
+@login_required
+@require_POST
+def group_guide(request, pk):
+    workspace = require_workspace(request)
+    group = get_object_or_404(ExceptionGroup.objects.visible_to(request.user, workspace), pk=pk)
+    configuration.save_group_guide(request.user, group, request.POST.get("fix_guide", ""))
+    messages.success(request, "Fix guide saved.")
+    return redirect("queue-group", pk=group.pk)
+
+
+class KindSettingForm(forms.Form):
+    threshold_days = forms.IntegerField(min_value=0, max_value=3650)
+    sla_hours = forms.IntegerField(min_value=1, max_value=24 * 365)
+    fix_guide = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+@login_required
+def queue_settings(request):
+    """Thresholds, SLAs and fix guides per kind, and the masked payload fields: admins only."""
+    workspace = require_workspace(request)
+    if not can(request.user, workspace, ADMINISTER):
+        raise PermissionDenied("Only workspace admins change queue settings.")
+    policies = policies_for(workspace)
+    forms_by_kind = {
+        kind: KindSettingForm(
+            request.POST if request.POST.get("kind") == kind else None,
+            prefix=kind,
+            initial={"threshold_days": p.threshold_days, "sla_hours": p.sla_hours, "fix_guide": p.fix_guide},
+        )
+        for kind, p in policies.items()
+    }
+    if request.method == "POST":
+        kind = request.POST.get("kind")
+        if kind == "masked_fields":
+            configuration.save_masked_fields(request.user, workspace, request.POST.get("masked_fields", "").split())
+            messages.success(request, "Masked fields saved.")
+            return redirect("queue-settings")
+        form = forms_by_kind.get(kind)
+        if form is not None and form.is_valid():
+            configuration.save_kind_setting(request.user, workspace, kind, **form.cleaned_data)
+            messages.success(request, f"Settings for '{Kind(kind).label}' saved.")
+            return redirect("queue-settings")
+    rows = [(Kind(kind), DEFAULTS[kind], form) for kind, form in forms_by_kind.items()]
+    masked = "\n".join(masked_fields_for(workspace))
+    return render(request, "queues/settings.html", {"rows": rows, "masked_fields": masked})

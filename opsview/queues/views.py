@@ -1,0 +1,221 @@
+"""The queue page, its CSV export, the one endpoint every action form posts to, and saved views.
+
+Views stay thin: filters live in ``filters``, actions in ``actions``. Action
+forms are plain POSTs answered with a redirect, so the page works without
+JavaScript; with htmx the same POST swaps only the page's main element.
+"""
+
+import csv
+from datetime import datetime, time
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from opsview.queues import actions, configuration, filters, mappings
+from opsview.queues.models import USER_RESOLUTIONS, ExceptionGroup, ExceptionItem, Kind, SavedView
+from opsview.records.models import Client, Project
+from opsview.workspaces.models import System
+from opsview.workspaces.permissions import ACT, COMMENT, can
+from opsview.workspaces.views import require_workspace
+
+PAGE_SIZE = 50
+
+
+def permissions_of(request, workspace):
+    return {"can_act": can(request.user, workspace, ACT), "can_comment": can(request.user, workspace, COMMENT)}
+
+
+@login_required
+def queue(request):
+    workspace = require_workspace(request)
+    query = filters.parse(request.GET)
+    visible = filters.base_items(request.user, workspace)
+    matching = filters.apply(visible, query, request.user)
+    if query.view == "groups":
+        page = Paginator(filters.grouped(matching, query), PAGE_SIZE).get_page(request.GET.get("page"))
+        filters.attach_groups(page.object_list)
+    else:
+        listing = filters.ordered(matching, query).select_related("system", "project", "client", "assignee")
+        page = Paginator(listing, PAGE_SIZE).get_page(request.GET.get("page"))
+    by_kind, totals = filters.counts(visible)
+    context = {
+        "query": query,
+        "page": page,
+        "counts": [(Kind(kind), row) for kind, row in by_kind.items()],
+        "totals": totals,
+        "kinds": Kind.choices,
+        "statuses": filters.STATUS_OPTIONS,
+        "sorts": [(key, label) for key, (label, _) in filters.SORTS.items()],
+        "ages": filters.AGES,
+        "systems": System.objects.visible_to(request.user, workspace),
+        "clients": Client.objects.visible_to(request.user, workspace).only("id", "name"),
+        "projects": Project.objects.visible_to(request.user, workspace).only("id", "code", "name"),
+        "teammates": actions.teammates(workspace),
+        "resolutions": USER_RESOLUTIONS,
+        "saved_views": SavedView.objects.visible_to(request.user, workspace).filter(user=request.user),
+        "query_string": request.GET.urlencode(),
+        **permissions_of(request, workspace),
+    }
+    return render(request, "queues/queue.html", context)
+
+
+CSV_COLUMNS = [
+    "id", "kind", "status", "system", "record_type", "external_id", "client", "project", "amount", "currency",
+    "record_date", "age_days", "first_seen_at", "last_seen_at", "sla_due_at", "past_sla", "assignee",
+    "occurrences", "recurrences", "error_code", "error_message", "resolution", "resolution_note",
+]  # fmt: skip
+
+
+def _cell(value):
+    """Spreadsheets run cells that start with =, +, - or @ as formulas; an error message must not."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@login_required
+def export_csv(request):
+    """The current view (filters, search and sort) as CSV, every matching row, streamed."""
+    workspace = require_workspace(request)
+    query = filters.parse(request.GET)
+    items = filters.ordered(filters.apply(filters.base_items(request.user, workspace), query, request.user), query)
+    items = items.select_related("system", "client", "project", "assignee")
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(CSV_COLUMNS)
+        for x in items.iterator(chunk_size=2000):
+            yield writer.writerow([_cell(v) for v in (
+                x.pk, x.get_kind_display(), x.get_status_display(), x.system.name, x.record_type, x.external_id,
+                x.client.name if x.client_id else "", str(x.project) if x.project_id else "", x.amount, x.currency,
+                x.record_date, x.age_days, x.first_seen_at.isoformat(), x.last_seen_at.isoformat(),
+                x.sla_due_at.isoformat(), "yes" if x.is_past_sla else "no",
+                x.assignee.username if x.assignee_id else "", x.occurrences, x.recurrences, x.error_code,
+                x.error_message, x.get_resolution_display() if x.resolution else "", x.resolution_note,
+            )])  # fmt: skip
+
+    filename = f"opsview-exceptions-{workspace.slug}-{timezone.localdate():%Y%m%d}.csv"
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _safe_next(request, fallback):
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return fallback
+
+
+def _until(value):
+    try:
+        day = datetime.strptime(value or "", "%Y-%m-%d").date()
+    except ValueError:
+        return None
+    return timezone.make_aware(datetime.combine(day, time(8, 0)))
+
+
+def _targets(request, workspace):
+    """The items a form means: one (a row's button), a whole group, or the ticked selection."""
+    visible = ExceptionItem.objects.visible_to(request.user, workspace)
+    one = request.POST.get("one") or request.POST.get("quick", "").partition(":")[2]
+    if one:
+        return visible.filter(pk=int(one) if one.isdigit() else 0), "1 exception"
+    if request.POST.get("group"):
+        group = get_object_or_404(ExceptionGroup.objects.visible_to(request.user, workspace),
+                                  pk=request.POST["group"] if request.POST["group"].isdigit() else 0)  # fmt: skip
+        return visible.filter(group=group), "the group"
+    ids = [i for i in request.POST.getlist("ids") if i.isdigit()]
+    return visible.filter(pk__in=ids), f"{len(ids)} selected"
+
+
+@login_required
+@require_POST
+def act(request):
+    """Every action form posts here: ``action`` says what; ``one``, ``group`` or ``ids`` on what."""
+    workspace = require_workspace(request)
+    # A row's own button ("quick" = "claim:42") wins over the toolbar's chosen action.
+    name = request.POST.get("quick", "").partition(":")[0] or request.POST.get("action", "")
+    items, what = _targets(request, workspace)
+    note = request.POST.get("note", "")
+    user = request.user
+    try:
+        if name == "claim":
+            done, verb = actions.claim(user, workspace, items), "claimed"
+        elif name == "assign":
+            assignee_id = request.POST.get("assignee", "")
+            assignee = get_object_or_404(actions.teammates(workspace), pk=assignee_id) if assignee_id else None
+            done = actions.assign(user, workspace, items, assignee)
+            verb = f"assigned to {assignee.get_username()}" if assignee else "unassigned"
+        elif name == "resolve":
+            done, verb = actions.resolve(user, workspace, items, request.POST.get("resolution", ""), note), "resolved"
+        elif name == "snooze":
+            until = _until(request.POST.get("until"))
+            done, verb = actions.snooze(user, workspace, items, until, note), "snoozed"
+        elif name == "ignore":
+            done, verb = actions.ignore(user, workspace, items, note), "ignored"
+        elif name == "reopen":
+            done, verb = actions.reopen(user, workspace, items, note), "reopened"
+        elif name == "comment":
+            done, verb = actions.comment(user, workspace, items, request.POST.get("body", "")), "commented on"
+        else:
+            raise actions.ActionRefused("Choose an action.")
+    except actions.ActionRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        if done:
+            messages.success(request, f"{done} exception{'s' if done != 1 else ''} {verb}.")
+        else:
+            messages.info(request, f"Nothing to do: none of {what} could be {verb}.")
+    return redirect(_safe_next(request, "queue"))
+
+
+@login_required
+@require_POST
+def map_value(request, pk):
+    workspace = require_workspace(request)
+    group = get_object_or_404(ExceptionGroup.objects.visible_to(request.user, workspace), pk=pk)
+    try:
+        mapping, resolved = mappings.map_value(request.user, workspace, group, request.POST.get("target_value"))
+    except actions.ActionRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"Mapped {mapping.source_value} → {mapping.target_value}; {resolved} resolved.")
+    return redirect(_safe_next(request, "queue"))
+
+
+@login_required
+@require_POST
+def save_view(request):
+    workspace = require_workspace(request)
+    try:
+        view = configuration.save_view(request.user, workspace, request.POST.get("name"), request.POST.get("query"))
+    except ValueError as problem:
+        messages.error(request, str(problem))
+        return redirect("queue")
+    messages.success(request, f"View '{view.name}' saved.")
+    return redirect(f"{redirect('queue').url}?{view.query}")
+
+
+@login_required
+@require_POST
+def delete_view(request, pk):
+    workspace = require_workspace(request)
+    view = get_object_or_404(SavedView.objects.visible_to(request.user, workspace).filter(user=request.user), pk=pk)
+    try:
+        configuration.delete_view(request.user, view)
+    except PermissionError as problem:
+        raise PermissionDenied(str(problem)) from None
+    messages.success(request, f"View '{view.name}' deleted.")
+    return redirect("queue")

@@ -1,0 +1,117 @@
+"""In real Chromium: an operator works a group of posting failures; an executive can only read.
+
+Drives Debian's chromium through Playwright against the live test server.
+Skipped, saying why, where Chromium or Playwright is not installed.
+"""
+
+import os
+import re
+
+import pytest
+
+from opsview.queues.models import ExceptionItem, Kind, Status
+from tests.conftest import PASSWORD
+from tests.queue_support import failure, send
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed: apt-get install chromium"),
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install playwright")
+
+# Playwright's sync API keeps an event loop on this thread; the test's own ORM calls are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url)
+    context.set_default_timeout(15000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def failures(transactional_db, api, northwind):
+    """A group of 20 posting failures, and two other kinds to filter away."""
+    send(api, *[failure(f"TE-{n}", f"Posting period 2026-10 is closed (entry TE-{n})",
+                        payload={"amount": "500", "currency": "EUR"}) for n in range(20)],  # fmt: skip
+         failure("TE-t", "Read timed out after 30s", code="TIMEOUT"),
+         failure("TE-m", "Unknown project code 'ACME-01'", code=""))  # fmt: skip
+    return ExceptionItem.objects.for_workspace(northwind.workspace)
+
+
+def sign_in(page, username):
+    page.goto("/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))
+
+
+def open_count(page, kind):
+    return page.locator(f'tr[data-kind="{kind}"] [data-count="open"]').inner_text()
+
+
+def test_an_operator_filters_opens_a_group_of_20_and_resolves_it_in_one_action(page, failures, olivia):
+    sign_in(page, "olivia")
+    page.goto("/queues/")
+    assert open_count(page, Kind.POSTING_FAILURE) == "20"
+
+    page.select_option("select[name=kind]", Kind.POSTING_FAILURE)
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r"kind=posting_failure"))
+    assert page.get_by_text("20 exceptions match.").is_visible()
+    assert page.locator("table.items tbody tr").count() == 20
+    assert "TE-t" not in page.locator("table.items").inner_text()
+
+    page.locator("table.items a", has_text="its group").first.click()
+    page.wait_for_url(re.compile(r"/queues/groups/\d+/"))
+    assert page.locator('[data-status="open"] .value').inner_text() == "20"
+    page.evaluate("window.stillTheSamePage = true")  # gone if the browser loads a whole new page
+
+    resolve = page.locator("section.actions form").first
+    resolve.locator("select[name=resolution]").select_option("fixed_at_source")
+    resolve.locator("input[name=note]").fill("October reopened in the ERP")
+    resolve.get_by_role("button", name="Resolve all").click()
+
+    page.get_by_text("20 exceptions resolved.").wait_for()
+    assert page.locator('[data-status="open"] .value').inner_text() == "0"
+    assert page.locator('[data-status="resolved"] .value').inner_text() == "20"
+    assert page.evaluate("window.stillTheSamePage") is True  # htmx swapped the page in place
+    assert failures.filter(kind=Kind.POSTING_FAILURE, status=Status.RESOLVED).count() == 20
+
+    page.goto("/queues/")
+    assert open_count(page, Kind.POSTING_FAILURE) == "0"
+    assert page.locator(f'tr[data-kind="{Kind.POSTING_FAILURE}"] [data-count="resolved"]').inner_text() == "20"
+
+
+def test_an_executive_sees_no_action_buttons_and_is_refused_a_direct_post(page, failures, erin):
+    sign_in(page, "erin")
+    page.goto("/queues/")
+    assert page.locator("table.items tbody tr").count() == 22
+    assert page.get_by_role("button", name="Apply to selected").count() == 0
+    assert page.get_by_role("button", name="Claim").count() == 0
+
+    group = failures.get(external_id="TE-0").group
+    page.goto(f"/queues/groups/{group.pk}/")
+    assert page.get_by_role("button", name="Resolve all").count() == 0
+
+    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    form = {"action": "resolve", "group": str(group.pk), "resolution": "fixed_at_source", "csrfmiddlewaretoken": csrf}
+    response = page.request.post("/queues/actions/", form=form, headers={"Referer": page.url, "X-CSRFToken": csrf})
+    assert response.status == 403
+    assert "Your role does not allow this" in response.text()
+    assert failures.filter(status=Status.OPEN).count() == 22

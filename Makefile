@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench-ingest clean
+.PHONY: run test lint format bench-ingest bench-queues clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ format: $(VENV)/.installed-dev
 ## Benchmarks: each prints what it measured and ends with a key=value summary line.
 bench-ingest: $(VENV)/.installed-dev
 	$(PY) bench/ingest.py
+
+bench-queues: $(VENV)/.installed-dev
+	$(PY) bench/queues.py
 
 clean:
 	rm -rf $(VENV) var

@@ -52,12 +52,18 @@ def test_a_missing_mapping_names_the_unknown_value(message, mapping_kind, value)
 
 def test_ids_numbers_dates_and_emails_are_taken_out_of_messages():
     assert normalize_message("Invoice INV-2026-0042 for ada@example.com: amount 1,250.00 exceeds 1000.") == (
-        "Invoice <id> for <email>: amount <n> exceeds <n>"
+        "Invoice <n> for <email>: amount <n> exceeds <n>"
     )
     assert normalize_message("Record 3f2b9c1e-8d4a-4c2b-9f1e-2a7b6c5d4e3f failed (ref 0x9fa3bc21d4e5)") == (
-        "Record <id> failed (ref <id>)"
+        "Record <id> failed (ref <n>)"
     )
     assert normalize_message("Entry 'TE-4411' rejected") == "Entry '<id>' rejected"
+
+
+def test_an_id_that_happens_to_be_all_digits_is_still_an_id():
+    assert normalize_message("Service unavailable (request 00000010)") == normalize_message(
+        "Service unavailable (request 0000000a)"
+    )
 
 
 def test_the_same_cause_with_other_ids_shares_a_fingerprint():

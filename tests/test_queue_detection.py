@@ -41,7 +41,7 @@ def test_failures_with_one_cause_form_one_group(api, northwind):
     groups = ExceptionGroup.objects.for_workspace(northwind.workspace)
     sizes = {g.message: g.items.count() for g in groups}
     assert sizes == {
-        "Posting period <n> is closed (entry <id>)": 20,
+        "Posting period <n> is closed (entry <n>)": 20,
         "Unknown project code '<id>' — unknown value 'ACME-01'": 2,
         "Unknown project code '<id>' — unknown value 'BETA-7'": 1,
     }

@@ -122,7 +122,9 @@ def normalize_message(message):
     text = _HEX.sub("<id>", text)
     text = _QUOTED_ID.sub(r"\1<id>\2", text)
     text = _GROUPED_NUMBER.sub("<n>", text)
-    text = _TOKEN_WITH_DIGIT.sub(lambda m: "<id>" if re.search(r"[A-Za-z]", m.group()) else "<n>", text)
+    # One placeholder for every token with a digit: an id that happens to be all digits ("00000010")
+    # must not split a cause from the same id with letters ("0000000a").
+    text = _TOKEN_WITH_DIGIT.sub("<n>", text)
     text = _SPACES.sub(" ", text).strip().rstrip(".")
     return text[:500]
 

@@ -1,0 +1,250 @@
+"""Queue benchmark: the queue, detail and bulk-resolve paths with 100,000 open exceptions on PostgreSQL.
+
+Run with ``make bench-queues`` (or ``.venv/bin/python bench/queues.py --help``). It
+
+1. (re)creates a dedicated PostgreSQL database (``opsview_queues_bench`` on 127.0.0.1:5432, user postgres)
+   and migrates it;
+2. builds one workspace with 20 clients, 200 projects and 100,000 time entries, then reports one failed
+   sync event per entry through the same code ingest uses (``sync_failures.on_sync_events``, 1,000 events
+   a call), which opens 100,000 exceptions in 2,000 groups: one group of 1,000, the rest about 50 each,
+   across posting failures, sync errors, validation rejections and missing mappings;
+3. signs in an operator and times, in-process with Django's test client (server time: routing,
+   queries, templates; no network), over ``--runs`` runs after one warm-up each:
+   the queue page unfiltered, the queue page filtered (kind and client), the groups view, a detail
+   page, and a bulk resolve of the 1,000-item group through the action endpoint (reopened, untimed,
+   between runs);
+4. drops the database (unless ``--keep``).
+
+Targets: queue and detail pages under 150 ms median, the bulk resolve under 2 s. The last line is
+``queue_ms=N filtered_ms=N detail_ms=N bulk_resolve_ms=N`` (medians).
+"""
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+PG = "postgresql://postgres@127.0.0.1:5432"
+sys.path.insert(0, str(ROOT))
+
+
+def log(message):
+    print(message, flush=True)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--exceptions", type=int, default=100_000, help="open exceptions to build (default 100000)")
+    parser.add_argument("--groups", type=int, default=2_000, help="groups they fall into (default 2000)")
+    parser.add_argument("--runs", type=int, default=7, help="timed runs of each path (default 7)")
+    parser.add_argument("--database", default="opsview_queues_bench")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    args = parser.parse_args()
+    if args.exceptions < 2_000 or args.groups < 2 or args.runs < 1:
+        parser.error("--exceptions must be at least 2000, --groups at least 2, --runs at least 1")
+    return args
+
+
+def recreate_database(name):
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def drop_database(name):
+    from django.db import connections
+
+    connections.close_all()
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def setup_django(database):
+    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{database}"
+    os.environ["OPSVIEW_DEBUG"] = "0"  # no query log in memory, as in production
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
+    os.environ.setdefault("OPSVIEW_VAR_DIR", str(ROOT / "var" / "bench-queues"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsview.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def group_of(index, groups):
+    """Item 0–999 fall in group 0 (the bulk-resolve group); the rest spread evenly over the others."""
+    return 0 if index < 1000 else 1 + (index - 1000) % (groups - 1)
+
+
+def failure_of(index, group):
+    """A realistic failed event for group ``group``: four kinds, ids and numbers in every message."""
+    kind = group % 4
+    if kind == 0:
+        period = f"2026-{1 + index % 12:02d}"
+        return "tryton", f"POST_RULE_{group}", f"Posting rejected: period {period} closed for TE-{index}"
+    if kind == 1:
+        return "xero", f"HTTP_503_{group}", f"Service unavailable (request {index:08x}-{group:04x}), retry later"
+    if kind == 2:
+        return "xero", f"VALIDATION_{group}", f"Field 'description' is required (entry TE-{index})"
+    return "tryton", "", f"Unknown project code 'P{group}-X' on entry TE-{index}"
+
+
+def build(n_exceptions, n_groups):
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from opsview.queues.sync_failures import on_sync_events
+    from opsview.records.models import Client, Person, Project, TimeEntry
+    from opsview.telemetry.models import SyncEvent
+    from opsview.workspaces.models import Membership, System, Workspace
+
+    rng = random.Random(7)
+    ws = Workspace.objects.create(name="Bench", slug="bench")
+    harvest = System.objects.create(workspace=ws, slug="harvest", name="Harvest", kind="time_tracking")
+    systems = {
+        "tryton": System.objects.create(workspace=ws, slug="tryton", name="Tryton", kind="erp"),
+        "xero": System.objects.create(workspace=ws, slug="xero", name="Xero", kind="billing"),
+    }
+    olivia = get_user_model().objects.create_user("olivia", "olivia@example.com", "bench")
+    Membership.objects.create(user=olivia, workspace=ws, role="operator")
+    clients = Client.objects.bulk_create(
+        [Client(workspace=ws, system=harvest, external_id=f"C-{n}", name=f"Client {n}") for n in range(20)]
+    )
+    people = Person.objects.bulk_create(
+        [Person(workspace=ws, system=harvest, external_id=f"P-{n}", name=f"Person {n}") for n in range(100)]
+    )
+    projects = Project.objects.bulk_create([
+        Project(workspace=ws, system=harvest, external_id=f"PR-{n}", code=f"PR{n}", name=f"Project {n}",
+                client=clients[n % 20], manager=people[n % 100])
+        for n in range(200)
+    ])  # fmt: skip
+    today = timezone.localdate()
+    started = time.perf_counter()
+    TimeEntry.objects.bulk_create(
+        [
+            TimeEntry(workspace=ws, system=harvest, external_id=f"TE-{i}", person=people[i % 100],
+                      project=projects[i % 200], work_date=today - timedelta(days=rng.randint(1, 120)),
+                      hours=Decimal(rng.choice(["1", "2.5", "4", "6", "7.5", "8"])),
+                      bill_rate=Decimal(rng.choice(["90", "120", "150", "180"])), currency="EUR",
+                      status="approved", approved_at=timezone.now() - timedelta(days=1))
+            for i in range(n_exceptions)
+        ],
+        batch_size=5000,
+    )  # fmt: skip
+    log(f"  {n_exceptions:,} time entries in {time.perf_counter() - started:.1f} s")
+
+    now = timezone.now()
+    hook_seconds = 0.0
+    for start in range(0, n_exceptions, 1000):
+        batch = []
+        for i in range(start, min(n_exceptions, start + 1000)):
+            target, code, message = failure_of(i, group_of(i, n_groups))
+            batch.append(SyncEvent(
+                workspace=ws, event_id=f"ev-{i}", record_type="time_entry", external_id=f"TE-{i}",
+                source_system=harvest, target_system=systems[target], outcome="failed", error_code=code,
+                error_message=message, payload={"hours": 7.5, "bank_account": "DE89370400440532"},
+                occurred_at=now - timedelta(minutes=rng.randint(1, 60 * 24 * 30)), received_at=now,
+            ))  # fmt: skip
+        SyncEvent.objects.bulk_create(batch, ignore_conflicts=True)
+        began = time.perf_counter()
+        on_sync_events(ws, batch)
+        hook_seconds += time.perf_counter() - began
+    log(f"  {n_exceptions:,} failed events through the ingest hook: {n_exceptions / hook_seconds:,.0f} events/s")
+    return ws, olivia, clients
+
+
+def median_ms(samples):
+    return round(statistics.median(samples) * 1000)
+
+
+def timed(runs, call):
+    call()  # warm-up: connections, template loading
+    samples = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - began)
+    return samples
+
+
+def measure(ws, olivia, clients, runs):
+    from django.db import connection
+    from django.db.models import Count
+    from django.test import Client
+
+    from opsview.queues import actions
+    from opsview.queues.models import ExceptionGroup, ExceptionItem, Status
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    items = ExceptionItem.objects.for_workspace(ws)
+    http = Client()
+    http.force_login(olivia)
+
+    def get(url, expect):
+        response = http.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        assert expect in response.content, (url, expect)
+
+    results = {}
+    results["queue"] = timed(runs, lambda: get("/queues/", b"exceptions match."))
+    kind = "posting_failure"
+    filtered = f"/queues/?kind={kind}&client={clients[3].pk}"
+    results["filtered"] = timed(runs, lambda: get(filtered, b"exceptions match."))
+    results["groups"] = timed(runs, lambda: get("/queues/?view=groups", b"groups match."))
+    sample_ids = list(items.values_list("id", flat=True)[:: max(1, items.count() // 50)])
+    rng = random.Random(11)
+    results["detail"] = timed(runs, lambda: get(f"/queues/{rng.choice(sample_ids)}/", b"Every event of this record"))
+
+    big = ExceptionGroup.objects.for_workspace(ws).annotate(n=Count("items")).order_by("-n").first()
+    members = ExceptionItem.objects.filter(group=big)
+    bulk = []
+    for run in range(runs + 1):
+        began = time.perf_counter()
+        form = {"action": "resolve", "group": big.pk, "resolution": "fixed_at_source", "note": f"bench run {run}"}
+        response = http.post("/queues/actions/", form)
+        elapsed = time.perf_counter() - began
+        assert response.status_code == 302, response.status_code
+        assert members.filter(status=Status.RESOLVED).count() == big.n
+        if run:
+            bulk.append(elapsed)
+        actions.reopen(olivia, ws, members)  # untimed: the next run resolves the same 1,000 again
+    results["bulk_resolve"] = bulk
+    return results, big.n, items.filter(status=Status.OPEN).count(), ExceptionGroup.objects.count()
+
+
+def main():
+    args = parse_args()
+    log(f"== Building {args.exceptions:,} exceptions in {args.groups:,} groups in database {args.database}")
+    recreate_database(args.database)
+    setup_django(args.database)
+    try:
+        ws, olivia, clients = build(args.exceptions, args.groups)
+        log(f"== Timing, {args.runs} runs each after a warm-up (server time, in-process)")
+        results, big, open_count, group_count = measure(ws, olivia, clients, args.runs)
+        log(f"  {open_count:,} open exceptions in {group_count:,} groups; bulk group of {big:,}")
+        for name, samples in results.items():
+            spread = ", ".join(f"{s * 1000:.0f}" for s in samples)
+            log(f"  {name:<13} median {median_ms(samples):>5} ms   runs: {spread}")
+    finally:
+        if not args.keep:
+            drop_database(args.database)
+    log(
+        f"queue_ms={median_ms(results['queue'])} filtered_ms={median_ms(results['filtered'])} "
+        f"detail_ms={median_ms(results['detail'])} bulk_resolve_ms={median_ms(results['bulk_resolve'])}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -162,3 +162,13 @@ def test_bulk_actions_take_a_bounded_number_of_queries(api, northwind, olivia, a
     with django_assert_max_num_queries(20):
         actions.assign(olivia, northwind.workspace, items, ada)
     assert AuditEntry.objects.filter(action="exception.resolve").count() == size
+
+
+def test_integration_jobs_read_the_mappings_from_the_api(failures, northwind, olivia, api):
+    mappings.map_value(olivia, northwind.workspace, failures.get(external_id="TE-4").group, "4711")
+
+    response = api.get("/api/v1/mappings/?kind=project")
+    assert response.status_code == 200
+    assert [(m["source_value"], m["target_value"], m["source_system"], m["target_system"])
+            for m in response.json()["results"]] == [("ACME-01", "4711", "harvest", "tryton")]  # fmt: skip
+    assert api.get("/api/v1/mappings/?kind=tax_code").json()["results"] == []

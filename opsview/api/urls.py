@@ -1,6 +1,7 @@
 from django.urls import path
 
 from opsview.api import ingest_views as views
+from opsview.queues.api import MappingListView
 
 urlpatterns = [
     path("whoami/", views.WhoAmIView.as_view(), name="api-whoami"),
@@ -8,4 +9,5 @@ urlpatterns = [
     path("sync-runs/<int:pk>/", views.SyncRunDetailView.as_view(), name="api-sync-run"),
     path("sync-runs/<int:pk>/finish/", views.SyncRunFinishView.as_view(), name="api-sync-run-finish"),
     path("sync-events/", views.SyncEventBatchView.as_view(), name="api-sync-events"),
+    path("mappings/", MappingListView.as_view(), name="api-mappings"),
 ] + [path(f"states/{kind}/", view, name=f"api-states-{kind}") for kind, view in views.STATE_VIEWS.items()]

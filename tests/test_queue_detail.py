@@ -139,3 +139,17 @@ def test_an_executive_reads_the_detail_without_action_forms(client, item, erin):
 
     assert "Posting period 2026-10 is closed" in page
     assert 'action="/queues/actions/"' not in page and "Add a comment" not in page
+
+
+def test_payload_edits_show_as_diffs_with_sensitive_fields_masked(client, item, olivia, northwind):
+    from opsview.audit.trail import record
+
+    before = {"payload": {"hours": 7.5, "iban": "NL91ABNA0417164300", "project": "NW1"}}
+    after = {"payload": {"hours": 8, "iban": "DE89370400440532", "project": "NW1"}}
+    record(northwind.workspace, olivia, "exception.payload_edit", item, before=before, after=after)
+    page = signed_in(client, olivia).get(f"/queues/{item.pk}/").content.decode()
+    history = page[page.index("<h2>History</h2>") :]
+
+    assert "payload.hours: 7.5 → 8" in history
+    assert "payload.project" not in history  # unchanged
+    assert "NL91ABNA0417164300" not in history and "DE89370400440532" not in history

@@ -133,3 +133,11 @@ def test_htmx_is_served_from_our_own_static_files(client, queue, olivia):
     assert '<script src="/static/vendor/htmx/htmx.min.js" defer></script>' in page
     assert "https://" not in page.split("<main>")[0]
     assert 'hx-boost="true"' in page
+
+
+def test_other_orders_are_one_click_away(client, queue, olivia):
+    page = signed_in(client, olivia).get("/queues/?kind=posting_failure").content.decode()
+
+    assert "<strong>Money at stake</strong>" in page
+    assert 'href="?kind=posting_failure&amp;sort=age">Oldest first</a>' in page
+    assert rows_of(client.get("/queues/?kind=posting_failure&sort=recent")) == ["TE-PR-2", "TE-PR-1"]

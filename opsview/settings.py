@@ -22,6 +22,13 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when OPSVIEW_DEBUG=0.")
     SECRET_KEY = "dev-only-not-secret-opsview"
+# Encrypts connector credentials at rest (a Fernet key); required in production.
+OPSVIEW_CREDENTIALS_KEY = envstr("OPSVIEW_CREDENTIALS_KEY")
+if not DEBUG and not OPSVIEW_CREDENTIALS_KEY:
+    raise ImproperlyConfigured(
+        "OPSVIEW_CREDENTIALS_KEY must be set when OPSVIEW_DEBUG=0; generate one with: "
+        "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+    )
 ALLOWED_HOSTS = envstr("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in envstr("CSRF_TRUSTED_ORIGINS").split(",") if o]
 

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
 
+from opsview.workspaces import credentials
 from opsview.workspaces.scoping import WorkspaceOwned, WorkspaceQuerySet
 
 
@@ -76,6 +77,10 @@ class System(WorkspaceOwned):
     kind = models.CharField(max_length=20, choices=SystemKind.choices)
     vendor = models.CharField(max_length=40, blank=True, help_text="harvest, clockify, xero, tryton, webhook…")
     is_active = models.BooleanField(default=True)
+    connector_settings = models.JSONField(
+        default=dict, blank=True, help_text="Non-secret connector settings, e.g. base URL, database, poll schedule."
+    )
+    credentials_encrypted = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -84,6 +89,21 @@ class System(WorkspaceOwned):
 
     def __str__(self):
         return self.name
+
+    @property
+    def credentials(self):
+        """The decrypted credentials, for connectors only; never render them."""
+        return credentials.decrypt(self.credentials_encrypted)
+
+    @credentials.setter
+    def credentials(self, values):
+        self.credentials_encrypted = credentials.encrypt(values) if values else ""
+
+    def masked_credentials(self):
+        try:
+            return {name: credentials.mask(value) for name, value in self.credentials.items()}
+        except credentials.CredentialsUnreadable as problem:
+            return {"error": str(problem)}
 
 
 TOKEN_PREFIX = "opv_"

@@ -45,17 +45,31 @@ def revoke_token(actor, token, actor_label=None):
     return token
 
 
-SYSTEM_FIELDS = ("slug", "name", "kind", "vendor", "is_active")
+SYSTEM_FIELDS = ("slug", "name", "kind", "vendor", "is_active", "connector_settings")
 
 
-def save_system(actor, system):
-    """Create or change a connected system of the actor's workspace (admins only), audited with its diff."""
+def save_system(actor, system, credential_changes=None):
+    """Create or change a connected system (admins only), audited with its diff.
+
+    ``credential_changes`` maps credential names to new values; an empty value
+    removes that credential. The audit names the credentials changed, never
+    their values.
+    """
     require(actor, system.workspace, ADMINISTER)
     before = None
     if system.pk is not None:
         stored = System.objects.get(pk=system.pk)
         before = {f: getattr(stored, f) for f in SYSTEM_FIELDS}
     after = {f: getattr(system, f) for f in SYSTEM_FIELDS}
+    if credential_changes:
+        current = system.credentials if system.credentials_encrypted else {}
+        for name, value in credential_changes.items():
+            if value:
+                current[name] = value
+            else:
+                current.pop(name, None)
+        system.credentials = current
+        after["credentials_changed"] = sorted(credential_changes)
     if before == after:
         return system
     system.save()

@@ -36,9 +36,28 @@ def switch_workspace(request):
 
 
 class SystemForm(forms.ModelForm):
+    credentials = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
+        help_text="One 'name=value' per line, e.g. api_token=…; 'name=' removes one. Leave empty to keep what is "
+        "stored. Stored encrypted and never shown again.",
+    )
+
     class Meta:
         model = System
-        fields = ["name", "slug", "kind", "vendor", "is_active"]
+        fields = ["name", "slug", "kind", "vendor", "is_active", "connector_settings"]
+
+    def clean_credentials(self):
+        changes = {}
+        for number, line in enumerate(self.cleaned_data["credentials"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            name, equals, value = line.partition("=")
+            name = name.strip()
+            if not equals or not name:
+                raise forms.ValidationError(f"Line {number} is not 'name=value'.")
+            changes[name] = value.strip()
+        return changes
 
     def clean_slug(self):
         slug = self.cleaned_data["slug"]
@@ -63,7 +82,7 @@ def systems(request, pk=None):
     instance = get_object_or_404(listing, pk=pk) if pk is not None else System(workspace=workspace)
     form = SystemForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
-        system = services.save_system(request.user, form.save(commit=False))
+        system = services.save_system(request.user, form.save(commit=False), form.cleaned_data["credentials"])
         messages.success(request, f"System '{system.name}' saved.")
         return redirect("systems")
     return render(request, "workspaces/systems.html", {"form": form, "systems": listing, "editing": pk})

@@ -136,3 +136,25 @@ def test_a_batch_of_successes_costs_ingest_one_query(northwind, django_assert_nu
     ]  # fmt: skip
     with django_assert_num_queries(1):
         on_sync_events(northwind.workspace, events)
+
+
+def test_if_the_queue_update_fails_the_batch_is_not_stored_so_a_resend_opens_the_exception(api, northwind,
+                                                                                          monkeypatch):  # fmt: skip
+    import pytest
+
+    from opsview.queues import sync_failures
+    from opsview.telemetry.models import SyncEvent
+
+    batch = [failure("TE-1")]
+
+    def broken(workspace, events):
+        raise RuntimeError("queue update failed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(sync_failures, "on_sync_events", broken)
+        with pytest.raises(RuntimeError):
+            api.post("/api/v1/sync-events/", {"items": batch}, format="json")
+    assert not SyncEvent.objects.filter(external_id="TE-1").exists()
+
+    send(api, *batch)
+    assert only_exception(northwind).external_id == "TE-1"

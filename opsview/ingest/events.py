@@ -1,5 +1,6 @@
 """Ingesting sync events: what happened to each record in a run."""
 
+from django.db import transaction
 from django.utils import timezone
 
 from opsview.ingest.batches import BatchRejected, check_systems, items_of, systems_by_slug
@@ -73,7 +74,9 @@ def ingest_sync_events(token, body):
         for event_id, c in unique.items()
         if event_id not in stored
     ]
-    # ignore_conflicts covers a concurrent sender of the same events.
-    SyncEvent.objects.bulk_create(new_events, ignore_conflicts=True, batch_size=1000)
-    sync_failures.on_sync_events(workspace, new_events)
+    # ignore_conflicts covers a concurrent sender of the same events. The queue update commits with the
+    # events: if it failed alone, a resent batch would be all duplicates and its exceptions never open.
+    with transaction.atomic():
+        SyncEvent.objects.bulk_create(new_events, ignore_conflicts=True, batch_size=1000)
+        sync_failures.on_sync_events(workspace, new_events)
     return {"received": len(items), "created": len(new_events), "duplicates": len(items) - len(new_events)}

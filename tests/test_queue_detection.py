@@ -3,6 +3,8 @@ when a record fails again and resolve when it later succeeds."""
 
 from decimal import Decimal
 
+import pytest
+
 from opsview.audit.models import AuditEntry
 from opsview.queues.models import ExceptionGroup, Kind, Resolution, Status
 from tests.queue_support import BASE, exceptions, failure, later, only_exception, send, success
@@ -140,8 +142,6 @@ def test_a_batch_of_successes_costs_ingest_one_query(northwind, django_assert_nu
 
 def test_if_the_queue_update_fails_the_batch_is_not_stored_so_a_resend_opens_the_exception(api, northwind,
                                                                                           monkeypatch):  # fmt: skip
-    import pytest
-
     from opsview.queues import sync_failures
     from opsview.telemetry.models import SyncEvent
 

@@ -124,3 +124,20 @@ def test_the_schedules_are_registered_for_the_task_cluster(db):
 
     funcs = set(Schedule.objects.values_list("func", flat=True))
     assert {"opsview.queues.tasks.scan_business_states", "opsview.queues.tasks.wake_snoozed"} <= funcs
+
+
+def test_backfill_opens_exceptions_for_what_was_stored_before(northwind):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("backfill_queues", "--workspace", "northwind", stdout=out)
+    call_command("backfill_queues", "--workspace", "northwind", stdout=out)  # again: nothing doubles
+
+    # The fixture's failed event (PERIOD_CLOSED on TE-PR-1) and its two unapproved entries.
+    assert sorted(exceptions(northwind).values_list("kind", "external_id")) == [
+        (Kind.POSTING_FAILURE, "TE-PR-1"), (Kind.UNAPPROVED_TIME, "TE-PR-1"), (Kind.UNAPPROVED_TIME, "TE-PR-2"),
+    ]  # fmt: skip
+    assert only_exception(northwind, kind=Kind.POSTING_FAILURE).occurrences == 1
+    assert "northwind: 1 sync events" in out.getvalue()

@@ -72,6 +72,10 @@ def setup_django(database):
     os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{database}"
     os.environ["OPSVIEW_DEBUG"] = "0"  # no query log in memory, as in production
     os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
+    if not os.environ.get("OPSVIEW_CREDENTIALS_KEY"):
+        from cryptography.fernet import Fernet
+
+        os.environ["OPSVIEW_CREDENTIALS_KEY"] = Fernet.generate_key().decode()  # nothing here stores credentials
     os.environ.setdefault("OPSVIEW_VAR_DIR", str(ROOT / "var" / "bench-queues"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsview.settings")
     import django

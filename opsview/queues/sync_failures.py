@@ -8,6 +8,7 @@ pending exception (one indexed lookup per batch finds those).
 from opsview.queues.classify import classify, fingerprint, normalize_message
 from opsview.queues.models import PENDING, ExceptionItem, Kind, Status
 from opsview.queues.policies import policies_for
+from opsview.queues.rowupdates import update_each
 from opsview.queues.tracking import (
     GroupSpec,
     ensure_groups,
@@ -49,11 +50,9 @@ def resolve_succeeded(workspace, events):
     )
     # A success older than the last failure (delivered late) says nothing about the record now.
     fine = [item for item in pending if latest[item.key] >= item.last_seen_at]
-    by_time = {}
-    for item in fine:
-        by_time.setdefault(latest[item.key], []).append(item)
-    for succeeded_at, items in by_time.items():
-        resolve_automatically(workspace, items, succeeded_at, "The record succeeded in a later sync.")
+    resolve_automatically(
+        workspace, fine, {item.pk: latest[item.key] for item in fine}, "The record succeeded in a later sync."
+    )
 
 
 def _event_ids(workspace, events):
@@ -88,7 +87,7 @@ def record_failures(workspace, events):
     values = record_values(workspace, {(evs[-1].source_system_id, evs[-1].record_type, evs[-1].external_id)
                                        for evs in by_key.values()})  # fmt: skip
     existing = {x.key: x for x in ExceptionItem.objects.for_workspace(workspace).filter(key__in=list(by_key))}
-    to_create, to_update, recurring = [], [], []
+    to_create, to_update, repeats, recurring = [], [], [], []
     for key, evs in by_key.items():
         last = evs[-1]
         group = groups[spec_of_key[key]]
@@ -105,10 +104,9 @@ def record_failures(workspace, events):
             to_create.append(item)
         elif last.occurred_at <= item.last_seen_at:
             continue  # delivered late: the exception already knows a newer failure
-        else:
-            if item.status == Status.RESOLVED and (item.resolved_at is None or last.occurred_at > item.resolved_at):
-                recurring.append(_snapshot(item))
-            to_update.append(item)
+        elif item.status == Status.RESOLVED and (item.resolved_at is None or last.occurred_at > item.resolved_at):
+            recurring.append(_snapshot(item))
+        shape = _shape(item) if item.pk else None
         item.group = group
         item.kind = group.kind
         item.system_id = last.target_system_id
@@ -118,10 +116,21 @@ def record_failures(workspace, events):
         item.last_event_id = event_ids.get(last.event_id)
         item.occurrences += len(evs)
         _apply_value(item, value, last)
+        if shape is None:
+            continue
+        if _shape(item) == shape:
+            repeats.append((item.pk, item.last_seen_at, item.last_event_id, len(evs)))
+        else:
+            to_update.append(item)
     if to_create:
         ExceptionItem.objects.bulk_create(to_create, ignore_conflicts=True, batch_size=500)
     if to_update:
         ExceptionItem.objects.bulk_update(to_update, UPDATED_FIELDS, batch_size=500)
+    # The common case: a record failing again the same way on every run. Only its counters move.
+    update_each(
+        ExceptionItem, [("seen", "datetime"), ("event", "bigint"), ("n", "integer")], repeats,
+        "last_seen_at = v.seen, last_event_id = v.event, occurrences = occurrences + v.n",
+    )  # fmt: skip
     reopen_recurring(workspace, recurring, seen_at, "The record failed again after being resolved.", policies)
 
 
@@ -129,6 +138,15 @@ UPDATED_FIELDS = [
     "group", "kind", "system", "error_code", "error_message", "last_seen_at", "last_event", "occurrences",
     "amount", "currency", "record_date", "time_entry", "invoice", "project", "client",
 ]  # fmt: skip
+
+
+REPEAT_FIELDS = ("last_seen_at", "last_event", "occurrences")
+
+
+def _shape(item):
+    """What an exception says apart from its counters; unchanged on a plain repeat of its failure."""
+    return tuple(getattr(item, ExceptionItem._meta.get_field(f).attname) for f in UPDATED_FIELDS
+                 if f not in REPEAT_FIELDS)  # fmt: skip
 
 
 def _snapshot(item):

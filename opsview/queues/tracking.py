@@ -11,7 +11,8 @@ from decimal import Decimal, InvalidOperation
 from django.db.models import F
 
 from opsview.audit.trail import record_many
-from opsview.queues.models import PENDING, ExceptionGroup, ExceptionItem, Resolution, Status
+from opsview.queues.models import ExceptionGroup, ExceptionItem, Resolution, Status
+from opsview.queues.rowupdates import update_each
 from opsview.records.models import Invoice, Project, TimeEntry
 
 
@@ -75,6 +76,11 @@ def time_value(hours, bill_rate, billable=True):
     return (hours or Decimal(0)) * (bill_rate or Decimal(0)) if billable else Decimal(0)
 
 
+def _keyed(pairs):
+    """Lookups that use the (system, external_id) unique index."""
+    return {"system_id__in": {s for s, _ in pairs}, "external_id__in": {e for _, e in pairs}}
+
+
 def record_values(workspace, wanted):
     """``{(system_id, record_type, external_id): RecordValue}`` for the records in ``wanted`` that opsview knows."""
     by_type = {}
@@ -83,7 +89,7 @@ def record_values(workspace, wanted):
     found = {}
     if by_type.get("time_entry"):
         pairs = by_type["time_entry"]
-        rows = TimeEntry.objects.for_workspace(workspace).filter(external_id__in={e for _, e in pairs})
+        rows = TimeEntry.objects.for_workspace(workspace).filter(**_keyed(pairs))
         for row in rows.values(
             "id", "system_id", "external_id", "hours", "bill_rate", "billable", "currency", "work_date",
             "project_id", "project__client_id",
@@ -94,7 +100,7 @@ def record_values(workspace, wanted):
             )  # fmt: skip
     if by_type.get("invoice"):
         pairs = by_type["invoice"]
-        rows = Invoice.objects.for_workspace(workspace).filter(external_id__in={e for _, e in pairs})
+        rows = Invoice.objects.for_workspace(workspace).filter(**_keyed(pairs))
         for row in rows.values(
             "id", "system_id", "external_id", "amount", "currency", "issue_date", "project_id", "client_id"
         ):
@@ -104,7 +110,7 @@ def record_values(workspace, wanted):
             )  # fmt: skip
     if by_type.get("project"):
         pairs = by_type["project"]
-        rows = Project.objects.for_workspace(workspace).filter(external_id__in={e for _, e in pairs})
+        rows = Project.objects.for_workspace(workspace).filter(**_keyed(pairs))
         for row in rows.values("id", "system_id", "external_id", "client_id"):
             found[(row["system_id"], "project", row["external_id"])] = RecordValue(
                 project_id=row["id"], client_id=row["client_id"]
@@ -129,14 +135,21 @@ def value_from_payload(payload):
 
 
 def resolve_automatically(workspace, items, resolved_at, note):
-    """Resolve pending ``items`` whose record is fine now, audited as the system."""
+    """Resolve pending ``items`` whose record is fine now, audited as the system.
+
+    ``resolved_at`` is one moment for all, or a dict of item id to moment (each record's own success).
+    """
     if not items:
         return 0
-    before = {i.pk: {"status": i.status} for i in items}
-    ExceptionItem.objects.filter(id__in=[i.pk for i in items], status__in=PENDING).update(
-        status=Status.RESOLVED, resolution=Resolution.AUTOMATIC, resolution_note=note, resolved_at=resolved_at,
-        resolved_by=None, snoozed_until=None,
+    moments = resolved_at if isinstance(resolved_at, dict) else dict.fromkeys((i.pk for i in items), resolved_at)
+    update_each(
+        ExceptionItem, [("at", "datetime")], [(i.pk, moments[i.pk]) for i in items],
+        "status = %s, resolution = %s, resolution_note = %s, resolved_at = v.at, resolved_by_id = NULL, "
+        "snoozed_until = NULL",
+        set_params=[Status.RESOLVED, Resolution.AUTOMATIC, note],
+        condition=f"AND status IN ('{Status.OPEN}', '{Status.SNOOZED}')",
     )  # fmt: skip
+    before = {i.pk: {"status": i.status} for i in items}
     after = {"status": Status.RESOLVED, "resolution": Resolution.AUTOMATIC}
     record_many(workspace, None, "exception.auto_resolve", [(i, before[i.pk], after) for i in items], note=note)
     return len(items)

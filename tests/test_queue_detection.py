@@ -158,3 +158,26 @@ def test_if_the_queue_update_fails_the_batch_is_not_stored_so_a_resend_opens_the
 
     send(api, *batch)
     assert only_exception(northwind).external_id == "TE-1"
+
+
+def test_a_batch_of_repeated_failures_costs_ingest_a_handful_of_queries(api, northwind,
+                                                                        django_assert_max_num_queries):  # fmt: skip
+    from opsview.queues.sync_failures import on_sync_events
+    from opsview.telemetry.models import SyncEvent
+
+    send(api, *[failure(f"TE-{n}", at=later(0)) for n in range(300)])
+    again = SyncEvent.objects.bulk_create([
+        SyncEvent(workspace=northwind.workspace, event_id=f"again-{n}", record_type="time_entry",
+                  external_id=f"TE-{n}", source_system=northwind.harvest, target_system=northwind.erp,
+                  outcome="failed", error_code="PERIOD_CLOSED", error_message="Posting period 2026-11 is closed",
+                  payload={"hours": 7.5, "bill_rate": 150, "currency": "EUR"}, occurred_at=later(1))
+        for n in range(300)
+    ])  # fmt: skip
+    with django_assert_max_num_queries(8) as captured:
+        on_sync_events(northwind.workspace, again)
+    assert not [q for q in captured.captured_queries if "CASE WHEN" in q["sql"]]  # no per-field CASE per row
+
+    assert set(exceptions(northwind).values_list("occurrences", "last_seen_at")) == {(2, later(1))}
+    latest = exceptions(northwind).first()
+    assert latest.last_event.event_id.startswith("again-")
+    assert latest.error_message == "Posting period 2026-11 is closed"

@@ -119,18 +119,23 @@ def record_failures(workspace, events):
         if shape is None:
             continue
         if _shape(item) == shape:
-            repeats.append((item.pk, item.last_seen_at, item.last_event_id, len(evs)))
+            repeats.append((item.pk, item.last_seen_at, item.last_event_id, len(evs), item.error_code,
+                            item.error_message))  # fmt: skip
         else:
             to_update.append(item)
     if to_create:
         ExceptionItem.objects.bulk_create(to_create, ignore_conflicts=True, batch_size=500)
     if to_update:
         ExceptionItem.objects.bulk_update(to_update, UPDATED_FIELDS, batch_size=500)
-    # The common case: a record failing again the same way on every run. Only its counters move.
+    # The common case: a record failing again for the same cause on every run. Only its counters and
+    # the exact wording (ids, times) of its error move.
     update_each(
-        ExceptionItem, [("seen", "datetime"), ("event", "bigint"), ("n", "integer")], repeats,
-        "last_seen_at = v.seen, last_event_id = v.event, occurrences = occurrences + v.n",
-    )  # fmt: skip
+        ExceptionItem,
+        [("seen", "datetime"), ("event", "bigint"), ("n", "integer"), ("code", "text"), ("message", "text")],
+        repeats,
+        "last_seen_at = v.seen, last_event_id = v.event, occurrences = occurrences + v.n, error_code = v.code, "
+        "error_message = v.message",
+    )
     reopen_recurring(workspace, recurring, seen_at, "The record failed again after being resolved.", policies)
 
 
@@ -140,7 +145,7 @@ UPDATED_FIELDS = [
 ]  # fmt: skip
 
 
-REPEAT_FIELDS = ("last_seen_at", "last_event", "occurrences")
+REPEAT_FIELDS = ("last_seen_at", "last_event", "occurrences", "error_code", "error_message")
 
 
 def _shape(item):

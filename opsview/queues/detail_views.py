@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Count, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -111,7 +112,7 @@ def group(request, pk):
                               pk=pk)  # fmt: skip
     members = ExceptionItem.objects.visible_to(request.user, workspace).filter(group=group)
     by_status = dict.fromkeys(Status.values, 0)
-    for status, count in members.order_by().values_list("status").annotate(n=filters.Count("id")):
+    for status, count in members.order_by().values_list("status").annotate(n=Count("id")):
         by_status[status] = count
     if not any(by_status.values()):
         raise Http404("No exceptions of yours in this group.")  # a manager sees only their projects' groups
@@ -119,7 +120,7 @@ def group(request, pk):
     listing = filters.ordered(filters.apply(members, query, request.user), query)
     page = Paginator(listing.select_related("project", "client", "assignee"), 50).get_page(request.GET.get("page"))
     sample = members.only("source_system_id").first()
-    money = members.filter(status__in=("open", "snoozed")).aggregate(total=filters.Sum("amount"))["total"]
+    money = members.filter(status__in=("open", "snoozed")).aggregate(total=Sum("amount"))["total"]
     context = {
         "group": group,
         "page": page,

@@ -126,7 +126,7 @@ def attach_groups(rows):
 def counts(items):
     """Open, snoozed, resolved and ignored counts per kind, and their totals: always in view on the queue page."""
     table = {kind: dict.fromkeys(Status.values, 0) for kind in Kind.values}
-    for row in items.order_by().values("kind", "status").annotate(n=Count("id")):
+    for row in items.order_by().values("kind", "status").annotate(n=Count("*")):
         table[row["kind"]][row["status"]] = row["n"]
     totals = {status: sum(table[k][status] for k in table) for status in Status.values}
     return table, totals

@@ -136,6 +136,8 @@ class ExceptionItem(WorkspaceOwned):
                 fields=["workspace", "kind", "status", "-amount", "record_date", "id"], name="queue_kind_money_idx"
             ),
             models.Index(fields=["group", "status"], name="queue_group_idx"),
+            # Narrow, so the counts per kind and status always in view are one index-only scan.
+            models.Index(fields=["workspace", "kind", "status"], name="queue_counts_idx"),
             models.Index(fields=["workspace", "status", "sla_due_at"], name="queue_sla_idx"),
             models.Index(fields=["workspace", "record_type", "external_id"], name="queue_record_idx"),
         ]

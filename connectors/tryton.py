@@ -57,6 +57,7 @@ class TrytonConnector(Connector):
     ``accept_warnings``: Tryton asks a person to confirm some actions (posting an invoice
     whose payment date is past); when true, the connector confirms them as that user, the
     way the Tryton client's "Yes" does; when false such a send fails with ``UserWarning``.
+    ``http_options`` go to ``HttpClient`` (timeout, sleep, clock, rng, transport).
     """
 
     system = "tryton"
@@ -73,10 +74,10 @@ class TrytonConnector(Connector):
         page_size: int = 100,
         overlap: timedelta = DEFAULT_OVERLAP,
         invoice_types=("out",),
-        http: HttpClient | None = None,
         retry: RetryPolicy | None = None,
+        http_options: dict | None = None,
     ):
-        self.http = http or HttpClient(url, system=self.system, retry=retry)
+        self.http = HttpClient(url, system=self.system, retry=retry, **(http_options or {}))
         self.rpc = TrytonRPC(self.http, database, username, password)
         self.accept_warnings = accept_warnings
         self.page_size = page_size

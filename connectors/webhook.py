@@ -57,7 +57,10 @@ def encode_body(record_type: str, payload: dict, idempotency_key: str) -> bytes:
 
 
 class WebhookConnector(Connector):
-    """Sends records to one URL; it cannot be read from or asked what it received."""
+    """Sends records to one URL; it cannot be read from or asked what it received.
+
+    ``http_options`` go to ``HttpClient`` (timeout, sleep, clock, rng, transport).
+    """
 
     system = "webhook"
 
@@ -68,8 +71,8 @@ class WebhookConnector(Connector):
         *,
         record_types=("time_entry", "invoice", "project"),
         clock: Callable[[], float] = time.time,
-        http: HttpClient | None = None,
         retry: RetryPolicy | None = None,
+        http_options: dict | None = None,
     ):
         if not secret:
             raise ValueError("a webhook target needs a signing secret")
@@ -77,7 +80,7 @@ class WebhookConnector(Connector):
         self._secret = secret
         self.send_types = frozenset(record_types)
         self.clock = clock
-        self.http = http or HttpClient(system=self.system, retry=retry)
+        self.http = HttpClient(system=self.system, retry=retry, **(http_options or {}))
 
     def send(self, record_type: str, payload: dict, idempotency_key: str, correlation_id=None) -> SendResult:
         """POST the signed record; 2xx (or 409, a duplicate the receiver already has) is success."""

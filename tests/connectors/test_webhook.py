@@ -4,7 +4,7 @@ import hashlib
 import hmac
 import json
 
-from connectors.http import HttpClient, RetryPolicy
+from connectors.http import RetryPolicy
 from connectors.webhook import WebhookConnector, verify_signature
 from tests.connectors.localserver import Reply
 
@@ -19,8 +19,10 @@ def independent_signature(secret, timestamp, body):
 
 
 def webhook(server, sleeps, **kwargs):
-    http = HttpClient(system="webhook", sleep=sleeps, retry=RetryPolicy(max_attempts=3), rng=lambda a, b: b)
-    return WebhookConnector(f"{server.url}/hooks/opsview", SECRET, clock=lambda: SENT_AT, http=http, **kwargs)
+    return WebhookConnector(
+        f"{server.url}/hooks/opsview", SECRET, clock=lambda: SENT_AT, retry=RetryPolicy(max_attempts=3),
+        http_options={"sleep": sleeps, "rng": lambda a, b: b}, **kwargs,
+    )  # fmt: skip
 
 
 INVOICE = {"external_id": "INV-7", "number": "2026-0007", "amount": "1234.50", "currency": "EUR"}

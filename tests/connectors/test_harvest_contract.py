@@ -17,7 +17,7 @@ from connectors.base import DEFAULT_OVERLAP, decode_cursor, iter_pages
 from connectors.harvest import HarvestConnector
 from connectors.http import RetryPolicy
 from tests.connectors.contracts import contract
-from tests.connectors.localserver import Reply
+from tests.connectors.localserver import Reply, Seen
 
 TOKEN, ACCOUNT = "hv-token-123", "424242"
 AUTH_HEADERS = ("Authorization", "Harvest-Account-Id", "User-Agent")
@@ -143,8 +143,6 @@ def test_the_contract_catches_a_renamed_or_retyped_field(harvest_spec):
 
 
 def test_the_contract_catches_a_request_harvest_does_not_take(harvest_spec):
-    from tests.connectors.localserver import Seen
-
     wrong = Seen("GET", "/v2/time_entries", {"updatedSince": ["2026-11-01"], "page": ["two"]}, {}, b"")
     problems = harvest_spec.request_problems("/time_entries", "get", wrong, AUTH_HEADERS)
     assert any("'updatedSince' is not in the contract" in p for p in problems)

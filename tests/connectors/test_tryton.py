@@ -1,5 +1,6 @@
 """The Tryton connector against a real trytond on SQLite: read timesheets and invoices, post an invoice."""
 
+import logging
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -97,10 +98,16 @@ def test_posting_fails_with_trytons_reason_until_the_fiscal_year_exists_then_rea
         assert invoice.status == "posted" and invoice.number == back["number"]
 
 
-def test_wrong_password_and_unknown_invoice_are_clear_failures(tryton_server):
+def test_wrong_password_and_unknown_invoice_are_clear_failures_and_no_secret_is_logged(tryton_server, caplog):
+    caplog.set_level(logging.DEBUG)
     with connect(tryton_server) as tryton:
         missing = tryton.send("invoice", {"external_id": "999"}, "k")
         assert not missing.ok and missing.error_code == "not_found"
-    tryton = TrytonConnector(tryton_server.url, tryton_server.database, "admin", "wrong")
+        session = tryton.rpc._auth
+    tryton = TrytonConnector(tryton_server.url, tryton_server.database, "admin", "wrong-password")
     with tryton, pytest.raises(AuthenticationFailed):
         tryton.fetch_invoices()
+    logged = " ".join(r.getMessage() + repr(vars(r)) for r in caplog.records)
+    assert "/opsview/rpc/" in logged
+    for secret in (tryton_server.password, "wrong-password", session.split()[1]):
+        assert secret not in logged

@@ -16,6 +16,8 @@ from connectors.records import (
     TimeEntryRecord,
     hours_from_seconds,
 )
+from connectors.registry import CONNECTORS, build
+from connectors.webhook import WebhookConnector
 from opsview.ingest import schemas
 from opsview.ingest.fields import clean_item
 from opsview.records.models import InvoiceStatus, TimeEntryStatus
@@ -74,3 +76,11 @@ def test_cursor_round_trip_and_next_since_overlaps_but_never_goes_back():
 def test_iter_pages_follows_cursors_until_the_scan_ends():
     pages = {None: Page([1], "a", True), "a": Page([2], "b", True), "b": Page([3], "c", False)}
     assert [p.records for p in iter_pages(lambda cursor: pages[cursor])] == [[1], [2], [3]]
+
+
+def test_the_registry_builds_each_connector_by_kind():
+    assert set(CONNECTORS) == {"tryton", "harvest", "xero", "webhook"}
+    with build("webhook", url="http://127.0.0.1:9/hook", secret="s") as hook:
+        assert isinstance(hook, WebhookConnector) and hook.send_types
+    with pytest.raises(ValueError, match="no connector for 'sap'"):
+        build("sap")

@@ -103,6 +103,7 @@ def test_wrong_password_and_unknown_invoice_are_clear_failures_and_no_secret_is_
     with connect(tryton_server) as tryton:
         missing = tryton.send("invoice", {"external_id": "999"}, "k")
         assert not missing.ok and missing.error_code == "not_found"
+        assert tryton.lookup("invoice", "replay-never-sent") is None
         session = tryton.rpc._auth
     tryton = TrytonConnector(tryton_server.url, tryton_server.database, "admin", "wrong-password")
     with tryton, pytest.raises(AuthenticationFailed):

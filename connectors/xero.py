@@ -1,0 +1,223 @@
+"""Xero: accounting invoices (Accounting API) and projects with their time entries (Projects API).
+
+Every call carries ``Authorization: Bearer <access token>`` and ``Xero-Tenant-Id``.
+Xero access tokens live 30 minutes: pass a callable as ``access_token`` to have a
+fresh one read for each call (refreshing it is the credential store's job).
+
+What Xero lets us fetch incrementally differs by API:
+
+- invoices: ``If-Modified-Since`` with pages of up to ``page_size``, in
+  ``UpdatedDateUTC`` order; the cursor moves like every other connector's;
+- projects: no change filter, so every poll reads them all (they are few);
+- time entries: per project, with no change filter either; a scan walks every
+  project's entries whose work date is after a rolling window (``time_window``,
+  default 62 days before the scan; the first scan reads all). Entries have no update
+  time, so ``updated_at`` is when we read them: the app takes the latest reading.
+
+Mapping: Xero Projects has no approval step, so an entry is ``approved`` when
+entered; an ``INVOICED`` entry carries the invoice reference ``INVOICED`` (Xero does
+not say which). Invoices: DRAFT and SUBMITTED -> draft, AUTHORISED -> posted (it is
+in the ledger), PAID -> paid, VOIDED and DELETED -> void.
+"""
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from connectors.base import DEFAULT_OVERLAP, Connector, decode_cursor, encode_cursor, later, next_since
+from connectors.http import HttpClient, RetryPolicy, error_for_status
+from connectors.records import InvoiceRecord, Page, ProjectRecord, TimeEntryRecord, money, parse_datetime, utc
+
+ACCOUNTING_URL = "https://api.xero.com/api.xro/2.0"
+PROJECTS_URL = "https://api.xero.com/projects.xro/2.0"
+INVOICE_STATUS = {"DRAFT": "draft", "SUBMITTED": "draft", "AUTHORISED": "posted", "PAID": "paid",
+                  "VOIDED": "void", "DELETED": "void"}  # fmt: skip
+INVOICED = "INVOICED"
+MS_DATE = re.compile(r"/Date\((-?\d+)([+-]\d{4})?\)/")
+
+
+def parse_xero_datetime(value: str | None) -> datetime | None:
+    """A Xero date: ``/Date(1539993600000+0000)/`` (milliseconds since the epoch) or ISO 8601; None stays None."""
+    if not value:
+        return None
+    match = MS_DATE.fullmatch(value)
+    if match:
+        return datetime.fromtimestamp(int(match.group(1)) / 1000, tz=UTC)
+    return parse_datetime(value)
+
+
+class _BearerAuth(httpx.Auth):
+    def __init__(self, token, tenant_id):
+        self.token, self.tenant_id = token, tenant_id
+
+    def auth_flow(self, request):
+        token = self.token() if callable(self.token) else self.token
+        request.headers["Authorization"] = f"Bearer {token}"
+        request.headers["Xero-Tenant-Id"] = self.tenant_id
+        yield request
+
+
+class XeroConnector(Connector):
+    """One Xero organisation (tenant).
+
+    ``http_options`` go to ``HttpClient`` (timeout, sleep, clock, rng, transport);
+    ``clock`` gives the time that rolls the time-entry window and stamps readings.
+    """
+
+    system = "xero"
+
+    def __init__(
+        self,
+        access_token: str | Callable[[], str],
+        tenant_id: str,
+        *,
+        accounting_url: str = ACCOUNTING_URL,
+        projects_url: str = PROJECTS_URL,
+        page_size: int = 100,
+        overlap: timedelta = DEFAULT_OVERLAP,
+        time_window: timedelta = timedelta(days=62),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        retry: RetryPolicy | None = None,
+        http_options: dict | None = None,
+    ):
+        auth = _BearerAuth(access_token, tenant_id)
+        headers = {"Accept": "application/json"}
+        self.http = HttpClient(system=self.system, auth=auth, headers=headers, retry=retry, **(http_options or {}))
+        self.accounting_url, self.projects_url = accounting_url.rstrip("/"), projects_url.rstrip("/")
+        self.page_size, self.overlap, self.time_window, self.clock = page_size, overlap, time_window, clock
+        self._tasks, self._scan_projects = {}, {}
+
+    def _get(self, url, params=None, headers=None):
+        response = self.http.request("GET", url, params=params, headers=headers)
+        if response.status_code != 200:
+            raise error_for_status(self.system, response)
+        return response.json()
+
+    # -- invoices ---------------------------------------------------------------------------
+
+    def fetch_invoices(self, since_cursor=None) -> Page:
+        """Sales invoices (ACCREC) created or changed since the cursor."""
+        state = decode_cursor(since_cursor)
+        since, page, mark = state.get("since"), state.get("page", 1), state.get("mark")
+        headers = {"If-Modified-Since": since} if since else None
+        params = {"page": page, "pageSize": self.page_size, "where": 'Type=="ACCREC"', "order": "UpdatedDateUTC ASC"}
+        rows = self._get(f"{self.accounting_url}/Invoices", params, headers).get("Invoices") or []
+        records = [self._invoice(row) for row in rows]
+        for record in records:
+            mark = later(mark, record.updated_at)
+        if len(rows) == self.page_size:
+            return Page(records, encode_cursor({"since": since, "page": page + 1, "mark": mark}), True)
+        return Page(records, encode_cursor({"since": next_since(mark, since, self.overlap)}), False)
+
+    def _invoice(self, row):
+        status = INVOICE_STATUS[row["Status"]]
+        updated_at = parse_xero_datetime(row.get("UpdatedDateUTC"))
+        return InvoiceRecord(
+            external_id=row["InvoiceID"],
+            number=row.get("InvoiceNumber") or f"draft-{row['InvoiceID'][:8]}",
+            client=row["Contact"]["ContactID"],
+            amount=money(row.get("Total") or 0),
+            currency=row["CurrencyCode"],
+            status=status,
+            issue_date=_day(row.get("Date")),
+            due_date=_day(row.get("DueDate")),
+            paid_at=parse_xero_datetime(row.get("FullyPaidOnDate")),
+            voided_at=updated_at if status == "void" else None,
+            updated_at=updated_at,
+            raw=row,
+        )
+
+    # -- projects ---------------------------------------------------------------------------
+
+    def _projects_page(self, page):
+        body = self._get(f"{self.projects_url}/Projects", {"page": page, "pageSize": self.page_size})
+        return body.get("items") or [], page < ((body.get("pagination") or {}).get("pageCount") or 1)
+
+    def fetch_projects(self, since_cursor=None) -> Page:
+        """All projects, a page at a time (Xero has no change filter for them)."""
+        page = decode_cursor(since_cursor).get("page", 1)
+        rows, more = self._projects_page(page)
+        observed = self.clock()
+        records = [
+            ProjectRecord(
+                external_id=row["projectId"],
+                name=row["name"],
+                client=row.get("contactId") or "",
+                is_active=row.get("status") != "CLOSED",
+                updated_at=observed,
+                raw=row,
+            )
+            for row in rows
+        ]
+        return Page(records, encode_cursor({"page": page + 1} if more else {}), more)
+
+    # -- time entries -----------------------------------------------------------------------
+
+    def _project_tasks(self, project_id):
+        if project_id not in self._tasks:
+            body = self._get(f"{self.projects_url}/Projects/{project_id}/Tasks", {"page": 1, "pageSize": 500})
+            self._tasks[project_id] = {t["taskId"]: t for t in body.get("items") or []}
+        return self._tasks[project_id]
+
+    def fetch_time_entries(self, since_cursor=None) -> Page:
+        """One page of one project's time entries in the scan's window of work dates; see the module's notes."""
+        state = decode_cursor(since_cursor)
+        window = state.get("window")
+        project_page, index, page = state.get("project_page", 1), state.get("index", 0), state.get("page", 1)
+        if project_page not in self._scan_projects:  # read once per scan, not once per page
+            self._scan_projects[project_page] = self._projects_page(project_page)
+        projects, more_projects = self._scan_projects[project_page]
+        next_window = (self.clock() - self.time_window).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        if index >= len(projects):
+            self._scan_projects.clear()
+            return Page([], encode_cursor({"window": state.get("next_window", next_window)}), False)
+        project = projects[index]
+        params = {"page": page, "pageSize": self.page_size}
+        if window:
+            params["dateAfterUtc"] = window
+        body = self._get(f"{self.projects_url}/Projects/{project['projectId']}/Time", params)
+        rows = body.get("items") or []
+        tasks = self._project_tasks(project["projectId"]) if rows else {}
+        observed = self.clock()
+        records = [self._time_entry(row, project, tasks.get(row.get("taskId")) or {}, observed) for row in rows]
+        scan = {"window": window, "next_window": state.get("next_window", next_window)}
+        if page < ((body.get("pagination") or {}).get("pageCount") or 1):
+            position = {"project_page": project_page, "index": index, "page": page + 1}
+        elif index + 1 < len(projects):
+            position = {"project_page": project_page, "index": index + 1}
+        elif more_projects:
+            position = {"project_page": project_page + 1, "index": 0}
+        else:
+            self._scan_projects.clear()
+            return Page(records, encode_cursor({"window": scan["next_window"]}), False)
+        return Page(records, encode_cursor({**scan, **position}), True)
+
+    def _time_entry(self, row, project, task, observed):
+        charge = task.get("chargeType")
+        entered = parse_xero_datetime(row.get("dateEnteredUtc"))
+        return TimeEntryRecord(
+            external_id=row["timeEntryId"],
+            person=row["userId"],
+            project=row.get("projectId") or project["projectId"],
+            work_date=parse_xero_datetime(row["dateUtc"]).date(),
+            hours=money((row.get("duration") or 0) / 60),
+            billable=charge != "NON_CHARGEABLE",
+            bill_rate=money((task.get("rate") or {}).get("value") or 0) if charge == "TIME" else money(0),
+            currency=project.get("currencyCode") or (task.get("rate") or {}).get("currency") or "",
+            status="approved",
+            approved_at=entered,
+            invoice_reference=INVOICED if row.get("status") == INVOICED else "",
+            updated_at=utc(observed),
+            raw=row,
+        )
+
+    def close(self):
+        """Close the HTTP client."""
+        self.http.close()
+
+
+def _day(value):
+    moment = parse_xero_datetime(value)
+    return moment.date() if moment else None

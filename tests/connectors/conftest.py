@@ -1,0 +1,63 @@
+import time
+
+import pytest
+
+from tests.connectors.localserver import LocalServer
+
+
+@pytest.fixture
+def server():
+    """A real HTTP server on 127.0.0.1 that records what it is sent and answers as the test scripts it."""
+    local = LocalServer().start()
+    yield local
+    local.stop()
+
+
+class Sleeps(list):
+    """Stands in for time.sleep: records each wait instead of waiting."""
+
+    def __call__(self, seconds):
+        self.append(seconds)
+
+
+@pytest.fixture
+def sleeps():
+    return Sleeps()
+
+
+TRYTON_TIMINGS = {}
+
+
+@pytest.fixture(scope="session")
+def tryton_build():
+    """The Tryton venv and template database, installed and built once (then cached across sessions)."""
+    from tests.connectors.tryton_env import TrytonUnavailable, prepare
+
+    try:
+        venv, template, ids, timings = prepare()
+    except TrytonUnavailable as error:
+        pytest.fail(f"Tryton is needed for these tests and could not be set up: {error}", pytrace=False)
+    TRYTON_TIMINGS.update(timings)
+    return venv, template, ids
+
+
+@pytest.fixture
+def tryton_server(tryton_build, tmp_path):
+    """A trytond on 127.0.0.1 serving a fresh copy of the template database."""
+    from tests.connectors.tryton_env import TrytonServer, TrytonUnavailable
+
+    server = TrytonServer(*tryton_build, tmp_path)
+    started = time.monotonic()
+    try:
+        server.start()
+    except TrytonUnavailable as error:
+        pytest.fail(str(error), pytrace=False)
+    TRYTON_TIMINGS.setdefault("server_start_seconds", round(time.monotonic() - started, 1))
+    yield server
+    server.stop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if TRYTON_TIMINGS:
+        measured = ", ".join(f"{name} {value}" for name, value in sorted(TRYTON_TIMINGS.items()))
+        terminalreporter.write_line(f"tryton: {measured}")

@@ -117,3 +117,15 @@ def test_next_never_leaves_the_site(client, items, olivia):
                                                     "next": "https://evil.example/"})  # fmt: skip
 
     assert response["Location"] == "/queues/"
+
+
+def test_only_operators_and_admins_map_an_unknown_value(client, api, northwind, erin, max_manager):
+    from opsview.queues.models import Mapping
+
+    send(api, failure("TE-PR-1", "Unknown project code 'ACME-01'", code=""))
+    group = exceptions(northwind).get().group
+    for user in (erin, max_manager):
+        response = signed_in(client, user).post(f"/queues/groups/{group.pk}/map/", {"target_value": "4711"})
+        assert response.status_code == 403
+    assert not Mapping.objects.exists()
+    assert exceptions(northwind).get().status == Status.OPEN

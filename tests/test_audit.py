@@ -55,6 +55,7 @@ def test_the_audit_page_lists_entries_with_filters(client, trail, olivia):
     assert "exception.resolve" in by_ada and "<code>exception.claim</code>" not in by_ada
     resolves = client.get("/audit/?action=exception.resolve").content.decode()
     assert "twice sent" in resolves and "<code>exception.claim</code>" not in resolves
+    assert "status: open → resolved" in resolves and "resolution: — → duplicate" in resolves
 
 
 def test_the_audit_page_masks_sensitive_fields_in_changes(client, northwind, ada):

@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 
+from opsview.audit.diffs import changes
 from opsview.audit.models import AuditEntry
 from opsview.queues.masking import mask
 from opsview.queues.policies import masked_fields_for
@@ -45,6 +46,6 @@ def entries(request):
     page = Paginator(listing.order_by("-at", "-id"), 100).get_page(request.GET.get("page"))
     masked = masked_fields_for(workspace)  # payload edits must not show what the detail page masks
     for entry in page.object_list:
-        entry.before, entry.after = mask(entry.before, masked), mask(entry.after, masked)
+        entry.changes = changes(mask(entry.before, masked), mask(entry.after, masked))
     context = {"page": page, "wanted": wanted, "families": ACTION_FAMILIES}
     return render(request, "audit/entries.html", context)

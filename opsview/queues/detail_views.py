@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from opsview.audit.diffs import changes
 from opsview.audit.models import AuditEntry
 from opsview.queues import actions, configuration, filters
 from opsview.queues.masking import mask, readable_json
@@ -24,22 +25,9 @@ HISTORY_LIMIT = 500
 EVENT_LIMIT = 200
 
 
-def _flat(value, prefix=""):
-    """Nested dicts as dotted keys, so a payload edit shows as ``payload.hours: 7.5 → 8``."""
-    if not isinstance(value, dict):
-        return {prefix or "value": value}
-    flat = {}
-    for key, inner in value.items():
-        name = f"{prefix}.{key}" if prefix else str(key)
-        flat.update(_flat(inner, name) if isinstance(inner, dict) and inner else {name: inner})
-    return flat
-
-
 def changes_of(entry, masked):
-    """``(field, before, after)`` rows of an audit entry: only what changed, sensitive fields masked."""
-    before = _flat(mask(entry.before, masked)) if entry.before is not None else {}
-    after = _flat(mask(entry.after, masked)) if entry.after is not None else {}
-    return [(k, before.get(k), after.get(k)) for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+    """The fields an audit entry changed, sensitive fields masked."""
+    return changes(mask(entry.before, masked), mask(entry.after, masked))
 
 
 def _guides(workspace, group):

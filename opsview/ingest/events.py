@@ -65,6 +65,7 @@ def ingest_sync_events(token, body):
                 errors.append(
                     {"index": index, "field": "run", "message": f"no sync run {cleaned['run']} reported by this system"}
                 )
+    errors.extend(_payloads_with_nul(valid))
     if errors:
         errors.sort(key=lambda e: e["index"])
         raise BatchRejected(errors, len(items))
@@ -88,6 +89,17 @@ def _insert_postgresql(workspace, systems, unique, now):
     with connection.cursor() as cursor:
         cursor.execute(INSERT_EVENTS, [workspace.pk, now, orjson.dumps(list(unique.values())).decode()])
         return cursor.rowcount
+
+
+def _payloads_with_nul(valid):
+    """PostgreSQL's jsonb cannot hold NUL, so no backend takes it: name the items whose payload has one."""
+    if b"\\u0000" not in orjson.dumps([c["payload"] for _, c in valid]):  # one C call for the common case
+        return []
+    return [
+        {"index": index, "field": "payload", "message": "must not contain the NUL character (\\u0000)"}
+        for index, c in valid
+        if b"\\u0000" in orjson.dumps(c["payload"])
+    ]
 
 
 def _insert_orm(workspace, systems, unique, now):

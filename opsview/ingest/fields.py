@@ -45,6 +45,9 @@ def _str(f, value):
         raise Invalid("must not be empty")
     if len(value) > f.max_length:
         raise Invalid(f"must be at most {f.max_length} characters (got {len(value)})")
+    if "\x00" in value:
+        # PostgreSQL cannot store NUL in text; refuse it here rather than fail the whole write.
+        raise Invalid("must not contain the NUL character (\\u0000)")
     return value
 
 

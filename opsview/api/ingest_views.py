@@ -171,7 +171,7 @@ def state_batch_view(state_type):
             responses={200: STATE_RESULT, **ERROR_RESPONSES},
         )
         def post(self, request):
-            return Response(upsert_states(self.token, state_type, request.data))
+            return Response(upsert_states(self.token.system, state_type, request.data))
 
     StateBatchView.__name__ = f"{name}BatchView"
     return StateBatchView.as_view()

@@ -105,10 +105,13 @@ def _blank(obj, name):
     return None if model_field.null else model_field.get_default()
 
 
-def upsert_states(token, state_type, body):
-    """Validate a batch of ``state_type`` items and upsert it for the token's system, all or nothing."""
+def upsert_states(system, state_type, body):
+    """Validate a batch of ``state_type`` items and upsert it for ``system``, all or nothing.
+
+    ``system`` is the system the records come from: the API token's, or the
+    system a scheduled pull reads.
+    """
     items = items_of(body)
-    system = token.system
     errors, valid = [], []
     for index, item in enumerate(items):
         before = len(errors)

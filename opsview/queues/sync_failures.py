@@ -5,6 +5,9 @@ things cost anything: failed events, and successes of records that have a
 pending exception (one indexed lookup per batch finds those).
 """
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from opsview.queues.classify import classify, fingerprint, normalize_message
 from opsview.queues.models import PENDING, ExceptionItem, Kind, Status
 from opsview.queues.policies import policies_for
@@ -20,6 +23,33 @@ from opsview.queues.tracking import (
 )
 from opsview.telemetry.models import Outcome, SyncEvent
 from opsview.workspaces.models import System
+
+
+@dataclass(slots=True)
+class StoredEvent:
+    """What detection reads of a sync event just stored. Ingest on PostgreSQL writes events with one SQL
+    statement and builds these instead of model instances; ``SyncEvent`` rows have the same attributes."""
+
+    pk: int
+    event_id: str
+    record_type: str
+    external_id: str
+    source_system_id: int
+    target_system_id: int
+    outcome: str
+    error_code: str
+    error_message: str
+    payload: object
+    occurred_at: datetime
+
+    @classmethod
+    def of(cls, pk, cleaned, occurred_at):
+        """From an ingest item as cleaned, its systems already resolved to ids."""
+        return cls(
+            pk, cleaned["event_id"], cleaned["record_type"], cleaned["external_id"], cleaned["source_system"],
+            cleaned["target_system"], cleaned["outcome"], cleaned["error_code"], cleaned["error_message"],
+            cleaned["payload"], occurred_at,
+        )  # fmt: skip
 
 
 def key_of(event):

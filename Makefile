@@ -22,6 +22,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py backfill_queues --if-empty
 	bash scripts/serve.sh $(HOST) $(PORT)
 
 ## Install what the tests need and run them (SQLite, or DATABASE_URL when set).

@@ -27,6 +27,22 @@ CASES = [
     ("", "Employee E-1077 does not exist", "billing", Kind.MISSING_MAPPING),
     ("", "Tax code 'VAT19-DE' not found", "erp", Kind.MISSING_MAPPING),
     ("MAPPING_MISSING", "No target for this record", "erp", Kind.MISSING_MAPPING),
+    # What the demo's connectors report (opsview/demo/catalog.py).
+    ("PERIOD_CLOSED", "Posting period 2026-10 is closed for company 1", "erp", Kind.POSTING_FAILURE),
+    ("UNKNOWN_PROJECT", "Project code 'NW-0527' not found", "erp", Kind.MISSING_MAPPING),
+    ("TAX_CODE_MISSING", "Tax code 'RC-EU' missing on line 3", "erp", Kind.MISSING_MAPPING),
+    (
+        "RATE_MISMATCH",
+        "Rate 150.00 differs from contract rate 140.00 for person P-12",
+        "billing",
+        Kind.VALIDATION_REJECTED,
+    ),
+    ("DUPLICATE_INVOICE_NUMBER", "Invoice number 2026-0193 already exists", "erp", Kind.VALIDATION_REJECTED),
+    ("", "Tryton JSON-RPC unavailable: 502 Bad Gateway from erp.northwind.example", "erp", Kind.SYNC_ERROR),
+    ("", "Authentication failed: OAuth token for the Xero organisation has expired", "billing", Kind.SYNC_ERROR),
+    ("", "Harvest API rate limit exceeded (HTTP 429); run aborted after 3 retries", "billing", Kind.SYNC_ERROR),
+    ("", "Connection to erp.northwind.example:8000 timed out after 30 s", "erp", Kind.SYNC_ERROR),
+    ("", "Customer email missing", "billing", Kind.VALIDATION_REJECTED),
 ]
 
 
@@ -43,6 +59,7 @@ def test_realistic_errors_get_their_kind(code, message, target_kind, kind):
         ("Employee E-1077 does not exist", MappingKind.PERSON, "E-1077"),
         ("Tax code 'VAT19-DE' not found", MappingKind.TAX_CODE, "VAT19-DE"),
         ("Project 4411 not found in target.", MappingKind.PROJECT, "4411"),
+        ("Tax code 'RC-EU' missing on line 3", MappingKind.TAX_CODE, "RC-EU"),
     ],
 )
 def test_a_missing_mapping_names_the_unknown_value(message, mapping_kind, value):

@@ -141,3 +141,6 @@ def test_backfill_opens_exceptions_for_what_was_stored_before(northwind):
     ]  # fmt: skip
     assert only_exception(northwind, kind=Kind.POSTING_FAILURE).occurrences == 1
     assert "northwind: 1 sync events" in out.getvalue()
+    out = StringIO()
+    call_command("backfill_queues", "--if-empty", stdout=out)  # what `make run` does: Northwind has its queue
+    assert "northwind" not in out.getvalue()

@@ -15,6 +15,7 @@ from opsview.queues.models import Kind, MappingKind
 
 # The unknown value of a missing mapping, as targets tend to phrase it.
 _VALUE = r"""(?:['"‘“«](?P<value>[^'"’”»]{1,200})['"’”»]|(?P<bare>[^\s'"’”»,;:()]*[^\s'"’”»,;:().]))"""
+_QUOTED_VALUE = r"""['"‘“«](?P<value>[^'"’”»]{1,200})['"’”»]"""
 _MAPPING_WORDS = {
     MappingKind.TAX_CODE: r"(?:tax|vat|gst)[ _-]?(?:code|rate|category)",
     MappingKind.PROJECT: r"project(?:[ _-]?(?:code|id|number|key))?",
@@ -30,10 +31,13 @@ _MAPPING_PATTERNS = [
         rf"not mapped|could not be found|cannot be found)",
         rf"\bno {words} (?:found |mapped )?(?:for|matching|with (?:code|id))\s*:?\s*{_VALUE}",
         rf"\bmapping (?:not found|missing) for {words}\s*:?\s*{_VALUE}",
+        # "missing" alone is too common a word: only with the value quoted ("Tax code 'RC-EU' missing").
+        rf"\b{words}\s*:?\s*{_QUOTED_VALUE}\s+(?:is\s+)?(?:missing|not configured|not set up)",
     )
 ]
 _MAPPING_CODES = re.compile(
-    r"UNMAPPED|MAPPING|NOT_MAPPED|NO_MAP|UNKNOWN_(?:PROJECT|CLIENT|CUSTOMER|PARTY|PERSON|EMPLOYEE|USER|TAX|VAT)",
+    r"UNMAPPED|MAPPING|NOT_MAPPED|NO_MAP|UNKNOWN_(?:PROJECT|CLIENT|CUSTOMER|PARTY|PERSON|EMPLOYEE|USER|TAX|VAT)|"
+    r"(?:PROJECT|CLIENT|CUSTOMER|PERSON|EMPLOYEE|TAX|VAT)_(?:CODE_|ID_)?(?:MISSING|NOT_FOUND|UNKNOWN)",
     re.IGNORECASE,
 )
 _MAPPING_CODE_KINDS = [
@@ -46,11 +50,14 @@ _MAPPING_CODE_KINDS = [
 _VALIDATION = re.compile(
     r"validation|invalid|is required|must be|must not|cannot be (?:empty|blank|negative)|required field|"
     r"missing (?:required )?field|out of range|exceeds|too long|malformed|unprocessable|schema|"
-    r"not a valid|does not match|rejected by validation",
+    r"not a valid|does not match|differs from|mismatch|already exists|duplicate|\bmissing\b|is empty|"
+    r"rejected by validation",
     re.IGNORECASE,
 )
-_VALIDATION_CODES = re.compile(r"^(VALIDATION|INVALID|REQUIRED|422|400|UNPROCESSABLE|BAD_REQUEST|SCHEMA)",
-                               re.IGNORECASE)  # fmt: skip
+_VALIDATION_CODES = re.compile(
+    r"^(VALIDATION|INVALID|REQUIRED|422|400|409|UNPROCESSABLE|BAD_REQUEST|SCHEMA|DUPLICATE)|MISMATCH|CONFLICT",
+    re.IGNORECASE,
+)
 
 # Transport and service trouble: the record itself may be fine.
 _TRANSPORT = re.compile(

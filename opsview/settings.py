@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "opsview.audit",
     "opsview.records",
     "opsview.telemetry",
+    "opsview.pulls",
     "opsview.demo",
     "opsview.front",
 ]

@@ -8,7 +8,10 @@ to something the system has not sent.
 import copy
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from opsview.pulls import pages
 from opsview.pulls.kinds import kinds_for
 from opsview.pulls.models import PullCursor
 from opsview.pulls.runs import pull, pull_all
@@ -156,3 +159,39 @@ def test_a_xero_pull_reads_contacts_users_projects_time_and_invoices(northwind, 
     count = events(xero).count()
     assert [r.status for r in pull_all(xero)] == ["succeeded"] * 5
     assert events(xero).count() == count
+
+
+def test_a_pull_that_finds_the_cursor_moved_by_another_stops_without_storing_its_page(harvest, server, monkeypatch):
+    HarvestApi(server)
+    real_store_events = pages.store_events
+
+    def another_pull_moves_the_cursor_first(workspace, new_events):
+        PullCursor.objects.filter(system=harvest, record_type="clients").update(cursor="moved by another pull")
+        return real_store_events(workspace, new_events)
+
+    monkeypatch.setattr(pages, "store_events", another_pull_moves_the_cursor_first)
+    run = pull(harvest, "clients")
+
+    assert run.status == "cancelled"
+    assert run.message == "another pull of clients from 'harvest' moved the cursor; this one stopped"
+    assert not Client.objects.filter(system=harvest, external_id="5735776").exists()
+    assert not events(harvest).exists()
+    # (The move simulated here is in the same transaction as the page, so it is undone with it.)
+    assert PullCursor.objects.get(system=harvest, record_type="clients").cursor == ""
+
+
+def test_storing_a_page_takes_the_same_queries_for_40_records_as_for_4(harvest, server):
+    double = HarvestApi(server)
+    pull_all(harvest, ["clients", "people", "projects"])
+    template = double.data["time_entries"][0]
+    harvest.connector_settings = {**harvest.connector_settings, "per_page": 100}
+    harvest.save()
+
+    def pull_entries(count, first_id):
+        double.data["time_entries"] = [{**copy.deepcopy(template), "id": first_id + n} for n in range(count)]
+        with CaptureQueriesContext(connection) as queries:
+            pull(harvest, "time_entries")
+        return len(queries)
+
+    pull_entries(1, 1)  # the first pull of a kind also makes its cursor
+    assert pull_entries(4, 1000) == pull_entries(40, 2000) <= 17

@@ -4,10 +4,11 @@ import inspect
 
 from connectors import registry
 from connectors.errors import ConnectorError
+from opsview.pulls.schedules import POLL_MINUTES
 from opsview.workspaces.credentials import CredentialsUnreadable
 
 # Connector settings that opsview reads itself; the rest are the connector's keywords.
-APP_SETTINGS = frozenset({"poll_minutes"})
+APP_SETTINGS = frozenset({POLL_MINUTES})
 
 
 def build_connector(system):

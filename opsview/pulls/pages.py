@@ -72,9 +72,10 @@ def store_page(system, kind, run, cursor, page, done):
         for start in range(0, len(items), size):
             events += _store_items(system, kind, run, items[start : start + size], tally, now)
         store_events(system.workspace, events)
-        for name, value in (done + tally).counters().items():
+        counters = (done + tally).counters()
+        for name, value in counters.items():
             setattr(run, name, value)
-        run.save(update_fields=list(Tally().counters()))
+        run.save(update_fields=list(counters))
         moved = PullCursor.objects.filter(pk=cursor.pk, cursor=cursor.cursor).update(
             cursor=page.next_cursor, advanced_at=now
         )

@@ -13,6 +13,7 @@ from django_q.models import Schedule
 from opsview.pulls.kinds import kinds_for
 
 TASK = "opsview.pulls.tasks.pull_system"
+POLL_MINUTES = "poll_minutes"  # the connector setting opsview reads itself
 MAX_POLL_MINUTES = 7 * 24 * 60
 
 
@@ -22,9 +23,9 @@ def schedule_name(system_pk):
 
 def poll_minutes_problem(connector_settings):
     """What is wrong with the settings' ``poll_minutes``, or None (absent is fine: no schedule)."""
-    if not isinstance(connector_settings, dict) or "poll_minutes" not in connector_settings:
+    if not isinstance(connector_settings, dict) or POLL_MINUTES not in connector_settings:
         return None
-    value = connector_settings["poll_minutes"]
+    value = connector_settings[POLL_MINUTES]
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_POLL_MINUTES:
         return f"poll_minutes must be a whole number of minutes from 1 to {MAX_POLL_MINUTES}, not {value!r}."
     return None
@@ -37,7 +38,7 @@ def poll_minutes(system):
         return None
     if poll_minutes_problem(settings) is not None:
         return None
-    return settings.get("poll_minutes")
+    return settings.get(POLL_MINUTES)
 
 
 def sync_schedule(system):

@@ -55,4 +55,5 @@ def test_the_same_events_from_three_senders_are_stored_once(northwind):
     results = send_concurrently(northwind.raw_token, "/api/v1/sync-events/", {"items": items})
 
     assert [status for status, _ in results] == [200, 200, 200]
+    assert sum(body["created"] for _, body in results) == 500
     assert SyncEvent.objects.filter(event_id__startswith="run7-").count() == 500

@@ -179,3 +179,13 @@ def test_malformed_json_gets_400_saying_so(api):
 
     assert response.status_code == 400
     assert response.json()["detail"].startswith("The body is not valid JSON")
+
+
+def test_nul_characters_are_refused_by_name_on_every_database(api, northwind):
+    items = [event(0), event(1, error_message="bad\x00byte", outcome="failed"), event(2, payload={"note": "a\x00b"})]
+    response = api.post(URL, {"items": items}, format="json")
+
+    assert response.status_code == 400
+    assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [(1, "error_message"), (2, "payload")]
+    assert "NUL" in response.json()["errors"][1]["message"]
+    assert stored(northwind).count() == 0

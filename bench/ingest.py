@@ -1,0 +1,504 @@
+"""Ingest benchmark: how fast the sync-event API stores events, against a raw COPY of the same rows.
+
+Run with ``make bench-ingest`` (or ``.venv/bin/python bench/ingest.py --help``). It
+
+1. (re)creates a dedicated PostgreSQL database (``opsview_bench`` on 127.0.0.1:5432, user postgres),
+   migrates it and creates a workspace, two systems, a sync run and an API token;
+2. pre-generates the events and encodes every request body with orjson, before any timing;
+3. times a plain psycopg 3 ``COPY`` of the same rows into a bare copy of ``telemetry_syncevent``
+   (same columns, types, NOT NULL and identity; primary key on ``id``; no foreign keys, no unique
+   constraint, no secondary indexes);
+4. starts the app under gunicorn (``OPSVIEW_DEBUG=0``) on a free port, waits for ``/healthz``, and
+   times ``--clients`` concurrent clients POSTing the batches to ``/api/v1/sync-events/``; every
+   response must be 200 and the table must end with exactly ``--events`` rows;
+5. stops gunicorn (always) and drops the database (unless ``--keep``).
+
+Besides rates it prints the CPU time each side spent per event (gunicorn workers, PostgreSQL backends,
+the client), read from /proc: on a shared machine those stay steady while the rates swing.
+
+Its last line is ``events_per_s=N copy_rows_per_s=N ratio=R`` (ratio = events_per_s / copy_rows_per_s).
+The target is ratio >= 0.25. Nothing here changes PostgreSQL's durability settings: both sides pay
+for ``fsync`` on commit (``synchronous_commit=on``), the API once per batch, COPY once.
+
+Environment: ``BENCH_WORKERS`` and ``BENCH_THREADS`` set gunicorn's defaults, ``BENCH_DB`` the database.
+"""
+
+import argparse
+import base64
+import os
+import queue
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import orjson
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+PG = "postgresql://postgres@127.0.0.1:5432"
+URL = "/api/v1/sync-events/"
+
+# Measured on the 2-core dev machine with 4 clients (100,000 events, three rounds, median events/s):
+# 2 sync workers 13.1k, 4 sync workers 14.6k, 2 workers x 2 threads 15.9k, 3 workers x 2 threads 18.9k.
+# About 60% of a request's time is spent waiting on PostgreSQL, so more handlers than cores keep both
+# cores busy; threads (gthread) add handlers without adding processes.
+DEFAULT_WORKERS = 3
+DEFAULT_THREADS = 2
+
+COLUMNS = (
+    "workspace_id", "event_id", "run_id", "record_type", "external_id", "source_system_id", "target_system_id",
+    "outcome", "error_code", "error_message", "payload", "correlation_id", "occurred_at", "received_at",
+)  # fmt: skip
+
+SETUP = """
+import json
+from opsview.telemetry.models import SyncRun
+from opsview.workspaces.models import ApiToken, System, Workspace
+ws = Workspace.objects.create(name="Bench", slug="bench")
+harvest = System.objects.create(workspace=ws, slug="harvest", name="Harvest", kind="time_tracking")
+erp = System.objects.create(workspace=ws, slug="tryton", name="Tryton", kind="erp")
+token, raw = ApiToken.issue(harvest, "bench ingest")
+run = SyncRun.objects.create(workspace=ws, reported_by=harvest, flow="time_to_erp", source_system=harvest,
+                             target_system=erp)
+print(json.dumps({"workspace": ws.pk, "harvest": harvest.pk, "erp": erp.pk, "run": run.pk, "token": raw}))
+"""
+
+
+def log(message):
+    print(message, flush=True)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=200_000, help="events to send (default 200000)")
+    parser.add_argument("--batch", type=int, default=500, help="events per request (default 500)")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("BENCH_WORKERS", DEFAULT_WORKERS)),
+        help=f"gunicorn worker processes (env BENCH_WORKERS, default {DEFAULT_WORKERS})",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=int(os.environ.get("BENCH_THREADS", DEFAULT_THREADS)),
+        help=f"threads per gunicorn worker; >1 uses the gthread worker (env BENCH_THREADS, default {DEFAULT_THREADS})",
+    )
+    parser.add_argument("--db", default=os.environ.get("BENCH_DB", "opsview_bench"), help="database to (re)create")
+    parser.add_argument("--keep", action="store_true", help="keep the database (and server log) afterwards")
+    args = parser.parse_args()
+    if args.events < 1 or args.batch < 1 or args.clients < 1 or args.workers < 1 or args.threads < 1:
+        parser.error("--events, --batch, --clients, --workers and --threads must be positive")
+    return args
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+
+def ensure_postgres():
+    try:
+        psycopg.connect(f"{PG}/postgres", connect_timeout=3).close()
+        return
+    except psycopg.OperationalError:
+        pass
+    version = max(os.listdir("/etc/postgresql"), key=lambda v: [int(part) for part in v.split(".")])
+    log(f"PostgreSQL is down; starting cluster {version}/main")
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=True)
+    for _ in range(30):
+        try:
+            psycopg.connect(f"{PG}/postgres", connect_timeout=3).close()
+            return
+        except psycopg.OperationalError:
+            time.sleep(1)
+    raise SystemExit("PostgreSQL did not come up on 127.0.0.1:5432")
+
+
+def drop_database(name):
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def create_database(name):
+    drop_database(name)
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def checkpoint(dsn):
+    # Start each timed phase with no dirty buffers left over from the previous one.
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+
+
+# --- CPU accounting -----------------------------------------------------------------------------
+# The machine is shared, so wall-clock rates are noisy; CPU seconds spent per event by each side
+# (gunicorn workers, PostgreSQL backends, this client) say where the time goes regardless.
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of one process so far (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def children(pid):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def backend_pids(dsn):
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [pid for (pid,) in rows]
+
+
+class CpuMeter:
+    """CPU seconds used by gunicorn's workers and the database's backends between start() and stop()."""
+
+    def __init__(self, dsn, master_pid):
+        self.dsn, self.master_pid = dsn, master_pid
+
+    def snapshot(self):
+        workers = {pid: cpu_seconds(pid) for pid in children(self.master_pid)}
+        backends = {pid: cpu_seconds(pid) for pid in backend_pids(self.dsn)}
+        return workers, backends, time.process_time()
+
+    def start(self):
+        self.before = self.snapshot()
+
+    def stop(self):
+        after = self.snapshot()
+        used = []
+        for side in (0, 1):
+            used.append(sum(cpu - self.before[side].get(pid, 0.0) for pid, cpu in after[side].items()))
+        used.append(after[2] - self.before[2])
+        return used  # gunicorn, postgres, client
+
+
+# --- the app ------------------------------------------------------------------------------------
+
+
+def app_env(dsn, var_dir):
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=dsn,
+        OPSVIEW_VAR_DIR=str(var_dir),
+        OPSVIEW_DEBUG="0",
+        SECRET_KEY="bench-only-not-secret",
+        # A throw-away Fernet key: the benchmark stores no connector credentials.
+        OPSVIEW_CREDENTIALS_KEY=base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="opsview.settings",
+    )
+    return env
+
+
+def manage(env, *args):
+    result = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"manage.py {' '.join(args[:1])} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gunicorn:
+    """The app under gunicorn, as a context manager that always stops it."""
+
+    def __init__(self, env, workers, threads, log_path):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        command = [
+            str(Path(PY).parent / "gunicorn"), "opsview.wsgi:application",
+            "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "--threads", str(threads),
+            "--timeout", "120", "--error-logfile", str(log_path), "--log-level", "warning",
+        ]  # fmt: skip
+        self.log_file = open(log_path, "ab")  # noqa: SIM115 (closed in stop())
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log_file, stderr=self.log_file)
+
+    def wait_healthy(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn exited with {self.process.returncode}")
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=5).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise SystemExit(f"gunicorn did not answer /healthz within {timeout}s")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log_file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, traceback):
+        self.stop()
+        if exc_type is not None and self.log_path.exists():
+            tail = self.log_path.read_text(errors="replace").splitlines()[-20:]
+            print("gunicorn log (last lines):", *tail, sep="\n", file=sys.stderr)
+
+
+# --- the data -----------------------------------------------------------------------------------
+
+
+def make_events(count, run_id):
+    """Deterministic, varied events: mostly successes, some failures with an error, a few skips."""
+    rng = random.Random(20261130)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    record_types = ("time_entry", "time_entry", "time_entry", "invoice", "project", "person")
+    events = []
+    for n in range(count):
+        record_type = rng.choice(record_types)
+        roll = rng.random()
+        occurred = start + timedelta(seconds=n * 7 + rng.randrange(7))
+        event = {
+            "event_id": f"bench-{n:08d}",
+            "run": run_id,
+            "record_type": record_type,
+            "external_id": f"{record_type[:2].upper()}-{rng.randrange(1_000_000)}",
+            "source_system": "harvest",
+            "target_system": "tryton",
+            "outcome": "succeeded" if roll < 0.9 else "failed" if roll < 0.98 else "skipped",
+            "payload": {
+                "hours": rng.randrange(1, 33) / 4,
+                "project": f"PR-{rng.randrange(400)}",
+                "person": f"P-{rng.randrange(600)}",
+                "work_date": occurred.date().isoformat(),
+                "billable": roll < 0.8,
+                "notes": "Sprint work on the integration backlog",
+            },
+            "correlation_id": f"job-{n // 5000}",
+            "occurred_at": occurred.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        if event["outcome"] == "failed":
+            event["error_code"] = "PERIOD_CLOSED"
+            event["error_message"] = f"Posting period {occurred:%Y-%m} is closed for company 1"
+        events.append(event)
+    return events
+
+
+def copy_rows(events, ids):
+    """The same events as rows of ``telemetry_syncevent``, payload as JSON text (encoded before timing)."""
+    received = datetime.now(UTC)
+    return [
+        (
+            ids["workspace"],
+            e["event_id"],
+            e["run"],
+            e["record_type"],
+            e["external_id"],
+            ids["harvest"],
+            ids["erp"],
+            e["outcome"],
+            e.get("error_code", ""),
+            e.get("error_message", ""),
+            orjson.dumps(e["payload"]).decode(),
+            e["correlation_id"],
+            datetime.fromisoformat(e["occurred_at"]),
+            received,
+        )
+        for e in events
+    ]
+
+
+# --- the measurements ---------------------------------------------------------------------------
+
+
+def time_copy(dsn, rows):
+    """Rows per second of one plain COPY into a bare table, in one transaction, commit included."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_copy_syncevent")
+        conn.execute(
+            "CREATE TABLE bench_copy_syncevent (LIKE telemetry_syncevent INCLUDING DEFAULTS INCLUDING IDENTITY)"
+        )
+        conn.execute("ALTER TABLE bench_copy_syncevent ADD PRIMARY KEY (id)")
+    checkpoint(dsn)
+    statement = sql.SQL("COPY bench_copy_syncevent ({}) FROM STDIN").format(
+        sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
+    )
+    with psycopg.connect(dsn) as conn:
+        backend = conn.info.backend_pid
+        db_cpu, client_cpu = cpu_seconds(backend), time.process_time()
+        started = time.perf_counter()
+        with conn.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+        conn.commit()
+        elapsed = time.perf_counter() - started
+        db_cpu, client_cpu = cpu_seconds(backend) - db_cpu, time.process_time() - client_cpu
+        copied = conn.execute("SELECT count(*) FROM bench_copy_syncevent").fetchone()[0]
+    if copied != len(rows):
+        raise SystemExit(f"COPY stored {copied} rows, expected {len(rows)}")
+    return elapsed, db_cpu, client_cpu
+
+
+def send_all(base, token, bodies, clients):
+    """POST every body from ``clients`` threads pulling from one queue; returns (elapsed, created, latencies)."""
+    work = queue.SimpleQueue()
+    for body in bodies:
+        work.put(body)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    created, latencies, failures = [], [], []
+    ready = threading.Barrier(clients + 1)
+
+    def client():
+        with httpx.Client(base_url=base, headers=headers, timeout=120) as http:
+            ready.wait()
+            while not failures:
+                try:
+                    body = work.get_nowait()
+                except queue.Empty:
+                    return
+                sent = time.perf_counter()
+                try:
+                    response = http.post(URL, content=body)
+                except httpx.HTTPError as error:
+                    failures.append(f"{type(error).__name__}: {error}")
+                    return
+                latencies.append(time.perf_counter() - sent)
+                if response.status_code != 200:
+                    failures.append(f"HTTP {response.status_code}: {response.text[:500]}")
+                    return
+                created.append(response.json()["created"])
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise SystemExit(f"{len(failures)} request(s) failed; first: {failures[0]}")
+    return elapsed, sum(created), latencies
+
+
+def warm_up(base, token, workers, threads):
+    """Let every worker import its views and open its database connection (GETs, nothing is written)."""
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def hit():
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
+            for _ in range(5):
+                http.get("/api/v1/whoami/").raise_for_status()
+
+    pool = [threading.Thread(target=hit) for _ in range(workers * threads * 2)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+
+
+def main():
+    args = parse_args()
+    dsn = f"{PG}/{args.db}"
+    var_dir = Path(tempfile.mkdtemp(prefix="opsview-bench-"))
+    env = app_env(dsn, var_dir)
+    log(f"bench-ingest: {args.events} events in batches of {args.batch}, {args.clients} clients, "
+        f"gunicorn {args.workers} worker(s) x {args.threads} thread(s), database {args.db}")  # fmt: skip
+    ensure_postgres()
+    try:
+        create_database(args.db)
+        started = time.perf_counter()
+        manage(env, "migrate", "--no-input")
+        ids = orjson.loads(manage(env, "shell", "-c", SETUP).strip().splitlines()[-1])
+        log(f"database migrated and seeded in {time.perf_counter() - started:.1f}s")
+
+        started = time.perf_counter()
+        events = make_events(args.events, ids["run"])
+        bodies = [orjson.dumps({"items": events[i : i + args.batch]}) for i in range(0, len(events), args.batch)]
+        rows = copy_rows(events, ids)
+        size = sum(map(len, bodies))
+        log(f"generated {len(events)} events: {len(bodies)} bodies, {size / 1e6:.1f} MB "
+            f"({size / len(events):.0f} B/event), in {time.perf_counter() - started:.1f}s")  # fmt: skip
+
+        copy_elapsed, db_cpu, client_cpu = time_copy(dsn, rows)
+        copy_rate = len(rows) / copy_elapsed
+        log(f"COPY: {len(rows)} rows in {copy_elapsed:.2f}s = {copy_rate:,.0f} rows/s "
+            "(bare table: same columns, PK on id, no FKs, no unique, no other indexes)")  # fmt: skip
+        log(f"CPU per row: postgres {db_cpu / len(rows) * 1e6:.1f} us, client {client_cpu / len(rows) * 1e6:.1f} us")
+
+        with Gunicorn(env, args.workers, args.threads, var_dir / "gunicorn.log") as server:
+            server.wait_healthy()
+            warm_up(server.base, ids["token"], args.workers, args.threads)
+            checkpoint(dsn)
+            log(f"gunicorn up on {server.base}; sending {len(bodies)} requests")
+            meter = CpuMeter(dsn, server.process.pid)
+            meter.start()
+            elapsed, created, latencies = send_all(server.base, ids["token"], bodies, args.clients)
+            app_cpu, db_cpu, client_cpu = meter.stop()
+        with psycopg.connect(dsn) as conn:
+            stored = conn.execute("SELECT count(*) FROM telemetry_syncevent").fetchone()[0]
+        rate = created / elapsed
+        latencies.sort()
+        p50 = statistics.median(latencies) * 1000
+        p95 = latencies[int(len(latencies) * 0.95) - 1] * 1000
+        log(f"API: {created} events created in {elapsed:.2f}s = {rate:,.0f} events/s "
+            f"({len(bodies) / elapsed:.1f} requests/s, latency p50 {p50:.0f} ms, p95 {p95:.0f} ms)")  # fmt: skip
+        log(f"telemetry_syncevent holds {stored} events")
+        log(f"CPU per event: gunicorn {app_cpu / created * 1e6:.1f} us, postgres {db_cpu / created * 1e6:.1f} us, "
+            f"client {client_cpu / created * 1e6:.1f} us; {(app_cpu + db_cpu + client_cpu) / elapsed:.2f} of "
+            f"{os.cpu_count()} cores busy with this run")  # fmt: skip
+        if created != args.events or stored != args.events:
+            raise SystemExit(f"expected {args.events} events, created {created}, stored {stored}")
+        ratio = rate / copy_rate
+        log(f"ratio {ratio:.2f} (target >= 0.25): {'met' if ratio >= 0.25 else 'MISSED'}")
+    finally:
+        if args.keep:
+            log(f"kept database {args.db} and {var_dir}")
+        else:
+            drop_database(args.db)
+            shutil.rmtree(var_dir, ignore_errors=True)
+    # The summary is the last line, after the clean-up messages.
+    log(f"events_per_s={rate:.0f} copy_rows_per_s={copy_rate:.0f} ratio={ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()

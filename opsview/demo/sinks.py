@@ -1,0 +1,192 @@
+"""Writing generated rows in chunks, so memory stays flat however many rows are asked for.
+
+Rows arrive as tuples in a fixed column order. ``BulkSink`` turns each chunk into
+model instances for ``bulk_create``. ``InsertSink`` adapts each value with its
+model field and runs one prepared INSERT with ``executemany``: on SQLite that
+takes a third less time than ``bulk_create``, which builds and compiles every
+instance. ``CopySink`` uses PostgreSQL's COPY, several times faster again: a
+streaming sink keeps its COPY open and sends each row as it comes, so the server
+indexes rows while Python makes the next ones; a buffered sink sends a chunk at a
+time. One connection runs one COPY at a time, so sinks sharing a connection take
+turns through a ``CopyChannel``.
+"""
+
+import orjson
+from django.db import connection
+
+BULK_CHUNK = 5_000
+COPY_CHUNK = 50_000
+# Field types whose Python values a database driver cannot take as they are.
+ADAPTED_TYPES = {"DateTimeField", "DecimalField", "JSONField", "DateField"}
+
+
+class BulkSink:
+    """Buffers rows and writes each full chunk with ``bulk_create``."""
+
+    def __init__(self, model, columns, json_columns=(), chunk=BULK_CHUNK):
+        self.model = model
+        self.columns = columns
+        self.chunk = chunk
+        self.rows = []
+        self.written = 0
+        # bulk_create cannot send more parameters per statement than the database accepts.
+        max_params = connection.features.max_query_params or 65_535
+        self.batch_size = max(1, min(chunk, max_params // len(columns)))
+
+    def add(self, row):
+        self.rows.append(row)
+        if len(self.rows) >= self.chunk:
+            self.flush()
+
+    def flush(self):
+        if not self.rows:
+            return
+        model, columns = self.model, self.columns
+        objs = [model(**dict(zip(columns, row, strict=True))) for row in self.rows]
+        model.objects.bulk_create(objs, batch_size=self.batch_size)
+        self.written += len(self.rows)
+        self.rows = []
+
+    def close(self, error=None):
+        if error is None:
+            self.flush()
+
+
+class InsertSink:
+    """Buffers rows and writes each full chunk with one prepared INSERT run by ``executemany``.
+
+    Each value is adapted by its model field, as the ORM would, without building model instances.
+    """
+
+    def __init__(self, model, columns, json_columns=(), chunk=BULK_CHUNK):
+        self.chunk = chunk
+        self.rows = []
+        self.written = 0
+        fields = [model._meta.get_field(c) for c in columns]
+        self.preps = [(i, f.get_db_prep_save) for i, f in enumerate(fields) if f.get_internal_type() in ADAPTED_TYPES]
+        quote = connection.ops.quote_name
+        names = ", ".join(quote(f.column) for f in fields)
+        marks = ", ".join(["%s"] * len(fields))
+        self.sql = f"INSERT INTO {quote(model._meta.db_table)} ({names}) VALUES ({marks})"
+
+    def add(self, row):
+        self.rows.append(row)
+        if len(self.rows) >= self.chunk:
+            self.flush()
+
+    def flush(self):
+        if not self.rows:
+            return
+        preps = self.preps
+        params = []
+        for row in self.rows:
+            row = list(row)
+            for i, prep in preps:
+                if row[i] is not None:
+                    row[i] = prep(row[i], connection)
+            params.append(row)
+        with connection.cursor() as cursor:
+            cursor.executemany(self.sql, params)
+        self.written += len(self.rows)
+        self.rows = []
+
+    def close(self, error=None):
+        if error is None:
+            self.flush()
+
+
+class CopyChannel:
+    """The one COPY a connection may have open, handed from sink to sink."""
+
+    def __init__(self):
+        self.owner = None
+        self._cursor = self._context = self.copy = None
+
+    def take(self, sink):
+        if self.owner is sink:
+            return self.copy
+        self.release()
+        connection.ensure_connection()
+        self._cursor = connection.connection.cursor()
+        self._context = self._cursor.copy(sink.sql)
+        self.copy = self._context.__enter__()
+        self.owner = sink
+        return self.copy
+
+    def release(self, error=None):
+        if self.owner is None:
+            return
+        context, cursor = self._context, self._cursor
+        self.owner = self._cursor = self._context = self.copy = None
+        try:
+            # Given the error, psycopg aborts the COPY instead of committing its rows.
+            context.__exit__(type(error) if error else None, error, None)
+        finally:
+            cursor.close()
+
+
+class CopySink:
+    """Sends rows to PostgreSQL with COPY ... FROM STDIN, streaming or a chunk at a time."""
+
+    def __init__(self, model, columns, json_columns=(), channel=None, stream=False, chunk=COPY_CHUNK):
+        self.channel = channel or CopyChannel()
+        self.stream = stream
+        self.chunk = chunk
+        self.rows = []
+        self.written = 0
+        self.json_positions = [columns.index(c) for c in json_columns]
+        names = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
+        self.sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({names}) FROM STDIN"
+
+    def add(self, row):
+        if self.stream:
+            self._write(self.channel.take(self), row)
+            return
+        self.rows.append(row)
+        if len(self.rows) >= self.chunk:
+            self.flush()
+
+    def _write(self, copy, row):
+        if self.json_positions:
+            row = list(row)
+            for i in self.json_positions:
+                if row[i] is not None:
+                    row[i] = orjson.dumps(row[i]).decode()
+        copy.write_row(row)
+        self.written += 1
+
+    def flush(self):
+        if self.rows:
+            copy = self.channel.take(self)
+            for row in self.rows:
+                self._write(copy, row)
+            self.rows = []
+        if self.channel.owner is self:
+            self.channel.release()
+
+    def close(self, error=None):
+        if error is None:
+            self.flush()
+        elif self.channel.owner is self:
+            self.channel.release(error)
+
+
+def make_sinks(specs, method="auto"):
+    """One sink per (model, columns, json_columns); with COPY the first one streams.
+
+    ``method`` is "copy" (PostgreSQL only), "insert" (executemany), "bulk" (bulk_create),
+    or "auto": COPY on PostgreSQL, else executemany.
+    """
+    if method == "auto":
+        method = "copy" if connection.vendor == "postgresql" else "insert"
+    if method == "bulk":
+        return [BulkSink(model, columns, json_columns) for model, columns, json_columns in specs]
+    if method == "insert":
+        return [InsertSink(model, columns, json_columns) for model, columns, json_columns in specs]
+    if connection.vendor != "postgresql":
+        raise ValueError("COPY needs PostgreSQL.")
+    channel = CopyChannel()
+    return [
+        CopySink(model, columns, json_columns, channel=channel, stream=i == 0)
+        for i, (model, columns, json_columns) in enumerate(specs)
+    ]

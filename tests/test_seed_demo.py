@@ -1,0 +1,219 @@
+"""`manage.py seed_demo` builds firms a user can explore: logins per role, time, invoices, sync failures.
+
+The demo is seeded once for the module at a small size and flushed afterwards;
+each test reads it inside its own transaction.
+"""
+
+import random
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db.models import F, Sum
+
+from opsview.demo.accounts import DEMO_USERNAMES
+from opsview.demo.catalog import DEMO_PASSWORD, ERROR_CODES
+from opsview.demo.generator import reset_demo, seed_demo
+from opsview.demo.plan import Sizes, plan_workspace
+from opsview.records.models import Invoice, Person, Project, TimeEntry
+from opsview.telemetry.models import SyncEvent, SyncRun
+from opsview.workspaces.models import Membership, Role, System, Workspace
+
+SMALL = ("--people", "24", "--time-entries", "3000", "--sync-events", "8000")
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """The command's output; the data stays in the test database until the module ends."""
+    with django_db_blocker.unblock():
+        out = StringIO()
+        call_command("seed_demo", *SMALL, stdout=out)
+        yield out.getvalue()
+        call_command("flush", interactive=False, verbosity=0)
+
+
+def first_workspace():
+    return Workspace.objects.get(slug="northwind")
+
+
+def test_two_firms_each_with_its_currency_and_three_connected_systems(demo):
+    workspaces = list(Workspace.objects.order_by("name"))
+    assert [(w.name, w.currency) for w in workspaces] == [("Bluebird Digital", "GBP"), ("Northwind Consulting", "EUR")]
+    for workspace in workspaces:
+        systems = set(System.objects.for_workspace(workspace).values_list("slug", "kind", "vendor"))
+        assert systems == {
+            ("harvest", "time_tracking", "harvest"),
+            ("xero", "billing", "xero"),
+            ("tryton", "erp", "tryton"),
+        }
+    assert Person.objects.count() == 24
+
+
+def test_every_role_signs_in_to_the_first_firm_and_the_partner_to_both(demo, client):
+    northwind = first_workspace()
+    roles = dict(Membership.objects.filter(workspace=northwind).values_list("user__username", "role"))
+    assert roles == {"admin": Role.ADMIN, "operator": Role.OPERATOR, "manager": Role.MANAGER,
+                     "executive": Role.EXECUTIVE, "partner": Role.ADMIN}  # fmt: skip
+    partner = Membership.objects.filter(user__username="partner")
+    assert sorted(partner.values_list("workspace__name", "role")) == [
+        ("Bluebird Digital", Role.ADMIN),
+        ("Northwind Consulting", Role.ADMIN),
+    ]
+    assert client.login(username="operator", password=DEMO_PASSWORD)
+    # Seeded users share one hash, so one login proves the published password for all of them.
+    assert len(set(get_user_model().objects.filter(username__in=DEMO_USERNAMES).values_list("password"))) == 1
+
+
+def test_the_manager_is_the_person_who_manages_several_projects_and_sees_only_those(demo):
+    manager = get_user_model().objects.get(username="manager")
+    person = Person.objects.get(user=manager)
+    managed = set(Project.objects.filter(manager=person))
+    assert len(managed) >= 2
+    assert set(Project.objects.visible_to(manager)) == managed
+    visible_time = TimeEntry.objects.visible_to(manager)
+    assert visible_time.exists()
+    assert set(visible_time.values_list("project", flat=True).distinct()) <= {p.pk for p in managed}
+    assert (manager.first_name, manager.last_name) == tuple(person.name.split(" ", 1))
+
+
+def test_time_is_in_every_approval_state_and_recent_approved_time_waits_for_an_invoice(demo):
+    today = date.today()
+    entries = TimeEntry.objects.all()
+    assert 2500 <= entries.count() <= 3500  # --time-entries 3000, approximately
+    assert set(entries.values_list("status", flat=True).distinct()) == {"draft", "submitted", "approved", "rejected"}
+    assert entries.filter(work_date__gt=today - timedelta(days=183)).count() == entries.count()
+    assert entries.filter(work_date__gte=today - timedelta(days=7)).exists()
+    unapproved = entries.filter(status__in=["draft", "submitted"])
+    assert 0.01 < unapproved.count() / entries.count() < 0.2
+    assert unapproved.filter(work_date__lt=today - timedelta(days=30)).exists(), "some time waits past cut-off"
+
+    approved = entries.filter(status="approved")
+    assert approved.filter(approved_at__isnull=True).count() == 0
+    assert not entries.exclude(status="approved").filter(approved_at__isnull=False).exists()
+    unbilled = approved.filter(billable=True, project__is_billable=True, invoice_reference="")
+    assert unbilled.filter(approved_at__gte=datetime.now(UTC) - timedelta(days=14)).exists()
+    assert not entries.exclude(status="approved").exclude(invoice_reference="").exists()
+
+
+def test_invoiced_time_carries_an_invoice_whose_amount_is_that_time(demo):
+    invoiced = TimeEntry.objects.exclude(invoice_reference="")
+    assert invoiced.exists()
+    totals = invoiced.values("workspace", "invoice_reference").annotate(total=Sum(F("hours") * F("bill_rate")))
+    billed = {(t["workspace"], t["invoice_reference"]): t["total"] for t in totals.order_by()}
+    invoices = Invoice.objects.all()
+    numbers = {(i.workspace_id, i.number) for i in invoices}
+    assert set(billed) <= numbers
+    for invoice in invoices.exclude(status="void"):
+        assert invoice.amount == billed[(invoice.workspace_id, invoice.number)].quantize(Decimal("0.01"))
+        assert invoice.currency == invoice.project.client.currency
+    assert not invoiced.filter(invoice_reference__in=invoices.filter(status="void").values("number")).exists()
+
+
+def test_invoice_dates_follow_their_status(demo):
+    statuses = Counter(Invoice.objects.values_list("status", flat=True))
+    assert statuses["paid"] and statuses["posted"] and statuses["issued"] + statuses["draft"]
+    for invoice in Invoice.objects.all():
+        if invoice.status == "draft":
+            assert invoice.issue_date is None and invoice.posted_at is None
+            continue
+        assert invoice.due_date > invoice.issue_date
+        if invoice.status in ("posted", "paid"):
+            assert invoice.posted_at.date() >= invoice.issue_date - timedelta(days=1)
+        if invoice.status == "paid":
+            assert invoice.paid_at > invoice.posted_at
+        if invoice.status == "issued":
+            assert invoice.posted_at is None and invoice.paid_at is None
+        if invoice.status == "void":
+            assert invoice.voided_at.date() >= invoice.issue_date
+
+
+def test_a_few_percent_of_sync_events_failed_with_the_erps_reasons(demo):
+    events = SyncEvent.objects.all()
+    assert 7000 <= events.count() <= 9000  # --sync-events 8000, approximately
+    failed = events.filter(outcome="failed")
+    assert 0.005 < failed.count() / events.count() < 0.08
+    assert set(failed.values_list("error_code", flat=True).distinct()) <= set(ERROR_CODES)
+    assert not failed.filter(error_message="").exists()
+    assert failed.exclude(payload=None).count() == failed.count()
+    assert {"time_entries_to_erp", "time_entries_to_billing", "invoices_to_erp"} == set(
+        SyncRun.objects.values_list("flow", flat=True).distinct()
+    )
+
+    # A failed record often goes through in a later run; some never do, and wait in the queue.
+    last = {}
+    for flow, ws, external_id, outcome, occurred in events.values_list(
+        "run__flow", "workspace", "external_id", "outcome", "occurred_at"
+    ):
+        key = (flow, ws, external_id)
+        if outcome != "skipped" and (key not in last or occurred >= last[key][1]):
+            last[key] = (outcome, occurred)
+    ever_failed = set(failed.values_list("run__flow", "workspace", "external_id"))
+    recovered = [k for k in ever_failed if last[k][0] == "succeeded"]
+    still_failing = [k for k in ever_failed if last[k][0] == "failed"]
+    assert recovered and still_failing
+
+
+def test_each_run_tallies_its_events(demo):
+    runs = SyncRun.objects.filter(records_total__gt=0)
+    assert runs.exists()
+    counted = Counter(SyncEvent.objects.values_list("run", "outcome"))
+    for run in runs:
+        assert run.records_failed == counted[(run.pk, "failed")]
+        assert run.records_total == run.records_succeeded + run.records_failed + run.records_skipped
+        assert (run.status == "partial") == (run.records_failed > 0 and run.finished_at is not None)
+
+
+def test_if_empty_leaves_existing_data_alone(demo):
+    before = (Workspace.objects.count(), TimeEntry.objects.count(), SyncEvent.objects.count())
+    out = StringIO()
+    call_command("seed_demo", "--if-empty", stdout=out)
+    assert "not loaded" in out.getvalue()
+    assert (Workspace.objects.count(), TimeEntry.objects.count(), SyncEvent.objects.count()) == before
+
+
+def test_demo_logins_lists_each_login_and_copes_without_demo_data(demo):
+    out = StringIO()
+    call_command("demo_logins", stdout=out)
+    text = out.getvalue()
+    for username in DEMO_USERNAMES:
+        assert username in text
+    assert DEMO_PASSWORD in text and "Northwind Consulting" in text and "Project manager" in text
+
+    get_user_model().objects.all().delete()
+    out = StringIO()
+    call_command("demo_logins", stdout=out)
+    assert "No demo logins" in out.getvalue()
+
+
+def fingerprint():
+    return (
+        TimeEntry.objects.count(),
+        Counter(TimeEntry.objects.values_list("status", "invoice_reference")),
+        TimeEntry.objects.aggregate(h=Sum("hours"))["h"],
+        sorted(Invoice.objects.values_list("number", "amount", "status")),
+        Counter(SyncEvent.objects.values_list("outcome", "error_code")),
+    )
+
+
+def test_the_same_seed_gives_the_same_data(demo):
+    now = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
+    sizes = Sizes.resolve(people=16, time_entries=600)
+    reset_demo()
+    seed_demo(sizes, seed=7, now=now, today=now.date())
+    first = fingerprint()
+    reset_demo()
+    seed_demo(sizes, seed=7, now=now, today=now.date())
+    assert fingerprint() == first
+
+
+def test_another_seed_gives_another_firm():
+    today = date(2026, 11, 20)
+    sizes = Sizes.resolve()
+    names = [[p.name for p in plan_workspace(random.Random(f"{seed}:0"), sizes, 0, today).people] for seed in (1, 2)]
+    assert names[0] != names[1] and len(names[0]) == len(names[1])

@@ -195,3 +195,16 @@ def test_storing_a_page_takes_the_same_queries_for_40_records_as_for_4(harvest, 
 
     pull_entries(1, 1)  # the first pull of a kind also makes its cursor
     assert pull_entries(4, 1000) == pull_entries(40, 2000) <= 17
+
+
+def test_a_record_with_a_nul_character_is_a_failed_event_that_can_be_stored(harvest, server):
+    double = HarvestApi(server)
+    double.data["clients"][0]["name"] = "123 Industries\u0000"
+
+    run = pull(harvest, "clients")
+
+    assert (run.status, run.records_succeeded, run.records_failed) == ("partial", 1, 1)
+    event = events(harvest, outcome="failed").get()
+    assert event.error_code == "validation_rejected"
+    assert event.error_message == "name: must not contain the NUL character (\\u0000)"
+    assert event.payload["name"] == "123 Industries\\u0000"

@@ -25,8 +25,25 @@ def record_event_id(system, record_type, item, outcome, error_code=""):
     return f"pull:{system.pk}:{record_type}:{digest}"
 
 
+def storable(value):
+    """``value`` with each NUL character written out as the text ``\\u0000``: PostgreSQL stores no NUL.
+
+    A record that carries one is rejected by validation; its event must still be stored, with the spot visible.
+    """
+    if b"\\u0000" not in orjson.dumps(value):
+        return value
+    if isinstance(value, str):
+        return value.replace("\x00", "\\u0000")
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    return value
+
+
 def record_event(system, run, record_type, item, outcome, error_code="", error_message="", occurred_at=None):
     """An (unsaved) event for one record read by a pull; the record itself is the payload."""
+    item = storable(item)
     external_id = item.get("external_id") if isinstance(item, dict) else None
     return SyncEvent(
         workspace_id=system.workspace_id,

@@ -47,9 +47,9 @@ INSTALLED_APPS = [
     "opsview.audit",
     "opsview.records",
     "opsview.telemetry",
-    "opsview.pulls",
     "opsview.demo",
     "opsview.front",
+    "opsview.pulls",
 ]
 
 MIDDLEWARE = [

@@ -4,7 +4,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from opsview import health
 from opsview.front import views as front
-from opsview.pulls import views as pulls
 from opsview.workspaces import views as workspaces
 
 urlpatterns = [
@@ -14,7 +13,7 @@ urlpatterns = [
     path("workspace/switch/", workspaces.switch_workspace, name="switch-workspace"),
     path("settings/systems/", workspaces.systems, name="systems"),
     path("settings/systems/<int:pk>/", workspaces.systems, name="system-edit"),
-    path("settings/systems/<int:pk>/pull/", pulls.pull_now, name="system-pull"),
+    path("settings/systems/", include("opsview.pulls.urls")),
     path("settings/tokens/", workspaces.tokens, name="tokens"),
     path("settings/tokens/<int:pk>/revoke/", workspaces.revoke_token, name="revoke-token"),
     path("login/", auth_views.LoginView.as_view(), name="login"),

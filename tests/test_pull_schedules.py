@@ -1,8 +1,12 @@
 """A system's pull schedule follows its settings; the scheduled task and the command pull every kind."""
 
+from pydoc import locate
+
+import django_q.scheduler
 import pytest
 from django.core.management import CommandError, call_command
-from django_q.models import Schedule
+from django.utils import timezone
+from django_q.models import OrmQ, Schedule
 
 from opsview.pulls.schedules import TASK, schedule_name
 from opsview.pulls.tasks import pull_system
@@ -70,6 +74,19 @@ def test_the_scheduled_task_pulls_every_kind_the_connector_provides(harvest_syst
     flows = ["pull_clients", "pull_people", "pull_projects", "pull_time_entries", "pull_invoices"]
     assert result == [(flow, "succeeded") for flow in flows]
     assert Client.objects.filter(system=harvest_system, external_id="5735776").exists()
+
+
+def test_the_django_q2_scheduler_turns_the_schedule_into_a_pull_of_the_system(harvest_system, server, monkeypatch):
+    HarvestApi(server)
+    monkeypatch.setattr(django_q.scheduler, "close_old_django_connections", lambda: None)  # keep the test's transaction
+
+    django_q.scheduler.scheduler()
+
+    (queued,) = OrmQ.objects.all()
+    task = queued.task
+    assert (task["func"], task["args"]) == (TASK, (harvest_system.pk,))
+    assert Schedule.objects.get(func=TASK).next_run > timezone.now()  # the next poll, 10 minutes on
+    assert locate(task["func"])(*task["args"])[0] == ("pull_clients", "succeeded")
 
 
 def test_the_task_skips_a_deactivated_or_deleted_system_and_drops_its_schedule(ada, harvest_system):

@@ -153,10 +153,15 @@ def record_failures(workspace, events):
                             item.error_message))  # fmt: skip
         else:
             to_update.append(item)
+    # Rows are written in key and id order, so two batches touching the same records lock them in
+    # the same order and never deadlock.
     if to_create:
+        to_create.sort(key=lambda item: item.key)
         ExceptionItem.objects.bulk_create(to_create, ignore_conflicts=True, batch_size=500)
     if to_update:
+        to_update.sort(key=lambda item: item.pk)
         ExceptionItem.objects.bulk_update(to_update, UPDATED_FIELDS, batch_size=500)
+    repeats.sort()
     # The common case: a record failing again for the same cause on every run. Only its counters and
     # the exact wording (ids, times) of its error move.
     update_each(

@@ -147,6 +147,7 @@ def resolve_automatically(workspace, items, resolved_at, note):
     if not items:
         return 0
     moments = resolved_at if isinstance(resolved_at, dict) else dict.fromkeys((i.pk for i in items), resolved_at)
+    items = sorted(items, key=lambda i: i.pk)  # one lock order for every writer
     update_each(
         ExceptionItem, [("at", "datetime")], [(i.pk, moments[i.pk]) for i in items],
         "status = %s, resolution = %s, resolution_note = %s, resolved_at = v.at, resolved_by_id = NULL, "

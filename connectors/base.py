@@ -64,6 +64,14 @@ class Connector:
     system = "generic"
     send_types: frozenset = frozenset()
 
+    def fetch_clients(self, since_cursor: str | None = None) -> Page:
+        """One page of clients changed since the cursor (None: from the beginning)."""
+        raise NotSupported(f"{self.system} does not provide clients")
+
+    def fetch_people(self, since_cursor: str | None = None) -> Page:
+        """One page of people (users, employees) changed since the cursor (None: from the beginning)."""
+        raise NotSupported(f"{self.system} does not provide people")
+
     def fetch_time_entries(self, since_cursor: str | None = None) -> Page:
         """One page of time entries changed since the cursor (None: from the beginning)."""
         raise NotSupported(f"{self.system} does not provide time entries")

@@ -10,14 +10,26 @@ How Harvest maps onto opsview:
   billed, ``submitted`` when locked for approval, else ``draft``; Harvest does not say
   when it was approved, so ``approved_at`` is its last update;
 - an invoice's state: draft -> draft, open -> issued, paid -> paid, closed -> void;
-- time entries carry no currency: the account's currency is a constructor argument.
+- time entries carry no currency: the account's currency is a constructor argument;
+- clients are Harvest's clients; people are its users (weekly capacity in seconds).
 """
 
 from datetime import date, timedelta
 
 from connectors.base import DEFAULT_OVERLAP, Connector, decode_cursor, encode_cursor, later, next_since
 from connectors.http import HttpClient, RetryPolicy, error_for_status
-from connectors.records import InvoiceRecord, Page, ProjectRecord, TimeEntryRecord, money, parse_datetime, utc
+from connectors.records import (
+    ClientRecord,
+    InvoiceRecord,
+    Page,
+    PersonRecord,
+    ProjectRecord,
+    TimeEntryRecord,
+    hours_from_seconds,
+    money,
+    parse_datetime,
+    utc,
+)
 
 BASE_URL = "https://api.harvestapp.com/v2"
 INVOICE_STATUS = {"draft": "draft", "open": "issued", "paid": "paid", "closed": "void"}
@@ -147,6 +159,40 @@ class HarvestConnector(Connector):
                 client=str(row["client"]["id"]),
                 is_billable=bool(row.get("is_billable")),
                 is_active=bool(row.get("is_active")),
+                updated_at=parse_datetime(row.get("updated_at")),
+                raw=row,
+            )
+            for row in rows
+        ]
+        return Page(records, cursor, more)
+
+    def fetch_clients(self, since_cursor=None) -> Page:
+        """Clients updated since the cursor."""
+        rows, cursor, more = self._scan("clients", since_cursor)
+        records = [
+            ClientRecord(
+                external_id=str(row["id"]),
+                name=row["name"],
+                currency=row.get("currency") or None,
+                updated_at=parse_datetime(row.get("updated_at")),
+                raw=row,
+            )
+            for row in rows
+        ]
+        return Page(records, cursor, more)
+
+    def fetch_people(self, since_cursor=None) -> Page:
+        """Users updated since the cursor: the people who track time."""
+        rows, cursor, more = self._scan("users", since_cursor)
+        records = [
+            PersonRecord(
+                external_id=str(row["id"]),
+                name=" ".join(p for p in (row.get("first_name"), row.get("last_name")) if p),
+                email=row.get("email") or "",
+                weekly_capacity_hours=(
+                    hours_from_seconds(row["weekly_capacity"]) if row.get("weekly_capacity") is not None else None
+                ),
+                is_active=bool(row.get("is_active", True)),
                 updated_at=parse_datetime(row.get("updated_at")),
                 raw=row,
             )

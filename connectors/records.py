@@ -1,7 +1,7 @@
 """What connectors return: plain records that map 1:1 onto opsview's ingest schemas.
 
 Each record's fields, less ``raw``, carry the names of the matching ingest schema
-(``opsview.ingest.schemas``: PROJECT, TIME_ENTRY, INVOICE); ``as_ingest()`` gives the
+(``opsview.ingest.schemas``: CLIENT, PERSON, PROJECT, TIME_ENTRY, INVOICE); ``as_ingest()`` gives the
 JSON-ready item the ingest API accepts. ``raw`` keeps the source system's own record,
 for inspection and replay. This module knows nothing of Django.
 """
@@ -65,6 +65,32 @@ class _Record:
                 continue
             item[f.name] = _json_value(value)
         return item
+
+
+@dataclass(frozen=True)
+class ClientRecord(_Record):
+    """A client (customer, party, contact) that projects and invoices belong to."""
+
+    external_id: str
+    name: str
+    currency: str | None = None
+    version: int | None = None
+    updated_at: datetime | None = None
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class PersonRecord(_Record):
+    """A person who records time: a user or employee of the source system."""
+
+    external_id: str
+    name: str
+    email: str = ""
+    weekly_capacity_hours: Decimal | None = None
+    is_active: bool = True
+    version: int | None = None
+    updated_at: datetime | None = None
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

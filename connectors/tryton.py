@@ -12,7 +12,9 @@ How Tryton maps onto opsview:
 - an invoice's state: draft -> draft, validated -> issued, posted -> posted,
   paid -> paid, cancelled -> void; a draft has no number yet, so it is shown as
   ``draft-<id>``, and time on it carries that reference;
-- a project is a ``project.work`` of type project; its party is the client.
+- a project is a ``project.work`` of type project; its party is the client;
+- clients are parties, less the companies' and employees' own; people are employees
+  (named after their party), inactive ones included so that leaving shows.
 """
 
 from datetime import UTC, datetime, time, timedelta
@@ -21,8 +23,10 @@ from connectors.base import DEFAULT_OVERLAP, Connector, decode_cursor, encode_cu
 from connectors.errors import ConnectorError
 from connectors.http import HttpClient, RetryPolicy
 from connectors.records import (
+    ClientRecord,
     InvoiceRecord,
     Page,
+    PersonRecord,
     ProjectRecord,
     SendResult,
     TimeEntryRecord,
@@ -39,6 +43,9 @@ TIMESHEET_FIELDS = ["date", "duration", "employee", "work.origin", "invoice_line
 INVOICE_FIELDS = ["number", "party", "state", "total_amount", "currency.code", "invoice_date", "move.post_date",
                   "reconciled", "lines_to_pay.maturity_date", "reference", "last_modified_at"]  # fmt: skip
 PROJECT_FIELDS = ["name", "number", "party", "project_invoice_method", "status.progress", "last_modified_at"]
+PARTY_FIELDS = ["name", "last_modified_at"]
+EMPLOYEE_FIELDS = ["party.name", "party.email", "active", "last_modified_at"]
+WITH_INACTIVE = ("active", "in", [True, False])
 MAX_WARNINGS = 5
 
 
@@ -200,6 +207,38 @@ class TrytonConnector(Connector):
                 client=str(row["party"]) if row.get("party") else "",
                 is_billable=row.get("project_invoice_method") != "manual",
                 is_active=((row.get("status.") or {}).get("progress") or 0) < 1,
+                updated_at=utc(row["last_modified_at"]),
+                raw=row,
+            )
+            for row in rows
+        ]
+        return Page(records, cursor, more)
+
+    def fetch_clients(self, since_cursor=None) -> Page:
+        """Parties changed since the cursor, less the companies' and employees' own parties."""
+        rows, cursor, more = self._scan("party.party", PARTY_FIELDS, since_cursor,
+                                        [("id", "not in", self._own_parties()), WITH_INACTIVE])  # fmt: skip
+        records = [
+            ClientRecord(external_id=str(row["id"]), name=row["name"], updated_at=utc(row["last_modified_at"]), raw=row)
+            for row in rows
+        ]
+        return Page(records, cursor, more)
+
+    def _own_parties(self):
+        """Ids of the parties that are companies or employees, not clients."""
+        companies = self.rpc.call("model.company.company.search_read", [], 0, None, None, ["party"])
+        employees = self.rpc.call("model.company.employee.search_read", [WITH_INACTIVE], 0, None, None, ["party"])
+        return sorted({row["party"] for row in companies + employees if row.get("party")})
+
+    def fetch_people(self, since_cursor=None) -> Page:
+        """Employees changed since the cursor (a change to their party alone is not seen)."""
+        rows, cursor, more = self._scan("company.employee", EMPLOYEE_FIELDS, since_cursor, [WITH_INACTIVE])
+        records = [
+            PersonRecord(
+                external_id=str(row["id"]),
+                name=row["party."]["name"],
+                email=row["party."].get("email") or "",
+                is_active=bool(row.get("active", True)),
                 updated_at=utc(row["last_modified_at"]),
                 raw=row,
             )

@@ -8,7 +8,9 @@ What Xero lets us fetch incrementally differs by API:
 
 - invoices: ``If-Modified-Since`` with pages of up to ``page_size``, in
   ``UpdatedDateUTC`` order; the cursor moves like every other connector's;
-- projects: no change filter, so every poll reads them all (they are few);
+- contacts (clients): like invoices, archived ones included;
+- projects and project users (people): no change filter, so every poll reads them
+  all (they are few), stamped with the time they were read;
 - time entries: per project, with no change filter either; a scan walks every
   project's entries whose work date is after a rolling window (``time_window``,
   default 62 days before the scan; the first scan reads all). Entries have no update
@@ -28,7 +30,17 @@ import httpx
 
 from connectors.base import DEFAULT_OVERLAP, Connector, decode_cursor, encode_cursor, later, next_since
 from connectors.http import HttpClient, RetryPolicy, error_for_status
-from connectors.records import InvoiceRecord, Page, ProjectRecord, TimeEntryRecord, money, parse_datetime, utc
+from connectors.records import (
+    ClientRecord,
+    InvoiceRecord,
+    Page,
+    PersonRecord,
+    ProjectRecord,
+    TimeEntryRecord,
+    money,
+    parse_datetime,
+    utc,
+)
 
 ACCOUNTING_URL = "https://api.xero.com/api.xro/2.0"
 PROJECTS_URL = "https://api.xero.com/projects.xro/2.0"
@@ -97,19 +109,23 @@ class XeroConnector(Connector):
 
     # -- invoices ---------------------------------------------------------------------------
 
-    def fetch_invoices(self, since_cursor=None) -> Page:
-        """Sales invoices (ACCREC) created or changed since the cursor."""
+    def _modified_page(self, resource, since_cursor, params, make):
+        """One page of an Accounting API list in ``UpdatedDateUTC`` order, changed since the cursor."""
         state = decode_cursor(since_cursor)
         since, page, mark = state.get("since"), state.get("page", 1), state.get("mark")
         headers = {"If-Modified-Since": since} if since else None
-        params = {"page": page, "pageSize": self.page_size, "where": 'Type=="ACCREC"', "order": "UpdatedDateUTC ASC"}
-        rows = self._get(f"{self.accounting_url}/Invoices", params, headers).get("Invoices") or []
-        records = [self._invoice(row) for row in rows]
+        params = {**params, "page": page, "pageSize": self.page_size, "order": "UpdatedDateUTC ASC"}
+        rows = self._get(f"{self.accounting_url}/{resource}", params, headers).get(resource) or []
+        records = [make(row) for row in rows]
         for record in records:
             mark = later(mark, record.updated_at)
         if len(rows) == self.page_size:
             return Page(records, encode_cursor({"since": since, "page": page + 1, "mark": mark}), True)
         return Page(records, encode_cursor({"since": next_since(mark, since, self.overlap)}), False)
+
+    def fetch_invoices(self, since_cursor=None) -> Page:
+        """Sales invoices (ACCREC) created or changed since the cursor."""
+        return self._modified_page("Invoices", since_cursor, {"where": 'Type=="ACCREC"'}, self._invoice)
 
     def _invoice(self, row):
         status = INVOICE_STATUS[row["Status"]]
@@ -129,11 +145,38 @@ class XeroConnector(Connector):
             raw=row,
         )
 
+    # -- contacts -------------------------------------------------------------------------
+
+    def fetch_clients(self, since_cursor=None) -> Page:
+        """Contacts (the clients invoices and projects name) created or changed since the cursor."""
+        return self._modified_page("Contacts", since_cursor, {"includeArchived": "true"}, self._contact)
+
+    def _contact(self, row):
+        return ClientRecord(
+            external_id=row["ContactID"],
+            name=row.get("Name") or row["ContactID"],
+            currency=row.get("DefaultCurrency") or None,
+            updated_at=parse_xero_datetime(row.get("UpdatedDateUTC")),
+            raw=row,
+        )
+
     # -- projects ---------------------------------------------------------------------------
 
-    def _projects_page(self, page):
-        body = self._get(f"{self.projects_url}/Projects", {"page": page, "pageSize": self.page_size})
+    def _projects_page(self, page, resource="Projects"):
+        body = self._get(f"{self.projects_url}/{resource}", {"page": page, "pageSize": self.page_size})
         return body.get("items") or [], page < ((body.get("pagination") or {}).get("pageCount") or 1)
+
+    def fetch_people(self, since_cursor=None) -> Page:
+        """All project users, a page at a time (Xero has no change filter for them)."""
+        page = decode_cursor(since_cursor).get("page", 1)
+        rows, more = self._projects_page(page, "ProjectsUsers")
+        observed = self.clock()
+        records = [
+            PersonRecord(external_id=row["userId"], name=row.get("name") or "", email=row.get("email") or "",
+                         updated_at=observed, raw=row)
+            for row in rows
+        ]  # fmt: skip
+        return Page(records, encode_cursor({"page": page + 1} if more else {}), more)
 
     def fetch_projects(self, since_cursor=None) -> Page:
         """All projects, a page at a time (Xero has no change filter for them)."""

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "opsview.queues",
     "opsview.demo",
     "opsview.front",
+    "opsview.pulls",
 ]
 
 MIDDLEWARE = [

@@ -16,6 +16,7 @@ urlpatterns = [
     path("workspace/switch/", workspaces.switch_workspace, name="switch-workspace"),
     path("settings/systems/", workspaces.systems, name="systems"),
     path("settings/systems/<int:pk>/", workspaces.systems, name="system-edit"),
+    path("settings/systems/", include("opsview.pulls.urls")),
     path("settings/tokens/", workspaces.tokens, name="tokens"),
     path("settings/tokens/<int:pk>/revoke/", workspaces.revoke_token, name="revoke-token"),
     path("login/", auth_views.LoginView.as_view(), name="login"),

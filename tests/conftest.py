@@ -17,6 +17,9 @@ from opsview.records.models import Client, Person, Project, TimeEntry
 from opsview.telemetry.models import SyncEvent, SyncRun
 from opsview.workspaces.models import ApiToken, Membership, Role, System, Workspace
 
+# The local HTTP server and the real Tryton server, for connector and pull tests alike.
+pytest_plugins = ["tests.connectors.fixtures"]
+
 PASSWORD = "correct horse battery staple"
 
 

@@ -3,6 +3,7 @@
 from django.utils import timezone
 
 from opsview.audit.trail import record
+from opsview.pulls.schedules import sync_schedule
 from opsview.workspaces.models import ApiToken, System
 from opsview.workspaces.permissions import ADMINISTER, require
 
@@ -73,5 +74,6 @@ def save_system(actor, system, credential_changes=None):
     if before == after:
         return system
     system.save()
+    sync_schedule(system)
     record(system.workspace, actor, "system.create" if before is None else "system.change", system, before, after)
     return system

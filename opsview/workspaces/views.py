@@ -8,6 +8,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from opsview.pulls import schedules
 from opsview.workspaces import services
 from opsview.workspaces.middleware import SESSION_KEY
 from opsview.workspaces.models import ApiToken, System
@@ -59,6 +60,13 @@ class SystemForm(forms.ModelForm):
             changes[name] = value.strip()
         return changes
 
+    def clean_connector_settings(self):
+        value = self.cleaned_data["connector_settings"]
+        problem = schedules.poll_minutes_problem(value)
+        if problem:
+            raise forms.ValidationError(problem)
+        return value
+
     def clean_slug(self):
         slug = self.cleaned_data["slug"]
         taken = System.objects.for_workspace(self.instance.workspace).filter(slug=slug).exclude(pk=self.instance.pk)
@@ -85,7 +93,8 @@ def systems(request, pk=None):
         system = services.save_system(request.user, form.save(commit=False), form.cleaned_data["credentials"])
         messages.success(request, f"System '{system.name}' saved.")
         return redirect("systems")
-    return render(request, "workspaces/systems.html", {"form": form, "systems": listing, "editing": pk})
+    rows = [(system, schedules.describe(system)) for system in listing]
+    return render(request, "workspaces/systems.html", {"form": form, "rows": rows, "editing": pk})
 
 
 class TokenForm(forms.Form):

@@ -120,6 +120,24 @@ def test_invoices_and_projects_map_from_the_contract_examples(server, sleeps, ha
     assert proj.client == str(project["client"]["id"]) and proj.is_billable and proj.is_active
 
 
+def test_clients_and_users_map_from_the_contract_examples(server, sleeps, harvest_spec):
+    clients = harvest_spec.example("/clients")["clients"]
+    users = harvest_spec.example("/users")["users"]
+    double = HarvestDouble(server, harvest_spec, [clients])
+    with connect(server, sleeps) as harvest:
+        first, second = harvest.fetch_clients().records
+        double.pages = [users[:2], users[2:]]
+        people = [r for page in iter_pages(harvest.fetch_people) for r in page.records]
+    assert double.problems == []
+    assert (first.external_id, first.name, first.currency) == (str(clients[0]["id"]), "123 Industries", "EUR")
+    assert first.updated_at == datetime(2017, 6, 26, 21, 34, 11, tzinfo=UTC) and second.currency == "USD"
+    jim = people[0]
+    assert [p.external_id for p in people] == [str(u["id"]) for u in users]
+    assert (jim.name, jim.email, jim.is_active) == ("Jim Allen", "jimallen@example.com", True)
+    assert jim.weekly_capacity_hours == Decimal("35.00")  # 126,000 seconds
+    assert [s.path for s in server.seen] == ["/v2/clients", "/v2/users", "/v2/users"]
+
+
 def test_rate_limits_are_waited_out(server, sleeps, harvest_spec):
     rows = entries(harvest_spec, {"id": 9})
     server.replies = [

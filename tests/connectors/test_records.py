@@ -10,8 +10,10 @@ from connectors.base import decode_cursor, encode_cursor, iter_pages, next_since
 from connectors.records import (
     INVOICE_STATUSES,
     TIME_ENTRY_STATUSES,
+    ClientRecord,
     InvoiceRecord,
     Page,
+    PersonRecord,
     ProjectRecord,
     TimeEntryRecord,
     hours_from_seconds,
@@ -25,7 +27,13 @@ from opsview.records.models import InvoiceStatus, TimeEntryStatus
 
 @pytest.mark.parametrize(
     "record, schema",
-    [(ProjectRecord, schemas.PROJECT), (TimeEntryRecord, schemas.TIME_ENTRY), (InvoiceRecord, schemas.INVOICE)],
+    [
+        (ClientRecord, schemas.CLIENT),
+        (PersonRecord, schemas.PERSON),
+        (ProjectRecord, schemas.PROJECT),
+        (TimeEntryRecord, schemas.TIME_ENTRY),
+        (InvoiceRecord, schemas.INVOICE),
+    ],
 )
 def test_record_fields_are_the_ingest_schema_fields(record, schema):
     assert {f.name for f in fields(record)} - {"raw"} == {f.name for f in schema}
@@ -47,13 +55,19 @@ def test_as_ingest_items_pass_the_ingest_validation():
         issue_date=date(2026, 11, 5), updated_at=datetime(2026, 11, 5, 10, tzinfo=UTC),
     )  # fmt: skip
     project = ProjectRecord(external_id="P-1", name="Rollout", client="C-1", version=3)
-    for record, schema in ((entry, schemas.TIME_ENTRY), (invoice, schemas.INVOICE), (project, schemas.PROJECT)):
+    client = ClientRecord(external_id="C-1", name="Northwind Traders", currency="EUR", version=1)
+    person = PersonRecord(external_id="E-1", name="Wendy Worker", weekly_capacity_hours=hours_from_seconds(126000),
+                          updated_at=datetime(2026, 11, 1, tzinfo=UTC))  # fmt: skip
+    checks = ((entry, schemas.TIME_ENTRY), (invoice, schemas.INVOICE), (project, schemas.PROJECT),
+              (client, schemas.CLIENT), (person, schemas.PERSON))  # fmt: skip
+    for record, schema in checks:
         errors = []
         cleaned = clean_item(schema, record.as_ingest(), errors, 0)
         assert errors == []
         assert cleaned["external_id"] == record.external_id
     assert entry.as_ingest()["hours"] == "2.50"
     assert entry.as_ingest()["approved_at"] == "2026-11-03T08:00:00Z"
+    assert person.as_ingest()["weekly_capacity_hours"] == "35.00" and person.as_ingest()["email"] == ""
 
 
 def test_a_status_outside_the_apps_states_is_refused():

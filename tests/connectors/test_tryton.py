@@ -69,6 +69,19 @@ def test_reads_invoices_and_projects(tryton_server):
     assert project.client == str(ids["customer"]) and project.is_billable and project.is_active
 
 
+def test_reads_customers_as_clients_and_employees_as_people(tryton_server):
+    ids = tryton_server.ids
+    with connect(tryton_server, page_size=1) as tryton:
+        clients = [r for page in iter_pages(tryton.fetch_clients) for r in page.records]
+        people = [r for page in iter_pages(tryton.fetch_people) for r in page.records]
+    # The company's own party and the employee's party are not clients.
+    assert [(c.external_id, c.name) for c in clients] == [(str(ids["customer"]), "Northwind Traders")]
+    assert clients[0].updated_at is not None and clients[0].currency is None
+    (wendy,) = people
+    assert (wendy.external_id, wendy.name, wendy.is_active) == (str(ids["employee"]), "Wendy Worker", True)
+    assert wendy.updated_at is not None
+
+
 def test_posting_fails_with_trytons_reason_until_the_fiscal_year_exists_then_reads_back_posted(tryton_server):
     invoice_id = str(tryton_server.ids["invoice"])
     with connect(tryton_server) as tryton:

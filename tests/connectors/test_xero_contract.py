@@ -24,6 +24,8 @@ TENANT = "0b1f4c6e-6f0a-4d55-9d43-3f1c0c9d6a11"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 ROUTES = [
     ("accounting", re.compile(r"/api\.xro/2\.0(/Invoices)"), "/Invoices"),
+    ("accounting", re.compile(r"/api\.xro/2\.0(/Contacts)"), "/Contacts"),
+    ("projects", re.compile(r"/projects\.xro/2\.0(/ProjectsUsers)"), "/ProjectsUsers"),
     ("projects", re.compile(r"/projects\.xro/2\.0/Projects/([^/]+)/Tasks"), "/Projects/{projectId}/Tasks"),
     ("projects", re.compile(r"/projects\.xro/2\.0/Projects/([^/]+)/Time"), "/Projects/{projectId}/Time"),
     ("projects", re.compile(r"/projects\.xro/2\.0(/Projects)"), "/Projects"),
@@ -38,9 +40,10 @@ def specs():
 class XeroDouble:
     """Both Xero APIs on one local server; ``data`` holds what each operation lists."""
 
-    def __init__(self, server, specs, invoices=(), projects=(), time=None, tasks=None):
+    def __init__(self, server, specs, invoices=(), projects=(), time=None, tasks=None, contacts=(), users=()):
         self.specs, self.problems, self.tokens = specs, [], []
         self.invoices, self.projects, self.time, self.tasks = list(invoices), list(projects), time or {}, tasks or {}
+        self.contacts, self.users = list(contacts), list(users)
         server.handler = self
 
     def __call__(self, seen):
@@ -54,10 +57,12 @@ class XeroDouble:
         page = int(seen.query.get("page", ["1"])[0])
         size = int(seen.query.get("pageSize", ["100"])[0])
         body = copy.deepcopy(spec.example(template))
-        if template == "/Invoices":
-            body["Invoices"] = self.invoices[(page - 1) * size : page * size]
+        if template in ("/Invoices", "/Contacts"):
+            key = template.strip("/")
+            body[key] = {"Invoices": self.invoices, "Contacts": self.contacts}[key][(page - 1) * size : page * size]
         else:
-            items = {"/Projects": self.projects, "/Projects/{projectId}/Tasks": self.tasks.get(match.group(1), []),
+            items = {"/Projects": self.projects, "/ProjectsUsers": self.users,
+                     "/Projects/{projectId}/Tasks": self.tasks.get(match.group(1), []),
                      "/Projects/{projectId}/Time": self.time.get(match.group(1), [])}[template]  # fmt: skip
             body["items"] = items[(page - 1) * size : page * size]
             body["pagination"] = {"page": page, "pageSize": size, "pageCount": max(1, -(-len(items) // size)),
@@ -142,6 +147,24 @@ def test_time_entries_walk_every_project_and_then_roll_the_window(server, sleeps
         list(iter_pages(xero.fetch_time_entries, pages[-1].next_cursor))
     assert {s.query["dateAfterUtc"][0] for s in server.seen if s.path.endswith("/Time")} == {window}
     assert double.problems == []
+
+
+def test_contacts_are_clients_by_modification_and_project_users_are_people(server, sleeps, specs):
+    contacts = specs["accounting"].example("/Contacts")["Contacts"]
+    users = specs["projects"].example("/ProjectsUsers")["items"]
+    double = XeroDouble(server, specs, contacts=[{**contacts[0], "DefaultCurrency": "NZD"}, contacts[1]], users=users)
+    with connect(server, sleeps, page_size=1) as xero:
+        pages = list(iter_pages(xero.fetch_clients))
+        people = [r for p in iter_pages(xero.fetch_people) for r in p.records]
+    assert double.problems == []
+    first, second = (r for p in pages for r in p.records)
+    assert (first.external_id, first.name, first.currency) == (contacts[0]["ContactID"], contacts[0]["Name"], "NZD")
+    assert first.updated_at == parse_xero_datetime(contacts[0]["UpdatedDateUTC"]) and second.currency is None
+    contact_calls = [s for s in server.seen if s.path.endswith("/Contacts")]
+    assert all(s.query["includeArchived"] == ["true"] for s in contact_calls)
+    assert decode_cursor(pages[-1].next_cursor)["since"] == (second.updated_at - DEFAULT_OVERLAP).isoformat()
+    assert [(p.external_id, p.name, p.email) for p in people] == [(u["userId"], u["name"], u["email"]) for u in users]
+    assert {p.updated_at for p in people} == {NOW}
 
 
 def test_a_refused_token_is_a_clear_error(server, sleeps):

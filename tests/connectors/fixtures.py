@@ -1,3 +1,9 @@
+"""Fixtures for tests that speak to real servers: a local HTTP server, and a real trytond.
+
+Loaded for the whole suite by ``pytest_plugins`` in ``tests/conftest.py``, so the
+connector tests and the pull tests use the same servers.
+"""
+
 import time
 
 import pytest

@@ -1,0 +1,35 @@
+"""A system's connector, built from its connector settings and decrypted credentials."""
+
+import inspect
+
+from connectors import registry
+from connectors.errors import ConnectorError
+from opsview.pulls.schedules import POLL_MINUTES
+from opsview.workspaces.credentials import CredentialsUnreadable
+
+# Connector settings that opsview reads itself; the rest are the connector's keywords.
+APP_SETTINGS = frozenset({POLL_MINUTES})
+
+
+def build_connector(system):
+    """The connector for ``system``; a ``ConnectorError`` (code ``configuration_error``) says what does not fit."""
+    connector_class = registry.CONNECTORS.get(system.vendor or "")
+    if connector_class is None:
+        raise ConnectorError("configuration_error", f"system '{system.slug}' has no connector for {system.vendor!r}")
+    settings = system.connector_settings or {}
+    if not isinstance(settings, dict):
+        raise ConnectorError("configuration_error", f"the connector settings of '{system.slug}' are not an object")
+    options = {name: value for name, value in settings.items() if name not in APP_SETTINGS}
+    try:
+        options.update(system.credentials)
+    except CredentialsUnreadable as problem:
+        raise ConnectorError("configuration_error", str(problem)) from None
+    if "currency" in inspect.signature(connector_class).parameters:
+        options.setdefault("currency", system.workspace.currency)  # e.g. Harvest's time carries none
+    try:
+        return registry.build(system.vendor, **options)
+    except (TypeError, ValueError) as problem:
+        # The message names arguments, never their values: credentials stay out of it.
+        raise ConnectorError(
+            "configuration_error", f"the settings of system '{system.slug}' do not fit its connector: {problem}"
+        ) from None

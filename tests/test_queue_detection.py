@@ -181,3 +181,17 @@ def test_a_batch_of_repeated_failures_costs_ingest_a_handful_of_queries(api, nor
     latest = exceptions(northwind).first()
     assert latest.last_event.event_id.startswith("again-")
     assert latest.error_message == "Posting period 2026-11 is closed"
+
+
+def test_records_a_scheduled_pull_could_not_store_open_exceptions_too(northwind):
+    from opsview.pulls.recording import record_event, store_events
+    from opsview.telemetry.models import SyncRun
+
+    run = SyncRun.objects.for_workspace(northwind.workspace).get()
+    item = {"external_id": "TE-77", "hours": "25"}
+    failed = record_event(northwind.harvest, run, "time_entry", item, "failed", "VALIDATION",
+                          "hours: must be at most 24")  # fmt: skip
+    store_events(northwind.workspace, [failed])
+
+    pulled = only_exception(northwind)
+    assert (pulled.external_id, pulled.kind, pulled.system) == ("TE-77", Kind.VALIDATION_REJECTED, northwind.harvest)

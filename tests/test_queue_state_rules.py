@@ -3,6 +3,7 @@
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from django.utils import timezone
 
 from opsview.queues import actions, configuration, tasks
@@ -144,3 +145,21 @@ def test_backfill_opens_exceptions_for_what_was_stored_before(northwind):
     out = StringIO()
     call_command("backfill_queues", "--if-empty", stdout=out)  # what `make run` does: Northwind has its queue
     assert "northwind" not in out.getvalue()
+
+
+@pytest.mark.parametrize("size", [4, 40])
+def test_evaluating_an_ingested_batch_takes_a_bounded_number_of_queries(northwind, size,
+                                                                        django_assert_max_num_queries):  # fmt: skip
+    from opsview.queues.state_rules import on_states
+    from opsview.records.models import TimeEntry
+
+    tasks.scan_business_states()  # the groups exist, as they do after the first day
+    TimeEntry.objects.bulk_create([
+        TimeEntry(workspace=northwind.workspace, system=northwind.harvest, external_id=f"TE-b{n}",
+                  person=northwind.worker, project=northwind.managed_project, work_date=TODAY - timedelta(days=10),
+                  hours=Decimal(8), bill_rate=Decimal(100), currency="EUR", status="submitted")
+        for n in range(size)
+    ])  # fmt: skip
+    with django_assert_max_num_queries(6):
+        on_states(northwind.workspace, TimeEntry, northwind.harvest, [f"TE-b{n}" for n in range(size)])
+    assert exceptions(northwind, external_id__startswith="TE-b").count() == size

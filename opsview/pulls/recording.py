@@ -11,6 +11,7 @@ import hashlib
 import orjson
 from django.utils import timezone
 
+from opsview.queues import sync_failures
 from opsview.telemetry.models import SyncEvent
 
 PULL_RECORD_TYPE = "pull"  # the record type of a pull's own failure
@@ -90,4 +91,5 @@ def store_events(workspace, events):
     new_events = [event for event_id, event in unique.items() if event_id not in stored]
     # ignore_conflicts covers a pull of the same records running at the same time.
     SyncEvent.objects.bulk_create(new_events, ignore_conflicts=True, batch_size=1000)
+    sync_failures.on_sync_events(workspace, new_events)  # failed records open exceptions, as on ingest
     return new_events

@@ -11,7 +11,7 @@ so while their condition lasts; only automatic resolutions reopen.
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from opsview.queues.classify import fingerprint
@@ -55,9 +55,34 @@ INVOICE_FIELDS = ("id", "system_id", "external_id", "amount", "currency", "issue
 
 
 def on_states(workspace, model, system, external_ids):
-    """Evaluate the state rules for records just upserted; other record types have none."""
-    for rule in RULES_BY_MODEL.get(model, ()):
-        evaluate(workspace, rule, scope=Q(system=system, external_id__in=list(external_ids)))
+    """Evaluate the state rules for records just upserted: every rule of the model in a few queries."""
+    rules = RULES_BY_MODEL.get(model, ())
+    if not rules or not external_ids:
+        return
+    now = timezone.now()
+    policies = policies_for(workspace)
+    fields = TIME_FIELDS if model is TimeEntry else INVOICE_FIELDS
+    # Each rule's condition, as defined once in Rule.condition, becomes a flag on each record.
+    flags = {
+        f"in_{rule.kind}": ExpressionWrapper(rule.condition(policies[rule.kind], now), output_field=BooleanField())
+        for rule in rules
+    }
+    records = model.objects.for_workspace(workspace).filter(system=system, external_id__in=list(external_ids))
+    rows = list(records.annotate(**flags).values(*fields, *flags))
+    by_rule = {
+        rule: {state_key(rule.kind, r["system_id"], rule.record_type, r["external_id"]): r for r in rows}
+        for rule in rules
+    }
+    existing = _existing(workspace, [key for keyed in by_rule.values() for key in keyed])
+    cleared = [
+        existing[key]
+        for rule, keyed in by_rule.items()
+        for key, row in keyed.items()
+        if not row[f"in_{rule.kind}"] and key in existing and existing[key].status in PENDING
+    ]
+    resolve_automatically(workspace, cleared, now, "Its condition cleared in the source system.")
+    wanted = [(rule, {k: r for k, r in keyed.items() if r[f"in_{rule.kind}"]}) for rule, keyed in by_rule.items()]
+    _open(workspace, wanted, policies, now, existing)
 
 
 def scan_workspace(workspace, now=None):
@@ -66,50 +91,60 @@ def scan_workspace(workspace, now=None):
         evaluate(workspace, rule, now=now)
 
 
-def evaluate(workspace, rule, scope=None, now=None):
+def evaluate(workspace, rule, now=None):
+    """One rule over the whole workspace: open what is in its condition, resolve what left it."""
     now = now or timezone.now()
     policies = policies_for(workspace)
-    policy = policies[rule.kind]
     records = rule.model.objects.for_workspace(workspace)
-    if scope is not None:
-        records = records.filter(scope)
     fields = TIME_FIELDS if rule.model is TimeEntry else INVOICE_FIELDS
-    in_condition = list(records.filter(rule.condition(policy, now)).values(*fields))
+    in_condition = list(records.filter(rule.condition(policies[rule.kind], now)).values(*fields))
     keys = {state_key(rule.kind, r["system_id"], rule.record_type, r["external_id"]): r for r in in_condition}
 
     pending = ExceptionItem.objects.for_workspace(workspace).filter(kind=rule.kind, status__in=PENDING)
-    if scope is not None:
-        pending = pending.filter(**{f"{rule.record_type}__in": records.values("id")})
     cleared = [item for item in pending.only("id", "key", "status", "record_type", "external_id")
                if item.key not in keys]  # fmt: skip
     resolve_automatically(workspace, cleared, now, "Its condition cleared in the source system.")
 
     for start in range(0, len(in_condition), CHUNK):
         chunk = dict(list(keys.items())[start : start + CHUNK])
-        _open(workspace, rule, policies, chunk, now)
+        _open(workspace, [(rule, chunk)], policies, now, _existing(workspace, list(chunk)))
 
 
-def _open(workspace, rule, policies, rows_by_key, now):
-    existing = {
+def _existing(workspace, keys):
+    if not keys:
+        return {}
+    return {
         x.key: x
         for x in ExceptionItem.objects.for_workspace(workspace)
-        .filter(key__in=list(rows_by_key))
+        .filter(key__in=keys)
         .only("id", "key", "status", "resolution", "recurrences", "kind", "record_type", "external_id")
     }
+
+
+def _open(workspace, wanted, policies, now, existing):
+    """Open exceptions for the ``(rule, rows by key)`` in ``wanted`` that have none; reopen automatic ones."""
     specs, group_of = {}, {}
-    for key, row in rows_by_key.items():
-        if key in existing:
-            continue
-        spec = _spec(rule, row)
-        specs.setdefault(spec.fingerprint, spec)
-        group_of[key] = spec.fingerprint
+    for rule, rows_by_key in wanted:
+        for key, row in rows_by_key.items():
+            if key not in existing:
+                spec = _spec(rule, row)
+                specs.setdefault(spec.fingerprint, spec)
+                group_of[key] = spec.fingerprint
     groups = ensure_groups(workspace, specs, now)
-    sla_due = now + policies[rule.kind].sla
-    new = [_item(workspace, rule, key, row, groups[group_of[key]], now, sla_due)
-           for key, row in rows_by_key.items() if key not in existing]  # fmt: skip
+    new = [
+        _item(workspace, rule, key, row, groups[group_of[key]], now, now + policies[rule.kind].sla)
+        for rule, rows_by_key in wanted
+        for key, row in rows_by_key.items()
+        if key not in existing
+    ]
+    new.sort(key=lambda item: item.key)  # one lock order for concurrent writers
     ExceptionItem.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
-    back = [x for x in existing.values() if x.status == Status.RESOLVED and x.resolution == Resolution.AUTOMATIC]
+    back = [existing[key] for _, rows_by_key in wanted for key in rows_by_key if _resolved_by_itself(existing.get(key))]
     reopen_recurring(workspace, back, now, "Its condition came back.", policies)
+
+
+def _resolved_by_itself(item):
+    return item is not None and item.status == Status.RESOLVED and item.resolution == Resolution.AUTOMATIC
 
 
 def _spec(rule, row):

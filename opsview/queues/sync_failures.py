@@ -8,10 +8,12 @@ pending exception (one indexed lookup per batch finds those).
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
+
 from opsview.queues.classify import classify, fingerprint, normalize_message
 from opsview.queues.models import PENDING, ExceptionItem, Kind, Status
 from opsview.queues.policies import policies_for
-from opsview.queues.rowupdates import update_each
+from opsview.queues.rowupdates import insert_new, update_each
 from opsview.queues.tracking import (
     GroupSpec,
     ensure_groups,
@@ -73,15 +75,29 @@ def resolve_succeeded(workspace, events):
         key = key_of(event)
         if key not in latest or event.occurred_at > latest[key]:
             latest[key] = event.occurred_at
-    pending = list(
-        ExceptionItem.objects.for_workspace(workspace)
-        .filter(key__in=list(latest), status__in=PENDING)
-        .only("id", "key", "status", "last_seen_at", "record_type", "external_id")
-    )
+    pending = _pending_with_keys(workspace, list(latest))
     # A success older than the last failure (delivered late) says nothing about the record now.
     fine = [item for item in pending if latest[item.key] >= item.last_seen_at]
     resolve_automatically(
         workspace, fine, {item.pk: latest[item.key] for item in fine}, "The record succeeded in a later sync."
+    )
+
+
+PENDING_BY_KEY = """
+SELECT id, key, status, last_seen_at, record_type, external_id FROM queues_exceptionitem
+WHERE workspace_id = %s AND key = ANY(%s) AND status IN ('open', 'snoozed')
+"""
+
+
+def _pending_with_keys(workspace, keys):
+    """Pending exceptions among ``keys``. On PostgreSQL the keys travel as one array parameter: a batch's
+    500 keys as 500 query parameters cost more to build and send than the lookup itself."""
+    if connection.vendor == "postgresql":
+        return list(ExceptionItem.objects.raw(PENDING_BY_KEY, [workspace.pk, keys]))
+    return list(
+        ExceptionItem.objects.for_workspace(workspace)
+        .filter(key__in=keys, status__in=PENDING)
+        .only("id", "key", "status", "last_seen_at", "record_type", "external_id")
     )
 
 
@@ -153,10 +169,14 @@ def record_failures(workspace, events):
                             item.error_message))  # fmt: skip
         else:
             to_update.append(item)
-    if to_create:
-        ExceptionItem.objects.bulk_create(to_create, ignore_conflicts=True, batch_size=500)
+    # Rows are written in key and id order, so two batches touching the same records lock them in
+    # the same order and never deadlock.
+    to_create.sort(key=lambda item: item.key)
+    insert_new(ExceptionItem, to_create)
     if to_update:
+        to_update.sort(key=lambda item: item.pk)
         ExceptionItem.objects.bulk_update(to_update, UPDATED_FIELDS, batch_size=500)
+    repeats.sort()
     # The common case: a record failing again for the same cause on every run. Only its counters and
     # the exact wording (ids, times) of its error move.
     update_each(

@@ -5,7 +5,7 @@ events costs a handful of queries, whatever it holds.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.db.models import F
@@ -23,6 +23,9 @@ def sync_key(source_system_id, target_system_id, record_type, external_id):
 
 def state_key(kind, system_id, record_type, external_id):
     return f"{kind}|{system_id}|{record_type}|{external_id}"[:255]
+
+
+GROUP_SEEN_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass
@@ -51,7 +54,9 @@ def ensure_groups(workspace, specs, seen_at):
         ExceptionGroup.objects.bulk_create(missing, ignore_conflicts=True)
         fresh = ExceptionGroup.objects.for_workspace(workspace).filter(fingerprint__in=[g.fingerprint for g in missing])
         groups.update({g.fingerprint: g for g in fresh})
-    stale = [g for g in groups.values() if g.last_seen_at < seen_at]
+    # A group's "last seen" moves at most once a minute: concurrent ingest batches of one cause would
+    # otherwise queue behind each other's lock on the group's row until they commit.
+    stale = [g for g in groups.values() if g.last_seen_at < seen_at - GROUP_SEEN_RESOLUTION]
     if stale:
         ExceptionGroup.objects.filter(id__in=[g.id for g in stale], last_seen_at__lt=seen_at).update(
             last_seen_at=seen_at
@@ -142,6 +147,7 @@ def resolve_automatically(workspace, items, resolved_at, note):
     if not items:
         return 0
     moments = resolved_at if isinstance(resolved_at, dict) else dict.fromkeys((i.pk for i in items), resolved_at)
+    items = sorted(items, key=lambda i: i.pk)  # one lock order for every writer
     update_each(
         ExceptionItem, [("at", "datetime")], [(i.pk, moments[i.pk]) for i in items],
         "status = %s, resolution = %s, resolution_note = %s, resolved_at = v.at, resolved_by_id = NULL, "

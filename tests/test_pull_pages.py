@@ -116,6 +116,26 @@ def test_a_refused_token_fails_the_run_and_shows_as_a_failed_pull_event(harvest,
     assert PullCursor.objects.get(system=harvest, record_type="clients").cursor == ""
 
 
+def test_a_failed_pull_is_an_open_exception_until_a_later_pull_succeeds(harvest, server):
+    from opsview.queues.models import ExceptionItem
+
+    HarvestApi(server)
+    harvest.credentials = {"access_token": "revoked-token"}
+    harvest.save()
+    pull_all(harvest)
+
+    item = ExceptionItem.objects.for_workspace(harvest.workspace).get(record_type="pull")
+    assert (item.status, item.external_id, item.system, item.error_code) == ("open", "clients", harvest, "http_401")
+    assert item.last_event == events(harvest, record_type="pull").get()
+
+    harvest.credentials = {"access_token": TOKEN}
+    harvest.save()
+    pull_all(harvest, ["clients"])
+
+    item.refresh_from_db()
+    assert (item.status, item.resolution) == ("resolved", "automatic")
+
+
 def test_settings_that_do_not_fit_the_connector_fail_the_run_and_say_which(harvest):
     harvest.connector_settings = {"base_url": "http://127.0.0.1:9/v2", "acount_id": "typo"}
     harvest.save()

@@ -11,6 +11,7 @@ succeeds records a succeeded one, which lets that exception resolve by itself.
 import logging
 from contextlib import contextmanager
 
+from django.db import transaction
 from django.utils import timezone
 
 from connectors.base import iter_pages
@@ -62,7 +63,8 @@ def pull(system, record_type, *, connector=None, from_start=False):
         logger.exception("pull %s from system %s failed", kind.name, system.pk)
         return _failed(system, kind, run, cursor, tally, "internal_error", f"{type(error).__name__}: {error}")
     if _previous_pull_failed(run):
-        store_events(system.workspace, [pull_event(system, run, kind, Outcome.SUCCEEDED)])
+        with transaction.atomic():  # the event and the exception it resolves commit together
+            store_events(system.workspace, [pull_event(system, run, kind, Outcome.SUCCEEDED)])
     return _finish(run, tally, _status(tally), tally.summary(kind))
 
 
@@ -111,7 +113,8 @@ def _previous_pull_failed(run):
 
 def _failed(system, kind, run, cursor, tally, code, message, retryable=False):
     payload = {"record_type": kind.name, "cursor": cursor.cursor, "retryable": retryable}
-    store_events(system.workspace, [pull_event(system, run, kind, Outcome.FAILED, code, message, payload)])
+    with transaction.atomic():  # the event and the exception it opens commit together, as on ingest
+        store_events(system.workspace, [pull_event(system, run, kind, Outcome.FAILED, code, message, payload)])
     return _finish(run, tally, RunStatus.FAILED, message)
 
 

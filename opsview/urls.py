@@ -12,6 +12,7 @@ urlpatterns = [
     path("runs/", front.sync_runs, name="sync-runs"),
     path("runs/<int:pk>/", front.sync_run, name="sync-run"),
     path("queues/", include("opsview.queues.urls")),
+    path("replays/", include("opsview.replay.urls")),
     path("audit/", audit.entries, name="audit"),
     path("workspace/switch/", workspaces.switch_workspace, name="switch-workspace"),
     path("settings/systems/", workspaces.systems, name="systems"),

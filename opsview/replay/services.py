@@ -1,0 +1,166 @@
+"""Asking for replays: a dry run of what would be sent, and the request that queues them.
+
+``request_replay`` takes the actor, the workspace and the exceptions (a queryset: one, a
+selection or a whole group), like the queue actions. It plans in a bounded number of
+queries, refuses a bulk replay whose confirmed count or selection no longer matches the
+dry run, creates the replays and queues one task each.
+"""
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+
+import orjson
+from django.conf import settings
+from django.db import transaction
+from django_q.brokers import get_broker
+from django_q.tasks import async_task
+
+from connectors import registry
+from opsview.audit.trail import record, record_many
+from opsview.queues.actions import ActionRefused
+from opsview.queues.models import PENDING, SYNC_KINDS, ExceptionItem
+from opsview.replay import payloads
+from opsview.replay.models import ACTIVE, Replay, ReplayStatus
+from opsview.workspaces.permissions import ACT, require
+
+TASK = "opsview.replay.tasks.run_replay"
+NOT_REPLAYABLE_TYPES = ("pull",)  # a pull's own failure is fixed by the next pull, not by sending anything
+
+
+def idempotency_key(workspace_id, system_id, record_type, external_id, payload):
+    """The same for every send of one record with one payload version: retries and double clicks share it."""
+    version = hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    ident = f"{workspace_id}|{system_id}|{record_type}|{external_id}|{version}"
+    return "opsview-replay-" + hashlib.sha256(ident.encode()).hexdigest()[:48]
+
+
+@dataclass
+class Planned:
+    """One exception's replay as it would be sent."""
+
+    item: ExceptionItem
+    original: object
+    edited: object
+    payload: dict
+    mappings: list
+    key: str
+
+
+@dataclass
+class Plan:
+    """A dry run: what would be sent, to which system; ``selection`` fingerprints the exceptions chosen."""
+
+    rows: list = field(default_factory=list)
+    skipped: int = 0
+
+    @property
+    def count(self):
+        return len(self.rows)
+
+    @property
+    def selection(self):
+        ids = ",".join(str(p.item.pk) for p in sorted(self.rows, key=lambda p: p.item.pk))
+        return hashlib.sha256(ids.encode()).hexdigest()[:16]
+
+    @property
+    def systems(self):
+        return sorted({p.item.system.name for p in self.rows})
+
+
+def replayable(actor, workspace, items):
+    """The visible, pending sync exceptions of ``items`` that have no replay under way."""
+    return (
+        ExceptionItem.objects.visible_to(actor, workspace)
+        .filter(pk__in=items.values("pk"), status__in=PENDING, kind__in=SYNC_KINDS)
+        .exclude(record_type__in=NOT_REPLAYABLE_TYPES)
+        .exclude(replays__status__in=ACTIVE)
+    )
+
+
+def plan_replay(actor, workspace, items, payload_override=None):
+    """What a replay of ``items`` would send; ``payload_override`` (one item only) is the edited payload."""
+    require(actor, workspace, ACT)
+    chosen = list(items.values_list("pk", flat=True)) if hasattr(items, "values_list") else [i.pk for i in items]
+    rows = list(
+        replayable(actor, workspace, ExceptionItem.objects.filter(pk__in=chosen))
+        .select_related("system", "source_system", "last_event")
+        .order_by("pk")
+    )
+    rows = [r for r in rows if r.system.vendor in registry.CONNECTORS]
+    if payload_override is not None and len(rows) != 1:
+        raise ActionRefused("An edited payload replays one exception at a time.")
+    mappings = payloads.mappings_for(workspace, {(r.source_system_id, r.system_id) for r in rows})
+    plan = Plan(skipped=len(set(chosen)) - len(rows))
+    for item in rows:
+        original = payloads.original_payload(item)
+        edited = None
+        if payload_override is not None:
+            edited = payload_override
+            if isinstance(edited, str):
+                edited = payloads.parse_edit(edited, item.record_type, original)
+        base = edited if edited is not None else original
+        base = dict(base) if isinstance(base, dict) else {}
+        base.setdefault("external_id", item.external_id)  # the record's identity, for targets that need it
+        payload, applied = payloads.apply_mappings(base, mappings[(item.source_system_id, item.system_id)])
+        key = idempotency_key(workspace.pk, item.system_id, item.record_type, item.external_id, payload)
+        plan.rows.append(Planned(item, original, edited, payload, applied, key))
+    return plan
+
+
+def request_replay(actor, workspace, items, payload_override=None, dry_run=False, confirm_count=None, selection=None):
+    """Plan the replay of ``items``; unless ``dry_run``, create and queue it. Returns the plan or the replays.
+
+    A bulk replay (more than one exception) runs only when ``confirm_count`` and ``selection`` repeat
+    the dry run's count and selection: what the operator confirmed is what is sent.
+    """
+    plan = plan_replay(actor, workspace, items, payload_override)
+    if dry_run:
+        return plan
+    if not plan.rows:
+        raise ActionRefused("Nothing to replay: none of these is an open sync failure without a replay under way.")
+    if plan.count > 1 and (str(confirm_count) != str(plan.count) or selection != plan.selection):
+        raise ActionRefused(
+            f"Confirm the count: {plan.count} exceptions would be replayed now, not {confirm_count}. "
+            "The selection changed since the dry run; check it again."
+        )
+    batch = uuid.uuid4()
+    with transaction.atomic():
+        Replay.objects.bulk_create(
+            [
+                Replay(
+                    workspace=workspace,
+                    exception=p.item,
+                    batch=batch,
+                    target_system_id=p.item.system_id,
+                    record_type=p.item.record_type,
+                    external_id=p.item.external_id,
+                    idempotency_key=p.key,
+                    original_payload=p.original,
+                    edited_payload=p.edited,
+                    payload=p.payload,
+                    mappings_applied=p.mappings,
+                    max_attempts=settings.REPLAY_MAX_ATTEMPTS,
+                    requested_by=actor,
+                )  # fmt: skip
+                for p in plan.rows
+            ],
+            ignore_conflicts=True,  # a replay requested at the same moment by someone else stays the only one
+            batch_size=500,
+        )
+        replays = list(Replay.objects.filter(workspace=workspace, batch=batch).order_by("pk"))
+        created = {r.exception_id for r in replays}
+        done = [p for p in plan.rows if p.item.pk in created]
+        for p in done:
+            if p.edited is not None:
+                record(workspace, actor, "exception.edit_payload", p.item, before={"payload": p.original},
+                       after={"payload": p.edited}, note="Edited before replaying.")  # fmt: skip
+        record_many(workspace, actor, "exception.replay", [
+            (p.item, None, {"replay": ReplayStatus.QUEUED, "to": p.item.system.name, "idempotency_key": p.key})
+            for p in done
+        ])  # fmt: skip
+        # With the ORM broker the tasks commit with the replays: none is queued for a replay never stored.
+        broker = get_broker()
+        for replay in replays:
+            async_task(TASK, replay.pk, broker=broker, group="replay", task_name=f"replay {replay.pk}")
+    return replays

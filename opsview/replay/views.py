@@ -1,0 +1,125 @@
+"""Replay pages: ask for a replay (one, a selection, a group), its dry run and confirmation, and live status.
+
+Plain POST forms answered with a redirect or a page, so everything works without
+JavaScript; the status fragment refreshes itself with htmx while a replay is under way.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from opsview.queues.actions import ActionRefused
+from opsview.queues.masking import readable_json
+from opsview.queues.models import ExceptionGroup, ExceptionItem
+from opsview.queues.policies import masked_fields_for
+from opsview.replay import services
+from opsview.replay.models import ACTIVE, Replay
+from opsview.replay.payloads import PayloadInvalid
+from opsview.workspaces.permissions import ACT, require
+from opsview.workspaces.views import require_workspace
+
+STATUS_LIMIT = 200
+
+
+def _targets(request, workspace):
+    """The exceptions a form means: ``one``, a whole ``group``, or the ticked ``ids``."""
+    visible = ExceptionItem.objects.visible_to(request.user, workspace)
+    one, group = request.POST.get("one", ""), request.POST.get("group", "")
+    if one:
+        return get_object_or_404(visible, pk=one if one.isdigit() else 0), visible.filter(pk=one)
+    if group:
+        found = get_object_or_404(ExceptionGroup.objects.visible_to(request.user, workspace),
+                                  pk=group if group.isdigit() else 0)  # fmt: skip
+        return found, visible.filter(group=found)
+    return None, visible.filter(pk__in=[i for i in request.POST.getlist("ids") if i.isdigit()])
+
+
+@login_required
+@require_POST
+def request_replay(request):
+    """One exception replays at once; a selection or a group shows its dry run, then replays what was confirmed."""
+    workspace = require_workspace(request)
+    require(request.user, workspace, ACT)
+    target, items = _targets(request, workspace)
+    single = isinstance(target, ExceptionItem)
+    confirming = "confirm_count" in request.POST
+    try:
+        if not single and not confirming:
+            plan = services.request_replay(request.user, workspace, items, dry_run=True)
+            return render(request, "replay/dry_run.html", _dry_run_context(request, workspace, plan))
+        replays = services.request_replay(
+            request.user, workspace, items, confirm_count=request.POST.get("confirm_count"),
+            selection=request.POST.get("selection"),
+        )  # fmt: skip
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+        if confirming:
+            plan = services.request_replay(request.user, workspace, items, dry_run=True)
+            return render(request, "replay/dry_run.html", _dry_run_context(request, workspace, plan), status=409)
+        return redirect(reverse("queue-item", args=[target.pk]) if single else "queue")
+    messages.success(request, f"{len(replays)} replay{'s' if len(replays) != 1 else ''} queued.")
+    if single:
+        return redirect("queue-item", pk=target.pk)
+    return redirect(f"{reverse('replays')}?batch={replays[0].batch}")
+
+
+def _dry_run_context(request, workspace, plan):
+    masked = masked_fields_for(workspace)
+    for row in plan.rows:
+        row.shown = readable_json(row.payload, masked)
+    return {"plan": plan, "ids": [p.item.pk for p in plan.rows]}
+
+
+@login_required
+@require_POST
+def edit_and_replay(request, pk):
+    """Replay one exception with an edited payload, checked against its record type first."""
+    workspace = require_workspace(request)
+    require(request.user, workspace, ACT)
+    item = get_object_or_404(ExceptionItem.objects.visible_to(request.user, workspace), pk=pk)
+    text = request.POST.get("payload", "")
+    try:
+        services.request_replay(request.user, workspace, ExceptionItem.objects.filter(pk=item.pk),
+                                payload_override=text)  # fmt: skip
+    except PayloadInvalid as invalid:
+        for error in invalid.errors:
+            messages.error(request, f"{error['field'] or 'payload'}: {error['message']}")
+        request.session["replay_draft"] = {"item": item.pk, "text": text}
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, "Edited payload saved; replay queued.")
+    return redirect("queue-item", pk=item.pk)
+
+
+@login_required
+def status(request, pk):
+    """The replays of one exception: a fragment for htmx polling, or a page of its own without JavaScript."""
+    workspace = require_workspace(request)
+    item = get_object_or_404(ExceptionItem.objects.visible_to(request.user, workspace), pk=pk)
+    replays = list(item.replays.select_related("target_system", "requested_by")[:20])
+    context = {"item": item, "replays": replays, "active": any(r.status in ACTIVE for r in replays)}
+    return render(request, "replay/_status.html", context)
+
+
+@login_required
+def replays(request):
+    """Replays of the workspace, newest first, or of one batch; refreshes itself while any is under way."""
+    workspace = require_workspace(request)
+    listing = Replay.objects.visible_to(request.user, workspace).select_related("target_system", "requested_by")
+    batch = request.GET.get("batch", "")
+    if batch:
+        try:
+            listing = listing.filter(batch=batch)
+        except Exception:  # not a UUID
+            listing = listing.none()
+    rows = list(listing[:STATUS_LIMIT])
+    counts = {}
+    for r in rows:
+        counts[r.get_status_display()] = counts.get(r.get_status_display(), 0) + 1
+    context = {"replays": rows, "batch": batch, "counts": sorted(counts.items()),
+               "active": any(r.status in ACTIVE for r in rows)}  # fmt: skip
+    template = "replay/_list.html" if request.headers.get("HX-Request") else "replay/replays.html"
+    return render(request, template, context)

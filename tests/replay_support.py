@@ -1,0 +1,39 @@
+"""Helpers the replay tests share: a webhook target system, failures through ingest, running queued tasks."""
+
+from django_q.models import OrmQ
+from django_q.signing import SignedPackage
+
+from opsview.replay.tasks import run_replay
+from opsview.workspaces.models import System
+from tests.queue_support import exceptions, failure, send
+
+SECRET = "whsec-test-secret"
+
+
+def webhook_system(firm, server, slug="middleware"):
+    system = System(workspace=firm.workspace, slug=slug, name="Client middleware", kind="billing", vendor="webhook",
+                    connector_settings={"url": f"{server.url}/records"})  # fmt: skip
+    system.credentials = {"secret": SECRET}
+    system.save()
+    return system
+
+
+def failing_to(api, firm, system, *external_ids, **overrides):
+    """Report one failed sync event per record, to ``system``; returns their exceptions by external id."""
+    send(api, *[failure(x, target_system=system.slug, **overrides) for x in external_ids])
+    return {x.external_id: x for x in exceptions(firm, system=system)}
+
+
+def queued_tasks():
+    return [SignedPackage.loads(q.payload) for q in OrmQ.objects.order_by("id")]
+
+
+def run_queued(connector=None):
+    """Run every queued replay task here, as a worker would; returns what each returned."""
+    results = []
+    for q in OrmQ.objects.order_by("id"):
+        task = SignedPackage.loads(q.payload)
+        q.delete()
+        assert task["func"] == "opsview.replay.tasks.run_replay"
+        results.append(run_replay(*task["args"], connector=connector))
+    return results

@@ -28,8 +28,9 @@ def connect(server):
     return TrytonConnector(server.url, server.database, server.username, server.password)
 
 
-def test_an_invoice_that_failed_to_post_is_replayed_after_the_fix_and_read_back_posted(client, api, northwind, olivia,
-                                                                                     tryton, tryton_server):  # fmt: skip
+def test_an_invoice_refused_for_a_missing_period_is_replayed_after_the_fix_and_read_back_posted(
+    client, api, northwind, olivia, tryton, tryton_server
+):
     invoice_id = str(tryton_server.ids["invoice"])
     # The billing-to-ERP job tries to post the invoice; Tryton refuses: no fiscal period for its date.
     with connect(tryton_server) as erp:

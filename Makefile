@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench-ingest bench-queues clean
+.PHONY: run test lint format bench-ingest bench-queues bench-replay clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ bench-ingest: $(VENV)/.installed-dev
 
 bench-queues: $(VENV)/.installed-dev
 	$(PY) bench/queues.py
+
+bench-replay: $(VENV)/.installed-dev
+	$(PY) bench/replay.py
 
 clean:
 	rm -rf $(VENV) var

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "opsview.records",
     "opsview.telemetry",
     "opsview.demo",
+    "opsview.kpis",
+    "opsview.dashboards",
     "opsview.front",
 ]
 
@@ -132,6 +134,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # plotly.js comes from the pinned plotly package, so the charts' JSON and the library never drift apart.
+    "opsview.dashboards.staticfiles.PlotlyJsFinder",
+]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = True
 

@@ -22,7 +22,7 @@ DROP FUNCTION IF EXISTS audit_entry_is_append_only();
 def run_on_postgresql(sql):
     def run(apps, schema_editor):
         if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
+            schema_editor.execute(sql, params=None)
 
     return run
 

@@ -1,0 +1,127 @@
+"""Invoice-ready backlog (unbilled WIP): approved billable time that no issued invoice carries yet."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import Exists, F, Max, OuterRef, Sum, Window
+from django.db.models.functions import RowNumber
+
+from opsview.kpis.expressions import (
+    BUCKETS,
+    Tally,
+    add_money,
+    age_bucket_of_instant,
+    cents,
+    date_range_of_bucket,
+    entry_totals,
+    hours,
+    money,
+)
+from opsview.kpis.models import DailyWip, WipRollup
+from opsview.records.models import Invoice, InvoiceStatus, TimeEntryStatus
+
+# An invoice bills its time once it is issued; drafts have billed nothing yet and void ones no longer bill it.
+ISSUED_STATUSES = (InvoiceStatus.ISSUED.value, InvoiceStatus.POSTED.value, InvoiceStatus.PAID.value)
+WORST_LIMIT = 10
+
+
+def issued_invoice_named(reference, by_date):
+    """Invoices issued on or before ``by_date`` (not draft, not void) whose number is ``reference``."""
+    return Invoice.objects.filter(
+        workspace=OuterRef("workspace"), number=reference, status__in=ISSUED_STATUSES, issue_date__lte=by_date
+    )
+
+
+def unbilled_entries(scope, age=None):
+    """Approved billable time entries that no invoice issued by the as-of date carries.
+
+    Time on a draft invoice is still unbilled, and so is time whose invoice was
+    voided. Entries approved and later rejected are not approved and never
+    count. ``age`` narrows to one bucket of days since approval.
+    """
+    entries = scope.time_entries().filter(status=TimeEntryStatus.APPROVED, billable=True, approved_at__lte=scope.as_of)
+    entries = entries.exclude(Exists(issued_invoice_named(OuterRef("invoice_reference"), scope.as_of_date)))
+    if age:
+        earliest, latest = date_range_of_bucket(age, scope.as_of_date)
+        entries = entries.filter(approved_at__lt=scope.midnight(latest + timedelta(days=1)))
+        if earliest is not None:
+            entries = entries.filter(approved_at__gte=scope.midnight(earliest))
+    return entries
+
+
+def invoice_ready_backlog(scope):
+    """Approved billable time not yet on an invoice, in hours and in money (hours × bill rate), aged by days since approval.
+
+    Taken as of the end of the period (or now). "On an invoice" means on an
+    issued invoice: time on a draft or voided invoice is still in the backlog.
+    Money is per currency, never summed across currencies.
+    """  # noqa: E501
+    rows = (
+        unbilled_entries(scope)
+        .annotate(bucket=age_bucket_of_instant("approved_at", scope.as_of_date, scope.midnight))
+        .values("bucket", "currency")
+        .annotate(**entry_totals())
+        .order_by()
+    )
+    buckets = {b.code: Tally() for b in BUCKETS}
+    total = Tally()
+    for row in rows:
+        buckets[row["bucket"]].add(row)
+        total.add(row)
+    return {
+        "as_of": scope.as_of_date,
+        "buckets": [{"bucket": b.code, "label": b.label, **buckets[b.code].as_dict()} for b in BUCKETS],
+        "total": total.as_dict(),
+    }
+
+
+def worst_unbilled(scope, by="client", limit=WORST_LIMIT):
+    """The clients (or projects) holding the most unbilled value: the top ten per currency, by invoice-ready backlog.
+
+    Ranked in the database with a window function, per currency, since
+    amounts in different currencies are never compared.
+    """
+    if by not in ("client", "project"):
+        raise ValueError("worst_unbilled ranks clients or projects.")
+    key = "project__client_id" if by == "client" else "project_id"
+    name = "project__client__name" if by == "client" else "project__name"
+    rows = (
+        unbilled_entries(scope)
+        .values("currency", key, name)
+        .annotate(**entry_totals())
+        .annotate(rank=Window(RowNumber(), partition_by=[F("currency")], order_by=[F("sum_value").desc(), F(key)]))
+        .filter(rank__lte=limit)
+        .order_by("currency", "rank")
+    )
+    return [
+        {
+            "currency": row["currency"],
+            "rank": row["rank"],
+            "id": row[key],
+            "name": row[name],
+            "entries": row["n"],
+            "hours": hours(row["sum_hours"]),
+            "value": cents(row["sum_value"]),
+        }
+        for row in rows
+    ]
+
+
+def unbilled_wip_trend(scope):
+    """Invoice-ready backlog at the end of each day of the period, in hours and money per currency, from the daily roll-up.
+
+    A django-q2 task computes each finished day once (opsview.kpis.rollups);
+    days it has not computed yet are left out, and ``computed_at`` says when the
+    newest figure was taken. The system filter does not apply: the roll-up is
+    kept per project.
+    """  # noqa: E501
+    done = scope.rows(WipRollup).filter(day__range=(scope.start, scope.end))
+    days = {day: {"hours": Decimal(0), "value": {}} for day in done.values_list("day", flat=True)}
+    rows = scope.narrow(scope.rows(DailyWip), "project__client_id", "project_id", "project__manager_id")
+    rows = rows.filter(day__range=(scope.start, scope.end))
+    for row in rows.values("day", "currency").annotate(sum_hours=Sum("hours"), sum_value=Sum("value")).order_by():
+        point = days.setdefault(row["day"], {"hours": Decimal(0), "value": {}})
+        point["hours"] += row["sum_hours"]
+        add_money(point["value"], row["currency"], row["sum_value"])
+    points = [{"day": day, "hours": hours(p["hours"]), "value": money(p["value"])} for day, p in sorted(days.items())]
+    return {"computed_at": done.aggregate(at=Max("computed_at"))["at"], "points": points}

@@ -45,9 +45,9 @@ STATE_TYPES = {
 def _check_rules(state_type, cleaned, errors, index):
     if cleaned.get("version") is None and cleaned.get("updated_at") is None:
         errors.append({"index": index, "field": "version", "message": "send 'version' or 'updated_at' (or both)"})
-    if state_type.model is TimeEntry and cleaned.get("status") == TimeEntryStatus.APPROVED:
-        if cleaned.get("approved_at") is None:
-            errors.append({"index": index, "field": "approved_at", "message": "is required when status is 'approved'"})
+    approved = state_type.model is TimeEntry and cleaned.get("status") == TimeEntryStatus.APPROVED
+    if approved and cleaned.get("approved_at") is None:
+        errors.append({"index": index, "field": "approved_at", "message": "is required when status is 'approved'"})
 
 
 def _resolve_references(state_type, system, valid, errors):

@@ -107,6 +107,16 @@ def worst_unbilled(scope, by="client", limit=WORST_LIMIT):
     ]
 
 
+def worst_unbilled_clients(scope):
+    """The ten clients holding the most unbilled value per currency (invoice-ready backlog as of the period's end)."""
+    return worst_unbilled(scope, by="client")
+
+
+def worst_unbilled_projects(scope):
+    """The ten projects holding the most unbilled value per currency (invoice-ready backlog as of the period's end)."""
+    return worst_unbilled(scope, by="project")
+
+
 def unbilled_wip_trend(scope):
     """Invoice-ready backlog at the end of each day of the period, in hours and money per currency, from the daily roll-up.
 

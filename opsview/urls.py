@@ -4,14 +4,18 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from opsview import health
 from opsview.front import views as front
+from opsview.workspaces import branding
 from opsview.workspaces import views as workspaces
 
 urlpatterns = [
     path("", front.home, name="home"),
     path("runs/", front.sync_runs, name="sync-runs"),
     path("runs/<int:pk>/", front.sync_run, name="sync-run"),
+    path("", include("opsview.dashboards.urls")),
     path("workspace/switch/", workspaces.switch_workspace, name="switch-workspace"),
     path("settings/tokens/", workspaces.tokens, name="tokens"),
+    path("settings/branding/", branding.branding, name="branding"),
+    path("workspace/<int:pk>/logo", branding.logo, name="workspace-logo"),
     path("settings/tokens/<int:pk>/revoke/", workspaces.revoke_token, name="revoke-token"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

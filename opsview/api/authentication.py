@@ -42,11 +42,7 @@ class SystemTokenAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode()
         except UnicodeError:
             raise exceptions.AuthenticationFailed("The token contains invalid characters.") from None
-        token = (
-            ApiToken.objects.select_related("system", "workspace")
-            .filter(key_hash=hash_token(raw))
-            .first()
-        )
+        token = ApiToken.objects.select_related("system", "workspace").filter(key_hash=hash_token(raw)).first()
         if token is None:
             raise exceptions.AuthenticationFailed("Unknown token.")
         if token.revoked_at is not None:

@@ -101,4 +101,3 @@ def finish_run(token, run, body):
         _reject(errors)
     run.save()
     return run
-

@@ -91,6 +91,9 @@ class Scope:
     def with_period(self, start, end):
         return replace(self, start=start, end=end)
 
+    def with_project(self, project):
+        return replace(self, project=project)
+
     @cached_property
     def is_narrowed(self):
         """True when the rows are some projects only: a project filter, or a manager seeing their own."""

@@ -29,6 +29,14 @@ def sync_events_behind(scope, system=None, day=None, outcome=None):
     return events.filter(target_system_id=system) if system else events
 
 
+def sync_success_totals(scope):
+    """Succeeded ÷ (succeeded + failed) record events over the whole period: the headline of the sync success rate."""
+    counts = sync_events_behind(scope).aggregate(
+        succeeded=Count("id", filter=Q(outcome=Outcome.SUCCEEDED)), failed=Count("id", filter=Q(outcome=Outcome.FAILED))
+    )
+    return counts | {"rate": success_rate(**counts)}
+
+
 def sync_success_rate(scope):
     """Succeeded ÷ (succeeded + failed) record events, per system, flow and day.
 

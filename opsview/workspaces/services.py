@@ -15,8 +15,14 @@ def issue_token(actor, system, name, actor_label=None):
     if not name:
         raise ValueError("A token needs a name saying what uses it.")
     token, raw = ApiToken.issue(system, name, created_by=actor)
-    record(system.workspace, actor, "token.issue", token, after={"name": name, "system": system.slug},
-           actor_label=actor_label)
+    record(
+        system.workspace,
+        actor,
+        "token.issue",
+        token,
+        after={"name": name, "system": system.slug},
+        actor_label=actor_label,
+    )
     return token, raw
 
 
@@ -27,6 +33,13 @@ def revoke_token(actor, token, actor_label=None):
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        record(token.workspace, actor, "token.revoke", token, before={"revoked": False}, after={"revoked": True},
-               actor_label=actor_label)
+        record(
+            token.workspace,
+            actor,
+            "token.revoke",
+            token,
+            before={"revoked": False},
+            after={"revoked": True},
+            actor_label=actor_label,
+        )
     return token

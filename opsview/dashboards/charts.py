@@ -28,6 +28,7 @@ class Chart:
     rows: list = field(default_factory=list)
     links: list = field(default_factory=list)
     note: str = ""
+    empty: bool = False  # the KPI found nothing to count: the card says so instead of drawing zeros
 
     @property
     def table(self):
@@ -94,6 +95,7 @@ def aging_chart(scope, aging):
         rows=[[b["label"], b["entries"], b["hours"], *[amount_in(b["value"], c) for c in currencies]] for b in buckets],
         links=[drilldown.time_entries(scope, status="unapproved", age=b["bucket"]) for b in buckets],
         note=f"As of {nice_date(aging['as_of'])}.",
+        empty=not aging["total"]["entries"],
     )
 
 
@@ -125,6 +127,7 @@ def wip_trend_chart(scope, trend, currency_default):
         rows=[[p["day"], p["hours"], *[amount_in(p["value"], c) for c in currencies]] for p in points],
         links=[drilldown.time_entries(scope.with_period(scope.start, p["day"]), status="unbilled") for p in points],
         note=f"Daily roll-up as of {nice_date(computed)}, {computed:%H:%M} UTC." if computed else "No roll-up yet.",
+        empty=not points,
     )
 
 
@@ -155,6 +158,7 @@ def billing_lag_chart(scope, lag):
         rows=[[b["label"], b["entries"], b["hours"]] for b in buckets],
         links=links,
         note=f"Median {median} days, 90th percentile {p90} days, over {lag['entries']} invoiced entries.",
+        empty=not lag["entries"],
     )
 
 
@@ -185,6 +189,7 @@ def sync_chart(scope, sync):
         columns=["Day", "System", "Succeeded", "Failed", "Success rate %"],
         rows=rows,
         links=links,
+        empty=not rows,
     )
 
 
@@ -211,6 +216,7 @@ def exceptions_chart(scope, volume, resolution):
         columns=["Day", "New", "Resolved", "Open"],
         rows=[[d["day"], d["new"], d["resolved"], d["open"]] for d in days],
         links=[opened] * len(days),
+        empty=not (volume["new"] or volume["resolved"] or volume["open_at_end"]),
         note=(
             f"Resolved in the period: {resolution['resolved']}; median {'—' if median is None else median} h, "
             f"90th percentile {'—' if p90 is None else p90} h from first seen to resolved."
@@ -245,6 +251,7 @@ def worst_chart(scope, rows, by):
         columns=["Rank", by.capitalize(), "Currency", "Hours", "Unbilled value"],
         rows=[[r["rank"], r["name"], r["currency"], r["hours"], r["value"]] for r in rows],
         links=links,
+        empty=not rows,
     )
 
 
@@ -287,6 +294,7 @@ def timeline_chart(scope, project, timeline):
         columns=["Week of", "Approved h", "Waiting h", "Rejected h"],
         rows=[[w["week"], w["approved"], w["waiting"], w["rejected"]] for w in weeks],
         links=links,
+        empty=not weeks and not timeline["invoices"],
     )
 
 

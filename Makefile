@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench-ingest clean
+.PHONY: run test lint format bench-ingest bench-dashboards clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ format: $(VENV)/.installed-dev
 ## Benchmarks: each prints what it measured and ends with a key=value summary line.
 bench-ingest: $(VENV)/.installed-dev
 	$(PY) bench/ingest.py
+
+bench-dashboards: $(VENV)/.installed-dev
+	$(PY) bench/dashboards.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

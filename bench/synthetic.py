@@ -12,12 +12,11 @@ import random
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
 from opsview.records.models import Client, Invoice, Person, Project, TimeEntry
 from opsview.telemetry.models import SyncEvent, SyncRun
-from opsview.workspaces.models import Membership, Role, System, Workspace
+from opsview.workspaces.models import System, Workspace
 
 ENTRY_COLUMNS = (
     "workspace_id", "system_id", "external_id", "received_at", "person_id", "project_id", "work_date", "hours",
@@ -27,7 +26,6 @@ EVENT_COLUMNS = (
     "workspace_id", "event_id", "run_id", "record_type", "external_id", "source_system_id", "target_system_id",
     "outcome", "error_code", "error_message", "occurred_at", "received_at", "correlation_id",
 )  # fmt: skip
-PASSWORD = "bench-password-not-secret"
 
 
 def write(model, columns, rows):
@@ -69,7 +67,6 @@ class Firm:
                      client=clients[n % len(clients)], manager=managers[n % len(managers)])
              for n in range(max(6, people // 4))]
         )  # fmt: skip
-        self.managed_by_first = [p for p in self.projects if p.manager_id == managers[0].pk]
         self.rates = {p.pk: Decimal(rng.choice([90, 120, 150, 180])) for p in self.people}
 
 
@@ -103,7 +100,6 @@ def build(time_entries, sync_events, workspaces=1, seed=7, days=180, now=None):
             runs = _runs(firm, days, today)
             write(SyncEvent, EVENT_COLUMNS, _events(firm, runs, postings, sync_events // workspaces, now))
             firms.append(firm)
-        _logins(firms)
     return firms
 
 
@@ -197,15 +193,3 @@ def _events(firm, runs, postings, count, now):
         external_id, approved = rng.choice(postings)
         rows.append(event(external_id, "skipped", min(now, approved + timedelta(days=rng.uniform(0, 30)))))
     return rows[:count] if count else rows
-
-
-def _logins(firms):
-    """bench-exec (executive of every firm) and bench-manager (manager of the first firm's first manager)."""
-    users = get_user_model().objects
-    executive = users.create_user("bench-exec", password=PASSWORD)
-    manager = users.create_user("bench-manager", password=PASSWORD)
-    for firm in firms:
-        Membership.objects.create(user=executive, workspace=firm.workspace, role=Role.EXECUTIVE)
-    first = firms[0]
-    Membership.objects.create(user=manager, workspace=first.workspace, role=Role.MANAGER)
-    Person.objects.filter(pk=first.projects[0].manager_id).update(user=manager)

@@ -2,12 +2,12 @@
 
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, Subquery, Sum
 
-from opsview.kpis.expressions import BUCKETS, DaysBetween, ElapsedDays, bucket, bucket_of_days, cents, hours, rounded
+from opsview.kpis.expressions import BUCKETS, DaysBetween, ElapsedDays, bucket, cents, hours, rounded
 from opsview.kpis.percentiles import percentiles
 from opsview.kpis.wip import ISSUED_STATUSES
-from opsview.records.models import Invoice, InvoiceStatus, TimeEntryStatus
+from opsview.records.models import InvoiceStatus, TimeEntryStatus
 from opsview.telemetry.models import Outcome, SyncEvent
 from opsview.workspaces.models import SystemKind
 
@@ -17,23 +17,34 @@ TIME_ENTRY_RECORD = "time_entry"
 def billed_entries(scope, lag=None):
     """Approved time entries on an invoice issued in the period, each with ``lag_days`` (issue date − work date).
 
-    Invoices count when issued (not draft, not void); an entry approved and
-    later rejected is not billed time. ``lag`` narrows to one bucket of lag days.
+    An entry's invoice is the issued invoice (not draft, not void) of its
+    project's client whose number the entry carries. An entry approved and later
+    rejected is not billed time. ``lag`` narrows to one bucket of lag days.
     """
-    issued = Invoice.objects.filter(
-        workspace=OuterRef("workspace"), status__in=ISSUED_STATUSES, issue_date__range=(scope.start, scope.end)
+    invoice = FilteredRelation(
+        "project__client__invoices",
+        condition=Q(
+            project__client__invoices__number=F("invoice_reference"),
+            project__client__invoices__status__in=ISSUED_STATUSES,
+            project__client__invoices__issue_date__range=(scope.start, scope.end),
+        ),
     )
     entries = (
         scope.time_entries()
-        .filter(status=TimeEntryStatus.APPROVED, invoice_reference__in=issued.values("number"))
-        .annotate(issue_date=Subquery(issued.filter(number=OuterRef("invoice_reference")).values("issue_date")[:1]))
-        .annotate(lag_days=DaysBetween(F("issue_date"), F("work_date")))
+        .filter(status=TimeEntryStatus.APPROVED)
+        .exclude(invoice_reference="")
+        .annotate(invoice=invoice)
+        .filter(invoice__isnull=False)
+        .annotate(lag_days=DaysBetween(F("invoice__issue_date"), F("work_date")))
     )
-    if lag:
-        b = bucket(lag)
-        entries = entries.filter(lag_days__lte=b.high) if b.high is not None else entries
-        entries = entries.filter(lag_days__gte=b.low) if b.low > 0 else entries
-    return entries
+    return entries.filter(lag_bucket(lag)) if lag else entries
+
+
+def lag_bucket(code):
+    """Rows whose ``lag_days`` fall in bucket ``code``; the first bucket also takes negative lags."""
+    b = bucket(code)
+    condition = Q(lag_days__gte=b.low) if b.low > 0 else Q()
+    return condition & Q(lag_days__lte=b.high) if b.high is not None else condition
 
 
 def billing_lag(scope):
@@ -45,20 +56,13 @@ def billing_lag(scope):
     """
     entries = billed_entries(scope)
     stats = percentiles(entries, F("lag_days"))
-    distribution = {
-        row["bucket"]: row
-        for row in entries.annotate(bucket=bucket_of_days("lag_days"))
-        .values("bucket")
-        .annotate(entries=Count("id"), sum_hours=Sum("hours"))
-        .order_by()
-    }
+    tallies = {}
+    for b in BUCKETS:
+        tallies[f"n_{b.code}"] = Count("id", filter=lag_bucket(b.code))
+        tallies[f"h_{b.code}"] = Sum("hours", filter=lag_bucket(b.code))
+    counted = entries.aggregate(**tallies)
     buckets = [
-        {
-            "bucket": b.code,
-            "label": b.label,
-            "entries": distribution.get(b.code, {}).get("entries", 0),
-            "hours": hours(distribution.get(b.code, {}).get("sum_hours")),
-        }
+        {"bucket": b.code, "label": b.label, "entries": counted[f"n_{b.code}"], "hours": hours(counted[f"h_{b.code}"])}
         for b in BUCKETS
     ]
     return {

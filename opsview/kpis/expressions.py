@@ -16,7 +16,6 @@ from django.db.models import (
     FloatField,
     Func,
     IntegerField,
-    Q,
     Sum,
     Value,
     When,
@@ -76,12 +75,6 @@ def date_range_of_bucket(code, as_of_date):
     b = bucket(code)
     earliest = None if b.high is None else as_of_date - timedelta(days=b.high)
     return earliest, as_of_date - timedelta(days=b.low)
-
-
-def bucket_of_days(alias):
-    """The bucket of the day count annotated as ``alias`` (billing lag); negative counts fall in the first."""
-    whens = [When(Q(**{f"{alias}__lte": b.high}), then=Value(b.code)) for b in BUCKETS[:-1]]
-    return Case(*whens, default=Value(BUCKETS[-1].code), output_field=CharField())
 
 
 class DaysBetween(Func):

@@ -25,22 +25,24 @@ ISSUED_STATUSES = (InvoiceStatus.ISSUED.value, InvoiceStatus.POSTED.value, Invoi
 WORST_LIMIT = 10
 
 
-def issued_invoice_named(reference, by_date):
-    """Invoices issued on or before ``by_date`` (not draft, not void) whose number is ``reference``."""
+def issued_invoice_of(entry_client, entry_reference, by_date):
+    """The invoices billing an entry by ``by_date``: its client's, numbered as it says, issued (not draft, not void)."""
     return Invoice.objects.filter(
-        workspace=OuterRef("workspace"), number=reference, status__in=ISSUED_STATUSES, issue_date__lte=by_date
+        client=entry_client, number=entry_reference, status__in=ISSUED_STATUSES, issue_date__lte=by_date
     )
 
 
 def unbilled_entries(scope, age=None):
     """Approved billable time entries that no invoice issued by the as-of date carries.
 
-    Time on a draft invoice is still unbilled, and so is time whose invoice was
-    voided. Entries approved and later rejected are not approved and never
+    An entry's invoice is its project's client's invoice with the number the
+    entry carries. Time on a draft invoice is still unbilled, and so is time
+    whose invoice was voided. Entries approved and later rejected are not approved and never
     count. ``age`` narrows to one bucket of days since approval.
     """
     entries = scope.time_entries().filter(status=TimeEntryStatus.APPROVED, billable=True, approved_at__lte=scope.as_of)
-    entries = entries.exclude(Exists(issued_invoice_named(OuterRef("invoice_reference"), scope.as_of_date)))
+    billed = issued_invoice_of(OuterRef("project__client_id"), OuterRef("invoice_reference"), scope.as_of_date)
+    entries = entries.exclude(Exists(billed))
     if age:
         earliest, latest = date_range_of_bucket(age, scope.as_of_date)
         entries = entries.filter(approved_at__lt=scope.midnight(latest + timedelta(days=1)))

@@ -6,7 +6,7 @@ Run with ``make bench-dashboards`` (or ``.venv/bin/python bench/dashboards.py --
    migrates it, unless ``--reuse`` finds one already loaded;
 2. loads data: ``manage.py seed_demo --time-entries N --sync-events M`` where that command exists,
    else the plain synthetic set of ``bench/synthetic.py`` (about 125,000 entries per workspace, as
-   seed_demo makes them); then rolls up 35 days of invoice-ready backlog and runs VACUUM ANALYZE;
+   seed_demo makes them); then rolls up 65 days (the default 30-day period and the one before) and runs VACUUM ANALYZE;
 3. signs in an executive of the largest workspace and a project manager of it (the person managing
    the most projects), and for each target (the executive dashboard, the manager view, each KPI
    endpoint) records the SQL one request runs, then times ``--runs`` requests through Django's full
@@ -92,9 +92,9 @@ def load(args):
         log(f"seed_demo is not available here; loading the synthetic set: {args.time_entries} time entries, "
             f"{args.sync_events} sync events in {workspaces} workspace(s)")  # fmt: skip
         build(args.time_entries, args.sync_events, workspaces=workspaces, days=183)
-    log(f"Loaded in {time.perf_counter() - started:.0f} s; rolling up 35 days of backlog")
+    log(f"Loaded in {time.perf_counter() - started:.0f} s; rolling up 65 days (the default period and the one before)")
     started = time.perf_counter()
-    call_command("rollup_kpis", days=35, verbosity=0)
+    call_command("rollup_kpis", days=65, verbosity=0)
     log(f"Rolled up in {time.perf_counter() - started:.0f} s; VACUUM ANALYZE")
     from django.db import connection
 

@@ -191,5 +191,5 @@ def _events(firm, runs, postings, count, now):
             rows.append(event(external_id, "succeeded", when))
     while len(rows) < count and postings:
         external_id, approved = rng.choice(postings)
-        rows.append(event(external_id, "skipped", min(now, approved + timedelta(days=rng.uniform(0, 30)))))
+        rows.append(event(external_id, "skipped", approved + (now - approved) * rng.random()))  # a later re-check
     return rows[:count] if count else rows

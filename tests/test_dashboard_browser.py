@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from opsview.kpis.rollups import rollup_wip
+from opsview.kpis.rollups import rollup_day
 from opsview.workspaces.models import Role
 from tests.conftest import PASSWORD, make_user
 from tests.kpi_books import Books, at, day
@@ -86,7 +86,7 @@ def books(transactional_db):
     books.events(1, "failed", "2026-11-01 09:00")
     books.events(4, "succeeded", "2026-11-02 09:00")
     for n in range(5, 20):
-        rollup_wip(books.workspace, day(f"2026-11-{n:02}"), now=at("2026-11-20 12:00"))
+        rollup_day(books.workspace, day(f"2026-11-{n:02}"), now=at("2026-11-20 12:00"))
     return books
 
 

@@ -1,11 +1,14 @@
 """Billing lag, time to post and DSO, against hand-worked answers."""
 
+from datetime import date, timedelta
 from decimal import Decimal as D
 
 import pytest
 
-from opsview.kpis.billing import billed_entries, billing_lag, dso, time_to_post
-from tests.kpi_books import Books
+from opsview.kpis.billing import billed_entries, billing_lag, dso, posted_time, time_to_post
+from opsview.kpis.rollups import rollup_day
+from opsview.records.models import TimeEntry
+from tests.kpi_books import Books, at
 
 NOW = "2026-12-05 12:00"
 
@@ -78,10 +81,30 @@ def posting_books(db):
     return books
 
 
+def roll_up(books, first, last):
+    day = date.fromisoformat(first)
+    while day <= date.fromisoformat(last):
+        rollup_day(books.workspace, day, now=at(NOW))
+        day += timedelta(days=1)
+
+
 def test_time_to_post_counts_first_erp_postings_of_approved_time(posting_books):
-    result = time_to_post(posting_books.scope("2026-11-01", "2026-11-30", NOW))
+    scope = posting_books.scope("2026-11-01", "2026-11-30", NOW)
+    assert posted_time(scope).count() == 4
+    roll_up(posting_books, "2026-10-25", "2026-11-30")
     # 0.5, 1, 2 and 4 days: the median is 1.5; the 90th percentile lies 70% of the way from 2 to 4.
-    assert result == {"entries": 4, "median_days": 1.5, "p90_days": 3.4}
+    assert time_to_post(scope) == {"entries": 4, "median_days": 1.5, "p90_days": 3.4, "computed_at": at(NOW)}
+    # The roll-up keeps the same postings the live definition finds.
+    live = sorted(round(d, 4) for d in posted_time(scope).values_list("days", flat=True))
+    assert live == [0.5, 1.0, 2.0, 4.0]
+
+
+def test_time_to_post_counts_only_rolled_up_days_and_approved_time(posting_books):
+    roll_up(posting_books, "2026-11-01", "2026-11-03")  # postings of 2 November only
+    scope = posting_books.scope("2026-11-01", "2026-11-30", NOW)
+    assert time_to_post(scope)["entries"] == 1
+    TimeEntry.objects.filter(approved_at=at("2026-11-02 09:00")).update(status="rejected")
+    assert time_to_post(scope)["entries"] == 0
 
 
 def test_time_to_post_with_no_postings(db):
@@ -89,6 +112,7 @@ def test_time_to_post_with_no_postings(db):
         "entries": 0,
         "median_days": None,
         "p90_days": None,
+        "computed_at": None,
     }
 
 

@@ -7,11 +7,11 @@ import pytest
 from django.http import Http404
 
 from opsview.kpis.approval import unapproved_time_aging
-from opsview.kpis.models import DailyWip, WipRollup
+from opsview.kpis.models import DailyWip, RollupDay
 from opsview.kpis.projects import failed_postings, project_billing_status, project_timeline
-from opsview.kpis.rollups import rollup_missing_days, rollup_wip
+from opsview.kpis.rollups import rollup_day, rollup_missing_days
 from opsview.kpis.scope import ScopeError, scope_from_params
-from opsview.kpis.wip import unbilled_wip_trend
+from opsview.kpis.wip import invoice_ready_backlog, invoice_ready_total, unbilled_wip_trend
 from opsview.records.models import TimeEntry
 from opsview.telemetry.models import SyncEvent
 from tests.kpi_books import Books, at, day
@@ -103,20 +103,28 @@ def test_rollup_keeps_the_backlog_of_each_finished_day(rolled_books):
     assert [p["hours"] for p in narrowed["points"]] == [D("0.00"), D("3.00"), D("3.00")]
 
 
+def test_the_backlog_total_of_a_rolled_up_day_is_the_live_one(rolled_books):
+    rollup_missing_days(days=3, workspaces=[rolled_books.workspace], now=NOV_20)
+    for end in ("2026-11-17", "2026-11-18", "2026-11-20"):  # rolled up, rolled up, live
+        scope = rolled_books.scope("2026-11-01", end, "2026-11-20 12:00")
+        assert invoice_ready_total(scope) == invoice_ready_backlog(scope)["total"]
+    assert invoice_ready_total(rolled_books.scope("2026-11-01", "2026-11-18", "2026-11-20 12:00"))["hours"] == D("6.00")
+
+
 def test_rollup_recomputes_a_day_in_place(rolled_books):
-    rollup_wip(rolled_books.workspace, day("2026-11-18"), now=NOV_20)
+    rollup_day(rolled_books.workspace, day("2026-11-18"), now=NOV_20)
     TimeEntry.objects.filter(project=rolled_books.b1).update(invoice_reference="X")  # no such invoice: still unbilled
     rolled_books.invoice("X", 300, "issued", issued="2026-11-18", project=rolled_books.b1)
-    rollup_wip(rolled_books.workspace, day("2026-11-18"), now=NOV_20)
+    rollup_day(rolled_books.workspace, day("2026-11-18"), now=NOV_20)
     assert DailyWip.objects.filter(day=day("2026-11-18")).count() == 2
-    assert WipRollup.objects.count() == 1
+    assert RollupDay.objects.count() == 1
 
 
 def test_a_manager_sees_the_rollup_of_their_projects(northwind, max_manager):
     TimeEntry.objects.filter(workspace=northwind.workspace).update(
         status="approved", approved_at=at("2026-11-03 09:00")
     )
-    rollup_wip(northwind.workspace, day("2026-11-10"), now=NOV_20)
+    rollup_day(northwind.workspace, day("2026-11-10"), now=NOV_20)
     scope = scope_from_params(
         max_manager, northwind.workspace, {"start": "2026-11-10", "end": "2026-11-10"}, now=NOV_20
     )

@@ -4,11 +4,12 @@ from datetime import timedelta
 
 import pytest
 from django.apps import apps
-from django.db.models import DateTimeField, ExpressionWrapper, F
+from django.db.models import Count, DateTimeField, ExpressionWrapper, F
 
 from opsview.kpis.exceptions import ExceptionSource, exception_resolution_time, exception_volume, items_past_sla
 from opsview.kpis.percentiles import percentiles
-from opsview.kpis.sync import sync_events_behind, sync_success_rate
+from opsview.kpis.rollups import rollup_day
+from opsview.kpis.sync import sync_events_behind, sync_success_rate, sync_success_totals
 from opsview.records.models import TimeEntry
 from opsview.telemetry.models import SyncRun
 from tests.kpi_books import Books, at, day
@@ -50,6 +51,17 @@ def test_sync_success_rate_per_system_flow_and_day(sync_books):
         ("Tryton", "te2erp", 2, 3, 0, 1.0),
         ("Xero", "te2bill", 1, 0, 2, 0.0),
     ]
+
+
+@pytest.mark.parametrize("rolled_up", [["2026-11-01"], ["2026-11-01", "2026-11-02"], ["2026-11-02"]])
+def test_rolled_up_days_give_the_same_figures(sync_books, rolled_up):
+    scope = sync_books.scope("2026-11-01", "2026-11-02", NOW)
+    live = sync_success_rate(scope)
+    for rolled in rolled_up:
+        rollup_day(sync_books.workspace, day(rolled), now=at(NOW))
+    assert sync_success_rate(scope) == live
+    filtered = sync_books.scope("2026-11-01", "2026-11-02", NOW, system=sync_books.xero.pk)
+    assert sync_success_totals(filtered) == {"succeeded": 1, "failed": 3, "rate": 0.25}
 
 
 def test_sync_system_filter_takes_either_end(sync_books):
@@ -154,7 +166,8 @@ def test_percentiles_interpolate_like_percentile_cont(db, hours, median, p90):
     books = Books()
     for h in hours:
         books.entry("2026-11-01", h, "draft")
-    result = percentiles(TimeEntry.objects.for_workspace(books.workspace), F("hours"))
+    result, counted = percentiles(TimeEntry.objects.for_workspace(books.workspace), F("hours"), also={"n": Count("id")})
+    assert counted == {"n": len(hours)}
     if median is None:
         assert result == {0.5: None, 0.9: None}
     else:

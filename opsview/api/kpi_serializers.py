@@ -79,6 +79,7 @@ class TimeToPost(s.Serializer):
     entries = s.IntegerField()
     median_days = s.FloatField(allow_null=True)
     p90_days = s.FloatField(allow_null=True)
+    computed_at = s.DateTimeField(allow_null=True, help_text="When the newest daily roll-up of postings was taken.")
 
 
 class SyncCounts(s.Serializer):

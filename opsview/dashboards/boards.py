@@ -10,7 +10,13 @@ from opsview.kpis.capacity import utilization
 from opsview.kpis.catalog import BY_SLUG
 from opsview.kpis.exceptions import exception_resolution_time, exception_volume, items_past_sla
 from opsview.kpis.sync import sync_success_rate, sync_success_totals
-from opsview.kpis.wip import invoice_ready_backlog, unbilled_wip_trend, worst_unbilled
+from opsview.kpis.wip import (
+    backlog_breakdown,
+    invoice_ready_backlog,
+    invoice_ready_total,
+    unbilled_wip_trend,
+    worst_unbilled,
+)
 
 
 @dataclass
@@ -59,7 +65,8 @@ def executive_board(scope):
     """Tiles with the change against the previous period, and the executive charts."""
     previous = scope.previous()
     aging = unapproved_time_aging(scope)
-    backlog, backlog_before = invoice_ready_backlog(scope), invoice_ready_backlog(previous)
+    breakdown = backlog_breakdown(scope)
+    backlog, backlog_before = invoice_ready_backlog(scope, breakdown), invoice_ready_total(previous)
     lag, lag_before = billing_lag(scope), billing_lag(previous)
     posting, posting_before = time_to_post(scope), time_to_post(previous)
     sync, sync_before = sync_success_rate(scope), sync_success_totals(previous)
@@ -70,9 +77,9 @@ def executive_board(scope):
         tile("Unapproved time", "unapproved-time-aging", aging["total"]["hours"], unapproved_hours(previous), "h",
              link=drilldown.time_entries(scope, status="unapproved")),
         tile("Invoice-ready backlog", "invoice-ready-backlog", backlog["total"]["hours"],
-             backlog_before["total"]["hours"], "h", link=drilldown.time_entries(scope, status="unbilled")),
+             backlog_before["hours"], "h", link=drilldown.time_entries(scope, status="unbilled")),
     ]  # fmt: skip
-    before = money_by_currency(backlog_before["total"]["value"])
+    before = money_by_currency(backlog_before["value"])
     for currency, amount in money_by_currency(backlog["total"]["value"]).items():
         tiles.append(tile(f"Unbilled WIP, {currency}", "invoice-ready-backlog", amount, before.get(currency), currency))
     tiles += [
@@ -103,10 +110,15 @@ def executive_board(scope):
         ]  # fmt: skip
         board_charts.append(charts.exceptions_chart(scope, volume, exception_resolution_time(scope)))
     board_charts += [
-        charts.worst_chart(scope, worst_unbilled(scope, by="client"), "client"),
-        charts.worst_chart(scope, worst_unbilled(scope, by="project"), "project"),
+        charts.worst_chart(scope, worst_unbilled(scope, "client", breakdown=breakdown), "client"),
+        charts.worst_chart(scope, worst_unbilled(scope, "project", breakdown=breakdown), "project"),
     ]
-    return {"tiles": tiles, "charts": board_charts, "exceptions_available": volume["available"]}
+    return {
+        "tiles": tiles,
+        "charts": board_charts,
+        "exceptions_available": volume["available"],
+        "rolled_up_at": posting["computed_at"],
+    }
 
 
 def executive_chart(scope, key):

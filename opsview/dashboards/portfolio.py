@@ -38,8 +38,9 @@ def workspace_tile(user, membership, now=None):
     start, end = default_period(workspace, now)
     scope = Scope(workspace=workspace, start=start, end=end, user=user, now=now)
     sync = sync_success_totals(scope.with_period(end - timedelta(days=SYNC_DAYS - 1), end))
-    backlog = invoice_ready_backlog(scope)["total"]
     trend = unbilled_wip_trend(scope)
+    # The newest rolled-up day, as the sparkline ends; live only where nothing is rolled up yet.
+    backlog = trend["points"][-1] if trend["points"] else invoice_ready_backlog(scope)["total"]
     tile = WorkspaceTile(
         workspace=workspace,
         role=membership.get_role_display(),

@@ -20,7 +20,9 @@ def unapproved_entries(scope, age=None, state=None):
     bucket (days since the work date), ``state`` to draft, submitted or
     approved_since; the drill-down lists use exactly these rows.
     """
-    waiting = Q(status__in=[DRAFT, SUBMITTED]) | Q(status=APPROVED, approved_at__gt=scope.as_of)
+    waiting = Q(status__in=[DRAFT, SUBMITTED])
+    if scope.as_of < scope.current_time:  # nothing is approved after now, so only a past as-of needs this
+        waiting |= Q(status=APPROVED, approved_at__gt=scope.as_of)
     entries = scope.time_entries().filter(waiting, work_date__lte=scope.as_of_date)
     if age:
         earliest, latest = date_range_of_bucket(age, scope.as_of_date)

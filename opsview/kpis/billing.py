@@ -4,7 +4,9 @@ from decimal import Decimal
 
 from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, Subquery, Sum
 
+from opsview.kpis.daily import rolled_up
 from opsview.kpis.expressions import BUCKETS, DaysBetween, ElapsedDays, bucket, cents, hours, rounded
+from opsview.kpis.models import PostingTime
 from opsview.kpis.percentiles import percentiles
 from opsview.kpis.wip import ISSUED_STATUSES
 from opsview.records.models import InvoiceStatus, TimeEntryStatus
@@ -54,13 +56,11 @@ def billing_lag(scope):
     draft, not void) once; the distribution buckets its days as 0–7, 8–14,
     15–30, 31–60 and over 60.
     """
-    entries = billed_entries(scope)
-    stats = percentiles(entries, F("lag_days"))
     tallies = {}
     for b in BUCKETS:
         tallies[f"n_{b.code}"] = Count("id", filter=lag_bucket(b.code))
         tallies[f"h_{b.code}"] = Sum("hours", filter=lag_bucket(b.code))
-    counted = entries.aggregate(**tallies)
+    stats, counted = percentiles(billed_entries(scope), F("lag_days"), also=tallies)
     buckets = [
         {"bucket": b.code, "label": b.label, "entries": counted[f"n_{b.code}"], "hours": hours(counted[f"h_{b.code}"])}
         for b in BUCKETS
@@ -98,8 +98,9 @@ def posted_time(scope):
             occurred_at__lt=scope.end_at,
         )
         .exclude(Exists(earlier))
-        .annotate(approved_at=Subquery(entry.values("approved_at")[:1]))
-        .filter(approved_at__isnull=False)
+        .annotate(entry_id=Subquery(entry.order_by().values("pk")[:1]))
+        .filter(entry_id__isnull=False)
+        .annotate(approved_at=Subquery(entry.order_by().values("approved_at")[:1]))
         .annotate(days=ElapsedDays(F("occurred_at"), F("approved_at")))
     )
 
@@ -109,13 +110,18 @@ def time_to_post(scope):
 
     For each approved time entry whose first successful posting to an ERP
     system happened in the period; days include fractions (12 hours is 0.5).
+    Read from the daily roll-up of ``posted_time``: a day's postings count once
+    the day is over and rolled up; ``computed_at`` says when the newest was.
     """
-    postings = posted_time(scope)
-    stats = percentiles(postings, F("days"))
+    postings = scope.narrow(
+        scope.rows(PostingTime), "project__client_id", "project_id", "project__manager_id", "system_id"
+    ).filter(posted_at__gte=scope.start_at, posted_at__lt=scope.end_at, time_entry__status=TimeEntryStatus.APPROVED)
+    stats, counted = percentiles(postings, F("days"), also={"entries": Count("id")})
     return {
-        "entries": postings.count(),
+        "entries": counted["entries"],
         "median_days": rounded(stats[0.5]),
         "p90_days": rounded(stats[0.9]),
+        "computed_at": rolled_up(scope)["computed_at"],
     }
 
 

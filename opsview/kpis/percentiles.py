@@ -27,17 +27,23 @@ class PercentileCont(Aggregate):
         super().__init__(expression, fraction=repr(float(fraction)), **extra)
 
 
-def percentiles(queryset, expression, fractions=MEDIAN_AND_P90):
-    """``{fraction: value}`` of ``expression`` over ``queryset``'s rows, NULLs left out; None when there are none."""
+def percentiles(queryset, expression, fractions=MEDIAN_AND_P90, also=None):
+    """``({fraction: value}, {name: value})``: percentiles of ``expression`` over ``queryset``, and aggregates ``also``.
+
+    NULLs are left out; a percentile is None when there are no values. On
+    PostgreSQL the percentiles and ``also`` come from one query, one pass.
+    """
+    also = also or {}
     if connections[queryset.db].vendor == "postgresql":
         # The ordered-set aggregate leaves NULLs out by itself.
-        aggregates = {f"p{i}": PercentileCont(expression, fraction) for i, fraction in enumerate(fractions)}
-        result = queryset.aggregate(**aggregates)
-        return {fraction: result[f"p{i}"] for i, fraction in enumerate(fractions)}
+        aggregates = {f"_p{i}": PercentileCont(expression, fraction) for i, fraction in enumerate(fractions)}
+        result = queryset.aggregate(**aggregates, **also)
+        return {fraction: result.pop(f"_p{i}") for i, fraction in enumerate(fractions)}, result
+    extras = queryset.aggregate(**also) if also else {}
     values = queryset.annotate(_pv=expression).filter(_pv__isnull=False)
     count = values.count()
     if count == 0:
-        return dict.fromkeys(fractions)
+        return dict.fromkeys(fractions), extras
     ordered = values.order_by("_pv").values_list("_pv", flat=True)
     result = {}
     for fraction in fractions:
@@ -49,4 +55,4 @@ def percentiles(queryset, expression, fractions=MEDIAN_AND_P90):
             result[fraction] = around[0]
         else:
             result[fraction] = around[0] + (around[1] - around[0]) * weight
-    return result
+    return result, extras

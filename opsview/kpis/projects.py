@@ -103,8 +103,12 @@ def failed_posting_events(scope):
         target_system=OuterRef("target_system"), outcome=Outcome.SUCCEEDED, occurred_at__gt=OuterRef("occurred_at"),
     )  # fmt: skip
     record = {"system": OuterRef("source_system"), "external_id": OuterRef("external_id")}
-    entry_project = TimeEntry.objects.filter(workspace=OuterRef("workspace"), **record).values("project_id")[:1]
-    invoice_project = Invoice.objects.filter(workspace=OuterRef("workspace"), **record).values("project_id")[:1]
+    entry_project = (
+        TimeEntry.objects.filter(workspace=OuterRef("workspace"), **record).order_by().values("project_id")[:1]
+    )
+    invoice_project = (
+        Invoice.objects.filter(workspace=OuterRef("workspace"), **record).order_by().values("project_id")[:1]
+    )
     events = (
         scope.sync_events()
         .filter(outcome=Outcome.FAILED, target_system__kind=SystemKind.ERP, occurred_at__gte=scope.start_at)

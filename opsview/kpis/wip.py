@@ -3,21 +3,20 @@
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Exists, F, Max, OuterRef, Sum, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Exists, OuterRef, Sum
 
+from opsview.kpis.daily import rolled_up
 from opsview.kpis.expressions import (
     BUCKETS,
     Tally,
     add_money,
     age_bucket_of_instant,
-    cents,
     date_range_of_bucket,
     entry_totals,
     hours,
     money,
 )
-from opsview.kpis.models import DailyWip, WipRollup
+from opsview.kpis.models import DailyWip
 from opsview.records.models import Invoice, InvoiceStatus, TimeEntryStatus
 
 # An invoice bills its time once it is issued; drafts have billed nothing yet and void ones no longer bill it.
@@ -51,23 +50,31 @@ def unbilled_entries(scope, age=None):
     return entries
 
 
-def invoice_ready_backlog(scope):
+def backlog_breakdown(scope):
+    """The invoice-ready backlog grouped once, by approval-age bucket, currency and project (with its client).
+
+    The backlog's buckets and the worst clients and projects all add up these
+    rows, so a page showing the three reads the backlog once.
+    """
+    return list(
+        unbilled_entries(scope)
+        .annotate(bucket=age_bucket_of_instant("approved_at", scope.as_of_date, scope.midnight))
+        .values("bucket", "currency", "project_id", "project__name", "project__client_id", "project__client__name")
+        .annotate(**entry_totals())
+        .order_by()
+    )
+
+
+def invoice_ready_backlog(scope, breakdown=None):
     """Approved billable time not yet on an invoice, in hours and in money (hours × bill rate), aged by days since approval.
 
     Taken as of the end of the period (or now). "On an invoice" means on an
     issued invoice: time on a draft or voided invoice is still in the backlog.
     Money is per currency, never summed across currencies.
     """  # noqa: E501
-    rows = (
-        unbilled_entries(scope)
-        .annotate(bucket=age_bucket_of_instant("approved_at", scope.as_of_date, scope.midnight))
-        .values("bucket", "currency")
-        .annotate(**entry_totals())
-        .order_by()
-    )
     buckets = {b.code: Tally() for b in BUCKETS}
     total = Tally()
-    for row in rows:
+    for row in backlog_breakdown(scope) if breakdown is None else breakdown:
         buckets[row["bucket"]].add(row)
         total.add(row)
     return {
@@ -77,36 +84,45 @@ def invoice_ready_backlog(scope):
     }
 
 
-def worst_unbilled(scope, by="client", limit=WORST_LIMIT):
+def invoice_ready_total(scope):
+    """The invoice-ready backlog's total at the period's end: the daily roll-up's, where that day is rolled up."""
+    if scope.end not in rolled_up(scope.with_period(scope.end, scope.end))["days"]:
+        return invoice_ready_backlog(scope)["total"]
+    rows = scope.narrow(scope.rows(DailyWip), "project__client_id", "project_id", "project__manager_id")
+    total = Tally()
+    for row in (
+        rows.filter(day=scope.end)
+        .values("currency")
+        .annotate(n=Sum("entries"), sum_hours=Sum("hours"), sum_value=Sum("value"))
+    ):
+        total.add(row)
+    return total.as_dict()
+
+
+def worst_unbilled(scope, by="client", limit=WORST_LIMIT, breakdown=None):
     """The clients (or projects) holding the most unbilled value: the top ten per currency, by invoice-ready backlog.
 
-    Ranked in the database with a window function, per currency, since
-    amounts in different currencies are never compared.
+    Ranked per currency, since amounts in different currencies are never
+    compared; ties go to the lower id.
     """
     if by not in ("client", "project"):
         raise ValueError("worst_unbilled ranks clients or projects.")
-    key = "project__client_id" if by == "client" else "project_id"
-    name = "project__client__name" if by == "client" else "project__name"
-    rows = (
-        unbilled_entries(scope)
-        .values("currency", key, name)
-        .annotate(**entry_totals())
-        .annotate(rank=Window(RowNumber(), partition_by=[F("currency")], order_by=[F("sum_value").desc(), F(key)]))
-        .filter(rank__lte=limit)
-        .order_by("currency", "rank")
-    )
-    return [
-        {
-            "currency": row["currency"],
-            "rank": row["rank"],
-            "id": row[key],
-            "name": row[name],
-            "entries": row["n"],
-            "hours": hours(row["sum_hours"]),
-            "value": cents(row["sum_value"]),
-        }
-        for row in rows
-    ]
+    key, name = ("project__client_id", "project__client__name") if by == "client" else ("project_id", "project__name")
+    totals = {}
+    for row in backlog_breakdown(scope) if breakdown is None else breakdown:
+        tally = totals.setdefault((row["currency"], row[key]), {"name": row[name], "tally": Tally()})
+        tally["tally"].add(row)
+    ranked = sorted(totals.items(), key=lambda item: (item[0][0], -item[1]["tally"].value[item[0][0]], item[0][1]))
+    result, ranks = [], {}
+    for (currency, ident), item in ranked:
+        ranks[currency] = ranks.get(currency, 0) + 1
+        if ranks[currency] <= limit:
+            tally = item["tally"].as_dict()
+            result.append(
+                {"currency": currency, "rank": ranks[currency], "id": ident, "name": item["name"],
+                 "entries": tally["entries"], "hours": tally["hours"], "value": tally["value"][0]["amount"]}
+            )  # fmt: skip
+    return result
 
 
 def worst_unbilled_clients(scope):
@@ -127,8 +143,8 @@ def unbilled_wip_trend(scope):
     newest figure was taken. The system filter does not apply: the roll-up is
     kept per project.
     """  # noqa: E501
-    done = scope.rows(WipRollup).filter(day__range=(scope.start, scope.end))
-    days = {day: {"hours": Decimal(0), "value": {}} for day in done.values_list("day", flat=True)}
+    done = rolled_up(scope)
+    days = {day: {"hours": Decimal(0), "value": {}} for day in done["days"]}
     rows = scope.narrow(scope.rows(DailyWip), "project__client_id", "project_id", "project__manager_id")
     rows = rows.filter(day__range=(scope.start, scope.end))
     for row in rows.values("day", "currency").annotate(sum_hours=Sum("hours"), sum_value=Sum("value")).order_by():
@@ -136,4 +152,4 @@ def unbilled_wip_trend(scope):
         point["hours"] += row["sum_hours"]
         add_money(point["value"], row["currency"], row["sum_value"])
     points = [{"day": day, "hours": hours(p["hours"]), "value": money(p["value"])} for day, p in sorted(days.items())]
-    return {"computed_at": done.aggregate(at=Max("computed_at"))["at"], "points": points}
+    return {"computed_at": done["computed_at"], "points": points}

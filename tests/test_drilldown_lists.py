@@ -1,5 +1,6 @@
 """The lists charts open: the same rows the KPI counted, scoped by role, with a constant number of queries."""
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -88,6 +89,14 @@ def test_sync_events_of_one_system_and_day(client, northwind, erin):
     failed = client.get(f"/records/sync-events/?{PERIOD}&target={northwind.erp.pk}&day=2026-11-03&outcome=failed")
     assert "<strong>1</strong> event" in failed.text
     assert "PERIOD_CLOSED" in failed.text and "posting period 2026-10 is closed" in failed.text
+
+
+def test_failed_postings_of_a_project(client, northwind, max_manager):
+    page = signed_in(client, max_manager).get(f"/dashboards/projects/?{PERIOD}")
+    link = re.search(r'<a class="bad" href="([^"]+)">1</a>', page.text).group(1).replace("&amp;", "&")
+    listing = client.get(link)
+    assert "Failed postings to the ERP not fixed since 1 Nov 2026" in listing.text
+    assert "<strong>1</strong> event" in listing.text and "TE-PR-1" in listing.text
 
 
 def test_sync_events_reject_a_malformed_day(client, northwind, erin):

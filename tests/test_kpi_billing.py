@@ -6,7 +6,7 @@ from decimal import Decimal as D
 import pytest
 
 from opsview.kpis.billing import billed_entries, billing_lag, dso, posted_time, time_to_post
-from opsview.kpis.rollups import rollup_day
+from opsview.kpis.rollups import rollup_day, rollup_missing_days
 from opsview.records.models import TimeEntry
 from tests.kpi_books import Books, at
 
@@ -104,6 +104,7 @@ def test_time_to_post_counts_only_rolled_up_days_and_approved_time(posting_books
     scope = posting_books.scope("2026-11-01", "2026-11-30", NOW)
     assert time_to_post(scope)["entries"] == 1
     TimeEntry.objects.filter(approved_at=at("2026-11-02 09:00")).update(status="rejected")
+    rollup_missing_days(days=3, workspaces=[posting_books.workspace], now=at("2026-11-04 12:00"))  # nothing missing
     assert time_to_post(scope)["entries"] == 0
 
 

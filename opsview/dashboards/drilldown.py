@@ -30,6 +30,11 @@ def sync_events(scope, system=None, day=None, outcome=None):
     )
 
 
+def failed_postings(scope):
+    """The failed ERP postings of ``scope``'s projects that were not fixed since the period began."""
+    return _with(reverse("sync-events"), scope.filters() | {"show": "failed-postings"})
+
+
 def queue(kind=None, status=None, system=None, project=None):
     """The exception queue filtered as given, or None where the queues are not installed."""
     try:

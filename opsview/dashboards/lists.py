@@ -7,6 +7,7 @@ from opsview.dashboards.filters import FilterChoices, dashboard_page, page_scope
 from opsview.kpis.approval import WAITING_STATES, unapproved_entries
 from opsview.kpis.billing import billed_entries
 from opsview.kpis.expressions import BUCKETS_BY_CODE, Tally, entry_totals
+from opsview.kpis.projects import failed_posting_events
 from opsview.kpis.scope import ScopeError
 from opsview.kpis.sync import sync_events_behind
 from opsview.kpis.wip import unbilled_entries
@@ -82,14 +83,19 @@ def sync_events(request):
         day = scope.start.fromisoformat(day) if day else None
     except ValueError:
         raise ScopeError("target must be a system id and day a date, YYYY-MM-DD.") from None
-    events = sync_events_behind(scope, system=target, day=day, outcome=outcome or None)
+    failed_postings = _choice(request.GET, "show", {"failed-postings"})
+    if failed_postings:
+        events = failed_posting_events(scope)
+    else:
+        events = sync_events_behind(scope, system=target, day=day, outcome=outcome or None)
     listing = events.select_related("source_system", "target_system", "run").order_by("occurred_at", "id")
     context = {
         "scope": scope,
         "target": System.objects.visible_to(request.user, scope.workspace).filter(pk=target).first(),
         "day": day,
         "outcome": outcome,
+        "failed_postings": failed_postings,
         "page": Paginator(listing, PAGE_SIZE).get_page(request.GET.get("page")),
-        "filters": FilterChoices(scope, ("period",), request.GET, ("target", "day", "outcome")),
+        "filters": FilterChoices(scope, ("period",), request.GET, ("target", "day", "outcome", "show")),
     }
     return render(request, "dashboards/sync_events.html", context)

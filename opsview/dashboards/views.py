@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from opsview.dashboards import boards, charts, drilldown, portfolio
 from opsview.dashboards.filters import FilterChoices, dashboard_page, page_scope
 from opsview.kpis.approval import unapproved_by_person
-from opsview.kpis.projects import failed_postings, project_billing_status, project_timeline
+from opsview.kpis.projects import project_billing_status, project_timeline
 from opsview.records.models import Project
 
 PEOPLE_TO_CHASE = 5  # per project on the list; the project's page names them all
@@ -40,12 +40,11 @@ def chart_csv(request, key):
     return response
 
 
-def _blockers_by_project(scope):
+def _waiting_by_project(scope):
     waiting = {}
     for row in unapproved_by_person(scope):
         waiting.setdefault(row["project_id"], []).append(row)
-    failed = {row["project_id"]: row for row in failed_postings(scope)}
-    return waiting, failed
+    return waiting
 
 
 @dashboard_page
@@ -53,13 +52,12 @@ def projects(request):
     """My projects: hours, backlog, invoiced, paid and what blocks billing, per project."""
     scope = page_scope(request)
     rows = project_billing_status(scope)
-    waiting, failed = _blockers_by_project(scope)
+    waiting = _waiting_by_project(scope)
     for row in rows:
         pk = row["project"].pk
         row["waiting"] = waiting.get(pk, [])[:PEOPLE_TO_CHASE]
         row["waiting_more"] = max(0, len(waiting.get(pk, [])) - PEOPLE_TO_CHASE)
-        row["failed"] = failed.get(pk)
-        row["failed_link"] = drilldown.sync_events(scope.with_project(pk), outcome="failed")
+        row["failed_link"] = drilldown.failed_postings(scope.with_project(pk))
         row["unapproved_link"] = drilldown.time_entries(scope.with_project(pk), status="unapproved")
         row["ready_link"] = drilldown.time_entries(scope.with_project(pk), status="unbilled")
     choices = FilterChoices(scope, fields=("period", "client", "manager"))
@@ -72,15 +70,14 @@ def project(request, pk):
     project = get_object_or_404(scope.rows(Project).select_related("client", "manager"), pk=pk)
     scope = scope.with_project(project.pk)
     [status] = project_billing_status(scope) or [None]
-    waiting, failed = _blockers_by_project(scope)
+    waiting = _waiting_by_project(scope)
     timeline = project_timeline(scope)
     context = {
         "scope": scope,
         "project": project,
         "status": status,
         "waiting": waiting.get(project.pk, []),
-        "failed": failed.get(project.pk),
-        "failed_link": drilldown.sync_events(scope, outcome="failed"),
+        "failed_link": drilldown.failed_postings(scope),
         "timeline": timeline,
         "chart": charts.timeline_chart(scope, project, timeline),
         "filters": FilterChoices(scope, fields=("period",)),

@@ -111,11 +111,12 @@ def time_to_post(scope):
     For each approved time entry whose first successful posting to an ERP
     system happened in the period; days include fractions (12 hours is 0.5).
     Read from the daily roll-up of ``posted_time``: a day's postings count once
-    the day is over and rolled up; ``computed_at`` says when the newest was.
+    the day is over and rolled up, and entries no longer approved leave it at
+    the next roll-up; ``computed_at`` says when the newest was taken.
     """
     postings = scope.narrow(
         scope.rows(PostingTime), "project__client_id", "project_id", "project__manager_id", "system_id"
-    ).filter(posted_at__gte=scope.start_at, posted_at__lt=scope.end_at, time_entry__status=TimeEntryStatus.APPROVED)
+    ).filter(posted_at__gte=scope.start_at, posted_at__lt=scope.end_at)
     stats, counted = percentiles(postings, F("days"), also={"entries": Count("id")})
     return {
         "entries": counted["entries"],

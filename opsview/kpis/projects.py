@@ -49,6 +49,7 @@ def project_billing_status(scope):
     Unapproved and invoice-ready use the same rows as unapproved time aging and
     the invoice-ready backlog; invoiced counts invoices issued in the period
     (not draft, not void), paid those paid in it. Money is per currency.
+    ``failed_postings`` and ``last_failure`` come from ``failed_postings``.
     """  # noqa: E501
     projects = list(scope.projects().select_related("client", "manager").order_by("name", "id"))
     approved = _by_project(
@@ -77,7 +78,7 @@ def project_billing_status(scope):
         .order_by(),
         ["invoiced", "paid"],
     )
-    failed = {row["project_id"]: row["records"] for row in failed_postings(scope)}
+    failed = {row["project_id"]: row for row in failed_postings(scope)}
     return [
         {
             "project": project,
@@ -86,7 +87,8 @@ def project_billing_status(scope):
             "invoice_ready": money(ready.get(project.pk, {}).get("ready", {})),
             "invoiced": money(invoiced.get(project.pk, {}).get("invoiced", {})),
             "paid": money(invoiced.get(project.pk, {}).get("paid", {})),
-            "failed_postings": failed.get(project.pk, 0),
+            "failed_postings": failed.get(project.pk, {}).get("records", 0),
+            "last_failure": failed.get(project.pk, {}).get("latest"),
         }
         for project in projects
     ]
@@ -111,7 +113,8 @@ def failed_posting_events(scope):
     )
     events = (
         scope.sync_events()
-        .filter(outcome=Outcome.FAILED, target_system__kind=SystemKind.ERP, occurred_at__gte=scope.start_at)
+        .filter(outcome=Outcome.FAILED, target_system__kind=SystemKind.ERP)
+        .filter(occurred_at__gte=scope.start_at, occurred_at__lte=scope.current_time)
         .filter(record_type__in=[TIME_ENTRY_RECORD, INVOICE_RECORD])
         .exclude(Exists(later_success))
     )

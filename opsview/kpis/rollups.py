@@ -21,7 +21,7 @@ from opsview.kpis.models import DailySync, DailyWip, PostingTime, RollupDay
 from opsview.kpis.scope import Scope
 from opsview.kpis.sync import sync_events_behind
 from opsview.kpis.wip import unbilled_entries
-from opsview.records.models import TimeEntry
+from opsview.records.models import TimeEntry, TimeEntryStatus
 from opsview.telemetry.models import Outcome
 from opsview.workspaces.models import Workspace
 
@@ -92,10 +92,17 @@ def finished_days(workspace, days, now=None):
     return [today - timedelta(days=n) for n in range(days, 0, -1)]
 
 
+def prune_postings(workspace):
+    """Forget the postings of entries that are no longer approved (rejected, or sent back for changes)."""
+    waiting = TimeEntry.objects.for_workspace(workspace).exclude(status=TimeEntryStatus.APPROVED).values("pk")
+    return PostingTime.objects.filter(workspace=workspace, time_entry__in=waiting).delete()[0]
+
+
 def rollup_missing_days(days=DEFAULT_DAYS, workspaces=None, recompute=False, now=None):
     """The scheduled task: roll up every finished day of the last ``days`` not rolled up yet; returns days computed."""
     computed = 0
     for workspace in workspaces if workspaces is not None else Workspace.objects.all():
+        prune_postings(workspace)
         done = set() if recompute else set(RollupDay.objects.for_workspace(workspace).values_list("day", flat=True))
         for day in finished_days(workspace, days, now):
             if day not in done:

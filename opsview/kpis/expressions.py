@@ -32,9 +32,6 @@ class Bucket:
     low: int
     high: int | None  # None: no upper end
 
-    def contains(self, days):
-        return days >= self.low and (self.high is None or days <= self.high)
-
 
 # Days since the work date (aging), since approval (backlog) or from work to invoice (billing lag).
 BUCKETS = (

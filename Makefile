@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench-ingest bench-queues bench-replay clean
+.PHONY: run test lint format bench-ingest bench-queues bench-replay bench-dashboards clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ bench-queues: $(VENV)/.installed-dev
 
 bench-replay: $(VENV)/.installed-dev
 	$(PY) bench/replay.py
+
+bench-dashboards: $(VENV)/.installed-dev
+	$(PY) bench/dashboards.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "opsview.telemetry",
     "opsview.queues",
     "opsview.demo",
+    "opsview.kpis",
+    "opsview.dashboards",
     "opsview.front",
     "opsview.pulls",
     "opsview.replay",
@@ -99,6 +101,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not envbool("DB_JIT", False):
+    # Dashboards run dozens of mid-sized aggregates per page; PostgreSQL's JIT would spend longer
+    # compiling each than running it (measured by bench/dashboards.py). DB_JIT=1 turns it back on.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = envstr("REDIS_URL")
@@ -142,6 +148,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # plotly.js comes from the pinned plotly package, so the charts' JSON and the library never drift apart.
+    "opsview.dashboards.staticfiles.PlotlyJsFinder",
+]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True

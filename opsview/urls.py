@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from opsview import health
 from opsview.audit import views as audit
 from opsview.front import views as front
+from opsview.workspaces import branding
 from opsview.workspaces import views as workspaces
 
 urlpatterns = [
@@ -14,15 +15,19 @@ urlpatterns = [
     path("queues/", include("opsview.queues.urls")),
     path("replays/", include("opsview.replay.urls")),
     path("audit/", audit.entries, name="audit"),
+    path("", include("opsview.dashboards.urls")),
     path("workspace/switch/", workspaces.switch_workspace, name="switch-workspace"),
     path("settings/systems/", workspaces.systems, name="systems"),
     path("settings/systems/<int:pk>/", workspaces.systems, name="system-edit"),
     path("settings/systems/", include("opsview.pulls.urls")),
     path("settings/tokens/", workspaces.tokens, name="tokens"),
+    path("settings/branding/", branding.branding, name="branding"),
+    path("workspace/<int:pk>/logo", branding.logo, name="workspace-logo"),
     path("settings/tokens/<int:pk>/revoke/", workspaces.revoke_token, name="revoke-token"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", health.healthz, name="healthz"),
+    path("api/v1/kpis/", include("opsview.api.kpi_urls")),
     path("api/v1/", include("opsview.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -2,6 +2,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
@@ -32,6 +33,12 @@ class Workspace(models.Model):
     currency = models.CharField(max_length=3, default="EUR", help_text="Reporting currency, ISO 4217.")
     time_zone = models.CharField(max_length=64, default="UTC", help_text="Where month ends fall, e.g. Europe/Berlin.")
     created_at = models.DateTimeField(default=timezone.now)
+    # Branding, for partners who run opsview for their clients: shown in the header of every page.
+    accent_color = models.CharField(
+        max_length=7, blank=True, validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "A colour like #2456a6.")],
+        help_text="Header and highlight colour, #rrggbb; empty for opsview's blue.",
+    )  # fmt: skip
+    logo_updated_at = models.DateTimeField(null=True, blank=True, editable=False, help_text="Set while it has a logo.")
 
     objects = WorkspaceManager()
 
@@ -45,6 +52,17 @@ class Workspace(models.Model):
         if not self.slug:
             self.slug = slugify(self.name)[:80]
         super().save(*args, **kwargs)
+
+
+class WorkspaceLogo(models.Model):
+    """A workspace's logo image, kept apart so loading a workspace never loads its bytes."""
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="logo")
+    content = models.BinaryField()
+    content_type = models.CharField(max_length=40)
+
+    def __str__(self):
+        return f"logo of {self.workspace}"
 
 
 class Membership(models.Model):

@@ -1,0 +1,213 @@
+"""Dashboards benchmark: server time of the dashboards and KPI endpoints, against their bare SQL.
+
+Run with ``make bench-dashboards`` (or ``.venv/bin/python bench/dashboards.py --help``). It
+
+1. (re)creates a PostgreSQL database (``opsview_kpis_bench`` on 127.0.0.1:5432, user postgres) and
+   migrates it, unless ``--reuse`` finds one already loaded;
+2. loads data: ``manage.py seed_demo --time-entries N --sync-events M`` where that command exists,
+   else the plain synthetic set of ``bench/synthetic.py`` (about 125,000 entries per workspace, as
+   seed_demo makes them); then rolls up 65 days (the default 30-day period and the one before) and runs VACUUM ANALYZE;
+3. signs in an executive of the largest workspace and a project manager of it (the person managing
+   the most projects), and for each target (the executive dashboard, the manager view, each KPI
+   endpoint) records the SQL one request runs, then times ``--runs`` requests through Django's full
+   stack in this process (server time: no network, no WSGI server) and, in the same rounds, the bare
+   replay of exactly that SQL on a plain psycopg cursor.
+
+It prints one line per target with both medians and their ratio. The target: every page under
+500 ms median server time and no page more than three times its bare queries. Its last line is
+``worst_page_ms=N worst_ratio=R`` over all targets.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG = "postgresql://postgres@127.0.0.1:5432"
+sys.path.insert(0, str(ROOT))
+
+
+def log(message):
+    print(message, flush=True)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--time-entries", type=int, default=1_000_000, help="time entries in all (default 1000000)")
+    parser.add_argument("--sync-events", type=int, default=5_000_000, help="sync events in all (default 5000000)")
+    parser.add_argument("--workspaces", type=int, help="firms for the synthetic set (default: 125,000 entries each)")
+    parser.add_argument("--runs", type=int, default=7, help="timed requests per target (default 7)")
+    parser.add_argument("--db", default=os.environ.get("BENCH_DB", "opsview_kpis_bench"), help="database name")
+    parser.add_argument("--reuse", action="store_true", help="keep and reuse a database that is already loaded")
+    parser.add_argument("--synthetic", action="store_true", help="use bench/synthetic.py even if seed_demo exists")
+    return parser.parse_args()
+
+
+def setup_django(db):
+    os.environ["DATABASE_URL"] = f"{PG}/{db}"
+    os.environ.setdefault("OPSVIEW_DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "opsview.settings"
+    import django
+
+    django.setup()
+
+
+def recreate_database(db):
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db)))
+
+
+def database_exists(db):
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db]).fetchone() is not None
+
+
+def load(args):
+    from django.core.management import call_command, get_commands
+
+    from opsview.records.models import TimeEntry
+
+    if args.reuse and TimeEntry.objects.exists():
+        log(f"Reusing {args.db}: {TimeEntry.objects.count()} time entries already loaded.")
+        return
+    started = time.perf_counter()
+    if "seed_demo" in get_commands() and not args.synthetic:
+        log(f"Loading with seed_demo: {args.time_entries} time entries, {args.sync_events} sync events")
+        call_command("seed_demo", time_entries=args.time_entries, sync_events=args.sync_events, verbosity=0)
+    else:
+        from bench.synthetic import build
+
+        workspaces = args.workspaces or max(1, round(args.time_entries / 125_000))
+        log(f"seed_demo is not available here; loading the synthetic set: {args.time_entries} time entries, "
+            f"{args.sync_events} sync events in {workspaces} workspace(s)")  # fmt: skip
+        build(args.time_entries, args.sync_events, workspaces=workspaces, days=183)
+    log(f"Loaded in {time.perf_counter() - started:.0f} s; rolling up 65 days (the default period and the one before)")
+    started = time.perf_counter()
+    call_command("rollup_kpis", days=65, verbosity=0)
+    log(f"Rolled up in {time.perf_counter() - started:.0f} s; VACUUM ANALYZE")
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+
+
+def cast():
+    """An executive of the largest workspace and a manager of its busiest project manager."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Count
+
+    from opsview.records.models import Person, Project, TimeEntry
+    from opsview.workspaces.models import Membership, Role, Workspace
+
+    largest = (
+        TimeEntry.objects.values("workspace_id").annotate(n=Count("id")).order_by("-n").values_list("workspace_id")[:1]
+    )
+    workspace = Workspace.objects.get(pk__in=largest)
+    users = get_user_model().objects
+    executive, _ = users.get_or_create(username="bench-exec")
+    Membership.objects.get_or_create(user=executive, workspace=workspace, defaults={"role": Role.EXECUTIVE})
+    busiest = (
+        Project.objects.for_workspace(workspace).exclude(manager=None).values("manager_id")
+        .annotate(n=Count("id")).order_by("-n").values_list("manager_id", flat=True)[:1]
+    )  # fmt: skip
+    person = Person.objects.get(pk__in=busiest)
+    manager = person.user or users.get_or_create(username="bench-manager")[0]
+    Person.objects.filter(pk=person.pk).update(user=manager)
+    Membership.objects.update_or_create(user=manager, workspace=workspace, defaults={"role": Role.MANAGER})
+    projects = Project.objects.for_workspace(workspace).filter(manager=person).count()
+    entries = TimeEntry.objects.for_workspace(workspace).count()
+    log(f"Workspace {workspace.slug}: {entries} time entries; manager {person.name} with {projects} projects")
+    return workspace, executive, manager
+
+
+def targets(executive, manager):
+    from opsview.kpis.catalog import CATALOG
+
+    yield "page executive dashboard", executive, "/dashboards/executive/"
+    yield "page manager view", manager, "/dashboards/projects/"
+    yield "page manager's executive dashboard", manager, "/dashboards/executive/"
+    yield "page portfolio", executive, "/dashboards/portfolio/"
+    yield "page unapproved list", executive, "/records/time-entries/?status=unapproved&age=8-14"
+    for kpi in CATALOG:
+        yield f"api {kpi.slug}", executive, f"/api/v1/kpis/{kpi.slug}/"
+
+
+class ServerTiming:
+    """Outermost middleware, in this process only: how long the server took, without the test client's own work."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        response["X-Server-Ms"] = f"{(time.perf_counter() - started) * 1000:.3f}"
+        return response
+
+
+def measure(name, user, url, runs):
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client, override_settings
+    from django.test.utils import CaptureQueriesContext
+
+    with override_settings(MIDDLEWARE=["bench.dashboards.ServerTiming", *settings.MIDDLEWARE]):
+        return _measure(user, url, runs, Client, connection, CaptureQueriesContext)
+
+
+def _measure(user, url, runs, Client, connection, CaptureQueriesContext):  # noqa: N803
+    client = Client()
+    client.force_login(user)
+    client.get(url)  # warm: connection, caches, plans
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, f"{url}: {response.status_code}"
+    # The session and membership look-ups belong to every page; the rest is the page's own SQL.
+    statements = [q["sql"] for q in captured.captured_queries]
+    page_times, bare_times = [], []
+    for _ in range(runs):
+        page_times.append(float(client.get(url)["X-Server-Ms"]) / 1000)
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            for sql in statements:
+                cursor.execute(sql)
+                if cursor.description:
+                    cursor.fetchall()
+        bare_times.append(time.perf_counter() - started)
+    page, bare = statistics.median(page_times) * 1000, statistics.median(bare_times) * 1000
+    return page, bare, len(statements)
+
+
+def main():
+    args = parse_args()
+    if not (args.reuse and database_exists(args.db)):
+        recreate_database(args.db)
+    setup_django(args.db)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    load(args)
+    _, executive, manager = cast()
+    log(f"{'target':<40} {'median_ms':>10} {'bare_ms':>9} {'ratio':>6} {'queries':>8}")
+    worst_ms = worst_ratio = 0.0
+    for name, user, url in targets(executive, manager):
+        page, bare, queries = measure(name, user, url, args.runs)  # server time, bare SQL, statements
+        ratio = page / bare if bare else float("inf")
+        worst_ms, worst_ratio = max(worst_ms, page), max(worst_ratio, ratio)
+        log(f"{name:<40} {page:>10.1f} {bare:>9.1f} {ratio:>6.2f} {queries:>8}")
+    log(f"worst_page_ms={worst_ms:.0f} worst_ratio={worst_ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()

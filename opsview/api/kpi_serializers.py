@@ -1,0 +1,180 @@
+"""The JSON shape of each KPI, for rendering and for the OpenAPI schema.
+
+Money is always a list of ``{currency, amount}``: amounts in different
+currencies are never added up. Decimals are strings, rates fractions of 1.
+"""
+
+from rest_framework import serializers as s
+
+
+class Money(s.Serializer):
+    currency = s.CharField()
+    amount = s.DecimalField(max_digits=18, decimal_places=2)
+
+
+class Tally(s.Serializer):
+    entries = s.IntegerField()
+    hours = s.DecimalField(max_digits=14, decimal_places=2)
+    value = Money(many=True)
+
+
+class AgeBucket(Tally):
+    bucket = s.CharField(help_text="0-7, 8-14, 15-30, 31-60 or over-60.")
+    label = s.CharField()
+
+
+class AgingBucket(AgeBucket):
+    by_state = s.DictField(child=Tally(), help_text="draft, submitted, approved_since (only for past as-of days).")
+
+
+class UnapprovedTimeAging(s.Serializer):
+    as_of = s.DateField()
+    buckets = AgingBucket(many=True)
+    total = Tally()
+
+
+class InvoiceReadyBacklog(s.Serializer):
+    as_of = s.DateField()
+    buckets = AgeBucket(many=True)
+    total = Tally()
+
+
+class TrendPoint(s.Serializer):
+    day = s.DateField()
+    hours = s.DecimalField(max_digits=14, decimal_places=2)
+    value = Money(many=True)
+
+
+class UnbilledWipTrend(s.Serializer):
+    computed_at = s.DateTimeField(allow_null=True, help_text="When the newest daily roll-up was taken.")
+    points = TrendPoint(many=True)
+
+
+class WorstUnbilled(s.Serializer):
+    currency = s.CharField()
+    rank = s.IntegerField()
+    id = s.IntegerField()
+    name = s.CharField()
+    entries = s.IntegerField()
+    hours = s.DecimalField(max_digits=14, decimal_places=2)
+    value = s.DecimalField(max_digits=18, decimal_places=2)
+
+
+class LagBucket(s.Serializer):
+    bucket = s.CharField()
+    label = s.CharField()
+    entries = s.IntegerField()
+    hours = s.DecimalField(max_digits=14, decimal_places=2)
+
+
+class BillingLag(s.Serializer):
+    entries = s.IntegerField()
+    hours = s.DecimalField(max_digits=14, decimal_places=2)
+    median_days = s.FloatField(allow_null=True)
+    p90_days = s.FloatField(allow_null=True)
+    buckets = LagBucket(many=True)
+
+
+class TimeToPost(s.Serializer):
+    entries = s.IntegerField()
+    median_days = s.FloatField(allow_null=True)
+    p90_days = s.FloatField(allow_null=True)
+    computed_at = s.DateTimeField(allow_null=True, help_text="When the newest daily roll-up of postings was taken.")
+
+
+class SyncCounts(s.Serializer):
+    succeeded = s.IntegerField()
+    failed = s.IntegerField()
+    rate = s.FloatField(allow_null=True, help_text="succeeded ÷ (succeeded + failed); null when both are 0.")
+
+
+class SyncDay(SyncCounts):
+    day = s.DateField()
+
+
+class SyncSystem(SyncCounts):
+    system_id = s.IntegerField()
+    system = s.CharField()
+    days = SyncDay(many=True)
+
+
+class SyncRow(SyncCounts):
+    system_id = s.IntegerField()
+    system = s.CharField()
+    flow = s.CharField()
+    day = s.DateField()
+
+
+class SyncSuccessRate(SyncCounts):
+    systems = SyncSystem(many=True)
+    rows = SyncRow(many=True)
+
+
+class Availability(s.Serializer):
+    available = s.BooleanField(help_text="False where the exception queues are not installed; no figures then.")
+    detail = s.CharField(required=False)
+
+
+class ExceptionDay(s.Serializer):
+    day = s.DateField()
+    new = s.IntegerField()
+    resolved = s.IntegerField()
+    open = s.IntegerField()
+
+
+class ExceptionVolume(Availability):
+    new = s.IntegerField(required=False)
+    resolved = s.IntegerField(required=False)
+    open_at_end = s.IntegerField(required=False)
+    days = ExceptionDay(many=True, required=False)
+
+
+class ExceptionResolutionTime(Availability):
+    resolved = s.IntegerField(required=False)
+    median_hours = s.FloatField(allow_null=True, required=False)
+    p90_hours = s.FloatField(allow_null=True, required=False)
+
+
+class KindCount(s.Serializer):
+    kind = s.CharField()
+    items = s.IntegerField()
+
+
+class ItemsPastSla(Availability):
+    items = s.IntegerField(required=False)
+    by_kind = KindCount(many=True, required=False)
+
+
+class Dso(s.Serializer):
+    currency = s.CharField()
+    receivables = s.DecimalField(max_digits=18, decimal_places=2)
+    billed = s.DecimalField(max_digits=18, decimal_places=2)
+    days_in_period = s.IntegerField()
+    dso_days = s.FloatField(allow_null=True)
+
+
+class Utilization(s.Serializer):
+    billable_hours = s.DecimalField(max_digits=14, decimal_places=2)
+    recorded_hours = s.DecimalField(max_digits=14, decimal_places=2)
+    capacity_hours = s.DecimalField(max_digits=14, decimal_places=2)
+    people = s.IntegerField()
+    weekdays = s.IntegerField()
+    rate = s.FloatField(allow_null=True)
+
+
+# Each KPI's serializer and whether its result is a list.
+SHAPES = {
+    "unapproved-time-aging": (UnapprovedTimeAging, False),
+    "invoice-ready-backlog": (InvoiceReadyBacklog, False),
+    "unbilled-wip-trend": (UnbilledWipTrend, False),
+    "worst-unbilled-clients": (WorstUnbilled, True),
+    "worst-unbilled-projects": (WorstUnbilled, True),
+    "billing-lag": (BillingLag, False),
+    "time-to-post": (TimeToPost, False),
+    "sync-success-rate": (SyncSuccessRate, False),
+    "exception-volume": (ExceptionVolume, False),
+    "exception-resolution-time": (ExceptionResolutionTime, False),
+    "items-past-sla": (ItemsPastSla, False),
+    "dso": (Dso, True),
+    "utilization": (Utilization, False),
+}

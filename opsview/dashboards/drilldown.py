@@ -1,0 +1,44 @@
+"""Where a click on a chart leads: the list of exactly the records behind the bar or point.
+
+Time goes to the time entry list, sync events to the sync event list, both
+filtered with the same functions the KPI used. Exceptions go to the queue
+(URL name ``queue``, filtered by kind, status, system and project) wherever
+the queues are installed; where they are not, there is no exception chart to
+click and these links are None.
+"""
+
+from urllib.parse import urlencode
+
+from django.urls import NoReverseMatch, reverse
+
+
+def _with(url, params):
+    params = {k: v for k, v in params.items() if v not in (None, "")}
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def time_entries(scope, **params):
+    """The time entry list for ``scope``'s period and filters, narrowed by ``params`` (status, state, age, lag)."""
+    return _with(reverse("time-entries"), scope.filters() | params)
+
+
+def sync_events(scope, system=None, day=None, outcome=None):
+    """The sync events of ``scope`` sent to ``system`` on local ``day`` (the whole period without one)."""
+    return _with(
+        reverse("sync-events"),
+        scope.filters() | {"target": system, "day": day.isoformat() if day else None, "outcome": outcome},
+    )
+
+
+def failed_postings(scope):
+    """The failed ERP postings of ``scope``'s projects that were not fixed since the period began."""
+    return _with(reverse("sync-events"), scope.filters() | {"show": "failed-postings"})
+
+
+def queue(kind=None, status=None, system=None, project=None):
+    """The exception queue filtered as given, or None where the queues are not installed."""
+    try:
+        url = reverse("queue")
+    except NoReverseMatch:
+        return None
+    return _with(url, {"kind": kind, "status": status, "system": system, "project": project})

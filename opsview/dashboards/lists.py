@@ -1,0 +1,101 @@
+"""The lists charts lead to: time entries and sync events, filtered exactly as the KPI counted them."""
+
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from opsview.dashboards.filters import FilterChoices, dashboard_page, page_scope
+from opsview.kpis.approval import WAITING_STATES, unapproved_entries
+from opsview.kpis.billing import billed_entries
+from opsview.kpis.expressions import BUCKETS_BY_CODE, Tally, entry_totals
+from opsview.kpis.projects import failed_posting_events
+from opsview.kpis.scope import ScopeError
+from opsview.kpis.sync import sync_events_behind
+from opsview.kpis.wip import unbilled_entries
+from opsview.workspaces.models import System
+
+PAGE_SIZE = 50
+FILTERS = ("period", "client", "manager")
+# What the time entry list can show, and the KPI each view belongs to.
+SHOWS = {
+    "": "Time worked in the period",
+    "unapproved": "Time waiting for approval (unapproved time aging)",
+    "unbilled": "Approved time not yet invoiced (invoice-ready backlog)",
+    "billed": "Time invoiced in the period (billing lag)",
+}
+
+
+def _choice(params, name, allowed):
+    value = params.get(name, "")
+    if value and value not in allowed:
+        raise ScopeError(f"{name}: must be one of {', '.join(sorted(allowed))}.")
+    return value
+
+
+def time_entry_rows(scope, params):
+    """The rows for the list's ``status``, ``age``, ``state`` and ``lag`` parameters, and a caption saying which."""
+    status = _choice(params, "status", SHOWS)
+    age, lag = _choice(params, "age", BUCKETS_BY_CODE), _choice(params, "lag", BUCKETS_BY_CODE)
+    state = _choice(params, "state", WAITING_STATES)
+    if status == "unapproved":
+        rows = unapproved_entries(scope, age=age or None, state=state or None)
+    elif status == "unbilled":
+        rows = unbilled_entries(scope, age=age or None)
+    elif status == "billed":
+        rows = billed_entries(scope, lag=lag or None)
+    else:
+        rows = scope.time_entries().filter(work_date__range=(scope.start, scope.end))
+    caption = [SHOWS[status]]
+    if age and status in ("unapproved", "unbilled"):
+        since = "the work date" if status == "unapproved" else "approval"
+        caption.append(f"{BUCKETS_BY_CODE[age].label} since {since}")
+    if state and status == "unapproved":
+        caption.append(WAITING_STATES[state].lower())
+    if lag and status == "billed":
+        caption.append(f"{BUCKETS_BY_CODE[lag].label} from work to invoice")
+    return rows, " · ".join(caption)
+
+
+@dashboard_page
+def time_entries(request):
+    scope = page_scope(request)
+    rows, caption = time_entry_rows(scope, request.GET)
+    totals = Tally()
+    for row in rows.values("currency").annotate(**entry_totals()).order_by():
+        totals.add(row)
+    listing = rows.select_related("person", "project", "project__client").order_by("work_date", "id")
+    context = {
+        "scope": scope,
+        "caption": caption,
+        "totals": totals.as_dict(),
+        "page": Paginator(listing, PAGE_SIZE).get_page(request.GET.get("page")),
+        "filters": FilterChoices(scope, FILTERS, request.GET, keep=("status", "age", "state", "lag")),
+    }
+    return render(request, "dashboards/time_entries.html", context)
+
+
+@dashboard_page
+def sync_events(request):
+    scope = page_scope(request)
+    outcome = _choice(request.GET, "outcome", {"succeeded", "failed"})
+    target, day = request.GET.get("target"), request.GET.get("day")
+    try:
+        target = int(target) if target else None
+        day = scope.start.fromisoformat(day) if day else None
+    except ValueError:
+        raise ScopeError("target must be a system id and day a date, YYYY-MM-DD.") from None
+    failed_postings = _choice(request.GET, "show", {"failed-postings"})
+    if failed_postings:
+        events = failed_posting_events(scope)
+    else:
+        events = sync_events_behind(scope, system=target, day=day, outcome=outcome or None)
+    listing = events.select_related("source_system", "target_system", "run").order_by("occurred_at", "id")
+    context = {
+        "scope": scope,
+        "target": System.objects.visible_to(request.user, scope.workspace).filter(pk=target).first(),
+        "day": day,
+        "outcome": outcome,
+        "failed_postings": failed_postings,
+        "page": Paginator(listing, PAGE_SIZE).get_page(request.GET.get("page")),
+        "filters": FilterChoices(scope, ("period",), request.GET, ("target", "day", "outcome", "show")),
+    }
+    return render(request, "dashboards/sync_events.html", context)

@@ -1,0 +1,160 @@
+"""From approved time to money: billing lag, time to post, DSO."""
+
+from decimal import Decimal
+
+from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, Subquery, Sum
+
+from opsview.kpis.daily import rolled_up
+from opsview.kpis.expressions import BUCKETS, DaysBetween, ElapsedDays, bucket, cents, hours, rounded
+from opsview.kpis.models import PostingTime
+from opsview.kpis.percentiles import percentiles
+from opsview.kpis.wip import ISSUED_STATUSES
+from opsview.records.models import InvoiceStatus, TimeEntryStatus
+from opsview.telemetry.models import Outcome, SyncEvent
+from opsview.workspaces.models import SystemKind
+
+TIME_ENTRY_RECORD = "time_entry"
+
+
+def billed_entries(scope, lag=None):
+    """Approved time entries on an invoice issued in the period, each with ``lag_days`` (issue date − work date).
+
+    An entry's invoice is the issued invoice (not draft, not void) of its
+    project's client whose number the entry carries. An entry approved and later
+    rejected is not billed time. ``lag`` narrows to one bucket of lag days.
+    """
+    invoice = FilteredRelation(
+        "project__client__invoices",
+        condition=Q(
+            project__client__invoices__number=F("invoice_reference"),
+            project__client__invoices__status__in=ISSUED_STATUSES,
+            project__client__invoices__issue_date__range=(scope.start, scope.end),
+        ),
+    )
+    entries = (
+        scope.time_entries()
+        .filter(status=TimeEntryStatus.APPROVED)
+        .exclude(invoice_reference="")
+        .annotate(invoice=invoice)
+        .filter(invoice__isnull=False)
+        .annotate(lag_days=DaysBetween(F("invoice__issue_date"), F("work_date")))
+    )
+    return entries.filter(lag_bucket(lag)) if lag else entries
+
+
+def lag_bucket(code):
+    """Rows whose ``lag_days`` fall in bucket ``code``; the first bucket also takes negative lags."""
+    b = bucket(code)
+    condition = Q(lag_days__gte=b.low) if b.low > 0 else Q()
+    return condition & Q(lag_days__lte=b.high) if b.high is not None else condition
+
+
+def billing_lag(scope):
+    """For invoiced time, days from work date to invoice date; median and 90th percentile.
+
+    Counts each approved time entry on an invoice issued in the period (not
+    draft, not void) once; the distribution buckets its days as 0–7, 8–14,
+    15–30, 31–60 and over 60.
+    """
+    tallies = {}
+    for b in BUCKETS:
+        tallies[f"n_{b.code}"] = Count("id", filter=lag_bucket(b.code))
+        tallies[f"h_{b.code}"] = Sum("hours", filter=lag_bucket(b.code))
+    stats, counted = percentiles(billed_entries(scope), F("lag_days"), also=tallies)
+    buckets = [
+        {"bucket": b.code, "label": b.label, "entries": counted[f"n_{b.code}"], "hours": hours(counted[f"h_{b.code}"])}
+        for b in BUCKETS
+    ]
+    return {
+        "entries": sum(b["entries"] for b in buckets),
+        "hours": hours(sum((b["hours"] for b in buckets), Decimal(0))),
+        "median_days": rounded(stats[0.5]),
+        "p90_days": rounded(stats[0.9]),
+        "buckets": buckets,
+    }
+
+
+def posted_time(scope):
+    """First successful ERP postings of approved time entries in the period, each with ``days`` since approval.
+
+    A posting is a succeeded sync event of a time entry to an ERP system; later
+    re-sends of the same entry do not count again.
+    """
+    entry = scope.time_entries().filter(
+        status=TimeEntryStatus.APPROVED, system=OuterRef("source_system"), external_id=OuterRef("external_id")
+    )
+    earlier = SyncEvent.objects.filter(
+        workspace=OuterRef("workspace"), record_type=TIME_ENTRY_RECORD, external_id=OuterRef("external_id"),
+        source_system=OuterRef("source_system"), target_system=OuterRef("target_system"),
+        outcome=Outcome.SUCCEEDED, occurred_at__lt=OuterRef("occurred_at"),
+    )  # fmt: skip
+    return (
+        scope.sync_events()
+        .filter(
+            record_type=TIME_ENTRY_RECORD,
+            outcome=Outcome.SUCCEEDED,
+            target_system__kind=SystemKind.ERP,
+            occurred_at__gte=scope.start_at,
+            occurred_at__lt=scope.end_at,
+        )
+        .exclude(Exists(earlier))
+        .annotate(entry_id=Subquery(entry.order_by().values("pk")[:1]))
+        .filter(entry_id__isnull=False)
+        .annotate(approved_at=Subquery(entry.order_by().values("approved_at")[:1]))
+        .annotate(days=ElapsedDays(F("occurred_at"), F("approved_at")))
+    )
+
+
+def time_to_post(scope):
+    """Days from approval to successful ERP posting; median and 90th percentile.
+
+    For each approved time entry whose first successful posting to an ERP
+    system happened in the period; days include fractions (12 hours is 0.5).
+    Read from the daily roll-up of ``posted_time``: a day's postings count once
+    the day is over and rolled up, and entries no longer approved leave it at
+    the next roll-up; ``computed_at`` says when the newest was taken.
+    """
+    postings = scope.narrow(
+        scope.rows(PostingTime), "project__client_id", "project_id", "project__manager_id", "system_id"
+    ).filter(posted_at__gte=scope.start_at, posted_at__lt=scope.end_at)
+    stats, counted = percentiles(postings, F("days"), also={"entries": Count("id")})
+    return {
+        "entries": counted["entries"],
+        "median_days": rounded(stats[0.5]),
+        "p90_days": rounded(stats[0.9]),
+        "computed_at": rolled_up(scope)["computed_at"],
+    }
+
+
+def dso(scope):
+    """Receivables ÷ billed revenue over the period × days in the period, per currency.
+
+    Receivables are issued invoices unpaid at the end of the period; billed
+    revenue is the amount of invoices issued in the period. Draft and void
+    invoices count in neither. None where nothing was billed.
+    """
+    issued = scope.invoices().filter(status__in=ISSUED_STATUSES, issue_date__lte=scope.end)
+    unpaid = Q(paid_at__gte=scope.end_at) | Q(paid_at__isnull=True) & ~Q(status=InvoiceStatus.PAID)
+    rows = (
+        issued.values("currency")
+        .annotate(
+            receivables=Sum("amount", filter=unpaid, default=Decimal(0)),
+            billed=Sum("amount", filter=Q(issue_date__gte=scope.start), default=Decimal(0)),
+        )
+        .order_by("currency")
+    )
+    result = []
+    for row in rows:
+        if not row["receivables"] and not row["billed"]:
+            continue
+        days = None if not row["billed"] else rounded(row["receivables"] / row["billed"] * scope.days)
+        result.append(
+            {
+                "currency": row["currency"],
+                "receivables": cents(row["receivables"]),
+                "billed": cents(row["billed"]),
+                "days_in_period": scope.days,
+                "dso_days": days,
+            }
+        )
+    return result

@@ -1,0 +1,11 @@
+"""Reading the daily roll-ups: which days of a period are rolled up, and as of when."""
+
+from django.db.models import Max
+
+from opsview.kpis.models import RollupDay
+
+
+def rolled_up(scope):
+    """``{"days": set of rolled-up days in the period, "computed_at": newest computation or None}``."""
+    days = scope.rows(RollupDay).filter(day__range=(scope.start, scope.end))
+    return {"days": set(days.values_list("day", flat=True)), "computed_at": days.aggregate(at=Max("computed_at"))["at"]}

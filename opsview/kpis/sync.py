@@ -1,0 +1,110 @@
+"""Sync health: how many record events the integration jobs got through.
+
+Counts add up, so a period's figures are the daily roll-up's counts for the
+days it has (opsview.kpis.rollups) plus a live count of the days it has not
+(usually only today): exact either way, and cheap at millions of events.
+"""
+
+from datetime import timedelta
+
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import TruncDate
+
+from opsview.kpis.daily import rolled_up
+from opsview.kpis.models import DailySync
+from opsview.telemetry.models import Outcome
+
+COUNTED = (Outcome.SUCCEEDED.value, Outcome.FAILED.value)
+
+
+def success_rate(succeeded, failed):
+    """succeeded ÷ (succeeded + failed), or None when there was nothing to count."""
+    return None if succeeded + failed == 0 else round(succeeded / (succeeded + failed), 4)
+
+
+def sync_events_behind(scope, system=None, day=None, outcome=None):
+    """The record events a sync success figure counts: in the period (or on local ``day``), to ``system``.
+
+    ``outcome`` narrows to succeeded or failed; without it both count, and
+    skipped events never do.
+    """
+    start, end = scope.start_at, scope.end_at
+    if day is not None:
+        start, end = scope.midnight(day), scope.midnight(day + timedelta(days=1))
+    events = scope.sync_events().filter(occurred_at__gte=start, occurred_at__lt=end)
+    events = events.filter(outcome=outcome) if outcome else events.filter(outcome__in=COUNTED)
+    return events.filter(target_system_id=system) if system else events
+
+
+def counts_by_day(scope):
+    """Succeeded and failed events per target system, flow and local day: rolled-up days, then the rest live."""
+    done = rolled_up(scope)["days"]
+    rolled = scope.rows(DailySync).filter(day__in=done)
+    if scope.system:
+        rolled = rolled.filter(Q(source_system_id=scope.system) | Q(target_system_id=scope.system))
+    rows = list(
+        rolled.values("day", "target_system_id", "flow", system_name=F("target_system__name")).annotate(
+            succeeded=Sum("succeeded"), failed=Sum("failed")
+        )
+    )
+    missing = [
+        scope.start + timedelta(days=n) for n in range(scope.days) if scope.start + timedelta(days=n) not in done
+    ]
+    if missing:
+        live = sync_events_behind(scope.with_period(missing[0], missing[-1]))
+        rows += [
+            row
+            for row in live.annotate(day=TruncDate("occurred_at", tzinfo=scope.tz))
+            .values("day", "target_system_id", system_name=F("target_system__name"), flow=F("run__flow"))
+            .annotate(
+                succeeded=Count("id", filter=Q(outcome=Outcome.SUCCEEDED)),
+                failed=Count("id", filter=Q(outcome=Outcome.FAILED)),
+            )
+            .order_by()
+            if row["day"] not in done
+        ]
+    for row in rows:
+        row["flow"] = row["flow"] or ""
+    return sorted(rows, key=lambda r: (r["system_name"], r["day"], r["flow"]))
+
+
+def sync_success_totals(scope):
+    """Succeeded ÷ (succeeded + failed) record events over the whole period: the headline of the sync success rate."""
+    rows = counts_by_day(scope)
+    counts = {"succeeded": sum(r["succeeded"] for r in rows), "failed": sum(r["failed"] for r in rows)}
+    return counts | {"rate": success_rate(**counts)}
+
+
+def sync_success_rate(scope):
+    """Succeeded ÷ (succeeded + failed) record events, per system, flow and day.
+
+    The system is the target the record was sent to, the flow the job's name,
+    the day the local calendar day the event occurred; skipped events do not
+    count. Client, project and manager filters do not apply to sync events.
+    """
+    systems, flat = {}, []
+    total = {"succeeded": 0, "failed": 0}
+    for row in counts_by_day(scope):
+        counts = {"succeeded": row["succeeded"], "failed": row["failed"]}
+        system = systems.setdefault(
+            row["target_system_id"],
+            {"system_id": row["target_system_id"], "system": row["system_name"], "succeeded": 0, "failed": 0,
+             "_days": {}},
+        )  # fmt: skip
+        day = system["_days"].setdefault(row["day"], {"day": row["day"], "succeeded": 0, "failed": 0})
+        for tally in (system, day, total):
+            tally["succeeded"] += counts["succeeded"]
+            tally["failed"] += counts["failed"]
+        flat.append(
+            {"system_id": row["target_system_id"], "system": row["system_name"], "flow": row["flow"],
+             "day": row["day"], **counts, "rate": success_rate(**counts)}
+        )  # fmt: skip
+    by_system = []
+    for system in systems.values():
+        days = sorted(system.pop("_days").values(), key=lambda d: d["day"])
+        by_system.append(
+            system
+            | {"rate": success_rate(system["succeeded"], system["failed"])}
+            | {"days": [d | {"rate": success_rate(d["succeeded"], d["failed"])} for d in days]}
+        )
+    return {**total, "rate": success_rate(**total), "systems": by_system, "rows": flat}

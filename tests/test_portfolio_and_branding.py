@@ -1,0 +1,113 @@
+"""The partner portfolio (one tile per workspace, worst first) and workspace branding in every page's header."""
+
+import base64
+import re
+from datetime import timedelta
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from opsview.audit.models import AuditEntry
+from opsview.records.models import TimeEntry
+from opsview.telemetry.models import SyncEvent
+from opsview.workspaces.models import Membership, Role
+from tests.conftest import signed_in
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+
+def sync_events(firm, succeeded, failed):
+    yesterday = timezone.now() - timedelta(days=1)
+    for n, outcome in enumerate(["succeeded"] * succeeded + ["failed"] * failed):
+        SyncEvent.objects.create(
+            workspace=firm.workspace, event_id=f"recent-{n}", record_type="time_entry", external_id=f"R{n}",
+            source_system=firm.harvest, target_system=firm.erp, outcome=outcome, occurred_at=yesterday,
+        )  # fmt: skip
+
+
+def tile_order(response):
+    return re.findall(r'data-workspace="([\w-]+)"', response.text)
+
+
+def test_one_tile_per_workspace_worst_first(client, northwind, contoso, erin):
+    Membership.objects.create(user=erin, workspace=contoso.workspace, role=Role.EXECUTIVE)
+    sync_events(northwind, succeeded=3, failed=0)
+    sync_events(contoso, succeeded=1, failed=1)
+    page = signed_in(client, erin).get("/dashboards/portfolio/")
+    assert tile_order(page) == ["contoso", "northwind"]
+    contoso_tile = page.text.split('data-workspace="contoso"')[1].split("</section>")[0]
+    assert "50.0%" in contoso_tile and "(1 failed)" in contoso_tile
+    northwind_tile = page.text.split('data-workspace="northwind"')[1].split("</section>")[0]
+    assert "100.0%" in northwind_tile
+
+
+def test_the_portfolio_shows_unbilled_value_as_each_role_allows(client, northwind, contoso, max_manager):
+    Membership.objects.create(user=max_manager, workspace=contoso.workspace, role=Role.EXECUTIVE)
+    TimeEntry.objects.update(status="approved", approved_at=timezone.now() - timedelta(days=2))
+    page = signed_in(client, max_manager).get("/dashboards/portfolio/")
+    northwind_tile = page.text.split('data-workspace="northwind"')[1].split("</section>")[0]
+    contoso_tile = page.text.split('data-workspace="contoso"')[1].split("</section>")[0]
+    assert "EUR 1,125.00" in northwind_tile and "(7.50 h)" in northwind_tile  # his project only
+    assert "EUR 2,250.00" in contoso_tile and "(15.00 h)" in contoso_tile
+
+
+def test_an_outsider_sees_only_their_own_workspaces(client, northwind, contoso, oscar):
+    page = signed_in(client, oscar).get("/dashboards/portfolio/")
+    assert tile_order(page) == ["contoso"]
+    assert "Northwind" not in page.text
+
+
+def test_an_admin_brands_the_workspace(client, northwind, ada):
+    signed_in(client, ada)
+    response = client.post(
+        "/settings/branding/",
+        {
+            "name": "Northwind Consulting",
+            "accent_color": "#aa3366",
+            "logo": SimpleUploadedFile("l.png", PNG, "image/png"),
+        },
+    )
+    assert response.status_code == 302
+    page = client.get("/runs/")
+    assert "<style>:root { --accent: #aa3366; }</style>" in page.text
+    assert re.search(
+        r'<a class="brand" href="/"><img class="logo" src="/workspace/\d+/logo\?v=\d+" alt="">Northwind Consulting</a>',
+        page.text,
+    )
+    logo = client.get(f"/workspace/{northwind.workspace.pk}/logo")
+    assert (logo["Content-Type"], logo.content) == ("image/png", PNG)
+    assert "sandbox" in logo["Content-Security-Policy"]
+    entry = AuditEntry.objects.get(action="workspace.branding")
+    assert entry.after == {"name": "Northwind Consulting", "accent_color": "#aa3366", "logo": True}
+
+
+def test_the_logo_can_be_removed(client, northwind, ada):
+    signed_in(client, ada)
+    client.post("/settings/branding/", {"name": "Northwind", "accent_color": "#aa3366",
+                                        "logo": SimpleUploadedFile("l.png", PNG, "image/png")})  # fmt: skip
+    client.post("/settings/branding/", {"name": "Northwind", "accent_color": "#aa3366", "remove_logo": "on"})
+    assert client.get(f"/workspace/{northwind.workspace.pk}/logo").status_code == 404
+    assert 'class="logo"' not in client.get("/runs/").text
+
+
+def test_branding_is_checked(client, northwind, ada):
+    signed_in(client, ada)
+    page = client.post("/settings/branding/", {"name": "Northwind", "accent_color": "red"})
+    assert "A colour like #2456a6." in page.text
+    page = client.post(
+        "/settings/branding/",
+        {"name": "Northwind", "accent_color": "#aa3366", "logo": SimpleUploadedFile("l.txt", b"hello", "text/plain")},
+    )
+    assert "The logo must be a PNG, JPEG, WebP, GIF or SVG image." in page.text
+
+
+def test_only_admins_brand_and_only_members_see_the_logo(client, northwind, contoso, ada, olivia, oscar):
+    signed_in(client, ada).post(
+        "/settings/branding/", {"name": "Northwind", "accent_color": "#aa3366",
+                                "logo": SimpleUploadedFile("l.png", PNG, "image/png")},
+    )  # fmt: skip
+    assert signed_in(client, olivia).get("/settings/branding/").status_code == 403
+    assert client.get(f"/workspace/{northwind.workspace.pk}/logo").status_code == 200
+    assert signed_in(client, oscar).get(f"/workspace/{northwind.workspace.pk}/logo").status_code == 404

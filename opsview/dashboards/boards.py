@@ -104,9 +104,9 @@ def executive_board(scope):
         volume_before = exception_volume(previous)
         tiles += [
             tile("Open exceptions", "exception-volume", volume["open_at_end"], volume_before["open_at_end"],
-                 link=drilldown.queue(status="open")),
+                 link=drilldown.queue(status="open", project=scope.project, client=scope.client)),
             Tile("Items past SLA", fmt(past_sla["items"]), BY_SLUG["items-past-sla"].definition,
-                 link=drilldown.queue(status="open")),
+                 link=drilldown.queue(status="open", past_sla=True, project=scope.project, client=scope.client)),
         ]  # fmt: skip
         board_charts.append(charts.exceptions_chart(scope, volume, exception_resolution_time(scope)))
     board_charts += [

@@ -36,7 +36,7 @@ def fmt(value, unit=""):
     if unit == "%":
         return f"{value * 100:.1f}%"
     if isinstance(value, Decimal):
-        text = f"{value:,.2f}"
+        text = f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:,.2f}"  # a tile has room for ~10 characters
     else:
         text = f"{value:,.1f}" if isinstance(value, float) else f"{value:,}"
     return f"{text} {unit}".strip()

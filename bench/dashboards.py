@@ -93,11 +93,13 @@ def load(args):
             f"{args.sync_events} sync events in {workspaces} workspace(s)")  # fmt: skip
         build(args.time_entries, args.sync_events, workspaces=workspaces, days=183)
     log(f"Loaded in {time.perf_counter() - started:.0f} s; rolling up 65 days (the default period and the one before)")
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # fresh statistics, as autovacuum keeps them in production
     started = time.perf_counter()
     call_command("rollup_kpis", days=65, verbosity=0)
     log(f"Rolled up in {time.perf_counter() - started:.0f} s; VACUUM ANALYZE")
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
 

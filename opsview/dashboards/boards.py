@@ -36,7 +36,7 @@ def fmt(value, unit=""):
     if unit == "%":
         return f"{value * 100:.1f}%"
     if isinstance(value, Decimal):
-        text = f"{value:,.2f}"
+        text = f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:,.2f}"  # a tile has room for ~10 characters
     else:
         text = f"{value:,.1f}" if isinstance(value, float) else f"{value:,}"
     return f"{text} {unit}".strip()
@@ -104,9 +104,9 @@ def executive_board(scope):
         volume_before = exception_volume(previous)
         tiles += [
             tile("Open exceptions", "exception-volume", volume["open_at_end"], volume_before["open_at_end"],
-                 link=drilldown.queue(status="open")),
+                 link=drilldown.queue(status="open", project=scope.project, client=scope.client)),
             Tile("Items past SLA", fmt(past_sla["items"]), BY_SLUG["items-past-sla"].definition,
-                 link=drilldown.queue(status="open")),
+                 link=drilldown.queue(status="open", past_sla=True, project=scope.project, client=scope.client)),
         ]  # fmt: skip
         board_charts.append(charts.exceptions_chart(scope, volume, exception_resolution_time(scope)))
     board_charts += [

@@ -196,9 +196,9 @@ def sync_chart(scope, sync):
 def exceptions_chart(scope, volume, resolution):
     kpi = BY_SLUG["exception-volume"]
     days = volume["days"]
-    project = scope.project
-    opened = drilldown.queue(status="open", project=project)
-    resolved = drilldown.queue(status="resolved", project=project)
+    narrowed = {"project": scope.project, "client": scope.client}
+    opened = drilldown.queue(status="open", **narrowed)
+    resolved = drilldown.queue(status="resolved", **narrowed)
     x = [d["day"].isoformat() for d in days]
     traces = [
         {"type": "bar", "name": "new", "x": x, "y": [d["new"] for d in days], "customdata": [opened] * len(days)},

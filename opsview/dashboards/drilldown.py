@@ -2,9 +2,9 @@
 
 Time goes to the time entry list, sync events to the sync event list, both
 filtered with the same functions the KPI used. Exceptions go to the queue
-(URL name ``queue``, filtered by kind, status, system and project) wherever
-the queues are installed; where they are not, there is no exception chart to
-click and these links are None.
+(URL name ``queue``, filtered by kind, status, system, project, client and
+past SLA) wherever the queues are installed; where they are not, there is no
+exception chart to click and these links are None.
 """
 
 from urllib.parse import urlencode
@@ -35,10 +35,11 @@ def failed_postings(scope):
     return _with(reverse("sync-events"), scope.filters() | {"show": "failed-postings"})
 
 
-def queue(kind=None, status=None, system=None, project=None):
+def queue(kind=None, status=None, system=None, project=None, client=None, past_sla=False):
     """The exception queue filtered as given, or None where the queues are not installed."""
     try:
         url = reverse("queue")
     except NoReverseMatch:
         return None
-    return _with(url, {"kind": kind, "status": status, "system": system, "project": project})
+    params = {"kind": kind, "status": status, "system": system, "project": project, "client": client}
+    return _with(url, params | {"past_sla": "1" if past_sla else None})

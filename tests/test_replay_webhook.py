@@ -1,10 +1,12 @@
 """Replaying to a webhook target: signed, keyed, exactly once, retried on backoff, stopped after the last attempt."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django_q.models import Schedule
+from django.utils import timezone
+from django_q.models import OrmQ, Schedule
 
 from connectors.webhook import verify_signature
 from opsview.audit.models import AuditEntry
@@ -13,7 +15,7 @@ from opsview.queues.models import ExceptionItem, Mapping
 from opsview.replay.models import Replay
 from opsview.replay.payloads import PayloadInvalid
 from opsview.replay.services import request_replay
-from opsview.replay.tasks import run_replay
+from opsview.replay.tasks import requeue_stale, run_replay
 from opsview.telemetry.models import SyncEvent
 from tests.connectors.localserver import Reply
 from tests.replay_support import SECRET, failing_to, queued_tasks, run_queued, webhook_system
@@ -230,3 +232,22 @@ def test_only_operators_and_admins_replay(client, api, northwind, olivia, erin, 
     assert 'action="/replays/request/"' in page and "Not replayed yet." in page
     assert client.post("/replays/request/", {"one": item.pk}).status_code == 302
     assert Replay.objects.count() == 1
+
+
+def test_a_replay_left_running_by_a_lost_worker_is_taken_back_and_sent_with_the_same_key(
+    api, northwind, olivia, target, server, settings
+):
+    settings.REPLAY_LEASE_SECONDS = 900
+    lost, fresh = failing_to(api, northwind, target, "TE-1", "TE-2").values()
+    (lost_replay,) = request_replay(olivia, northwind.workspace, only(lost))
+    (fresh_replay,) = request_replay(olivia, northwind.workspace, only(fresh))
+    OrmQ.objects.all().delete()  # the workers that took these tasks died
+    Replay.objects.filter(pk=lost_replay.pk).update(status="running", started_at=timezone.now() - timedelta(hours=1))
+    Replay.objects.filter(pk=fresh_replay.pk).update(status="running", started_at=timezone.now())
+
+    assert requeue_stale() == 1
+    assert run_queued() == ["succeeded"]
+    (seen,) = server.seen
+    assert seen.headers["Idempotency-Key"] == lost_replay.idempotency_key
+    assert Replay.objects.get(pk=fresh_replay.pk).status == "running"
+    assert Schedule.objects.filter(func="opsview.replay.tasks.requeue_stale", minutes=5).exists()

@@ -5,7 +5,6 @@ Drives Debian's chromium through Playwright against the live test server.
 Skipped, saying why, where Chromium or Playwright is not installed.
 """
 
-import os
 import re
 from urllib.parse import urlsplit
 
@@ -13,38 +12,14 @@ import pytest
 
 from opsview.kpis.rollups import rollup_day
 from opsview.workspaces.models import Role
+from tests.browser import BROWSER
 from tests.conftest import PASSWORD, make_user
 from tests.kpi_books import Books, at, day
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 PERIOD = "start=2026-11-01&end=2026-11-20"
 CHARTS = ["aging", "wip-trend", "billing-lag", "sync", "worst-clients", "worst-projects"]
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed: apt-get install chromium"),
-]
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install playwright")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    # Playwright's sync API keeps an event loop on this thread; the tests' ORM calls stay synchronous,
-    # so Django's async guard is lifted while the browser runs.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_api.sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            yield chromium
-            chromium.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+pytestmark = BROWSER
 
 
 @pytest.fixture

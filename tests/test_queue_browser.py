@@ -4,42 +4,16 @@ Drives Debian's chromium through Playwright against the live test server.
 Skipped, saying why, where Chromium or Playwright is not installed.
 """
 
-import os
 import re
 
 import pytest
 
 from opsview.queues.models import ExceptionItem, Kind, Status
+from tests.browser import BROWSER
 from tests.conftest import PASSWORD
 from tests.queue_support import failure, send
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed: apt-get install chromium"),
-]
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install playwright")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    # Playwright's sync API keeps an event loop on this thread while it runs; the tests' own ORM calls
-    # (and the test database's flush) stay synchronous, so Django's async guard is lifted for that time only.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_api.sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            yield chromium
-            chromium.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+pytestmark = BROWSER
 
 
 @pytest.fixture

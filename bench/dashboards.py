@@ -50,6 +50,8 @@ def setup_django(db):
     os.environ["DATABASE_URL"] = f"{PG}/{db}"
     os.environ.setdefault("OPSVIEW_DEBUG", "0")
     os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
+    # Production settings refuse to start without a credentials key; nothing here stores credentials.
+    os.environ.setdefault("OPSVIEW_CREDENTIALS_KEY", "YmVuY2gtb25seS1rZXktMzItYnl0ZXMtbG9uZyEhISE=")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ["DJANGO_SETTINGS_MODULE"] = "opsview.settings"
     import django

@@ -5,7 +5,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from opsview.kpis.billing import billed_entries, billing_lag, dso, posted_time, time_to_post
+from opsview.kpis.billing import billed_entries, billing_lag, billing_lags, dso, posted_time, time_to_post
 from opsview.kpis.rollups import rollup_day, rollup_missing_days
 from opsview.records.models import TimeEntry
 from tests.kpi_books import Books, at
@@ -40,6 +40,19 @@ def test_billing_lag_median_p90_and_distribution(lag_books):
     assert [(b["bucket"], b["entries"]) for b in result["buckets"]] == [
         ("0-7", 2), ("8-14", 1), ("15-30", 1), ("31-60", 1), ("over-60", 1),
     ]  # fmt: skip
+
+
+def test_billing_lag_of_a_period_and_the_one_before_read_together(lag_books):
+    # The executive board reads both periods in one pass; each must match its own billing lag.
+    october, november = (
+        lag_books.scope("2026-10-01", "2026-10-31", NOW),
+        lag_books.scope("2026-11-01", "2026-11-30", NOW),
+    )
+    now, before = billing_lags(november, october)
+    assert now == billing_lag(november)
+    assert (now["entries"], now["median_days"], now["p90_days"]) == (6, 19.0, 46.0)
+    assert before == billing_lag(october)
+    assert (before["entries"], before["median_days"]) == (1, 27.0)  # INV-9, issued 28 October for 1 October
 
 
 def test_billing_lag_drill_down_rows(lag_books):

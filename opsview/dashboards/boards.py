@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from opsview.dashboards import charts, drilldown
 from opsview.kpis.approval import unapproved_hours, unapproved_time_aging
-from opsview.kpis.billing import billing_lag, dso, time_to_post
+from opsview.kpis.billing import billing_lag, billing_lags, dso, time_to_post
 from opsview.kpis.capacity import utilization
 from opsview.kpis.catalog import BY_SLUG
 from opsview.kpis.exceptions import exception_resolution_time, exception_volume, items_past_sla
@@ -67,7 +67,7 @@ def executive_board(scope):
     aging = unapproved_time_aging(scope)
     breakdown = backlog_breakdown(scope)
     backlog, backlog_before = invoice_ready_backlog(scope, breakdown), invoice_ready_total(previous)
-    lag, lag_before = billing_lag(scope), billing_lag(previous)
+    lag, lag_before = billing_lags(scope, previous)
     posting, posting_before = time_to_post(scope), time_to_post(previous)
     sync, sync_before = sync_success_rate(scope), sync_success_totals(previous)
     usage, usage_before = utilization(scope), utilization(previous)

@@ -103,6 +103,10 @@ class TimeEntry(SourceRecord):
         indexes = [
             models.Index(fields=["workspace", "status", "work_date"]),
             models.Index(fields=["workspace", "project", "work_date"]),
+            # Utilization sums a period's hours; on PostgreSQL the included columns let it read the index only.
+            models.Index(
+                fields=["workspace", "work_date"], include=["status", "billable", "hours"], name="timeentry_worked_on"
+            ),
         ]
 
 

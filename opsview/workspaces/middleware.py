@@ -1,4 +1,5 @@
 from opsview.workspaces.models import Membership
+from opsview.workspaces.scoping import remember_roles
 
 SESSION_KEY = "workspace_id"
 
@@ -20,6 +21,7 @@ class CurrentWorkspaceMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             request.memberships = list(Membership.objects.filter(user=user).select_related("workspace"))
+            remember_roles(user, request.memberships)
             chosen = request.session.get(SESSION_KEY)
             for membership in request.memberships:
                 if membership.workspace_id == chosen:

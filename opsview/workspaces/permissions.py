@@ -2,7 +2,8 @@
 
 from django.core.exceptions import PermissionDenied
 
-from opsview.workspaces.models import Membership, Role
+from opsview.workspaces.models import Role
+from opsview.workspaces.scoping import roles_by_workspace
 
 VIEW = "view"
 COMMENT = "comment"
@@ -22,7 +23,7 @@ ALLOWED = {
 def role_of(user, workspace):
     if user is None or not user.is_authenticated or workspace is None:
         return None
-    return Membership.objects.filter(user=user, workspace=workspace).values_list("role", flat=True).first()
+    return roles_by_workspace(user).get(getattr(workspace, "pk", workspace))
 
 
 def can(user, workspace, action):

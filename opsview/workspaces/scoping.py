@@ -10,6 +10,25 @@ with ``MANAGER_SCOPE``, a lookup path to the managing user.
 from django.db import models
 from django.db.models import Q
 
+# A request's user carries its roles, loaded once by CurrentWorkspaceMiddleware:
+# a dashboard scopes dozens of querysets and must not ask for them each time.
+ROLES_ATTRIBUTE = "_opsview_roles"
+
+
+def remember_roles(user, memberships):
+    """Keep ``user``'s role in each workspace on the user object, for the rest of this request."""
+    setattr(user, ROLES_ATTRIBUTE, {m.workspace_id: m.role for m in memberships})
+
+
+def roles_by_workspace(user):
+    """``{workspace_id: role}`` for ``user``: remembered for this request, else read from the database."""
+    from opsview.workspaces.models import Membership
+
+    roles = getattr(user, ROLES_ATTRIBUTE, None)
+    if roles is None:
+        roles = dict(Membership.objects.filter(user=user).values_list("workspace_id", "role"))
+    return roles
+
 
 class WorkspaceQuerySet(models.QuerySet):
     def for_workspace(self, workspace):
@@ -17,16 +36,15 @@ class WorkspaceQuerySet(models.QuerySet):
 
     def visible_to(self, user, workspace=None):
         """Rows of the user's workspaces (or of ``workspace`` only), as their role allows."""
-        from opsview.workspaces.models import Membership, Role
+        from opsview.workspaces.models import Role
 
         if user is None or not user.is_authenticated:
             return self.none()
-        memberships = Membership.objects.filter(user=user)
-        if workspace is not None:
-            memberships = memberships.filter(workspace=workspace)
+        only = getattr(workspace, "pk", workspace)
         full, managed = [], []
-        for workspace_id, role in memberships.values_list("workspace_id", "role"):
-            (managed if role == Role.MANAGER else full).append(workspace_id)
+        for workspace_id, role in roles_by_workspace(user).items():
+            if only is None or workspace_id == only:
+                (managed if role == Role.MANAGER else full).append(workspace_id)
         condition = Q(workspace_id__in=full)
         if managed:
             scope = getattr(self.model, "MANAGER_SCOPE", None)

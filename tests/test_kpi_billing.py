@@ -6,6 +6,8 @@ from decimal import Decimal as D
 import pytest
 
 from opsview.kpis.billing import billed_entries, billing_lag, billing_lags, dso, posted_time, time_to_post
+from opsview.kpis.models import DailyBillingLag
+from opsview.kpis.percentiles import percentile_of_counts
 from opsview.kpis.rollups import rollup_day, rollup_missing_days
 from opsview.records.models import TimeEntry
 from tests.kpi_books import Books, at
@@ -99,6 +101,29 @@ def roll_up(books, first, last):
     while day <= date.fromisoformat(last):
         rollup_day(books.workspace, day, now=at(NOW))
         day += timedelta(days=1)
+
+
+def test_billing_lag_reads_rolled_up_days_and_counts_the_others_live(lag_books):
+    november = lag_books.scope("2026-11-01", "2026-11-30", NOW)
+    live = billing_lag(november)
+    roll_up(lag_books, "2026-11-01", "2026-11-15")  # INV-10 (10 November) rolled up, INV-11 (20th) still live
+    assert list(DailyBillingLag.objects.values_list("day", "lag_days", "entries")) == [
+        (date(2026, 11, 10), 0, 1), (date(2026, 11, 10), 7, 1), (date(2026, 11, 10), 8, 1),
+    ]  # fmt: skip
+    assert billing_lag(november) == live
+    roll_up(lag_books, "2026-11-16", "2026-11-30")
+    assert billing_lag(november) == live
+    # A rolled-up day is read as it was rolled up: the daily roll-up is what makes the page fast at scale.
+    TimeEntry.objects.filter(invoice_reference="INV-10").update(invoice_reference="")
+    assert billing_lag(november)["entries"] == 6
+
+
+def test_percentile_of_counted_values_interpolates_as_postgresql_does():
+    # The values 1, 1, 5, 10: the median lies halfway from 1 to 5, the 90th percentile 70% of the way from 5 to 10.
+    counts = {10: 1, 1: 2, 5: 1}
+    assert (percentile_of_counts(counts, 0.5), percentile_of_counts(counts, 0.9)) == (3.0, 8.5)
+    assert percentile_of_counts({7: 3}, 0.9) == 7.0
+    assert percentile_of_counts({}, 0.5) is None
 
 
 def test_time_to_post_counts_first_erp_postings_of_approved_time(posting_books):

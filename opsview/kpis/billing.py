@@ -2,39 +2,55 @@
 
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, Subquery, Sum
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    FilteredRelation,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 
 from opsview.kpis.daily import rolled_up
 from opsview.kpis.expressions import BUCKETS, DaysBetween, ElapsedDays, bucket, cents, hours, rounded
-from opsview.kpis.models import PostingTime
-from opsview.kpis.percentiles import in_one_pass, percentiles, percentiles_in_one_pass
+from opsview.kpis.models import DailyBillingLag, PostingTime
+from opsview.kpis.percentiles import percentile_of_counts, percentiles
 from opsview.kpis.wip import ISSUED_STATUSES
-from opsview.records.models import InvoiceStatus, TimeEntryStatus
+from opsview.records.models import Invoice, InvoiceStatus, TimeEntryStatus
 from opsview.telemetry.models import Outcome, SyncEvent
 from opsview.workspaces.models import SystemKind
 
 TIME_ENTRY_RECORD = "time_entry"
 
 
-def billed_entries(scope, lag=None):
+def billed_entries(scope, lag=None, issued_on=None):
     """Approved time entries on an invoice issued in the period, each with ``lag_days`` (issue date − work date).
 
     An entry's invoice is the issued invoice (not draft, not void) of its
     project's client whose number the entry carries. An entry approved and later
-    rejected is not billed time. ``lag`` narrows to one bucket of lag days.
+    rejected is not billed time. ``lag`` narrows to one bucket of lag days,
+    ``issued_on`` to invoices issued on those days of the period.
     """
+    issued = {"status__in": ISSUED_STATUSES, "issue_date__range": (scope.start, scope.end)}
+    if issued_on is not None:
+        issued["issue_date__in"] = issued_on
     invoice = FilteredRelation(
         "project__client__invoices",
-        condition=Q(
-            project__client__invoices__number=F("invoice_reference"),
-            project__client__invoices__status__in=ISSUED_STATUSES,
-            project__client__invoices__issue_date__range=(scope.start, scope.end),
-        ),
+        condition=Q(project__client__invoices__number=F("invoice_reference"))
+        & Q(**{f"project__client__invoices__{lookup}": value for lookup, value in issued.items()}),
     )
+    # Implied by the join below; it lets PostgreSQL start from the few invoices of the days asked
+    # for and find their entries by number, instead of joining every billed entry of the workspace.
+    numbers = Invoice.objects.for_workspace(scope.workspace).filter(**issued).values("number")
     entries = (
         scope.time_entries()
-        .filter(status=TimeEntryStatus.APPROVED)
-        .exclude(invoice_reference="")
+        .filter(status=TimeEntryStatus.APPROVED, invoice_reference__in=numbers)
         .annotate(invoice=invoice)
         .filter(invoice__isnull=False)
         .annotate(lag_days=DaysBetween(F("invoice__issue_date"), F("work_date")))
@@ -49,53 +65,83 @@ def lag_bucket(code):
     return condition & Q(lag_days__lte=b.high) if b.high is not None else condition
 
 
+def in_lag_bucket(days, code):
+    """Whether ``days`` of lag fall in bucket ``code``, as ``lag_bucket`` decides it in SQL."""
+    b = bucket(code)
+    return (b.low == 0 or days >= b.low) and (b.high is None or days <= b.high)
+
+
 def billing_lag(scope):
     """For invoiced time, days from work date to invoice date; median and 90th percentile.
 
     Counts each approved time entry on an invoice issued in the period (not
     draft, not void) once; the distribution buckets its days as 0–7, 8–14,
-    15–30, 31–60 and over 60.
+    15–30, 31–60 and over 60. Days already rolled up are read from the daily
+    roll-up, the others (today, at least) are counted live: the figures are the
+    same either way.
     """
     return billing_lags(scope)[0]
 
 
 def billing_lags(*scopes):
-    """``billing_lag`` of each of ``scopes``, which differ in their periods only, in one pass on PostgreSQL.
+    """``billing_lag`` of each of ``scopes``, which differ in their (non-overlapping) periods only.
 
-    A dashboard shows a period beside the one before it; both read the same
-    time entries, so one scan with a filter per period does for both.
+    The database counts entries by period and lag days, from the daily roll-up
+    for days it holds and live for the rest; the median, 90th percentile and
+    buckets are read off those counts. A dashboard's period and the one before
+    it take two queries together.
     """
     span = scopes[0].with_period(min(s.start for s in scopes), max(s.end for s in scopes))
-    entries = billed_entries(span)
-    if len(scopes) == 1 or not in_one_pass(entries):
-        return [_lag_figures(*percentiles(billed_entries(s), F("lag_days"), also=_lag_tallies())) for s in scopes]
-    groups = {}
-    for i, s in enumerate(scopes):
-        period = Q(invoice__issue_date__range=(s.start, s.end))
-        groups[i] = (period, _lag_tallies(period))
-    figures = percentiles_in_one_pass(entries, F("lag_days"), groups)
-    return [_lag_figures(*figures[i]) for i in range(len(scopes))]
+
+    def period_of(field):
+        whens = [When(**{f"{field}__range": (s.start, s.end)}, then=Value(i)) for i, s in enumerate(scopes)]
+        return Case(*whens, default=Value(None), output_field=IntegerField())
+
+    rolled = span.narrow(
+        span.rows(DailyBillingLag), "project__client_id", "project_id", "project__manager_id", "system_id"
+    )
+    counted = list(
+        rolled.filter(day__range=(span.start, span.end))
+        .values(period=period_of("day"), days=F("lag_days"))
+        .annotate(n=Sum("entries"), h=Sum("hours"))
+        .order_by()
+    )
+    done = rolled_up(span)["days"]
+    missing = [day for day in span.each_day() if day not in done]
+    if missing:
+        counted += (
+            billed_entries(span, issued_on=missing)
+            .values(period=period_of("invoice__issue_date"), days=F("lag_days"))
+            .annotate(n=Count("id"), h=Sum("hours"))
+            .order_by()
+        )
+    tallies = [{} for _ in scopes]
+    for row in counted:
+        if row["period"] is not None:
+            n, h = tallies[row["period"]].get(row["days"], (0, Decimal(0)))
+            tallies[row["period"]][row["days"]] = (n + row["n"], h + row["h"])
+    return [_lag_figures(t) for t in tallies]
 
 
-def _lag_tallies(condition=None):
-    tallies = {}
+def _lag_figures(tally):
+    """Billing lag figures from ``{lag days: (entries, hours)}``."""
+    buckets = []
     for b in BUCKETS:
-        rows = lag_bucket(b.code) if condition is None else lag_bucket(b.code) & condition
-        tallies[f"n_{b.code}"] = Count("id", filter=rows)
-        tallies[f"h_{b.code}"] = Sum("hours", filter=rows)
-    return tallies
-
-
-def _lag_figures(stats, counted):
-    buckets = [
-        {"bucket": b.code, "label": b.label, "entries": counted[f"n_{b.code}"], "hours": hours(counted[f"h_{b.code}"])}
-        for b in BUCKETS
-    ]
+        inside = [(n, h) for days, (n, h) in tally.items() if in_lag_bucket(days, b.code)]
+        buckets.append(
+            {
+                "bucket": b.code,
+                "label": b.label,
+                "entries": sum(n for n, _ in inside),
+                "hours": hours(sum((h for _, h in inside), Decimal(0))),
+            }
+        )
+    entries = {days: n for days, (n, _) in tally.items()}
     return {
         "entries": sum(b["entries"] for b in buckets),
         "hours": hours(sum((b["hours"] for b in buckets), Decimal(0))),
-        "median_days": rounded(stats[0.5]),
-        "p90_days": rounded(stats[0.9]),
+        "median_days": rounded(percentile_of_counts(entries, 0.5)),
+        "p90_days": rounded(percentile_of_counts(entries, 0.9)),
         "buckets": buckets,
     }
 

@@ -83,3 +83,23 @@ class PostingTime(WorkspaceOwned):
 
     def __str__(self):
         return f"{self.time_entry_id} posted after {self.days:.2f} days"
+
+
+class DailyBillingLag(WorkspaceOwned):
+    """Invoiced time of one project and system on invoices issued on one day, counted by days from work to invoice."""
+
+    MANAGER_SCOPE = "project__manager__user"
+
+    day = models.DateField(help_text="The invoices' issue date.")
+    project = models.ForeignKey("records.Project", on_delete=models.CASCADE, related_name="+")
+    system = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
+    lag_days = models.IntegerField(help_text="Issue date − work date; negative for time worked after the invoice.")
+    entries = models.PositiveIntegerField()
+    hours = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "day"])]
+        ordering = ["-day"]
+
+    def __str__(self):
+        return f"{self.day} {self.project_id}: {self.entries} entries after {self.lag_days} days"

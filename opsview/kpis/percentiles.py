@@ -27,35 +27,6 @@ class PercentileCont(Aggregate):
         super().__init__(expression, fraction=repr(float(fraction)), **extra)
 
 
-def in_one_pass(queryset):
-    """True where ``percentiles_in_one_pass`` works: PostgreSQL, whose percentiles are aggregates."""
-    return connections[queryset.db].vendor == "postgresql"
-
-
-def percentiles_in_one_pass(queryset, expression, groups, fractions=MEDIAN_AND_P90):
-    """Percentiles and aggregates of several groups of ``queryset``'s rows, in one query; PostgreSQL only.
-
-    ``groups`` maps a name to ``(condition, also)``: a ``Q`` choosing the group's
-    rows and its aggregates, which should be filtered by that condition too.
-    Returns ``{name: ({fraction: value}, {aggregate: value})}``, as ``percentiles``
-    does for each group; this is how a dashboard reads a period and the one before
-    it in one scan.
-    """
-    aggregates = {}
-    for name, (condition, also) in groups.items():
-        for i, fraction in enumerate(fractions):
-            aggregates[f"_p{i}_{name}"] = PercentileCont(expression, fraction, filter=condition)
-        aggregates.update({f"{aggregate}_{name}": value for aggregate, value in also.items()})
-    result = queryset.aggregate(**aggregates)
-    return {
-        name: (
-            {fraction: result[f"_p{i}_{name}"] for i, fraction in enumerate(fractions)},
-            {aggregate: result[f"{aggregate}_{name}"] for aggregate in also},
-        )
-        for name, (_, also) in groups.items()
-    }
-
-
 def percentiles(queryset, expression, fractions=MEDIAN_AND_P90, also=None):
     """``({fraction: value}, {name: value})``: percentiles of ``expression`` over ``queryset``, and aggregates ``also``.
 
@@ -63,9 +34,11 @@ def percentiles(queryset, expression, fractions=MEDIAN_AND_P90, also=None):
     PostgreSQL the percentiles and ``also`` come from one query, one pass.
     """
     also = also or {}
-    if in_one_pass(queryset):
+    if connections[queryset.db].vendor == "postgresql":
         # The ordered-set aggregate leaves NULLs out by itself.
-        return percentiles_in_one_pass(queryset, expression, {"all": (None, also)}, fractions)["all"]
+        aggregates = {f"_p{i}": PercentileCont(expression, fraction) for i, fraction in enumerate(fractions)}
+        result = queryset.aggregate(**aggregates, **also)
+        return {fraction: result.pop(f"_p{i}") for i, fraction in enumerate(fractions)}, result
     extras = queryset.aggregate(**also) if also else {}
     values = queryset.annotate(_pv=expression).filter(_pv__isnull=False)
     count = values.count()
@@ -83,3 +56,30 @@ def percentiles(queryset, expression, fractions=MEDIAN_AND_P90, also=None):
         else:
             result[fraction] = around[0] + (around[1] - around[0]) * weight
     return result, extras
+
+
+def percentile_of_counts(counts, fraction):
+    """``percentile_cont(fraction)`` of values given as ``{value: how many times}``; None when there are none.
+
+    For distributions the database has already grouped, such as days of billing
+    lag: the same interpolation as PostgreSQL's, over the values in order.
+    """
+    total = sum(counts.values())
+    if total == 0:
+        return None
+    position = fraction * (total - 1)
+    low = math.floor(position)
+    ordered = sorted((value, n) for value, n in counts.items() if n)
+
+    def value_at(index):
+        seen = 0
+        for value, n in ordered:
+            seen += n
+            if index < seen:
+                return value
+        return ordered[-1][0]
+
+    below, weight = value_at(low), position - low
+    if weight == 0:
+        return float(below)
+    return float(below) + (float(value_at(low + 1)) - float(below)) * weight

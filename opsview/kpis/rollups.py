@@ -2,9 +2,9 @@
 
 Some figures are too costly to compute live over months of history at scale:
 the backlog at the end of each past day, the first posting of every entry, a
-month of sync events. So each finished local day of a workspace is computed
+month of sync events, the lag of every invoiced entry. So each finished local day of a workspace is computed
 once, with the same functions that define the KPIs live (``unbilled_entries``,
-``posted_time``, ``sync_events_behind``), and stored. ``rollup_missing_days`` is
+``posted_time``, ``sync_events_behind``, ``billed_entries``), and stored. ``rollup_missing_days`` is
 the task: it computes the finished days not rolled up yet, and nothing else.
 """
 
@@ -12,12 +12,12 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from opsview.kpis.billing import posted_time
+from opsview.kpis.billing import billed_entries, posted_time
 from opsview.kpis.expressions import entry_totals
-from opsview.kpis.models import DailySync, DailyWip, PostingTime, RollupDay
+from opsview.kpis.models import DailyBillingLag, DailySync, DailyWip, PostingTime, RollupDay
 from opsview.kpis.scope import Scope
 from opsview.kpis.sync import sync_events_behind
 from opsview.kpis.wip import unbilled_entries
@@ -67,23 +67,39 @@ def _postings(scope):
     ]  # fmt: skip
 
 
+def _billing_lag(scope):
+    rows = (
+        billed_entries(scope)
+        .values("project_id", "system_id", "lag_days")
+        .annotate(n=Count("id"), sum_hours=Sum("hours"))
+        .order_by()
+    )
+    return [
+        DailyBillingLag(workspace=scope.workspace, day=scope.start, project_id=row["project_id"],
+                        system_id=row["system_id"], lag_days=row["lag_days"], entries=row["n"], hours=row["sum_hours"])
+        for row in rows
+    ]  # fmt: skip
+
+
 def rollup_day(workspace, day, now=None):
     """Compute and store every roll-up of ``workspace`` for local ``day`` (again, if it was); returns rows written."""
     now = now or timezone.now()
     scope = Scope(workspace=workspace, start=day, end=day, now=now)
-    wip, sync, postings = _wip(scope), _sync(scope), _postings(scope)
+    wip, sync, postings, lags = _wip(scope), _sync(scope), _postings(scope), _billing_lag(scope)
     with transaction.atomic():
         DailyWip.objects.filter(workspace=workspace, day=day).delete()
         DailySync.objects.filter(workspace=workspace, day=day).delete()
+        DailyBillingLag.objects.filter(workspace=workspace, day=day).delete()
         PostingTime.objects.filter(
             workspace=workspace, posted_at__gte=scope.start_at, posted_at__lt=scope.end_at
         ).delete()
         DailyWip.objects.bulk_create(wip, batch_size=1000)
         DailySync.objects.bulk_create(sync, batch_size=1000)
+        DailyBillingLag.objects.bulk_create(lags, batch_size=1000)
         # An entry is posted first once; a recomputed earlier day may already hold it.
         PostingTime.objects.bulk_create(postings, batch_size=1000, ignore_conflicts=True)
         RollupDay.objects.update_or_create(workspace=workspace, day=day, defaults={"computed_at": now})
-    return len(wip) + len(sync) + len(postings)
+    return len(wip) + len(sync) + len(postings) + len(lags)
 
 
 def finished_days(workspace, days, now=None):

@@ -84,6 +84,10 @@ class Scope:
     def days(self):
         return (self.end - self.start).days + 1
 
+    def each_day(self):
+        """Every day of the period, first to last."""
+        return [self.start + timedelta(days=n) for n in range(self.days)]
+
     def previous(self):
         """The period of the same length just before this one, with the same filters."""
         return replace(self, start=self.start - timedelta(days=self.days), end=self.start - timedelta(days=1))

@@ -107,6 +107,8 @@ class TimeEntry(SourceRecord):
             models.Index(
                 fields=["workspace", "work_date"], include=["status", "billable", "hours"], name="timeentry_worked_on"
             ),
+            # Billing lag finds a day's invoiced entries by the invoices' numbers.
+            models.Index(fields=["workspace", "invoice_reference"], name="timeentry_invoice_reference"),
         ]
 
 

@@ -4,6 +4,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django import template
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -35,3 +37,19 @@ def money(amounts):
 @register.filter
 def percent(rate):
     return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+@register.simple_tag
+def table_rows(chart):
+    """The rows of a chart's table fallback, each with a link to its records.
+
+    Built here rather than with template loops: a dashboard's tables hold a
+    thousand cells or more, and the template engine took ~60 ms to render them.
+    """
+    html = []
+    for row, link in chart.table:
+        cells = [f"<td>{conditional_escape(cell(row[0]))}</td>"]
+        cells += [f'<td class="num">{conditional_escape(cell(value))}</td>' for value in row[1:]]
+        records = f'<a href="{conditional_escape(link)}">records →</a>' if link else ""
+        html.append(f"<tr>{''.join(cells)}<td>{records}</td></tr>")
+    return mark_safe("\n".join(html))  # noqa: S308 -- every value above is escaped

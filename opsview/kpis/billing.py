@@ -51,6 +51,7 @@ def billed_entries(scope, lag=None, issued_on=None):
     entries = (
         scope.time_entries()
         .filter(status=TimeEntryStatus.APPROVED, invoice_reference__in=numbers)
+        .exclude(invoice_reference="")
         .annotate(invoice=invoice)
         .filter(invoice__isnull=False)
         .annotate(lag_days=DaysBetween(F("invoice__issue_date"), F("work_date")))
@@ -89,7 +90,7 @@ def billing_lags(*scopes):
     The database counts entries by period and lag days, from the daily roll-up
     for days it holds and live for the rest; the median, 90th percentile and
     buckets are read off those counts. A dashboard's period and the one before
-    it take two queries together.
+    it are read together: one query of the roll-up, one live.
     """
     span = scopes[0].with_period(min(s.start for s in scopes), max(s.end for s in scopes))
 
@@ -110,7 +111,7 @@ def billing_lags(*scopes):
     missing = [day for day in span.each_day() if day not in done]
     if missing:
         counted += (
-            billed_entries(span, issued_on=missing)
+            billed_entries(span, issued_on=missing if done else None)
             .values(period=period_of("invoice__issue_date"), days=F("lag_days"))
             .annotate(n=Count("id"), h=Sum("hours"))
             .order_by()

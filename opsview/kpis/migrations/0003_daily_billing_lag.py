@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('kpis', '0002_rollup_schedule'),
-        ('records', '0003_timeentry_invoice_reference_index'),
+        ('records', '0002_timeentry_dashboard_indexes'),
         ('workspaces', '0003_workspace_branding'),
     ]
 

@@ -29,13 +29,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PG = "postgresql://postgres@127.0.0.1:5432"
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def log(message):
-    print(message, flush=True)
+from bench.support import database_exists, log, recreate_database, setup_django  # noqa: E402
 
 
 def parse_args():
@@ -48,35 +44,6 @@ def parse_args():
     parser.add_argument("--reuse", action="store_true", help="keep and reuse a database that is already loaded")
     parser.add_argument("--synthetic", action="store_true", help="use bench/synthetic.py even if seed_demo exists")
     return parser.parse_args()
-
-
-def setup_django(db):
-    os.environ["DATABASE_URL"] = f"{PG}/{db}"
-    os.environ.setdefault("OPSVIEW_DEBUG", "0")
-    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
-    # Production settings refuse to start without a credentials key; nothing here stores credentials.
-    os.environ.setdefault("OPSVIEW_CREDENTIALS_KEY", "YmVuY2gtb25seS1rZXktMzItYnl0ZXMtbG9uZyEhISE=")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "opsview.settings"
-    import django
-
-    django.setup()
-
-
-def recreate_database(db):
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db)))
-
-
-def database_exists(db):
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db]).fetchone() is not None
 
 
 def load(args):
@@ -205,9 +172,6 @@ def main():
     if not (args.reuse and database_exists(args.db)):
         recreate_database(args.db)
     setup_django(args.db)
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
     load(args)
     _, executive, manager = cast()
     log(f"{'target':<46} {'median_ms':>10} {'bare_ms':>9} {'ratio':>6} {'queries':>8}")

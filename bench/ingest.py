@@ -45,9 +45,11 @@ import orjson
 import psycopg
 from psycopg import sql
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.support import PG, ROOT, drop_database, log, recreate_database  # noqa: E402
+
 PY = sys.executable
-PG = "postgresql://postgres@127.0.0.1:5432"
 URL = "/api/v1/sync-events/"
 
 # Measured on the 2-core dev machine with 4 clients (100,000 events, three rounds, median events/s):
@@ -74,10 +76,6 @@ run = SyncRun.objects.create(workspace=ws, reported_by=harvest, flow="time_to_er
                              target_system=erp)
 print(json.dumps({"workspace": ws.pk, "harvest": harvest.pk, "erp": erp.pk, "run": run.pk, "token": raw}))
 """
-
-
-def log(message):
-    print(message, flush=True)
 
 
 def parse_args():
@@ -124,17 +122,6 @@ def ensure_postgres():
         except psycopg.OperationalError:
             time.sleep(1)
     raise SystemExit("PostgreSQL did not come up on 127.0.0.1:5432")
-
-
-def drop_database(name):
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def create_database(name):
-    drop_database(name)
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def checkpoint(dsn):
@@ -445,7 +432,7 @@ def main():
         f"gunicorn {args.workers} worker(s) x {args.threads} thread(s), database {args.db}")  # fmt: skip
     ensure_postgres()
     try:
-        create_database(args.db)
+        recreate_database(args.db)
         started = time.perf_counter()
         manage(env, "migrate", "--no-input")
         ids = orjson.loads(manage(env, "shell", "-c", SETUP).strip().splitlines()[-1])

@@ -20,7 +20,6 @@ Targets: queue and detail pages under 150 ms median, the bulk resolve under 2 s.
 """
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -29,16 +28,9 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-ROOT = Path(__file__).resolve().parent.parent
-PG = "postgresql://postgres@127.0.0.1:5432"
-sys.path.insert(0, str(ROOT))
-
-
-def log(message):
-    print(message, flush=True)
+from bench.support import drop_database, log, recreate_database, setup_django  # noqa: E402
 
 
 def parse_args():
@@ -52,38 +44,6 @@ def parse_args():
     if args.exceptions < 2_000 or args.groups < 2 or args.runs < 1:
         parser.error("--exceptions must be at least 2000, --groups at least 2, --runs at least 1")
     return args
-
-
-def recreate_database(name):
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def drop_database(name):
-    from django.db import connections
-
-    connections.close_all()
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def setup_django(database):
-    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{database}"
-    os.environ["OPSVIEW_DEBUG"] = "0"  # no query log in memory, as in production
-    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
-    if not os.environ.get("OPSVIEW_CREDENTIALS_KEY"):
-        from cryptography.fernet import Fernet
-
-        os.environ["OPSVIEW_CREDENTIALS_KEY"] = Fernet.generate_key().decode()  # nothing here stores credentials
-    os.environ.setdefault("OPSVIEW_VAR_DIR", str(ROOT / "var" / "bench-queues"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsview.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def group_of(index, groups):
@@ -233,7 +193,7 @@ def main():
     args = parse_args()
     log(f"== Building {args.exceptions:,} exceptions in {args.groups:,} groups in database {args.database}")
     recreate_database(args.database)
-    setup_django(args.database)
+    setup_django(args.database, var_dir="bench-queues")
     try:
         ws, olivia, clients = build(args.exceptions, args.groups)
         log(f"== Timing, {args.runs} runs each after a warm-up (server time, in-process)")

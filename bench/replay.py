@@ -26,11 +26,9 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from queues import drop_database, log, recreate_database, setup_django  # noqa: E402
+from bench.support import ROOT, drop_database, log, recreate_database, setup_django  # noqa: E402
 
 
 class Target:
@@ -119,16 +117,7 @@ def main():
     args = parser.parse_args()
 
     recreate_database(args.database)
-    if not os.environ.get("OPSVIEW_CREDENTIALS_KEY"):
-        from cryptography.fernet import Fernet
-
-        os.environ["OPSVIEW_CREDENTIALS_KEY"] = Fernet.generate_key().decode()  # shared with the cluster below
-    os.environ["OPSVIEW_VAR_DIR"] = str(ROOT / "var" / "bench-replay")
-    (ROOT / "var" / "bench-replay").mkdir(parents=True, exist_ok=True)
-    setup_django(args.database)
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    setup_django(args.database, var_dir="bench-replay")
     from django.db import connections
 
     from opsview.replay.models import ACTIVE, Replay, ReplayStatus

@@ -155,3 +155,16 @@ def test_plotly_js_is_served_from_our_static_files(client):
     response = client.get("/static/vendor/plotly/plotly.min.js")
     assert response.status_code == 200
     assert b"plotly.js v" in b"".join(response.streaming_content)[:200]
+
+
+def test_a_role_change_applies_from_the_next_request(client, northwind, erin):
+    # Roles are read once per request; a member demoted or removed must not keep them on later pages.
+    from opsview.workspaces.models import Membership, Role
+
+    signed_in(client, erin)
+    assert client.get("/dashboards/executive/").status_code == 200
+    assert client.get("/audit/").status_code == 200
+    Membership.objects.filter(user=erin).update(role=Role.MANAGER)
+    assert client.get("/audit/").status_code == 403  # the audit trail is not for managers
+    Membership.objects.filter(user=erin).delete()
+    assert client.get("/api/v1/kpis/billing-lag/").status_code == 404

@@ -7,20 +7,8 @@ from opsview.audit.models import AuditEntry
 
 def record(workspace, actor, action, target, before=None, after=None, note="", actor_label=None):
     """Append one audit entry for ``actor`` doing ``action`` on ``target`` (a model instance)."""
-    if actor_label is None:
-        actor_label = actor.get_username() if actor is not None else "system"
-    return AuditEntry.objects.create(
-        workspace=workspace,
-        actor=actor,
-        actor_label=actor_label,
-        action=action,
-        target_type=target._meta.label_lower,
-        target_id=str(target.pk),
-        target_label=str(target)[:255],
-        before=before,
-        after=after,
-        note=note,
-    )
+    [entry] = record_many(workspace, actor, action, [(target, before, after)], note=note, actor_label=actor_label)
+    return entry
 
 
 def record_many(workspace, actor, action, changes, note="", actor_label=None):

@@ -59,17 +59,27 @@ def billed_entries(scope, lag=None, issued_on=None):
     return entries.filter(lag_bucket(lag)) if lag else entries
 
 
-def lag_bucket(code):
-    """Rows whose ``lag_days`` fall in bucket ``code``; the first bucket also takes negative lags."""
+def lag_bounds(code):
+    """The lag days bucket ``code`` holds, ``(lowest, highest)``, None where open; the first takes negative lags too."""
     b = bucket(code)
-    condition = Q(lag_days__gte=b.low) if b.low > 0 else Q()
-    return condition & Q(lag_days__lte=b.high) if b.high is not None else condition
+    return (b.low if b.low > 0 else None), b.high
+
+
+def lag_bucket(code):
+    """Rows whose ``lag_days`` fall in bucket ``code``."""
+    low, high = lag_bounds(code)
+    condition = Q()
+    if low is not None:
+        condition &= Q(lag_days__gte=low)
+    if high is not None:
+        condition &= Q(lag_days__lte=high)
+    return condition
 
 
 def in_lag_bucket(days, code):
-    """Whether ``days`` of lag fall in bucket ``code``, as ``lag_bucket`` decides it in SQL."""
-    b = bucket(code)
-    return (b.low == 0 or days >= b.low) and (b.high is None or days <= b.high)
+    """Whether ``days`` of lag fall in bucket ``code``: ``lag_bucket`` for counts already read."""
+    low, high = lag_bounds(code)
+    return (low is None or days >= low) and (high is None or days <= high)
 
 
 def billing_lag(scope):

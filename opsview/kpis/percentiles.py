@@ -47,15 +47,21 @@ def percentiles(queryset, expression, fractions=MEDIAN_AND_P90, also=None):
     ordered = values.order_by("_pv").values_list("_pv", flat=True)
     result = {}
     for fraction in fractions:
-        position = fraction * (count - 1)
-        low = math.floor(position)
-        around = [float(v) for v in ordered[low : low + 2]]
-        weight = position - low
-        if len(around) == 1 or weight == 0:
-            result[fraction] = around[0]
-        else:
-            result[fraction] = around[0] + (around[1] - around[0]) * weight
+        low, weight = _position(fraction, count)
+        around = list(ordered[low : low + 2])
+        result[fraction] = _between(around[0], around[-1], weight)
     return result, extras
+
+
+def _position(fraction, count):
+    """Where ``percentile_cont(fraction)`` falls among ``count`` ordered values: (index below, weight of the next)."""
+    position = fraction * (count - 1)
+    low = math.floor(position)
+    return low, position - low
+
+
+def _between(below, above, weight):
+    return float(below) + (float(above) - float(below)) * weight
 
 
 def percentile_of_counts(counts, fraction):
@@ -67,8 +73,7 @@ def percentile_of_counts(counts, fraction):
     total = sum(counts.values())
     if total == 0:
         return None
-    position = fraction * (total - 1)
-    low = math.floor(position)
+    low, weight = _position(fraction, total)
     ordered = sorted((value, n) for value, n in counts.items() if n)
 
     def value_at(index):
@@ -79,7 +84,4 @@ def percentile_of_counts(counts, fraction):
                 return value
         return ordered[-1][0]
 
-    below, weight = value_at(low), position - low
-    if weight == 0:
-        return float(below)
-    return float(below) + (float(value_at(low + 1)) - float(below)) * weight
+    return _between(value_at(low), value_at(low + 1) if weight else value_at(low), weight)

@@ -1,6 +1,7 @@
 """A system's connector, built from its connector settings and decrypted credentials."""
 
 import inspect
+from contextlib import contextmanager
 
 from connectors import registry
 from connectors.errors import ConnectorError
@@ -33,3 +34,13 @@ def build_connector(system):
         raise ConnectorError(
             "configuration_error", f"the settings of system '{system.slug}' do not fit its connector: {problem}"
         ) from None
+
+
+@contextmanager
+def connector_for(system, connector=None):
+    """``connector`` if one is given (tests, a caller's shared one), else the system's, closed afterwards."""
+    if connector is not None:
+        yield connector
+        return
+    with build_connector(system) as built:
+        yield built

@@ -9,14 +9,13 @@ succeeds records a succeeded one, which lets that exception resolve by itself.
 """
 
 import logging
-from contextlib import contextmanager
 
 from django.db import transaction
 from django.utils import timezone
 
 from connectors.base import iter_pages
 from connectors.errors import ConnectorError
-from opsview.pulls.connection import build_connector
+from opsview.pulls.connection import build_connector, connector_for
 from opsview.pulls.kinds import PULL_KINDS, kinds_for
 from opsview.pulls.models import PullCursor
 from opsview.pulls.pages import CursorMoved, Tally, store_page
@@ -25,16 +24,6 @@ from opsview.telemetry.models import Outcome, RunStatus, SyncRun
 
 logger = logging.getLogger(__name__)
 STOPPED = (RunStatus.FAILED, RunStatus.CANCELLED)
-
-
-@contextmanager
-def _connection(system, connector):
-    """The given connector, or one built for the system and closed afterwards."""
-    if connector is not None:
-        yield connector
-        return
-    with build_connector(system) as built:
-        yield built
 
 
 def pull(system, record_type, *, connector=None, from_start=False):
@@ -52,7 +41,7 @@ def pull(system, record_type, *, connector=None, from_start=False):
     )
     tally = Tally()
     try:
-        with _connection(system, connector) as source:
+        with connector_for(system, connector) as source:
             for page in iter_pages(getattr(source, kind.fetch), None if from_start else cursor.cursor or None):
                 tally += store_page(system, kind, run, cursor, page, tally)
     except ConnectorError as error:

@@ -8,7 +8,6 @@ still repeat, the idempotency key makes harmless: the target recognises it.
 """
 
 import logging
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -21,7 +20,7 @@ from django_q.tasks import async_task, schedule
 
 from connectors.errors import ConnectorError, NotSupported
 from opsview.audit.trail import record
-from opsview.pulls.connection import build_connector
+from opsview.pulls.connection import connector_for
 from opsview.queues import sync_failures
 from opsview.queues.models import PENDING, ExceptionItem, Resolution, Status
 from opsview.replay.models import CLAIMABLE, Replay, ReplayStatus
@@ -61,7 +60,7 @@ def run_replay(replay_id, connector=None):
         _finish(replay, ReplayStatus.CANCELLED, f"The exception was {replay.exception.status} meanwhile; not sent.")
         return replay.status
     try:
-        with _connection(replay.target_system, connector) as target:
+        with connector_for(replay.target_system, connector) as target:
             delivery = deliver(target, replay)
     except ConnectorError as error:
         delivery = Delivery(False, error_code=error.code, error_message=error.message)
@@ -73,15 +72,6 @@ def run_replay(replay_id, connector=None):
     else:
         _failed(replay, delivery)
     return replay.status
-
-
-@contextmanager
-def _connection(system, connector):
-    if connector is not None:
-        yield connector
-        return
-    with build_connector(system) as built:
-        yield built
 
 
 def deliver(target, replay):

@@ -87,6 +87,12 @@ class SystemKind(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class ConnectionStatus(models.TextChoices):
+    UNTESTED = "untested", "Not tested yet"
+    OK = "ok", "Connected"
+    FAILING = "failing", "Failing"
+
+
 class System(WorkspaceOwned):
     """A connected application: time tracking, billing, ERP or PSA."""
 
@@ -100,6 +106,12 @@ class System(WorkspaceOwned):
     )
     credentials_encrypted = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
+    # What the last connection test, pull or replay learnt about reaching the system.
+    connection_status = models.CharField(
+        max_length=10, choices=ConnectionStatus.choices, default=ConnectionStatus.UNTESTED, editable=False
+    )
+    connection_detail = models.TextField(blank=True, editable=False, help_text="In the vendor's words, never secrets.")
+    connection_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "slug"], name="system_slug_per_workspace")]
@@ -116,6 +128,13 @@ class System(WorkspaceOwned):
     @credentials.setter
     def credentials(self, values):
         self.credentials_encrypted = credentials.encrypt(values) if values else ""
+
+    def record_connection(self, ok, detail):
+        """Remember whether the system could be reached, and why not; saves only those fields."""
+        self.connection_status = ConnectionStatus.OK if ok else ConnectionStatus.FAILING
+        self.connection_detail = detail[:2000]
+        self.connection_checked_at = timezone.now()
+        self.save(update_fields=["connection_status", "connection_detail", "connection_checked_at"])
 
     def masked_credentials(self):
         try:

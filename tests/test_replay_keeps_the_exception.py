@@ -1,10 +1,12 @@
 """A replay never changes what an exception is: attempts are kept on the replay, connection trouble is the
 system's, a target that is not connected is refused up front, and confirming says what went wrong."""
 
+import importlib
 import threading
 from datetime import timedelta
 
 import pytest
+from django.apps import apps
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -206,3 +208,26 @@ def test_the_single_replay_form_is_refused_with_a_message_when_someone_queued_it
     response = client.post("/replays/request/", {"one": item.pk}, follow=True)
     assert response.status_code == 200 and "Nothing to replay" in response.content.decode()
     assert Replay.objects.count() == 1
+
+
+def test_replay_attempts_once_stored_as_sync_events_move_onto_their_replay(api, northwind, olivia, target):
+    migration = importlib.import_module("opsview.replay.migrations.0004_replay_events_become_attempts")
+    item = failing_to(api, northwind, target, "TE-9")["TE-9"]
+    kpis = sync_kpis(northwind)
+    (replay,) = request_replay(olivia, northwind.workspace, only(item))
+    for number, outcome in ((1, "failed"), (2, "succeeded")):
+        SyncEvent.objects.create(
+            workspace=northwind.workspace, event_id=f"replay:{replay.pk}:{number}:{outcome}", record_type="time_entry",
+            external_id="TE-9", source_system=northwind.harvest, target_system=target, outcome=outcome,
+            error_code="http_422" if outcome == "failed" else "", correlation_id=replay.idempotency_key,
+            occurred_at=timezone.now(), payload={"hours": 8},
+        )  # fmt: skip
+    assert sync_kpis(northwind) != kpis
+
+    migration.move(apps, None)
+
+    assert sync_kpis(northwind) == kpis
+    attempts = ReplayAttempt.objects.filter(replay=replay).order_by("number")
+    assert [(a.number, a.outcome, a.error_code, a.request["fields"]) for a in attempts] == [
+        (1, "failed", "http_422", ["hours"]), (2, "succeeded", "", ["hours"]),
+    ]  # fmt: skip

@@ -1,7 +1,9 @@
 """``{% replay_panel item %}``: an exception's replays and replay forms, for the queues' detail page."""
 
 from django import template
+from django.core.exceptions import PermissionDenied
 
+from opsview.queues.actions import ActionRefused
 from opsview.queues.masking import readable_json
 from opsview.queues.policies import masked_fields_for
 from opsview.replay import payloads, services
@@ -47,7 +49,7 @@ def _editor(context, item, masked):
     request = context["request"]
     try:
         plan = services.plan_replay(request.user, request.workspace, type(item).objects.filter(pk=item.pk))
-    except Exception:  # the page must show even when the plan cannot be made; the replay form says why
+    except (ActionRefused, PermissionDenied):  # the page still shows; the replay form says why when used
         plan = None
     if plan is None or not plan.rows:
         problem = plan.not_connected[0][1] if plan and plan.not_connected else ""

@@ -1,6 +1,7 @@
 """A system's connector, built from its connector settings and decrypted credentials."""
 
 import inspect
+import re
 from contextlib import contextmanager
 
 from connectors import registry
@@ -10,6 +11,8 @@ from opsview.workspaces.credentials import CredentialsUnreadable
 
 # Connector settings that opsview reads itself; the rest are the connector's keywords.
 APP_SETTINGS = frozenset({POLL_MINUTES})
+_MISSING_ARGUMENTS = re.compile(r"missing \d+ required (?:keyword-only |positional )?arguments?: (.*)$")
+_QUOTED = re.compile(r"'([^']+)'")
 
 
 def build_connector(system):
@@ -58,6 +61,11 @@ def connection_problem(system):
     try:
         connector = build_connector(system)
     except ConnectorError as problem:
+        missing = _MISSING_ARGUMENTS.search(problem.message)
+        if missing:  # Python's wording of a constructor's missing arguments, in a person's words
+            names = _QUOTED.findall(missing.group(1))
+            listed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+            return f"its settings or credentials lack {listed}"
         return problem.message
     connector.close()
     return None

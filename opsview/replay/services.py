@@ -54,6 +54,7 @@ class Plan:
     rows: list = field(default_factory=list)
     skipped: int = 0
     not_connected: list = field(default_factory=list)  # (system, what a person reads), refused before queueing
+    blocked: int = 0  # exceptions left out because their system is not connected
 
     @property
     def count(self):
@@ -100,7 +101,9 @@ def plan_replay(actor, workspace, items, payload_override=None):
             raise ActionRefused(" ".join(message for _, message in not_connected.values()))
         raise ActionRefused("An edited payload replays one exception at a time.")
     mappings = payloads.mappings_for(workspace, {(r.source_system_id, r.system_id) for r in rows})
-    plan = Plan(skipped=len(set(chosen)) - len(rows) - blocked, not_connected=list(not_connected.values()))
+    plan = Plan(
+        skipped=len(set(chosen)) - len(rows) - blocked, not_connected=list(not_connected.values()), blocked=blocked
+    )
     for item in rows:
         pair_mappings = mappings[(item.source_system_id, item.system_id)]
         original = payloads.original_payload(item)

@@ -162,8 +162,7 @@ def map_group(request, pk):
     if then == "replay":
         plan = services.request_replay(request.user, workspace, waiting, dry_run=True)
         context = dry_run_context(workspace, plan, mapping=mapping, mapping_group=group)
-        target = mapping.target_system.name
-        messages.success(request, f"{saved} Nothing is resolved until {target} accepts the records.")
+        messages.success(request, saved)
         return render(request, "replay/dry_run.html", context)
     if then == "source":
         try:

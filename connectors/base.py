@@ -84,6 +84,11 @@ class Connector:
         """One page of projects changed since the cursor (None: from the beginning)."""
         raise NotSupported(f"{self.system} does not provide projects")
 
+    @classmethod
+    def payload_schema(cls, record_type: str) -> dict | None:
+        """The JSON Schema of the payload ``send`` takes for ``record_type`` (the target's own fields), or None."""
+        return None
+
     def send(self, record_type: str, payload: dict, idempotency_key: str) -> SendResult:
         """(Re)send one record; the same ``idempotency_key`` never has effect twice where the target allows it."""
         raise NotSupported(f"{self.system} does not accept records")

@@ -16,6 +16,11 @@ What Xero lets us fetch incrementally differs by API:
   default 62 days before the scan; the first scan reads all). Entries have no update
   time, so ``updated_at`` is when we read them: the app takes the latest reading.
 
+Sending (replays): an invoice is created with ``PUT /Invoices`` carrying the
+``Idempotency-Key`` header; a sales invoice (ACCREC, the only type whose ``Reference`` the
+contract allows) without a reference of its own gets the key as its reference, so
+``lookup`` can later ask Xero whether a send took effect.
+
 Mapping: Xero Projects has no approval step, so an entry is ``approved`` when
 entered; an ``INVOICED`` entry carries the invoice reference ``INVOICED`` (Xero does
 not say which). Invoices: DRAFT and SUBMITTED -> draft, AUTHORISED -> posted (it is
@@ -29,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from connectors.base import DEFAULT_OVERLAP, Connector, decode_cursor, encode_cursor, later, next_since
+from connectors.errors import ConnectorError
 from connectors.http import HttpClient, RetryPolicy, error_for_status
 from connectors.records import (
     ClientRecord,
@@ -36,6 +42,7 @@ from connectors.records import (
     Page,
     PersonRecord,
     ProjectRecord,
+    SendResult,
     TimeEntryRecord,
     money,
     parse_datetime,
@@ -47,6 +54,46 @@ PROJECTS_URL = "https://api.xero.com/projects.xro/2.0"
 INVOICE_STATUS = {"DRAFT": "draft", "SUBMITTED": "draft", "AUTHORISED": "posted", "PAID": "paid",
                   "VOIDED": "void", "DELETED": "void"}  # fmt: skip
 INVOICED = "INVOICED"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+# The writable fields of the Accounting API's Invoice and the Projects API's TimeEntryCreateOrUpdate,
+# as Xero's published contract gives them; tests/connectors check they still agree.
+_TEXT, _NUMBER = {"type": "string"}, {"type": "number"}
+LINE_ITEM_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "Description": _TEXT, "Quantity": _NUMBER, "UnitAmount": _NUMBER, "ItemCode": _TEXT, "AccountCode": _TEXT,
+        "TaxType": _TEXT, "TaxAmount": _NUMBER, "LineAmount": _NUMBER, "DiscountRate": _NUMBER,
+    },
+}  # fmt: skip
+INVOICE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "Type": {"type": "string", "enum": ["ACCPAY", "ACCPAYCREDIT", "APOVERPAYMENT", "APPREPAYMENT", "ACCREC",
+                                            "ACCRECCREDIT", "AROVERPAYMENT", "ARPREPAYMENT"]},
+        "Contact": {"type": "object", "properties": {"ContactID": {"type": "string", "format": "uuid"},
+                                                     "Name": _TEXT, "ContactNumber": _TEXT}},
+        "LineItems": {"type": "array", "items": LINE_ITEM_SCHEMA},
+        "Date": _TEXT, "DueDate": _TEXT,
+        "LineAmountTypes": {"type": "string", "enum": ["Exclusive", "Inclusive", "NoTax"]},
+        "InvoiceNumber": {"type": "string", "maxLength": 255},
+        "Reference": _TEXT, "Url": _TEXT, "CurrencyCode": _TEXT, "CurrencyRate": _NUMBER,
+        "Status": {"type": "string", "enum": ["DRAFT", "SUBMITTED", "DELETED", "AUTHORISED", "PAID", "VOIDED"]},
+        "SentToContact": {"type": "boolean"}, "ExpectedPaymentDate": _TEXT,
+    },
+}  # fmt: skip
+TIME_ENTRY_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "userId": {"type": "string", "format": "uuid"},
+        "taskId": {"type": "string", "format": "uuid"},
+        "dateUtc": {"type": "string", "format": "date-time"},
+        "duration": {"type": "integer"},
+        "description": _TEXT,
+    },
+    "required": ["userId", "taskId", "dateUtc", "duration"],
+}
+PAYLOAD_SCHEMAS = {"invoice": INVOICE_SCHEMA, "time_entry": TIME_ENTRY_SCHEMA}
 MS_DATE = re.compile(r"/Date\((-?\d+)([+-]\d{4})?\)/")
 
 
@@ -79,6 +126,12 @@ class XeroConnector(Connector):
     """
 
     system = "xero"
+    send_types = frozenset({"invoice"})
+
+    @classmethod
+    def payload_schema(cls, record_type):
+        """The fields Xero takes for ``record_type`` (an invoice or a time entry), as JSON Schema; else None."""
+        return PAYLOAD_SCHEMAS.get(record_type)
 
     def __init__(
         self,
@@ -256,9 +309,77 @@ class XeroConnector(Connector):
             raw=row,
         )
 
+    # -- sending --------------------------------------------------------------------------
+
+    def send(self, record_type, payload, idempotency_key) -> SendResult:
+        """Create the invoice in ``payload`` (Xero's own Invoice fields) once: see the module's notes.
+
+        Fields Xero does not take for an invoice (e.g. opsview's ``external_id``) are left out.
+        A refusal carries Xero's validation messages.
+        """
+        if record_type not in self.send_types:
+            return SendResult.failure("unsupported_record_type", f"xero takes {sorted(self.send_types)} only")
+        invoice = {k: v for k, v in (payload or {}).items() if k in INVOICE_SCHEMA["properties"]}
+        if invoice.get("Type", "ACCREC") == "ACCREC" and not invoice.get("Reference"):
+            invoice["Reference"] = idempotency_key
+        try:
+            response = self.http.request(
+                "PUT", f"{self.accounting_url}/Invoices", json={"Invoices": [invoice]},
+                headers={IDEMPOTENCY_HEADER: idempotency_key}, idempotent=True,
+            )  # fmt: skip
+        except ConnectorError as error:
+            return SendResult.failure(error.code, error.message, retryable=error.retryable)
+        if response.status_code == 400:
+            return SendResult.failure("validation_error", _validation_messages(response), detail=_json(response))
+        if response.status_code != 200:
+            error = error_for_status(self.system, response)
+            return SendResult.failure(error.code, error.message, retryable=error.retryable)
+        created = (_json(response).get("Invoices") or [{}])[0]
+        if created.get("HasErrors"):
+            messages = "; ".join(e.get("Message", "") for e in created.get("ValidationErrors") or [])
+            return SendResult.failure("validation_error", messages or "xero refused the invoice", detail=created)
+        detail = {"status": created.get("Status"), "number": created.get("InvoiceNumber")}
+        return SendResult(True, created.get("InvoiceID") or "", detail=detail)
+
+    def lookup(self, record_type, key):
+        """The sales invoice whose reference is ``key`` (see ``send``), or None."""
+        if record_type != "invoice":
+            return super().lookup(record_type, key)
+        rows = self._get(f"{self.accounting_url}/Invoices", {"where": f'Reference=="{key}"'}).get("Invoices") or []
+        return self._read(rows[0]) if rows else None
+
+    def read_back(self, record_type, external_id):
+        """The invoice as Xero holds it now (``state`` is Xero's own status), or None if there is none."""
+        if record_type != "invoice":
+            return super().read_back(record_type, external_id)
+        rows = self._get(f"{self.accounting_url}/Invoices/{external_id}").get("Invoices") or []
+        return self._read(rows[0]) if rows else None
+
+    def _read(self, row):
+        return {**self._invoice(row).as_ingest(), "state": row.get("Status")}
+
     def close(self):
         """Close the HTTP client."""
         self.http.close()
+
+
+def _json(response):
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _validation_messages(response):
+    """Xero's validation messages in a 400 answer, joined; its summary message when it gives no detail."""
+    body = _json(response)
+    messages = [
+        error.get("Message", "")
+        for element in body.get("Elements") or []
+        for error in element.get("ValidationErrors") or []
+    ]
+    return "; ".join(m for m in messages if m) or body.get("Message") or f"xero answered 400: {response.text[:300]}"
 
 
 def _day(value):

@@ -97,16 +97,15 @@ def test_a_whole_group_is_resolved_in_one_action(failures, northwind, olivia):
     assert failures.filter(status=Status.OPEN).count() == 3
 
 
-def test_mapping_an_unknown_value_stores_it_and_resolves_what_waited_on_it(failures, northwind, olivia):
+def test_mapping_an_unknown_value_stores_it_and_leaves_what_waited_on_it_open(failures, northwind, olivia):
     group = failures.get(external_id="TE-4").group
-    mapping, resolved = mappings.map_value(olivia, northwind.workspace, group, "4711")
+    mapping, waiting = mappings.map_value(olivia, northwind.workspace, group, "4711")
 
-    assert resolved == 2
+    # The records were never delivered: they stay open until the target accepts them.
+    assert waiting == 2
     assert (mapping.kind, mapping.source_value, mapping.target_value) == ("project", "ACME-01", "4711")
     assert mappings.lookup(northwind.workspace, "project", northwind.harvest, northwind.erp, "ACME-01") == "4711"
-    assert set(ExceptionItem.objects.filter(group=group).values_list("resolution_note", flat=True)) == {
-        "Mapped project 'ACME-01' to '4711'."
-    }
+    assert set(ExceptionItem.objects.filter(group=group).values_list("status", flat=True)) == {"open"}
     assert AuditEntry.objects.get(action="mapping.save").after == {"target_value": "4711"}
     mappings.map_value(olivia, northwind.workspace, group, "4712")
     assert Mapping.objects.get().target_value == "4712"

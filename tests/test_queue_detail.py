@@ -113,7 +113,7 @@ def test_a_missing_mapping_offers_its_fix_in_place(client, api, northwind, olivi
 
     response = client.post(f"/queues/groups/{group.pk}/map/", {"target_value": "P-4711", "next": "/queues/"},
                            follow=True)  # fmt: skip
-    assert "Mapped ACME-01 → P-4711; 2 resolved." in response.content.decode()
+    assert "Mapped ACME-01 → P-4711; 2 still open." in response.content.decode()
     assert "It is mapped to <code>P-4711</code>" in client.get(f"/queues/groups/{group.pk}/").content.decode()
 
 

@@ -1,11 +1,18 @@
 """End to end with a real Tryton: a posting fails for a real reason, the cause is fixed, the operator replays."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from connectors.tryton import TrytonConnector
 from opsview.audit.models import AuditEntry
+from opsview.kpis.scope import Scope
+from opsview.kpis.sync import sync_success_totals
 from opsview.queues.models import ExceptionItem
+from opsview.records.models import Invoice
 from opsview.replay.models import Replay
+from opsview.replay.tasks import run_replay
 from tests.queue_support import failure, send
 from tests.replay_support import run_queued
 
@@ -69,3 +76,48 @@ def test_an_invoice_refused_for_a_missing_period_is_replayed_after_the_fix_and_r
     assert run_queued() == ["duplicate"]
     item.refresh_from_db()
     assert item.resolution == "duplicate"
+
+
+def test_a_refused_replay_keeps_the_posting_failure_and_a_read_back_posting_updates_opsviews_invoice(
+    client, api, northwind, olivia, tryton, tryton_server
+):
+    invoice_id = str(tryton_server.ids["invoice"])
+    issued = (timezone.localdate() - timedelta(days=5)).isoformat()
+    # opsview's copy of the billing invoice: issued five days ago and not posted, so it is an exception too.
+    billed = {"external_id": "I-7", "version": 1, "number": "2026-I-7", "client": "C-1", "project": "PR-1",
+              "amount": "4800.00", "currency": "EUR", "status": "issued", "issue_date": issued}  # fmt: skip
+    response = api.post("/api/v1/states/invoices/", {"items": [billed]}, format="json")
+    assert response.status_code == 200, response.content
+    unposted = ExceptionItem.objects.get(workspace=northwind.workspace, kind="unposted_invoice")
+    with connect(tryton_server) as erp:
+        refused = erp.send("invoice", {"external_id": invoice_id}, "job-run-1")
+    send(api, failure("I-7", refused.error_message, refused.error_code, record_type="invoice",
+                      payload={"external_id": invoice_id}))  # fmt: skip
+    item = ExceptionItem.objects.get(workspace=northwind.workspace, kind="posting_failure")
+    what = (item.kind, item.group_id, item.group.fingerprint, item.error_code, item.error_message)
+    today = timezone.localdate()
+    scope = Scope(workspace=northwind.workspace, start=today - timedelta(days=7), end=today)
+    kpis = sync_success_totals(scope)
+
+    # Replayed before the fix, Tryton refuses again: the exception stays what it was, the KPIs too.
+    client.force_login(olivia)
+    client.post("/replays/request/", {"one": item.pk})
+    assert run_queued() == ["retrying"]
+    item.refresh_from_db()
+    assert (item.kind, item.group_id, item.group.fingerprint, item.error_code, item.error_message) == what
+    assert sync_success_totals(scope) == kpis and item.status == "open"
+
+    tryton_server.open_fiscal_year("2026-10-31")
+    assert run_replay(Replay.objects.get().pk) == "succeeded"
+
+    invoice = Invoice.objects.get(workspace=northwind.workspace, external_id="I-7")
+    with connect(tryton_server) as erp:
+        back = erp.read_back("invoice", invoice_id)
+    assert (invoice.status, invoice.number, invoice.erp_reference) == ("posted", "2026-I-7", back["number"])
+    assert invoice.posted_at is not None
+    unposted.refresh_from_db()
+    item.refresh_from_db()
+    assert (item.status, unposted.status) == ("resolved", "resolved")
+    assert sync_success_totals(scope) == kpis
+    page = client.get(f"/queues/{item.pk}/").content.decode()
+    assert "Attempt history" in page and "Accepted" in page and "Refused" in page

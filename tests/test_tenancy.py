@@ -23,6 +23,7 @@ NORTHWIND_OBJECTS = {
     "queue-group": lambda nw: {"pk": northwind_exception(nw).group_id},
     "queue-group-guide": lambda nw: {"pk": northwind_exception(nw).group_id},
     "queue-group-map": lambda nw: {"pk": northwind_exception(nw).group_id},
+    "replay-map-group": lambda nw: {"pk": northwind_exception(nw).group_id},
     "queue-delete-view": lambda nw: {"pk": northwind_saved_view(nw).pk},
     "replay-edit": lambda nw: {"pk": northwind_exception(nw).pk},
     "replay-status": lambda nw: {"pk": northwind_exception(nw).pk},

@@ -1,6 +1,7 @@
 """A system's connector, built from its connector settings and decrypted credentials."""
 
 import inspect
+import re
 from contextlib import contextmanager
 
 from connectors import registry
@@ -10,6 +11,8 @@ from opsview.workspaces.credentials import CredentialsUnreadable
 
 # Connector settings that opsview reads itself; the rest are the connector's keywords.
 APP_SETTINGS = frozenset({POLL_MINUTES})
+_MISSING_ARGUMENTS = re.compile(r"missing \d+ required (?:keyword-only |positional )?arguments?: (.*)$")
+_QUOTED = re.compile(r"'([^']+)'")
 
 
 def build_connector(system):
@@ -44,3 +47,30 @@ def connector_for(system, connector=None):
         return
     with build_connector(system) as built:
         yield built
+
+
+def connection_problem(system):
+    """Why ``system`` cannot be used now, in a few words, or None when its connector can be built.
+
+    The one rule for "is this system connected": a connector for its vendor, and settings and
+    credentials that build it. Nothing is called over the network: a wrong password shows
+    when the system answers, and is then remembered by ``System.record_connection``.
+    """
+    if (system.vendor or "") not in registry.CONNECTORS:
+        return f"no connector for {system.vendor or 'its vendor'} is set up"
+    try:
+        connector = build_connector(system)
+    except ConnectorError as problem:
+        missing = _MISSING_ARGUMENTS.search(problem.message)
+        if missing:  # Python's wording of a constructor's missing arguments, in a person's words
+            names = _QUOTED.findall(missing.group(1))
+            listed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+            return f"its settings or credentials lack {listed}"
+        return problem.message
+    connector.close()
+    return None
+
+
+def not_connected_message(system, problem):
+    """What a person reads when ``system`` is not connected: its name, and where to set it up."""
+    return f"{system.name} is not connected: set it up under Settings → Systems ({problem})."

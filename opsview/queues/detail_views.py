@@ -116,6 +116,7 @@ def group(request, pk):
         "statuses": filters.STATUS_OPTIONS,
         "by_status": by_status,
         "pending_money": money or 0,
+        "waiting_count": by_status[Status.OPEN] + by_status[Status.SNOOZED],
         "currency": members.exclude(currency="").values_list("currency", flat=True).first() or "",
         "resolutions": USER_RESOLUTIONS,
         "teammates": actions.teammates(workspace),

@@ -188,11 +188,11 @@ def map_value(request, pk):
     workspace = require_workspace(request)
     group = get_object_or_404(ExceptionGroup.objects.visible_to(request.user, workspace), pk=pk)
     try:
-        mapping, resolved = mappings.map_value(request.user, workspace, group, request.POST.get("target_value"))
+        mapping, waiting = mappings.map_value(request.user, workspace, group, request.POST.get("target_value"))
     except actions.ActionRefused as refusal:
         messages.error(request, str(refusal))
     else:
-        messages.success(request, f"Mapped {mapping.source_value} → {mapping.target_value}; {resolved} resolved.")
+        messages.success(request, f"Mapped {mapping.source_value} → {mapping.target_value}; {waiting} still open.")
     return redirect(_safe_next(request, "queue"))
 
 

@@ -132,6 +132,9 @@ class Invoice(SourceRecord):
     issue_date = models.DateField(null=True, blank=True)
     due_date = models.DateField(null=True, blank=True)
     posted_at = models.DateTimeField(null=True, blank=True, help_text="When the ERP accepted the posting.")
+    erp_reference = models.CharField(
+        max_length=64, blank=True, help_text="The ERP's own number for the posting, beside the billing number."
+    )
     paid_at = models.DateTimeField(null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
 

@@ -78,3 +78,58 @@ class Replay(WorkspaceOwned):
     @property
     def gave_up(self):
         return self.status == ReplayStatus.FAILED and self.attempts >= self.max_attempts
+
+
+class AttemptOutcome(models.TextChoices):
+    SUCCEEDED = "succeeded", "Accepted"
+    DUPLICATE = "duplicate", "Already there"
+    FAILED = "failed", "Refused"
+    CONNECTION = "connection", "Could not connect"
+    CANCELLED = "cancelled", "Not sent"
+
+
+class ReplayAttempt(WorkspaceOwned):
+    """One try at sending a replay: what was asked, what the target answered.
+
+    Kept on the replay, never as a sync event: the exception keeps the kind, group and
+    fingerprint its integration job's failure gave it, and the sync KPIs count only the
+    jobs' own outcomes.
+    """
+
+    MANAGER_SCOPE = "replay__exception__project__manager__user"
+
+    replay = models.ForeignKey(Replay, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(default=timezone.now)
+    request = models.JSONField(default=dict, help_text="What was sent: target, record, idempotency key, fields.")
+    response = models.JSONField(null=True, blank=True, help_text="What the target answered.")
+    outcome = models.CharField(max_length=10, choices=AttemptOutcome.choices)
+    error_code = models.CharField(max_length=80, blank=True)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        indexes = [models.Index(fields=["replay", "number"])]
+
+    def __str__(self):
+        return f"attempt {self.number} of {self.replay}"
+
+
+class SourceResend(WorkspaceOwned):
+    """An operator's choice to let the source job resend a record instead of replaying it.
+
+    The exception stays open, with its money, until a later succeeded sync event for its
+    record resolves it; this row only says who chose to wait, and when.
+    """
+
+    MANAGER_SCOPE = "exception__project__manager__user"
+
+    exception = models.OneToOneField("queues.ExceptionItem", on_delete=models.CASCADE, related_name="source_resend")
+    mapping = models.ForeignKey("queues.Mapping", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(blank=True)
+
+    def __str__(self):
+        return f"waiting for the source to resend {self.exception}"

@@ -1,13 +1,16 @@
-"""What a replay sends: the payload as last reported or as edited, with the workspace's mappings applied."""
+"""What a replay sends: the payload as last reported or as edited, with the workspace's mappings applied.
+
+An edit is checked against the target's own fields (its connector's ``payload_schema``),
+not opsview's ingest fields: the payload goes to the target, not to opsview.
+"""
 
 import json
 
-from opsview.ingest.fields import clean_item
-from opsview.ingest.schemas import CLIENT, INVOICE, PERSON, PROJECT, TIME_ENTRY
+import jsonschema
+
+from connectors import registry
 from opsview.queues.masking import MASK
 from opsview.queues.models import Mapping, MappingKind
-
-SCHEMAS = {"time_entry": TIME_ENTRY, "invoice": INVOICE, "project": PROJECT, "client": CLIENT, "person": PERSON}
 
 # The payload field that holds each kind of mapped value.
 MAPPED_FIELDS = {
@@ -16,10 +19,12 @@ MAPPED_FIELDS = {
     MappingKind.PERSON: "person",
     MappingKind.TAX_CODE: "tax_code",
 }
+ERROR_LIMIT = 20
+_MISSING = object()
 
 
 class PayloadInvalid(ValueError):
-    """An edited payload does not fit its record type; ``errors`` says which field and why."""
+    """An edited payload does not fit its target; ``errors`` says which field and why."""
 
     def __init__(self, errors):
         self.errors = errors
@@ -31,10 +36,26 @@ def original_payload(item):
     return item.last_event.payload if item.last_event_id and item.last_event else None
 
 
-def parse_edit(text, record_type, original):
-    """The edited payload in ``text`` (JSON), checked against ``record_type``; raises ``PayloadInvalid``.
+def with_identity(payload, item):
+    """A copy of ``payload`` carrying the record's id as ``external_id``, for targets that need it."""
+    base = dict(payload) if isinstance(payload, dict) else {}
+    base.setdefault("external_id", item.external_id)
+    return base
 
-    Fields shown masked and left as they were keep their original value.
+
+def schema_for(vendor, record_type):
+    """The JSON Schema of what the target system of ``vendor`` takes for ``record_type``, or None."""
+    connector_class = registry.CONNECTORS.get(vendor or "")
+    if connector_class is None:
+        return None
+    return connector_class.payload_schema(record_type)
+
+
+def parse_edit(text, schema, shown):
+    """The edited payload in ``text`` (JSON), checked against ``schema``; raises ``PayloadInvalid``.
+
+    ``shown`` is the payload as the editor showed it, unmasked. A field still showing the
+    mask keeps its value from ``shown``: the mask text is never sent.
     """
     try:
         edited = json.loads(text or "")
@@ -42,15 +63,52 @@ def parse_edit(text, record_type, original):
         raise PayloadInvalid([{"field": None, "message": f"is not valid JSON: {problem}"}]) from None
     if not isinstance(edited, dict):
         raise PayloadInvalid([{"field": None, "message": "must be a JSON object"}])
-    if isinstance(original, dict):
-        edited = {k: (original.get(k) if v == MASK and k in original else v) for k, v in edited.items()}
-    schema = SCHEMAS.get(record_type)
+    errors = []
+    edited = _unmask(edited, shown, (), errors)
+    if errors:
+        raise PayloadInvalid(errors)
     if schema is not None:
-        errors = []
-        clean_item(schema, edited, errors, 0)
+        errors = schema_errors(schema, edited)
         if errors:
-            raise PayloadInvalid([{"field": e["field"], "message": e["message"]} for e in errors])
+            raise PayloadInvalid(errors)
     return edited
+
+
+def _unmask(value, shown, path, errors):
+    if value == MASK:
+        if shown is _MISSING or shown == MASK:
+            errors.append({"field": _dotted(path), "message": "still shows the mask: type the value to send"})
+        return shown
+    if isinstance(value, dict):
+        shown = shown if isinstance(shown, dict) else {}
+        return {k: _unmask(v, shown.get(k, _MISSING), (*path, k), errors) for k, v in value.items()}
+    if isinstance(value, list):
+        shown = shown if isinstance(shown, list) else []
+        return [_unmask(v, shown[i] if i < len(shown) else _MISSING, (*path, i), errors) for i, v in enumerate(value)]
+    return value
+
+
+def _dotted(path):
+    return ".".join(str(p) for p in path) or None
+
+
+def schema_errors(schema, payload):
+    """``[{field, message}]`` for what in ``payload`` does not fit ``schema``, at most ERROR_LIMIT, by field."""
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = []
+    for error in sorted(validator.iter_errors(payload), key=lambda e: [str(p) for p in e.absolute_path]):
+        path = list(error.absolute_path)
+        message = error.message
+        if error.validator == "required":
+            missing = next((name for name in error.validator_value if name in message), None)
+            if missing is not None:
+                path, message = [*path, missing], "is required"
+        elif error.validator == "additionalProperties":
+            message = "has fields the target does not take: " + message.split("(", 1)[-1].rstrip(")")
+        errors.append({"field": _dotted(path), "message": message})
+        if len(errors) >= ERROR_LIMIT:
+            break
+    return errors
 
 
 def mappings_for(workspace, pairs):

@@ -16,8 +16,8 @@ from django.db import transaction
 from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
-from connectors import registry
 from opsview.audit.trail import record, record_many
+from opsview.pulls.connection import connection_problem, not_connected_message
 from opsview.queues.actions import ActionRefused
 from opsview.queues.models import PENDING, SYNC_KINDS, ExceptionItem
 from opsview.replay import payloads
@@ -53,6 +53,8 @@ class Plan:
 
     rows: list = field(default_factory=list)
     skipped: int = 0
+    not_connected: list = field(default_factory=list)  # (system, what a person reads), refused before queueing
+    blocked: int = 0  # exceptions left out because their system is not connected
 
     @property
     def count(self):
@@ -87,25 +89,55 @@ def plan_replay(actor, workspace, items, payload_override=None):
         .select_related("system", "source_system", "last_event")
         .order_by("pk")
     )
-    rows = [r for r in rows if r.system.vendor in registry.CONNECTORS]
+    not_connected = {}
+    for system in {r.system_id: r.system for r in rows}.values():
+        problem = connection_problem(system)
+        if problem:
+            not_connected[system.pk] = (system, not_connected_message(system, problem))
+    blocked = sum(1 for r in rows if r.system_id in not_connected)
+    rows = [r for r in rows if r.system_id not in not_connected]
     if payload_override is not None and len(rows) != 1:
+        if not_connected:
+            raise ActionRefused(" ".join(message for _, message in not_connected.values()))
         raise ActionRefused("An edited payload replays one exception at a time.")
     mappings = payloads.mappings_for(workspace, {(r.source_system_id, r.system_id) for r in rows})
-    plan = Plan(skipped=len(set(chosen)) - len(rows))
+    plan = Plan(
+        skipped=len(set(chosen)) - len(rows) - blocked, not_connected=list(not_connected.values()), blocked=blocked
+    )
     for item in rows:
+        pair_mappings = mappings[(item.source_system_id, item.system_id)]
         original = payloads.original_payload(item)
+        base = payloads.with_identity(original, item)
         edited = None
         if payload_override is not None:
             edited = payload_override
             if isinstance(edited, str):
-                edited = payloads.parse_edit(edited, item.record_type, original)
-        base = edited if edited is not None else original
-        base = dict(base) if isinstance(base, dict) else {}
-        base.setdefault("external_id", item.external_id)  # the record's identity, for targets that need it
-        payload, applied = payloads.apply_mappings(base, mappings[(item.source_system_id, item.system_id)])
+                shown, _ = payloads.apply_mappings(base, pair_mappings)  # what the editor showed
+                edited = payloads.parse_edit(edited, payloads.schema_for(item.system.vendor, item.record_type), shown)
+            base = payloads.with_identity(edited, item)
+        payload, applied = payloads.apply_mappings(base, pair_mappings)
         key = idempotency_key(workspace.pk, item.system_id, item.record_type, item.external_id, payload)
         plan.rows.append(Planned(item, original, edited, payload, applied, key))
     return plan
+
+
+class AlreadyQueued(ActionRefused):
+    """Another person's replay of the same exceptions was queued first."""
+
+
+def check_confirmation(plan, confirm_count, selection):
+    """Refuse, saying what is wrong, unless ``confirm_count`` and ``selection`` repeat the dry run's."""
+    typed = str(confirm_count if confirm_count is not None else "").strip()
+    if not typed:
+        raise ActionRefused(f"Type the number of records to replay ({plan.count}) to confirm.")
+    if not typed.isdigit():
+        raise ActionRefused(f"'{typed}' is not a number: type {plan.count}, the number of records to replay.")
+    if selection != plan.selection:
+        raise ActionRefused(
+            f"The records changed since the dry run: {plan.count} would be replayed now. Check them and confirm again."
+        )
+    if int(typed) != plan.count:
+        raise ActionRefused(f"You typed {typed}, but {plan.count} records would be replayed. Type {plan.count}.")
 
 
 def request_replay(actor, workspace, items, payload_override=None, dry_run=False, confirm_count=None, selection=None):
@@ -117,13 +149,12 @@ def request_replay(actor, workspace, items, payload_override=None, dry_run=False
     plan = plan_replay(actor, workspace, items, payload_override)
     if dry_run:
         return plan
+    if plan.not_connected:
+        raise ActionRefused(" ".join(message for _, message in plan.not_connected) + " Nothing was queued.")
     if not plan.rows:
         raise ActionRefused("Nothing to replay: none of these is an open sync failure without a replay under way.")
-    if plan.count > 1 and (str(confirm_count) != str(plan.count) or selection != plan.selection):
-        raise ActionRefused(
-            f"Confirm the count: {plan.count} exceptions would be replayed now, not {confirm_count}. "
-            "The selection changed since the dry run; check it again."
-        )
+    if plan.count > 1:
+        check_confirmation(plan, confirm_count, selection)
     batch = uuid.uuid4()
     with transaction.atomic():
         Replay.objects.bulk_create(
@@ -149,6 +180,12 @@ def request_replay(actor, workspace, items, payload_override=None, dry_run=False
             batch_size=500,
         )
         replays = list(Replay.objects.filter(workspace=workspace, batch=batch).order_by("pk"))
+        if not replays:
+            # Everything was queued by someone else between the dry run and this confirmation.
+            raise AlreadyQueued(
+                f"Someone else queued {'this replay' if plan.count == 1 else 'these replays'} a moment ago; "
+                "nothing was queued twice. Follow them under Replays."
+            )
         created = {r.exception_id for r in replays}
         done = [p for p in plan.rows if p.item.pk in created]
         for p in done:

@@ -21,10 +21,9 @@ from django_q.tasks import async_task, schedule
 from connectors.errors import ConnectorError, NotSupported
 from opsview.audit.trail import record
 from opsview.pulls.connection import connector_for
-from opsview.queues import sync_failures
 from opsview.queues.models import PENDING, ExceptionItem, Resolution, Status
-from opsview.replay.models import CLAIMABLE, Replay, ReplayStatus
-from opsview.telemetry.models import Outcome, SyncEvent
+from opsview.replay import own_copy
+from opsview.replay.models import CLAIMABLE, AttemptOutcome, Replay, ReplayAttempt, ReplayStatus
 
 logger = logging.getLogger(__name__)
 TASK = "opsview.replay.tasks.run_replay"
@@ -51,13 +50,21 @@ def claim(replay_id):
     )
 
 
+# Failures of the connection (settings, credentials), not of the record: retrying cannot help.
+CONNECTION_CODES = frozenset({"configuration_error", "authentication_failed", "http_401"})
+
+
 def run_replay(replay_id, connector=None):
     """Run one replay; ``connector`` stands in for the target system's own (tests). Returns its status."""
     if not claim(replay_id):
         return "not claimed"  # another worker has it, or it is finished
     replay = Replay.objects.select_related("exception", "target_system__workspace", "requested_by").get(pk=replay_id)
+    started = timezone.now()
     if replay.exception.status not in PENDING:
-        _finish(replay, ReplayStatus.CANCELLED, f"The exception was {replay.exception.status} meanwhile; not sent.")
+        message = f"The exception was {replay.exception.status} meanwhile; not sent."
+        with transaction.atomic():
+            _attempt(replay, started, AttemptOutcome.CANCELLED, Delivery(False, error_message=message))
+            _finish(replay, ReplayStatus.CANCELLED, message)
         return replay.status
     try:
         with connector_for(replay.target_system, connector) as target:
@@ -68,9 +75,11 @@ def run_replay(replay_id, connector=None):
         logger.exception("replay %s failed", replay_id)
         delivery = Delivery(False, error_code="internal_error", error_message=f"{type(error).__name__}: {error}")
     if delivery.ok:
-        _succeeded(replay, delivery)
+        _succeeded(replay, delivery, started)
+    elif delivery.error_code in CONNECTION_CODES:
+        _connection_failed(replay, delivery, started)
     else:
-        _failed(replay, delivery)
+        _failed(replay, delivery, started)
     return replay.status
 
 
@@ -97,41 +106,47 @@ def deliver(target, replay):
     return Delivery(True, duplicate=bool(detail.get("already")), verified=verified, detail=detail)
 
 
-def _event(replay, outcome, code="", message=""):
-    """A sync event for this attempt: the record's history shows every replay, and the queues read it."""
-    item = replay.exception
-    event = SyncEvent.objects.create(
-        workspace_id=replay.workspace_id, event_id=f"replay:{replay.pk}:{replay.attempts}:{outcome}",
-        record_type=replay.record_type, external_id=replay.external_id, source_system_id=item.source_system_id,
-        target_system_id=replay.target_system_id, outcome=outcome, error_code=code[:80], error_message=message,
-        payload=replay.payload, correlation_id=replay.idempotency_key, occurred_at=timezone.now(),
+def _attempt(replay, started, outcome, delivery):
+    """The attempt on record: what was sent where, and what came back. Never a sync event (see ReplayAttempt)."""
+    payload = replay.payload if isinstance(replay.payload, dict) else {}
+    request = {
+        "to": replay.target_system.name, "record_type": replay.record_type, "external_id": replay.external_id,
+        "idempotency_key": replay.idempotency_key, "fields": sorted(payload),
+        "edited": replay.edited_payload is not None,
+    }  # fmt: skip
+    return ReplayAttempt.objects.create(
+        workspace_id=replay.workspace_id, replay=replay, number=replay.attempts, started_at=started,
+        finished_at=timezone.now(), request=request, response=delivery.detail or None, outcome=outcome,
+        error_code=delivery.error_code[:80], error_message=delivery.error_message,
     )  # fmt: skip
-    sync_failures.on_sync_events(replay.target_system.workspace, [event])
 
 
-def _succeeded(replay, delivery):
+def _succeeded(replay, delivery, started):
     item, now = replay.exception, timezone.now()
-    system = replay.target_system.name
+    system = replay.target_system
     if delivery.duplicate:
-        status, resolution = ReplayStatus.DUPLICATE, Resolution.DUPLICATE
-        note = f"{system} already had this record; it was not sent again."
+        status, resolution, outcome = ReplayStatus.DUPLICATE, Resolution.DUPLICATE, AttemptOutcome.DUPLICATE
+        note = f"{system.name} already had this record; it was not sent again."
     else:
-        status, resolution = ReplayStatus.SUCCEEDED, Resolution.REPLAYED
-        note = f"Replayed to {system}" + ("; verified by reading it back." if delivery.verified else ".")
+        status, resolution, outcome = ReplayStatus.SUCCEEDED, Resolution.REPLAYED, AttemptOutcome.SUCCEEDED
+        note = f"Replayed to {system.name}" + ("; verified by reading it back." if delivery.verified else ".")
     with transaction.atomic():
         replay.verified, replay.result = delivery.verified, delivery.detail
         replay.last_error_code, replay.last_error = "", ""
+        _attempt(replay, started, outcome, delivery)
         _finish(replay, status, "")
         resolved = ExceptionItem.objects.filter(pk=item.pk, status__in=PENDING).update(
             status=Status.RESOLVED, resolution=resolution, resolution_note=note, resolved_at=now,
             resolved_by=replay.requested_by, snoozed_until=None,
         )  # fmt: skip
         if resolved:
-            record(replay.target_system.workspace, replay.requested_by, "exception.resolve", item,
+            record(system.workspace, replay.requested_by, "exception.resolve", item,
                    before={"status": item.status, "resolution": item.resolution},
                    after={"status": Status.RESOLVED, "resolution": resolution, "verified": delivery.verified},
                    note=note)  # fmt: skip
-        _event(replay, Outcome.SUCCEEDED)
+        if delivery.verified:
+            own_copy.update_after_replay(replay, delivery.detail)
+        system.record_connection(True, f"Replay {replay.pk} was accepted.")
 
 
 def backoff(attempt):
@@ -140,11 +155,28 @@ def backoff(attempt):
     return steps[min(attempt, len(steps)) - 1]
 
 
-def _failed(replay, delivery):
+def _connection_failed(replay, delivery, started):
+    """Settings or credentials that do not work are the connection's fault, not the record's: stop at once."""
+    system = replay.target_system
+    detail = delivery.error_message or delivery.error_code
+    note = (f"{system.name} could not be used: {detail}. Fix its connection under Settings → Systems, "
+            "then replay again.")  # fmt: skip
+    with transaction.atomic():
+        replay.last_error_code, replay.last_error = delivery.error_code[:80], detail
+        replay.result = delivery.detail or None
+        _attempt(replay, started, AttemptOutcome.CONNECTION, delivery)
+        _finish(replay, ReplayStatus.FAILED, "")
+        system.record_connection(False, detail)
+        record(system.workspace, None, "exception.replay_failed", replay.exception,
+               after={"attempts": replay.attempts, "error": delivery.error_code}, note=note)  # fmt: skip
+
+
+def _failed(replay, delivery, started):
     retry = replay.attempts < replay.max_attempts
     with transaction.atomic():
         replay.last_error_code, replay.last_error = delivery.error_code[:80], delivery.error_message
         replay.result = delivery.detail or None
+        _attempt(replay, started, AttemptOutcome.FAILED, delivery)
         if retry:
             replay.next_retry_at = timezone.now() + timedelta(seconds=backoff(replay.attempts))
             replay.status = ReplayStatus.RETRYING
@@ -153,7 +185,6 @@ def _failed(replay, delivery):
         else:
             note = f"Attempt {replay.attempts} of {replay.max_attempts} failed; no more attempts. Fix and replay again."
             _finish(replay, ReplayStatus.FAILED, "")
-        _event(replay, Outcome.FAILED, delivery.error_code, delivery.error_message)
         record(replay.target_system.workspace, None, "exception.replay_failed", replay.exception,
                after={"attempts": replay.attempts, "error": delivery.error_code or delivery.error_message[:80]},
                note=note)  # fmt: skip

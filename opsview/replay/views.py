@@ -10,11 +10,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from opsview.queues import mappings
 from opsview.queues.actions import ActionRefused
 from opsview.queues.masking import readable_json
 from opsview.queues.models import ExceptionGroup, ExceptionItem
 from opsview.queues.policies import masked_fields_for
-from opsview.replay import services
+from opsview.replay import services, source_resends
 from opsview.replay.models import ACTIVE, Replay
 from opsview.replay.payloads import PayloadInvalid
 from opsview.workspaces.permissions import ACT, require
@@ -44,32 +45,49 @@ def request_replay(request):
     require(request.user, workspace, ACT)
     target, items = _targets(request, workspace)
     single = isinstance(target, ExceptionItem)
-    confirming = "confirm_count" in request.POST
+    if not single and "confirm_count" not in request.POST:
+        plan = services.request_replay(request.user, workspace, items, dry_run=True)
+        return render(request, "replay/dry_run.html", dry_run_context(workspace, plan))
+    return confirm(request, workspace, items, back=reverse("queue-item", args=[target.pk]) if single else None)
+
+
+def confirm(request, workspace, items, back=None):
+    """Queue the replay of ``items`` as confirmed; a refusal re-renders the dry run saying what was wrong.
+
+    ``back`` is where a single exception's page is: its refusals are shown there instead.
+    """
     try:
-        if not single and not confirming:
-            plan = services.request_replay(request.user, workspace, items, dry_run=True)
-            return render(request, "replay/dry_run.html", _dry_run_context(request, workspace, plan))
         replays = services.request_replay(
             request.user, workspace, items, confirm_count=request.POST.get("confirm_count"),
             selection=request.POST.get("selection"),
         )  # fmt: skip
+    except services.AlreadyQueued as refusal:
+        messages.warning(request, str(refusal))
+        return redirect(back or reverse("replays"))
     except ActionRefused as refusal:
-        messages.error(request, str(refusal))
-        if confirming:
-            plan = services.request_replay(request.user, workspace, items, dry_run=True)
-            return render(request, "replay/dry_run.html", _dry_run_context(request, workspace, plan), status=409)
-        return redirect(reverse("queue-item", args=[target.pk]) if single else "queue")
-    messages.success(request, f"{len(replays)} replay{'s' if len(replays) != 1 else ''} queued.")
-    if single:
-        return redirect("queue-item", pk=target.pk)
+        if back:
+            messages.error(request, str(refusal))
+            return redirect(back)
+        plan = services.request_replay(request.user, workspace, items, dry_run=True)
+        context = {**dry_run_context(workspace, plan), "problem": str(refusal),
+                   "typed": request.POST.get("confirm_count", "")}  # fmt: skip
+        return render(request, "replay/dry_run.html", context, status=409)
+    note = f"{len(replays)} replay{'s' if len(replays) != 1 else ''} queued."
+    confirmed = request.POST.get("confirm_count", "")
+    if not back and confirmed.isdigit() and len(replays) < int(confirmed):
+        note += f" {int(confirmed) - len(replays)} had been queued by someone else a moment ago."
+    messages.success(request, note)
+    if back:
+        return redirect(back)
     return redirect(f"{reverse('replays')}?batch={replays[0].batch}")
 
 
-def _dry_run_context(request, workspace, plan):
+def dry_run_context(workspace, plan, **extra):
+    """What the dry-run page shows: each payload as it would be sent, sensitive fields masked."""
     masked = masked_fields_for(workspace)
     for row in plan.rows:
         row.shown = readable_json(row.payload, masked)
-    return {"plan": plan, "ids": [p.item.pk for p in plan.rows]}
+    return {"plan": plan, "ids": [p.item.pk for p in plan.rows], **extra}
 
 
 @login_required
@@ -123,3 +141,38 @@ def replays(request):
                "active": any(r.status in ACTIVE for r in rows)}  # fmt: skip
     template = "replay/_list.html" if request.headers.get("HX-Request") else "replay/replays.html"
     return render(request, template, context)
+
+
+@login_required
+@require_POST
+def map_group(request, pk):
+    """Save a missing mapping, then replay the waiting records (dry run first) or wait for the source to resend."""
+    workspace = require_workspace(request)
+    require(request.user, workspace, ACT)
+    group = get_object_or_404(ExceptionGroup.objects.visible_to(request.user, workspace), pk=pk)
+    then = request.POST.get("then", "save")
+    back = reverse("queue-group", args=[group.pk])
+    try:
+        mapping = mappings.save_mapping(request.user, workspace, group, request.POST.get("target_value"))
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect(back)
+    waiting = mappings.waiting_on(request.user, workspace, mapping)
+    saved = f"Mapped {mapping.source_value} → {mapping.target_value}."
+    if then == "replay":
+        plan = services.request_replay(request.user, workspace, waiting, dry_run=True)
+        context = dry_run_context(workspace, plan, mapping=mapping, mapping_group=group)
+        messages.success(request, saved)
+        return render(request, "replay/dry_run.html", context)
+    if then == "source":
+        try:
+            count = source_resends.wait_for_source(request.user, workspace, waiting, mapping=mapping)
+        except ActionRefused as refusal:
+            messages.error(request, f"{saved} {refusal}")
+        else:
+            messages.success(request, f"{saved} {count} exception{'s' if count != 1 else ''} stay open, waiting for "
+                             f"{waiting.first().source_system.name if count else 'the source'} to resend.")  # fmt: skip
+        return redirect(back)
+    count = waiting.count()
+    messages.success(request, f"{saved} {count} exception{'s' if count != 1 else ''} stay open until replayed.")
+    return redirect(back)

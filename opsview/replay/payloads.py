@@ -1,10 +1,9 @@
 """What a replay sends: the payload as last reported or as edited, with the workspace's mappings applied."""
 
-import json
-
+from opsview.common.bounds import OutOfBounds, load_document
 from opsview.ingest.fields import clean_item
 from opsview.ingest.schemas import CLIENT, INVOICE, PERSON, PROJECT, TIME_ENTRY
-from opsview.queues.masking import MASK
+from opsview.queues.masking import unmask
 from opsview.queues.models import Mapping, MappingKind
 
 SCHEMAS = {"time_entry": TIME_ENTRY, "invoice": INVOICE, "project": PROJECT, "client": CLIENT, "person": PERSON}
@@ -37,13 +36,12 @@ def parse_edit(text, record_type, original):
     Fields shown masked and left as they were keep their original value.
     """
     try:
-        edited = json.loads(text or "")
-    except json.JSONDecodeError as problem:
-        raise PayloadInvalid([{"field": None, "message": f"is not valid JSON: {problem}"}]) from None
+        edited = load_document(text)
+    except OutOfBounds as problem:
+        raise PayloadInvalid([{"field": None, "message": str(problem)}]) from None
     if not isinstance(edited, dict):
         raise PayloadInvalid([{"field": None, "message": "must be a JSON object"}])
-    if isinstance(original, dict):
-        edited = {k: (original.get(k) if v == MASK and k in original else v) for k, v in edited.items()}
+    edited = unmask(edited, original)
     schema = SCHEMAS.get(record_type)
     if schema is not None:
         errors = []

@@ -271,3 +271,37 @@ def test_the_bounded_helpers_accept_what_is_in_range():
     assert bounds.bounded_datetime("2200-12-31T23:59:59-01:00").year == 2200
     assert not bounds.json_depth_exceeds(nested(bounds.MAX_JSON_DEPTH))
     assert bounds.json_depth_exceeds(nested(bounds.MAX_JSON_DEPTH + 1))
+
+
+PAGES = [
+    "/", "/runs/", "/queues/", "/queues/export.csv", "/replays/", "/audit/", "/dashboards/executive/",
+    "/dashboards/projects/", "/dashboards/portfolio/", "/records/time-entries/", "/records/sync-events/",
+    "/dashboards/executive/aging.csv", "/api/v1/kpis/unapproved-time-aging/", "/api/v1/kpis/billing-lag/",
+]  # fmt: skip
+PARAMS = [
+    "page", "start", "end", "client", "project", "manager", "system", "target", "day", "since", "until",
+    "assignee", "age", "status", "actor", "kind", "batch", "limit", "offset", "period", "lag", "state",
+]  # fmt: skip
+EXTREMES = ["9" * 20, "0001-01-01", "9999-12-31", "1e300"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_query_parameter_value_makes_a_page_fail(client, api, northwind, ada, page):
+    """The class, not the examples: every page a person or a script opens, every parameter it reads."""
+    send(api, failure("TE-Q"))
+    signed_in(client, ada)
+    for name in PARAMS:
+        for value in EXTREMES:
+            response = client.get(page, {name: value})
+            assert response.status_code < 500, (page, name, value, response.status_code)
+
+
+def test_an_out_of_range_value_that_slips_past_a_form_is_a_400_not_a_500(rf):
+    from opsview.common.outofrange import OutOfRangeMiddleware
+
+    middleware = OutOfRangeMiddleware(lambda request: None)
+    page = middleware.process_exception(rf.get("/records/sync-events/"), OverflowError("int too big"))
+    api = middleware.process_exception(rf.get("/api/v1/sync-runs/"), RecursionError())
+    assert page.status_code == api.status_code == 400
+    assert "out of range" in page.content.decode() and "out of range" in api.json()["detail"]
+    assert middleware.process_exception(rf.get("/"), ValueError("a bug")) is None  # other errors stay errors

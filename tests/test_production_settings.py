@@ -20,7 +20,8 @@ PRODUCTION = {
 def run(tmp_path, *args, drop=(), **env):
     """``manage.py *args`` in a fresh process with the production variables, less ``drop``, plus ``env``."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("OPSVIEW_", "SECRET_KEY", "ALLOWED_HOSTS"))}
-    base |= {"DJANGO_SETTINGS_MODULE": "opsview.settings", "OPSVIEW_VAR_DIR": str(tmp_path)}
+    base |= {"DJANGO_SETTINGS_MODULE": "opsview.settings", "OPSVIEW_VAR_DIR": str(tmp_path),
+             "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}"}  # fmt: skip
     base |= {k: v for k, v in PRODUCTION.items() if k not in drop} | env
     return subprocess.run(
         [sys.executable, str(settings.BASE_DIR / "manage.py"), *args],

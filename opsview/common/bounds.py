@@ -19,6 +19,7 @@ import orjson
 from django import forms
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT32_MAX = 2**31 - 1  # counters stored in 32-bit columns (PositiveIntegerField)
 # Money columns are numeric(14, 2): twelve digits before the point. Any decimal read from outside
 # has at most this many digits, so arithmetic on it stays exact and cheap.
 MAX_DIGITS = 14

@@ -112,7 +112,7 @@ def _datetime(f, value):
 
 def _choice(f, value):
     if value not in f.choices:
-        raise Invalid(f"must be one of {', '.join(f.choices)} (got {value!r})")
+        raise Invalid(f"must be one of {', '.join(f.choices)} (got {repr(value)[:60]})")
     return value
 
 

@@ -256,6 +256,7 @@ def test_a_payload_edit_nested_100000_deep_is_a_form_message(client, api, northw
         (True, "must be a number"),
         ("1.005", "decimal places"),
         ("9" * 100, "digits"),
+        (10**400, "digits"),
     ],
 )
 def test_the_bounded_number_helper_says_which_bound(value, message):

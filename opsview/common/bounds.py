@@ -67,7 +67,8 @@ def bounded_decimal(value, decimal_places=2, minimum=None, maximum=None, max_dig
     """
     if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
         raise OutOfBounds("must be a number")
-    if isinstance(value, str) and len(value) > _MAX_NUMBER_TEXT:
+    too_long = isinstance(value, str) and len(value) > _MAX_NUMBER_TEXT
+    if too_long or (isinstance(value, int) and abs(value) >= 10**_MAX_NUMBER_TEXT):  # before str() of a huge int
         raise OutOfBounds(f"must be a number of at most {max_digits} digits")
     try:
         number = Decimal(value) if isinstance(value, Decimal) else Decimal(str(value).strip())

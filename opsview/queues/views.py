@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from opsview.common.bounds import id_or_none
+from opsview.common.bounds import OutOfBounds, bounded_date, id_or_none
 from opsview.common.csvfiles import csv_lines
 from opsview.queues import actions, configuration, filters, mappings
 from opsview.queues.models import USER_RESOLUTIONS, ExceptionGroup, ExceptionItem, Kind, SavedView
@@ -111,8 +111,8 @@ def _safe_next(request, fallback):
 
 def _until(value):
     try:
-        day = datetime.strptime(value or "", "%Y-%m-%d").date()
-    except ValueError:
+        day = bounded_date(value or "")
+    except OutOfBounds:
         return None
     return timezone.make_aware(datetime.combine(day, time(8, 0)))
 

@@ -19,6 +19,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	touch $@
 
 ## Install, migrate, load demo data on first run, start the task cluster and the web server.
+run: export OPSVIEW_DEBUG ?= 1
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo --if-empty

@@ -16,7 +16,12 @@ Run with ``make bench-ingest`` (or ``.venv/bin/python bench/ingest.py --help``).
 Besides rates it prints the CPU time each side spent per event (gunicorn workers, PostgreSQL backends,
 the client), read from /proc: on a shared machine those stay steady while the rates swing.
 
-Its last line is ``events_per_s=N copy_rows_per_s=N ratio=R`` (ratio = events_per_s / copy_rows_per_s).
+6. then sends ``LONG_MESSAGE_BATCHES`` batches of 100 failed events whose error messages are one
+   4,000-character word each (the worst case for message normalisation, which runs inside the
+   ingest transaction) and reports the slowest.
+
+Its last line is ``events_per_s=N copy_rows_per_s=N ratio=R long_message_batch_ms=N``
+(ratio = events_per_s / copy_rows_per_s; long_message_batch_ms the slowest of those batches).
 The target is ratio >= 0.25. Nothing here changes PostgreSQL's durability settings: both sides pay
 for ``fsync`` on commit (``synchronous_commit=on``), the API once per batch, COPY once.
 
@@ -204,6 +209,7 @@ def app_env(dsn, var_dir):
         # A throw-away Fernet key: the benchmark stores no connector credentials.
         OPSVIEW_CREDENTIALS_KEY=base64.urlsafe_b64encode(os.urandom(32)).decode(),
         ALLOWED_HOSTS="127.0.0.1,localhost",
+        OPSVIEW_SSL_REDIRECT="0",  # plain HTTP on the loopback
         LOG_LEVEL="WARNING",
         DJANGO_SETTINGS_MODULE="opsview.settings",
     )
@@ -365,6 +371,44 @@ def time_copy(dsn, rows):
     return elapsed, db_cpu, client_cpu
 
 
+LONG_MESSAGE_BATCHES = 5
+LONG_MESSAGE_CHARS = 4000
+
+
+def long_message_bodies(run_id):
+    """Batches of 100 failed events, each with a different one-word 4,000-character error message."""
+    rng = random.Random(4000)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    bodies = []
+    for b in range(LONG_MESSAGE_BATCHES):
+        items = []
+        for n in range(100):
+            word = "".join(rng.choices(letters, k=LONG_MESSAGE_CHARS))
+            items.append({
+                "event_id": f"long-{b:02d}-{n:03d}", "run": run_id, "record_type": "time_entry",
+                "external_id": f"TE-long-{b}-{n}", "source_system": "harvest", "target_system": "tryton",
+                "outcome": "failed", "error_code": "REJECTED", "error_message": word,
+                "payload": {"hours": 1}, "occurred_at": "2026-11-20T10:00:00Z",
+            })  # fmt: skip
+        bodies.append(orjson.dumps({"items": items}))
+    return bodies
+
+
+def time_long_messages(base, token, run_id):
+    """The slowest of the long-message batches, in ms, each sent alone."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    worst = 0.0
+    with httpx.Client(base_url=base, headers=headers, timeout=300) as http:
+        for body in long_message_bodies(run_id):
+            started = time.perf_counter()
+            response = http.post(URL, content=body)
+            elapsed = (time.perf_counter() - started) * 1000
+            if response.status_code != 200:
+                raise SystemExit(f"a long-message batch failed: {response.status_code} {response.text[:300]}")
+            worst = max(worst, elapsed)
+    return worst
+
+
 def send_all(base, token, bodies, clients):
     """POST every body from ``clients`` threads pulling from one queue; returns (elapsed, created, latencies)."""
     work = queue.SimpleQueue()
@@ -461,8 +505,11 @@ def main():
             meter.start()
             elapsed, created, latencies = send_all(server.base, ids["token"], bodies, args.clients)
             app_cpu, db_cpu, client_cpu = meter.stop()
-        with psycopg.connect(dsn) as conn:
-            stored = conn.execute("SELECT count(*) FROM telemetry_syncevent").fetchone()[0]
+            with psycopg.connect(dsn) as conn:
+                stored = conn.execute("SELECT count(*) FROM telemetry_syncevent").fetchone()[0]
+            long_ms = time_long_messages(server.base, ids["token"], ids["run"])
+            log(f"long messages: slowest of {LONG_MESSAGE_BATCHES} batches of 100 failed events with "
+                f"{LONG_MESSAGE_CHARS:,}-character one-word messages: {long_ms:.0f} ms")  # fmt: skip
         rate = created / elapsed
         latencies.sort()
         p50 = statistics.median(latencies) * 1000
@@ -484,7 +531,9 @@ def main():
             drop_database(args.db)
             shutil.rmtree(var_dir, ignore_errors=True)
     # The summary is the last line, after the clean-up messages.
-    log(f"events_per_s={rate:.0f} copy_rows_per_s={copy_rate:.0f} ratio={ratio:.2f}")
+    log(
+        f"events_per_s={rate:.0f} copy_rows_per_s={copy_rate:.0f} ratio={ratio:.2f} long_message_batch_ms={long_ms:.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -40,6 +40,8 @@ def setup_django(database, var_dir=None):
     os.environ["DATABASE_URL"] = f"{PG}/{database}"
     os.environ["OPSVIEW_DEBUG"] = "0"
     os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
+    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+    os.environ.setdefault("OPSVIEW_SSL_REDIRECT", "0")  # benchmarks speak plain HTTP on the loopback
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     if not os.environ.get("OPSVIEW_CREDENTIALS_KEY"):
         from cryptography.fernet import Fernet

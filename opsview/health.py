@@ -3,7 +3,31 @@
 from django.db import connection
 from django.http import JsonResponse
 from django_q.brokers import get_broker
+from django_q.conf import Conf
 from django_q.status import Stat
+
+_WINDING_DOWN = {str(Conf.STOPPING), str(Conf.STOPPED)}
+
+
+def cluster_state(clusters):
+    """What a set of django-q2 cluster heartbeats means for the work waiting on them.
+
+    "running" only when some cluster has live workers to take tasks; "starting" while clusters report
+    in but no worker has (the sentinel spawns workers after its first heartbeat); "stopping" when all
+    are winding down; "not running" without a heartbeat.
+    """
+    if not clusters:
+        return {"state": "not running", "clusters": 0}
+    statuses = sorted({str(c.status) for c in clusters})
+    live = [c for c in clusters if str(c.status) not in _WINDING_DOWN]
+    workers = sum(len(c.workers) for c in live)
+    if workers:
+        state = "running"
+    elif live:
+        state = "starting"
+    else:
+        state = "stopping"
+    return {"state": state, "clusters": len(clusters), "workers": workers, "statuses": statuses}
 
 
 def task_cluster_state():
@@ -11,14 +35,7 @@ def task_cluster_state():
         clusters = Stat.get_all(broker=get_broker())
     except Exception as error:  # a broken broker must not break the health check itself
         return {"state": "unknown", "error": str(error)}
-    if not clusters:
-        return {"state": "not running", "clusters": 0}
-    return {
-        "state": "running",
-        "clusters": len(clusters),
-        "workers": sum(len(c.workers) for c in clusters),
-        "statuses": sorted({c.status for c in clusters}),
-    }
+    return cluster_state(clusters)
 
 
 def healthz(request):

@@ -1,8 +1,9 @@
 """Django settings for opsview.
 
-Everything is read from the environment with defaults that run on a fresh
-laptop: SQLite in ``var/``, the django-q2 ORM broker, DEBUG on. Production sets
-``OPSVIEW_DEBUG=0``, ``SECRET_KEY``, ``DATABASE_URL`` and ``ALLOWED_HOSTS``.
+Everything is read from the environment. Without ``OPSVIEW_DEBUG=1`` the app runs as in production:
+it refuses to start without ``SECRET_KEY``, ``ALLOWED_HOSTS`` and ``OPSVIEW_CREDENTIALS_KEY``, sends
+HSTS, redirects to HTTPS and keeps cookies to HTTPS. ``make run`` and the tests set ``OPSVIEW_DEBUG=1``
+(SQLite in ``var/``, the django-q2 ORM broker, tracebacks, mail on the console).
 """
 
 from pathlib import Path
@@ -16,20 +17,33 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("OPSVIEW_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = envbool("OPSVIEW_DEBUG", True)
-SECRET_KEY = envstr("SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when OPSVIEW_DEBUG=0.")
-    SECRET_KEY = "dev-only-not-secret-opsview"
+DEBUG = envbool("OPSVIEW_DEBUG", False)
+
+
+def required_in_production(name, how):
+    """The variable's value; without it, production refuses to start and says what to set."""
+    value = envstr(name).strip()
+    if not value and not DEBUG:
+        raise ImproperlyConfigured(
+            f"{name} must be set when OPSVIEW_DEBUG=0 or unset (production). {how} "
+            "For a development machine, set OPSVIEW_DEBUG=1 instead."
+        )
+    return value
+
+
+SECRET_KEY = (
+    required_in_production("SECRET_KEY", "Set it to a long random string, e.g. from: openssl rand -base64 48")
+    or "dev-only-not-secret-opsview"
+)
 # Encrypts connector credentials at rest (a Fernet key); required in production.
-OPSVIEW_CREDENTIALS_KEY = envstr("OPSVIEW_CREDENTIALS_KEY")
-if not DEBUG and not OPSVIEW_CREDENTIALS_KEY:
-    raise ImproperlyConfigured(
-        "OPSVIEW_CREDENTIALS_KEY must be set when OPSVIEW_DEBUG=0; generate one with: "
-        "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
-    )
-ALLOWED_HOSTS = envstr("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+OPSVIEW_CREDENTIALS_KEY = required_in_production(
+    "OPSVIEW_CREDENTIALS_KEY",
+    "Generate one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'",
+)
+ALLOWED_HOSTS = (
+    required_in_production("ALLOWED_HOSTS", "List the host names the app answers to, comma-separated.")
+    or "127.0.0.1,localhost,testserver"
+).split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in envstr("CSRF_TRUSTED_ORIGINS").split(",") if o]
 
 INSTALLED_APPS = [
@@ -43,6 +57,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "axes",
     "opsview.workspaces",
     "opsview.audit",
     "opsview.records",
@@ -54,6 +69,7 @@ INSTALLED_APPS = [
     "opsview.front",
     "opsview.pulls",
     "opsview.replay",
+    "opsview.accounts",
 ]
 
 MIDDLEWARE = [
@@ -66,6 +82,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "opsview.workspaces.middleware.CurrentWorkspaceMiddleware",
+    "opsview.common.outofrange.OutOfRangeMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "opsview.accounts.backends.SignInThrottle",  # first: refuses locked-out accounts and addresses
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "opsview.urls"
@@ -172,8 +196,49 @@ STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_SECURE = envbool("OPSVIEW_SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# HTTPS. Behind a proxy that ends TLS, OPSVIEW_PROXY_SSL_HEADER names the header it sets
+# (e.g. X-Forwarded-Proto): a request carrying "https" there is taken as secure, so the redirect
+# does not loop. Only set it when the proxy always sets or strips that header.
+SECURE_SSL_REDIRECT = envbool("OPSVIEW_SSL_REDIRECT", not DEBUG)
+_proxy_header = envstr("OPSVIEW_PROXY_SSL_HEADER").strip()
+if _proxy_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
+SECURE_HSTS_SECONDS = envint("OPSVIEW_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("OPSVIEW_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = envbool("OPSVIEW_HSTS_PRELOAD", False)
+if not SECURE_HSTS_PRELOAD:
+    # Preloading enrols the whole domain in browsers' HTTPS-only lists for months; the domain's
+    # owner opts in with OPSVIEW_HSTS_PRELOAD=1, the app does not decide it for them.
+    SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "security.W021"]
+
+# Mail (password resets): the console in development, SMTP from the environment in production.
+EMAIL_BACKEND = envstr(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = envstr("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 587)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "opsview <opsview@localhost>")
+PASSWORD_RESET_TIMEOUT = envint("PASSWORD_RESET_TIMEOUT", 3 * 3600)
+
+# Sign-in throttling (django-axes): after AXES_FAILURE_LIMIT failed sign-ins an account, and
+# separately an address, is locked for OPSVIEW_LOCKOUT_HOURS; `manage.py axes_reset_username NAME`
+# (or axes_reset_ip, axes_reset) unlocks it sooner.
+AXES_FAILURE_LIMIT = envint("OPSVIEW_LOGIN_FAILURE_LIMIT", 10)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = envint("OPSVIEW_LOCKOUT_HOURS", 1)
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+# Behind a proxy every request comes from the proxy's address: the client's is the one it appended.
+AXES_CLIENT_IP_CALLABLE = "opsview.accounts.lockouts.client_address"
+OPSVIEW_BEHIND_PROXY = bool(_proxy_header)
 
 # Ingest limits: a batch holds at most this many items, and a body at most
 # this many bytes. Both are part of the API contract and stated in 413s.
@@ -195,7 +260,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["opsview.api.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "opsview.api.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "opsview.api.errors.exception_handler",
@@ -221,5 +286,5 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }

@@ -5,8 +5,12 @@ import re
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 from django.contrib.staticfiles import finders
+from django_q.conf import Conf
+
+from opsview.health import cluster_state
 
 
 def test_healthz_reports_database_and_task_cluster(client, db):
@@ -15,7 +19,21 @@ def test_healthz_reports_database_and_task_cluster(client, db):
     assert response.status_code == 200
     body = response.json()
     assert body["database"]["state"] == "ok"
-    assert body["task_cluster"]["state"] in {"running", "not running"}
+    assert body["task_cluster"]["state"] in {"running", "starting", "not running"}
+
+
+def cluster(status, workers):
+    """A heartbeat as django-q2's Stat carries it: the sentinel's status and its workers' pids."""
+    return SimpleNamespace(status=status, workers=list(range(workers)))
+
+
+def test_a_cluster_without_live_workers_is_starting_not_running():
+    assert cluster_state([]) == {"state": "not running", "clusters": 0}
+    assert cluster_state([cluster(Conf.STARTING, 0)])["state"] == "starting"
+    assert cluster_state([cluster(Conf.IDLE, 0)])["state"] == "starting"
+    assert cluster_state([cluster(Conf.STOPPING, 2)])["state"] == "stopping"
+    running = cluster_state([cluster(Conf.STARTING, 0), cluster(Conf.IDLE, 2)])
+    assert (running["state"], running["workers"], running["clusters"]) == ("running", 2, 2)
 
 
 def test_healthz_sees_a_running_task_cluster(client, db, settings, tmp_path):
@@ -32,14 +50,17 @@ def test_healthz_sees_a_running_task_cluster(client, db, settings, tmp_path):
     cluster = subprocess.Popen([*manage, "qcluster"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 90  # a loaded CI machine starts the cluster slowly
-        state = None
+        state, seen = None, set()
         while time.monotonic() < deadline:
             state = client.get("/healthz").json()["task_cluster"]
+            seen.add(state["state"])
             if state["state"] == "running":
                 break
             time.sleep(0.5)
-        assert state["state"] == "running"
+        assert state["state"] == "running", state
+        # "running" means a worker can take a task; before that the cluster is "starting".
         assert state["workers"] >= 1
+        assert seen <= {"not running", "starting", "running"}
     finally:
         cluster.terminate()
         cluster.wait(timeout=30)

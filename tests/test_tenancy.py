@@ -33,7 +33,11 @@ NORTHWIND_OBJECTS = {
 
 # URLs whose parameter names a page of one's own workspace, not an object: they are
 # swept like pages without an id (they answer, but never with another firm's data).
-NOT_OBJECT_PARAMETERS = {"chart-csv": {"key": "aging"}}
+NOT_OBJECT_PARAMETERS = {
+    "chart-csv": {"key": "aging"},
+    # A password-reset link names an account by its signed token, not a workspace's object.
+    "password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
+}
 
 
 def northwind_exception(nw):

@@ -3,6 +3,7 @@
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
+from opsview.common import bounds
 from opsview.dashboards.filters import FilterChoices, dashboard_page, page_scope
 from opsview.kpis.approval import WAITING_STATES, unapproved_entries
 from opsview.kpis.billing import billed_entries
@@ -84,10 +85,10 @@ def sync_events(request):
     outcome = _choice(request.GET, "outcome", {"succeeded", "failed"})
     target, day = request.GET.get("target"), request.GET.get("day")
     try:
-        target = int(target) if target else None
-        day = scope.start.fromisoformat(day) if day else None
-    except ValueError:
-        raise ScopeError("target must be a system id and day a date, YYYY-MM-DD.") from None
+        target = bounds.bounded_int(target, minimum=1) if target else None
+        day = bounds.bounded_date(day) if day else None
+    except bounds.OutOfBounds:
+        raise ScopeError("target must be a system id and day a date, YYYY-MM-DD, in 1900–2200.") from None
     failed_postings = _choice(request.GET, "show", {"failed-postings"})
     if failed_postings:
         events = failed_posting_events(scope)

@@ -1,12 +1,12 @@
 """Dashboard pages: the executive dashboard, its CSV exports, the project manager's view and the partner portfolio."""
 
-import csv
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from opsview.common.csvfiles import csv_writer
 from opsview.dashboards import boards, charts, drilldown, portfolio
 from opsview.dashboards.filters import FilterChoices, dashboard_page, page_scope
 from opsview.kpis.approval import unapproved_by_person
@@ -34,7 +34,7 @@ def chart_csv(request, key):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"{scope.workspace.slug}-{key}-{scope.start}-{scope.end}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
+    writer = csv_writer(response)
     writer.writerow(chart.columns)
     writer.writerows(chart.rows)
     return response

@@ -8,14 +8,15 @@ documents the item in the OpenAPI schema.
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 
 from rest_framework import serializers
+
+from opsview.common import bounds
 
 MISSING = object()
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+REF_MAX_LENGTH = 128  # external ids are stored in 128 characters
 
 
 class Invalid(Exception):
@@ -64,32 +65,27 @@ def _currency(f, value):
     return value
 
 
-def _bounded(f, value):
-    if f.min_value is not None and value < f.min_value:
-        raise Invalid(f"must be at least {f.min_value}")
-    if f.max_value is not None and value > f.max_value:
-        raise Invalid(f"must be at most {f.max_value}")
-    return value
-
-
 def _int(f, value):
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, int):  # "5" is text, not a number, in JSON
         raise Invalid("must be an integer")
-    return _bounded(f, value)
+    try:
+        return bounds.bounded_int(value, *_limits(f))
+    except bounds.OutOfBounds as problem:
+        raise Invalid(str(problem)) from None
+
+
+def _limits(f):
+    return (
+        bounds.INT64_MIN if f.min_value is None else f.min_value,
+        bounds.INT64_MAX if f.max_value is None else f.max_value,
+    )
 
 
 def _decimal(f, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise Invalid("must be a number")
     try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise Invalid(f"must be a number, not {value!r}") from None
-    if not number.is_finite():
-        raise Invalid("must be a finite number")
-    if -number.as_tuple().exponent > f.decimal_places:
-        raise Invalid(f"must have at most {f.decimal_places} decimal places")
-    return _bounded(f, number)
+        return bounds.bounded_decimal(value, f.decimal_places, f.min_value, f.max_value)
+    except bounds.OutOfBounds as problem:
+        raise Invalid(str(problem)) from None
 
 
 def _bool(f, value):
@@ -102,38 +98,38 @@ def _date(f, value):
     if not isinstance(value, str):
         raise Invalid("must be a date as 'YYYY-MM-DD'")
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Invalid(f"must be a date as 'YYYY-MM-DD', not {value!r}") from None
+        return bounds.bounded_date(value)
+    except bounds.OutOfBounds as problem:
+        raise Invalid(str(problem)) from None
 
 
 def _datetime(f, value):
-    if not isinstance(value, str):
-        raise Invalid("must be an ISO 8601 date-time with offset, e.g. '2026-11-23T09:30:00Z'")
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise Invalid(f"must be an ISO 8601 date-time, not {value!r}") from None
-    if moment.tzinfo is None:
-        raise Invalid("needs a time zone offset, e.g. '2026-11-23T09:30:00Z'")
-    return moment
+        return bounds.bounded_datetime(value)
+    except bounds.OutOfBounds as problem:
+        raise Invalid(str(problem)) from None
 
 
 def _choice(f, value):
     if value not in f.choices:
-        raise Invalid(f"must be one of {', '.join(f.choices)} (got {value!r})")
+        raise Invalid(f"must be one of {', '.join(f.choices)} (got {repr(value)[:60]})")
     return value
 
 
 def _object(f, value):
     if not isinstance(value, dict):
         raise Invalid("must be a JSON object")
-    return value
+    try:
+        return bounds.check_document(value)
+    except bounds.OutOfBounds as problem:
+        raise Invalid(str(problem)) from None
 
 
 def _ref(f, value):
     if not isinstance(value, str) or not value:
         raise Invalid(f"must be the external id of a {f.ref.replace('_', ' ')}")
+    if len(value) > REF_MAX_LENGTH:
+        raise Invalid(f"must be at most {REF_MAX_LENGTH} characters (got {len(value)})")
     return value
 
 
@@ -175,7 +171,9 @@ def clean_item(fields, item, errors, index):
     if not known.issuperset(item):
         for name in item:
             if name not in known:
-                errors.append({"index": index, "field": name, "message": "is not a field of this record type"})
+                errors.append(
+                    {"index": index, "field": str(name)[:100], "message": "is not a field of this record type"}
+                )
     cleaned = {}
     for name, f, clean in steps:
         value = item.get(name)  # absent and null are treated alike
@@ -198,16 +196,16 @@ SERIALIZER_FIELDS = {
     "str": lambda f: serializers.CharField(max_length=f.max_length),
     "slug": lambda f: serializers.SlugField(max_length=f.max_length),
     "currency": lambda f: serializers.RegexField(CURRENCY_RE.pattern, max_length=3),
-    "int": lambda f: serializers.IntegerField(min_value=f.min_value, max_value=f.max_value),
+    "int": lambda f: serializers.IntegerField(min_value=_limits(f)[0], max_value=_limits(f)[1]),
     "decimal": lambda f: serializers.DecimalField(
-        max_digits=14, decimal_places=f.decimal_places, min_value=f.min_value, max_value=f.max_value
+        max_digits=bounds.MAX_DIGITS, decimal_places=f.decimal_places, min_value=f.min_value, max_value=f.max_value
     ),
     "bool": lambda f: serializers.BooleanField(),
     "date": lambda f: serializers.DateField(),
     "datetime": lambda f: serializers.DateTimeField(),
     "choice": lambda f: serializers.ChoiceField(choices=f.choices),
     "object": lambda f: serializers.JSONField(),
-    "ref": lambda f: serializers.CharField(max_length=128),
+    "ref": lambda f: serializers.CharField(max_length=REF_MAX_LENGTH),
 }
 
 

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from opsview.common.bounds import INT32_MAX
 from opsview.ingest.fields import Field
 from opsview.records.models import InvoiceStatus, TimeEntryStatus
 from opsview.telemetry.models import Outcome, RunStatus
@@ -33,14 +34,18 @@ SYNC_RUN_START = (
     Field("target_system", "slug", required=True, max_length=60),
     Field("external_id", "str", max_length=128, default="", help="The job's own run id, if it has one."),
     Field("started_at", "datetime", help="Defaults to now."),
-    Field("records_total", "int", min_value=0, help="How many records the run expects to touch, if known."),
+    Field(
+        "records_total",
+        "int",
+        min_value=0,
+        max_value=INT32_MAX,
+        help="How many records the run expects to touch, if known.",
+    ),  # fmt: skip
 )
 
-COUNTERS = (
-    Field("records_total", "int", min_value=0),
-    Field("records_succeeded", "int", min_value=0),
-    Field("records_failed", "int", min_value=0),
-    Field("records_skipped", "int", min_value=0),
+COUNTERS = tuple(
+    Field(name, "int", min_value=0, max_value=INT32_MAX)
+    for name in ("records_total", "records_succeeded", "records_failed", "records_skipped")
 )
 SYNC_RUN_PROGRESS = COUNTERS + (Field("message", "str", max_length=4000),)
 FINISHED = tuple(s for s in RunStatus.values if s != RunStatus.RUNNING)

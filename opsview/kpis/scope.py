@@ -14,6 +14,7 @@ from django import forms
 from django.http import Http404
 from django.utils import timezone
 
+from opsview.common.bounds import date_field, id_field
 from opsview.records.models import Client, Person, Project
 from opsview.workspaces.models import Role, System
 from opsview.workspaces.permissions import role_of
@@ -171,12 +172,12 @@ class ScopeForm(forms.Form):
     """The filters every dashboard, list and KPI endpoint takes, as query parameters."""
 
     period = forms.ChoiceField(choices=[("", "Custom")] + list(PERIODS.items()), required=False)
-    start = forms.DateField(required=False, help_text="First day, YYYY-MM-DD, in the workspace's time zone.")
-    end = forms.DateField(required=False, help_text="Last day, inclusive.")
-    client = forms.IntegerField(required=False, min_value=1)
-    project = forms.IntegerField(required=False, min_value=1)
-    manager = forms.IntegerField(required=False, min_value=1, help_text="A project manager (person) id.")
-    system = forms.IntegerField(required=False, min_value=1)
+    start = date_field(required=False, help_text="First day, YYYY-MM-DD, in the workspace's time zone.")
+    end = date_field(required=False, help_text="Last day, inclusive.")
+    client = id_field(required=False)
+    project = id_field(required=False)
+    manager = id_field(required=False, help_text="A project manager (person) id.")
+    system = id_field(required=False)
 
 
 FILTER_MODELS = {"client": Client, "project": Project, "manager": Person, "system": System}

@@ -5,6 +5,10 @@ error code and message the way an operator would. The fingerprint is the one
 definition of "same cause": the system, the record type, the error code and
 the error message with ids and numbers taken out (and, for a missing mapping,
 the unknown value, since each value is fixed once).
+
+Both read only the first ``MESSAGE_SCAN_CHARS`` characters of a message, and every pattern here
+runs in time linear in what it reads: unbounded repeats are possessive or end their pattern, so a
+long message cannot make a pattern backtrack over it (they run inside the ingest transaction).
 """
 
 import hashlib
@@ -13,8 +17,12 @@ from dataclasses import dataclass
 
 from opsview.queues.models import Kind, MappingKind
 
+# How much of an error message classification and fingerprints read. The normalized message is cut
+# to 500 characters anyway; targets put what identifies a cause at the start of their messages.
+MESSAGE_SCAN_CHARS = 1000
+
 # The unknown value of a missing mapping, as targets tend to phrase it.
-_VALUE = r"""(?:['"‘“«](?P<value>[^'"’”»]{1,200})['"’”»]|(?P<bare>[^\s'"’”»,;:()]*[^\s'"’”»,;:().]))"""
+_VALUE = r"""(?:['"‘“«](?P<value>[^'"’”»]{1,200})['"’”»]|(?P<bare>(?>[^\s'"’”»,;:()]*[^\s'"’”»,;:().])))"""
 _QUOTED_VALUE = r"""['"‘“«](?P<value>[^'"’”»]{1,200})['"’”»]"""
 _MAPPING_WORDS = {
     MappingKind.TAX_CODE: r"(?:tax|vat|gst)[ _-]?(?:code|rate|category)",
@@ -90,7 +98,7 @@ class Classification:
 
 def classify(error_code, error_message, target_kind=""):
     """The kind of one failed sync event, from its error and the kind of system it was sent to."""
-    code, message = error_code or "", error_message or ""
+    code, message = (error_code or "")[:MESSAGE_SCAN_CHARS], (error_message or "")[:MESSAGE_SCAN_CHARS]
     for mapping_kind, pattern in _MAPPING_PATTERNS:
         found = pattern.search(message)
         if found:
@@ -113,25 +121,39 @@ def classify(error_code, error_message, target_kind=""):
 
 
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
-_HEX = re.compile(r"\b(?=[0-9a-f]*\d)[0-9a-f]{12,}\b", re.IGNORECASE)
-_QUOTED_ID = re.compile(r"""(['"‘“«])[^'"’”»]*\d[^'"’”»]*(['"’”»])""")
-_TOKEN_WITH_DIGIT = re.compile(r"[\w./#-]*\d[\w./#-]*")
+# Starts only where a run of address characters starts (the lookbehind): trying every position
+# inside a long word would scan the rest of the word again from each.
+_EMAIL = re.compile(r"(?<![\w.+-])([.+-]*+)\b[\w.+-]++@[\w-]+(?:\.[\w-]++)+\b")
+_HEX = re.compile(r"\b(?=[a-f]*+\d)[0-9a-f]{12,}+\b", re.IGNORECASE)
+_QUOTED_ID = re.compile(r"""(['"‘“«])[^'"‘“«’”»]*\d[^'"‘“«’”»]*(['"’”»])""")
+_TOKEN = re.compile(r"[\w./#-]++")
+_DIGIT = re.compile(r"\d")
 _GROUPED_NUMBER = re.compile(r"\b\d{1,3}(?:,\d{3})+(?:\.\d+)?\b")
-_SPACES = re.compile(r"\s+")
+_SPACES = re.compile(r"\s++")
+# What normalisation runs over a message, for the test that keeps them linear.
+NORMALIZING_PATTERNS = (_UUID, _EMAIL, _HEX, _QUOTED_ID, _TOKEN, _DIGIT, _GROUPED_NUMBER, _SPACES)
+
+
+def _token_with_digit(match):
+    token = match.group()
+    return "<n>" if _DIGIT.search(token) else token
 
 
 def normalize_message(message):
-    """The message with ids, e-mails, dates and numbers replaced by placeholders, so causes compare equal."""
-    text = message or ""
+    """The message with ids, e-mails, dates and numbers replaced by placeholders, so causes compare equal.
+
+    Reads the first ``MESSAGE_SCAN_CHARS`` characters only.
+    """
+    text = (message or "")[:MESSAGE_SCAN_CHARS]
     text = _UUID.sub("<id>", text)
-    text = _EMAIL.sub("<email>", text)
+    if "@" in text:
+        text = _EMAIL.sub(r"\1<email>", text)
     text = _HEX.sub("<id>", text)
     text = _QUOTED_ID.sub(r"\1<id>\2", text)
     text = _GROUPED_NUMBER.sub("<n>", text)
     # One placeholder for every token with a digit: an id that happens to be all digits ("00000010")
     # must not split a cause from the same id with letters ("0000000a").
-    text = _TOKEN_WITH_DIGIT.sub("<n>", text)
+    text = _TOKEN.sub(_token_with_digit, text)
     text = _SPACES.sub(" ", text).strip().rstrip(".")
     return text[:500]
 

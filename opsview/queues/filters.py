@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
+from opsview.common.bounds import id_or_none
 from opsview.queues.models import PENDING, ExceptionGroup, ExceptionItem, Kind, Status
 
 SORTS = {
@@ -47,10 +48,7 @@ class QueueQuery:
 
 
 def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return id_or_none(value) if isinstance(value, str) else None
 
 
 def parse(params):

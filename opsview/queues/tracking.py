@@ -6,11 +6,12 @@ events costs a handful of queries, whatever it holds.
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db.models import F
 
 from opsview.audit.trail import record_many
+from opsview.common.bounds import money_or_none
 from opsview.queues.models import ExceptionGroup, ExceptionItem, Resolution, Status
 from opsview.queues.rowupdates import update_each
 from opsview.records.models import Invoice, Project, TimeEntry
@@ -128,15 +129,17 @@ def value_from_payload(payload):
     if not isinstance(payload, dict):
         return RecordValue()
     currency = payload.get("currency") if isinstance(payload.get("currency"), str) else ""
-    try:
-        if payload.get("amount") is not None:
-            return RecordValue(Decimal(str(payload["amount"])), currency[:3])
-        if payload.get("hours") is not None and payload.get("bill_rate") is not None:
-            return RecordValue(time_value(Decimal(str(payload["hours"])), Decimal(str(payload["bill_rate"]))),
-                               currency[:3])  # fmt: skip
-    except (InvalidOperation, ValueError):
-        pass
-    return RecordValue(currency=currency[:3])
+    # Payloads are free-form: a number out of bounds ("1e300") is no amount, like one that is not a number.
+    amount = None
+    if payload.get("amount") is not None:
+        amount = money_or_none(payload["amount"])
+    elif payload.get("hours") is not None and payload.get("bill_rate") is not None:
+        hours, rate = money_or_none(payload["hours"]), money_or_none(payload["bill_rate"])
+        if hours is not None and rate is not None:
+            amount = money_or_none(time_value(hours, rate))
+    if amount is None:
+        return RecordValue(currency=currency[:3])
+    return RecordValue(amount, currency[:3])
 
 
 def resolve_automatically(workspace, items, resolved_at, note):

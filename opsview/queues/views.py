@@ -5,7 +5,6 @@ forms are plain POSTs answered with a redirect, so the page works without
 JavaScript; with htmx the same POST swaps only the page's main element.
 """
 
-import csv
 from datetime import datetime, time
 
 from django.contrib import messages
@@ -18,6 +17,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from opsview.common.bounds import OutOfBounds, bounded_date, id_or_none
+from opsview.common.csvfiles import csv_lines
 from opsview.queues import actions, configuration, filters, mappings
 from opsview.queues.models import USER_RESOLUTIONS, ExceptionGroup, ExceptionItem, Kind, SavedView
 from opsview.records.models import Client, Project
@@ -74,17 +75,6 @@ CSV_COLUMNS = [
 ]  # fmt: skip
 
 
-def _cell(value):
-    """Spreadsheets run cells that start with =, +, - or @ as formulas; an error message must not."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @login_required
 def export_csv(request):
     """The current view (filters, search and sort) as CSV, every matching row, streamed."""
@@ -92,19 +82,19 @@ def export_csv(request):
     query = filters.parse(request.GET)
     items = filters.ordered(filters.apply(filters.base_items(request.user, workspace), query, request.user), query)
     items = items.select_related("system", "client", "project", "assignee")
-    writer = csv.writer(_Echo())
+    writer = csv_lines()
 
     def rows():
         yield writer.writerow(CSV_COLUMNS)
         for x in items.iterator(chunk_size=2000):
-            yield writer.writerow([_cell(v) for v in (
+            yield writer.writerow((
                 x.pk, x.get_kind_display(), x.get_status_display(), x.system.name, x.record_type, x.external_id,
                 x.client.name if x.client_id else "", str(x.project) if x.project_id else "", x.amount, x.currency,
                 x.record_date, x.age_days, x.first_seen_at.isoformat(), x.last_seen_at.isoformat(),
                 x.sla_due_at.isoformat(), "yes" if x.is_past_sla else "no",
                 x.assignee.username if x.assignee_id else "", x.occurrences, x.recurrences, x.error_code,
                 x.error_message, x.get_resolution_display() if x.resolution else "", x.resolution_note,
-            )])  # fmt: skip
+            ))  # fmt: skip
 
     filename = f"opsview-exceptions-{workspace.slug}-{timezone.localdate():%Y%m%d}.csv"
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
@@ -121,8 +111,8 @@ def _safe_next(request, fallback):
 
 def _until(value):
     try:
-        day = datetime.strptime(value or "", "%Y-%m-%d").date()
-    except ValueError:
+        day = bounded_date(value or "")
+    except OutOfBounds:
         return None
     return timezone.make_aware(datetime.combine(day, time(8, 0)))
 
@@ -132,12 +122,12 @@ def _targets(request, workspace):
     visible = ExceptionItem.objects.visible_to(request.user, workspace)
     one = request.POST.get("one") or request.POST.get("quick", "").partition(":")[2]
     if one:
-        return visible.filter(pk=int(one) if one.isdigit() else 0), "1 exception"
+        return visible.filter(pk=id_or_none(one) or 0), "1 exception"
     if request.POST.get("group"):
         group = get_object_or_404(ExceptionGroup.objects.visible_to(request.user, workspace),
-                                  pk=request.POST["group"] if request.POST["group"].isdigit() else 0)  # fmt: skip
+                                  pk=id_or_none(request.POST["group"]) or 0)  # fmt: skip
         return visible.filter(group=group), "the group"
-    ids = [i for i in request.POST.getlist("ids") if i.isdigit()]
+    ids = [i for i in map(id_or_none, request.POST.getlist("ids")) if i]
     return visible.filter(pk__in=ids), f"{len(ids)} selected"
 
 
@@ -156,7 +146,11 @@ def act(request):
             done, verb = actions.claim(user, workspace, items), "claimed"
         elif name == "assign":
             assignee_id = request.POST.get("assignee", "")
-            assignee = get_object_or_404(actions.teammates(workspace), pk=assignee_id) if assignee_id else None
+            assignee = (
+                get_object_or_404(actions.teammates(workspace), pk=id_or_none(assignee_id) or 0)
+                if assignee_id
+                else None
+            )
             done = actions.assign(user, workspace, items, assignee)
             verb = f"assigned to {assignee.get_username()}" if assignee else "unassigned"
         elif name == "resolve":

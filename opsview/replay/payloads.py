@@ -4,11 +4,10 @@ An edit is checked against the target's own fields (its connector's ``payload_sc
 not opsview's ingest fields: the payload goes to the target, not to opsview.
 """
 
-import json
-
 import jsonschema
 
 from connectors import registry
+from opsview.common.bounds import OutOfBounds, load_document
 from opsview.queues.masking import MASK
 from opsview.queues.models import Mapping, MappingKind
 
@@ -58,9 +57,9 @@ def parse_edit(text, schema, shown):
     mask keeps its value from ``shown``: the mask text is never sent.
     """
     try:
-        edited = json.loads(text or "")
-    except json.JSONDecodeError as problem:
-        raise PayloadInvalid([{"field": None, "message": f"is not valid JSON: {problem}"}]) from None
+        edited = load_document(text)
+    except OutOfBounds as problem:
+        raise PayloadInvalid([{"field": None, "message": str(problem)}]) from None
     if not isinstance(edited, dict):
         raise PayloadInvalid([{"field": None, "message": "must be a JSON object"}])
     errors = []

@@ -186,6 +186,8 @@ REPLAY_LEASE_SECONDS = envint("REPLAY_LEASE_SECONDS", 900)
 INGEST_MAX_BATCH_ITEMS = envint("INGEST_MAX_BATCH_ITEMS", 1000)
 INGEST_MAX_BODY_BYTES = envint("INGEST_MAX_BODY_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
+# Ingest requests per token and period (s, min, hour, day), answered 429 beyond; empty turns the limit off.
+INGEST_RATE = envstr("INGEST_RATE", "600/min")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -146,6 +146,8 @@ Q_CLUSTER = {
 if REDIS_URL and envbool("Q_USE_REDIS", False):
     Q_CLUSTER.pop("orm")
     Q_CLUSTER["redis"] = REDIS_URL
+    # Deployments sharing one Redis keep their queues apart by name (the web and its cluster must agree).
+    Q_CLUSTER["name"] = envstr("Q_NAME", "opsview")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

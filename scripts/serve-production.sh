@@ -47,17 +47,21 @@ call_command("migrate", interactive=False, verbosity=1)
 PY
 fi
 
-"$bin/gunicorn" opsview.wsgi:application --bind "$bind" --workers "$web_workers" --threads "$web_threads" \
+# Each in a process group of its own, so that what a process leaves behind when it dies can be found.
+setsid "$bin/gunicorn" opsview.wsgi:application --bind "$bind" --workers "$web_workers" --threads "$web_threads" \
     --timeout "${WEB_TIMEOUT:-60}" --graceful-timeout 30 --access-logfile - --error-logfile - &
 web=$!
-"$py" manage.py qcluster &
+setsid "$py" manage.py qcluster &
 cluster=$!
 
 stop() {
     trap - INT TERM
+    # The leaders stop their workers gracefully (a replay in flight finishes or is taken back later)...
     kill -TERM "$web" "$cluster" 2>/dev/null || true
     wait "$web" 2>/dev/null || true
     wait "$cluster" 2>/dev/null || true
+    # ...and whatever a leader killed outright left behind goes with it.
+    kill -KILL -- "-$web" "-$cluster" 2>/dev/null || true
 }
 trap 'stop; exit 0' INT TERM
 echo "opsview (production) on http://$bind/ with $web_workers x $web_threads web handlers and ${Q_WORKERS:-2} task workers"

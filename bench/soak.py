@@ -29,6 +29,8 @@ Invariants checked (any broken one is printed and makes the exit status 1):
 * the receiver accepted each idempotency key at most once, and every succeeded replay's key once.
 
 The last line is ``sent=N stored=N lost=N doubled=N p99_ms=N`` (p99 over every request of the run).
+``SOAK_REDIS_DB`` (default 13) chooses the Redis database; the queue name carries this process's id, so
+two soaks, or a soak and another deployment on the same Redis, never take each other's tasks.
 """
 
 import argparse

@@ -36,6 +36,7 @@ two soaks, or a soak and another deployment on the same Redis, never take each o
 import argparse
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -431,6 +432,8 @@ def main():
     log("all invariants hold" if not broken else f"{len(broken)} invariants broken")
     if not args.keep:
         drop_database(args.database)
+        if not broken:
+            shutil.rmtree(var_dir, ignore_errors=True)  # kept when something broke: the server's log is there
     p99 = percentile(everything, 0.99) if everything else 0
     log(f"sent={len(stats.acked_ids)} stored={stored} lost={lost} doubled={doubled} p99_ms={p99:.0f}")
     if broken or lost or doubled:

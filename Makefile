@@ -7,6 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: run test lint format bench-ingest bench-queues bench-replay bench-dashboards clean
+.PHONY: serve bench-soak
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +26,10 @@ run: $(VENV)/.installed
 	$(PY) manage.py seed_demo --if-empty
 	$(PY) manage.py backfill_queues --if-empty
 	bash scripts/serve.sh $(HOST) $(PORT)
+
+## Production: gunicorn and the task cluster on PostgreSQL and Redis (see README, "Production").
+serve: $(VENV)/.installed
+	bash scripts/serve-production.sh
 
 ## Install what the tests need and run them (SQLite, or DATABASE_URL when set).
 test: $(VENV)/.installed-dev
@@ -53,6 +58,9 @@ bench-replay: $(VENV)/.installed-dev
 
 bench-dashboards: $(VENV)/.installed-dev
 	$(PY) bench/dashboards.py $(BENCH_ARGS)
+
+bench-soak: $(VENV)/.installed-dev
+	$(PY) bench/soak.py
 
 clean:
 	rm -rf $(VENV) var

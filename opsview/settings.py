@@ -170,6 +170,8 @@ Q_CLUSTER = {
 if REDIS_URL and envbool("Q_USE_REDIS", False):
     Q_CLUSTER.pop("orm")
     Q_CLUSTER["redis"] = REDIS_URL
+    # Deployments sharing one Redis keep their queues apart by name (the web and its cluster must agree).
+    Q_CLUSTER["name"] = envstr("Q_NAME", "opsview")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -251,6 +253,8 @@ REPLAY_LEASE_SECONDS = envint("REPLAY_LEASE_SECONDS", 900)
 INGEST_MAX_BATCH_ITEMS = envint("INGEST_MAX_BATCH_ITEMS", 1000)
 INGEST_MAX_BODY_BYTES = envint("INGEST_MAX_BODY_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
+# Ingest requests per token and period (s, min, hour, day), answered 429 beyond; empty turns the limit off.
+INGEST_RATE = envstr("INGEST_RATE", "600/min")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -11,6 +11,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from opsview.api.throttling import IngestRateThrottle
 from opsview.ingest import runs, schemas
 from opsview.ingest.events import ingest_sync_events
 from opsview.ingest.fields import item_serializer
@@ -28,6 +29,7 @@ class IsIntegration(BasePermission):
 
 class IngestView(APIView):
     permission_classes = [IsIntegration]
+    throttle_classes = [IngestRateThrottle]
 
     @property
     def token(self):
@@ -38,6 +40,7 @@ ERROR_RESPONSES = {
     400: OpenApiResponse(description="Invalid: `errors` lists each problem by index, field and message."),
     401: OpenApiResponse(description="Missing, unknown or revoked token."),
     413: OpenApiResponse(description="More items or bytes than the limit, which the message states."),
+    429: OpenApiResponse(description="Over the token's rate limit (INGEST_RATE); retry after Retry-After seconds."),
     415: OpenApiResponse(description="The body is not application/json."),
 }
 

@@ -24,6 +24,7 @@ from opsview.telemetry.models import Outcome, RunStatus, SyncRun
 
 logger = logging.getLogger(__name__)
 STOPPED = (RunStatus.FAILED, RunStatus.CANCELLED)
+UNREADABLE = "unreadable_record"
 
 
 def pull(system, record_type, *, connector=None, from_start=False):
@@ -42,10 +43,13 @@ def pull(system, record_type, *, connector=None, from_start=False):
     tally = Tally()
     try:
         with connector_for(system, connector) as source:
-            for page in iter_pages(getattr(source, kind.fetch), None if from_start else cursor.cursor or None):
+            for page in _read(iter_pages(getattr(source, kind.fetch), None if from_start else cursor.cursor or None)):
                 tally += store_page(system, kind, run, cursor, page, tally)
     except ConnectorError as error:
         return _failed(system, kind, run, cursor, tally, error.code, error.message, retryable=error.retryable)
+    except UnreadableRecord as unreadable:
+        logger.warning("pull %s from system %s: %s", kind.name, system.pk, unreadable.cause, exc_info=unreadable.cause)
+        return _failed(system, kind, run, cursor, tally, UNREADABLE, _unreadable_message(system, kind, unreadable))
     except CursorMoved as moved:
         return _finish(run, tally, RunStatus.CANCELLED, str(moved))
     except Exception as error:
@@ -74,9 +78,47 @@ def pull_all(system, kinds=None, *, from_start=False):
     with connector:
         for kind in wanted:
             runs.append(pull(system, kind.name, connector=connector, from_start=from_start))
-            if runs[-1].status in STOPPED:
+            if runs[-1].status in STOPPED and not _stopped_at_unreadable_record(runs[-1]):
                 break
     return runs
+
+
+class UnreadableRecord(Exception):
+    """The source sent a page with a record its connector could not read (a field missing or of another type)."""
+
+    def __init__(self, cause):
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _read(pages):
+    """The pages, with a failure to read one (other than the connector's own errors) made an UnreadableRecord."""
+    while True:
+        try:
+            page = next(pages)
+        except StopIteration:
+            return
+        except ConnectorError:
+            raise
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError) as error:
+            raise UnreadableRecord(error) from error
+        yield page
+
+
+def _unreadable_message(system, kind, unreadable):
+    cause = unreadable.cause
+    detail = f"field {cause} is missing" if isinstance(cause, KeyError) else f"{type(cause).__name__}: {cause}"
+    return (
+        f"A record {system.name} sent among its {kind.name.replace('_', ' ')} could not be read ({detail}). "
+        "The pages before it are stored and the pull goes on with the other kinds; this one resumes from the same "
+        "place once the record is fixed at the source."
+    )
+
+
+def _stopped_at_unreadable_record(run):
+    """A record the source sent malformed stops its own kind only; a record of a later kind that refers to
+    something not stored because of it shows as a missing mapping, as when the source sends them out of order."""
+    return run.events.filter(record_type=PULL_RECORD_TYPE, outcome=Outcome.FAILED, error_code=UNREADABLE).exists()
 
 
 def _status(tally):

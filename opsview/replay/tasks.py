@@ -210,4 +210,10 @@ def requeue_stale(now=None):
     for pk in stale:
         if Replay.objects.filter(pk=pk, status=ReplayStatus.RUNNING).update(status=ReplayStatus.RETRYING):
             async_task(TASK, pk, group="replay", task_name=f"replay {pk} after a lost worker")
+    # Queued a lease ago and never started: its task was lost with the broker (a Redis restarted empty).
+    # Sending the task again is safe: if the first still comes, one of the two wins the claim.
+    for pk in Replay.objects.filter(
+        status=ReplayStatus.QUEUED, started_at__isnull=True, requested_at__lt=now - lease
+    ).values_list("pk", flat=True):
+        async_task(TASK, pk, group="replay", task_name=f"replay {pk} after a lost task")
     return len(stale)

@@ -32,6 +32,10 @@ class Workspace(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     currency = models.CharField(max_length=3, default="EUR", help_text="Reporting currency, ISO 4217.")
     time_zone = models.CharField(max_length=64, default="UTC", help_text="Where month ends fall, e.g. Europe/Berlin.")
+    event_retention_days = models.PositiveIntegerField(
+        default=400, help_text="Sync events older than this many days are removed by `manage.py prune`, "
+        "except those an open exception still needs.",
+    )  # fmt: skip
     created_at = models.DateTimeField(default=timezone.now)
     # Branding, for partners who run opsview for their clients: shown in the header of every page.
     accent_color = models.CharField(

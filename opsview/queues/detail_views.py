@@ -5,16 +5,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Sum
+from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from opsview.audit.diffs import changes
 from opsview.audit.models import AuditEntry
+from opsview.kpis.exceptions import money_at_stake, stake_sentence
 from opsview.queues import actions, configuration, filters
 from opsview.queues.masking import mask, readable_json
-from opsview.queues.models import USER_RESOLUTIONS, ExceptionGroup, ExceptionItem, Kind, Mapping, Status
+from opsview.queues.models import PENDING, USER_RESOLUTIONS, ExceptionGroup, ExceptionItem, Kind, Mapping, Status
 from opsview.queues.policies import DEFAULTS, masked_fields_for, policies_for
 from opsview.queues.views import permissions_of
 from opsview.telemetry.models import SyncEvent
@@ -77,8 +78,17 @@ def detail(request, pk):
     for entry in history:
         entry.changes = changes_of(entry, masked)
     payload = item.last_event.payload if item.last_event_id else None
+    # The same record's other exceptions: its money is at stake once, whatever it fails on.
+    same_record = (
+        ExceptionItem.objects.visible_to(request.user, workspace)
+        .filter(source_system=item.source_system, record_type=item.record_type, external_id=item.external_id)
+        .exclude(pk=item.pk)
+        .select_related("system")
+        .order_by("status", "-last_seen_at")
+    )
     context = {
         "item": item,
+        "same_record": same_record,
         "group": item.group,
         "payload": readable_json(payload, masked),
         "events": events,
@@ -108,15 +118,15 @@ def group(request, pk):
     listing = filters.ordered(filters.apply(members, query, request.user), query)
     page = Paginator(listing.select_related("project", "client", "assignee"), 50).get_page(request.GET.get("page"))
     sample = members.only("source_system_id").first()
-    money = members.filter(status__in=("open", "snoozed")).aggregate(total=Sum("amount"))["total"]
+    stake = money_at_stake(members.filter(status__in=PENDING))
     context = {
         "group": group,
         "page": page,
         "query": query,
         "statuses": filters.STATUS_OPTIONS,
         "by_status": by_status,
-        "pending_money": money or 0,
-        "currency": members.exclude(currency="").values_list("currency", flat=True).first() or "",
+        "stake": stake,
+        "stake_sentence": stake_sentence(stake),
         "resolutions": USER_RESOLUTIONS,
         "teammates": actions.teammates(workspace),
         "mapping": _existing_mapping(workspace, group, sample),

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from opsview.kpis.exceptions import money_at_stake, stake_sentence
 from opsview.queues import actions, configuration, filters, mappings
 from opsview.queues.models import USER_RESOLUTIONS, ExceptionGroup, ExceptionItem, Kind, SavedView
 from opsview.records.models import Client, Project
@@ -49,6 +50,7 @@ def queue(request):
     context = {
         "query": query,
         "page": page,
+        "stake": stake_sentence(money_at_stake(matching)),
         "counts": [(Kind(kind), row) for kind, row in by_kind.items()],
         "totals": totals,
         "kinds": Kind.choices,
@@ -68,7 +70,7 @@ def queue(request):
 
 
 CSV_COLUMNS = [
-    "id", "kind", "status", "system", "record_type", "external_id", "client", "project", "amount", "currency",
+    "id", "kind", "status", "system", "record", "record_type", "external_id", "client", "project", "amount", "currency",
     "record_date", "age_days", "first_seen_at", "last_seen_at", "sla_due_at", "past_sla", "assignee",
     "occurrences", "recurrences", "error_code", "error_message", "resolution", "resolution_note",
 ]  # fmt: skip
@@ -98,7 +100,7 @@ def export_csv(request):
         yield writer.writerow(CSV_COLUMNS)
         for x in items.iterator(chunk_size=2000):
             yield writer.writerow([_cell(v) for v in (
-                x.pk, x.get_kind_display(), x.get_status_display(), x.system.name, x.record_type, x.external_id,
+                x.pk, x.get_kind_display(), x.get_status_display(), x.system.name, str(x), x.record_type, x.external_id,
                 x.client.name if x.client_id else "", str(x.project) if x.project_id else "", x.amount, x.currency,
                 x.record_date, x.age_days, x.first_seen_at.isoformat(), x.last_seen_at.isoformat(),
                 x.sla_due_at.isoformat(), "yes" if x.is_past_sla else "no",

@@ -116,7 +116,7 @@ def test_a_failure_reported_before_its_record_gets_the_records_name_when_the_rec
 ):
     send(api, failure("TE-LATE"))
     item = exceptions(northwind, external_id="TE-LATE").get()
-    assert str(item) == "time entry TE-LATE" and item.time_entry_id is None
+    assert str(item) == "time_entry TE-LATE" and item.time_entry_id is None
     response = api.post("/api/v1/states/time-entries/", {"items": [{
         "external_id": "TE-LATE", "version": 1, "person": "P-W", "project": "PR-1", "work_date": "2026-11-16",
         "hours": "2", "billable": True, "bill_rate": 100, "currency": "EUR", "status": "submitted",

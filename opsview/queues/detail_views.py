@@ -147,10 +147,13 @@ def group_guide(request, pk):
     return redirect("queue-group", pk=group.pk)
 
 
+MAX_FIELD_NAME = 100
+
+
 class KindSettingForm(forms.Form):
-    threshold_days = forms.IntegerField(min_value=0, max_value=3650)
-    sla_hours = forms.IntegerField(min_value=1, max_value=24 * 365)
-    fix_guide = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    threshold_days = forms.IntegerField(min_value=0, max_value=3650, label="Threshold in days")
+    sla_hours = forms.IntegerField(min_value=1, max_value=24 * 365, label="SLA in hours")
+    fix_guide = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Fix guide")
 
 
 @login_required
@@ -168,17 +171,31 @@ def queue_settings(request):
         )
         for kind, p in policies.items()
     }
+    masked = "\n".join(masked_fields_for(workspace))
+    status = 200
     if request.method == "POST":
         kind = request.POST.get("kind")
         if kind == "masked_fields":
-            configuration.save_masked_fields(request.user, workspace, request.POST.get("masked_fields", "").split())
-            messages.success(request, "Masked fields saved.")
-            return redirect("queue-settings")
-        form = forms_by_kind.get(kind)
-        if form is not None and form.is_valid():
-            configuration.save_kind_setting(request.user, workspace, kind, **form.cleaned_data)
+            names = request.POST.get("masked_fields", "").split()
+            too_long = [n for n in names if len(n) > MAX_FIELD_NAME]
+            if not too_long:
+                configuration.save_masked_fields(request.user, workspace, names)
+                messages.success(request, "Masked fields saved.")
+                return redirect("queue-settings")
+            messages.error(request, f"Masked fields not saved: '{too_long[0][:40]}…' is longer than "
+                                    f"{MAX_FIELD_NAME} characters; a field name is one word per line.")  # fmt: skip
+            masked, status = request.POST.get("masked_fields", ""), 400
+        elif kind not in forms_by_kind:
+            messages.error(request, "Nothing saved: the form did not say which kind of exception it sets.")
+            status = 400
+        elif forms_by_kind[kind].is_valid():
+            configuration.save_kind_setting(request.user, workspace, kind, **forms_by_kind[kind].cleaned_data)
             messages.success(request, f"Settings for '{Kind(kind).label}' saved.")
             return redirect("queue-settings")
+        else:
+            form = forms_by_kind[kind]
+            wrong = "; ".join(f"{form.fields[name].label}: {' '.join(errors)}" for name, errors in form.errors.items())
+            messages.error(request, f"Settings for '{Kind(kind).label}' not saved. {wrong}")
+            status = 400
     rows = [(Kind(kind), DEFAULTS[kind], form) for kind, form in forms_by_kind.items()]
-    masked = "\n".join(masked_fields_for(workspace))
-    return render(request, "queues/settings.html", {"rows": rows, "masked_fields": masked})
+    return render(request, "queues/settings.html", {"rows": rows, "masked_fields": masked}, status=status)

@@ -26,7 +26,8 @@ FILTER_NAMES = ("kind", "system", "client", "project", "assignee", "status", "ag
 
 @dataclass
 class QueueQuery:
-    """What the operator asked for, read from the query string; unknown values are ignored, not errors."""
+    """What the operator asked for, read from the query string. A value that cannot be used is left out of
+    the filter and named in ``problems``, so the page says what it did not understand instead of guessing."""
 
     kind: str = ""
     system: int | None = None
@@ -40,6 +41,7 @@ class QueueQuery:
     sort: str = DEFAULT_SORT
     view: str = "items"
     params: dict = field(default_factory=dict)
+    problems: list = field(default_factory=list)
 
     @property
     def is_filtered(self):
@@ -53,25 +55,62 @@ def _int(value):
         return None
 
 
+MAX_SEARCH = 200
+
+
 def parse(params):
+    """The query in ``params`` (a QueryDict or dict); see ``QueueQuery.problems`` for what was not usable."""
     query = QueueQuery(params={k: params.get(k, "") for k in FILTER_NAMES})
-    if params.get("kind") in Kind.values:
-        query.kind = params["kind"]
-    query.system, query.client, query.project = (_int(params.get(n)) for n in ("system", "client", "project"))
-    assignee = params.get("assignee", "")
-    if assignee in ("me", "none") or _int(assignee) is not None:
+    problems = query.problems
+
+    def choice(name, allowed, label):
+        value = params.get(name) or ""
+        if value in allowed:
+            return value
+        if value:
+            problems.append(f"{label}: '{value[:40]}' is not one of {', '.join(allowed)}; ignored.")
+        return None
+
+    query.kind = choice("kind", Kind.values, "Kind") or ""
+    for name in ("system", "client", "project"):
+        value = params.get(name) or ""
+        setattr(query, name, _int(value))
+        if value and (_int(value) is None or _int(value) <= 0):
+            problems.append(f"{name.capitalize()}: '{value[:40]}' is not an id from the list; ignored.")
+            setattr(query, name, None)
+    assignee = params.get("assignee", "") or ""
+    if assignee in ("me", "none") or (_int(assignee) or 0) > 0:
         query.assignee = assignee
-    if params.get("status") in STATUSES:
-        query.status = params["status"]
-    if params.get("age") in AGES:
-        query.age = params["age"]
+    elif assignee:
+        problems.append(f"Assignee: '{assignee[:40]}' is not 'me', 'none' or a teammate; ignored.")
+    query.status = choice("status", list(STATUSES), "Status") or "open"
+    query.age = choice("age", list(AGES), "Age in days") or ""
     query.past_sla = params.get("past_sla") in ("1", "on", "true")
-    query.q = (params.get("q") or "").strip()[:200]
-    if params.get("sort") in SORTS:
-        query.sort = params["sort"]
-    if params.get("view") == "groups":
-        query.view = "groups"
+    q = (params.get("q") or "").strip()
+    if len(q) > MAX_SEARCH:
+        problems.append(f"Search: at most {MAX_SEARCH} characters; only the first {MAX_SEARCH} were searched for.")
+    query.q = q[:MAX_SEARCH]
+    query.sort = choice("sort", list(SORTS), "Order") or DEFAULT_SORT
+    query.view = choice("view", ["items", "groups"], "Show") or "items"
     return query
+
+
+def check_choices(query, user, workspace):
+    """Name the system, client, project or assignee of ``query`` that the user cannot see: such a filter
+    would match nothing, and an empty page would not say why. Returns the problems, also kept on ``query``."""
+    from opsview.queues.actions import teammates
+    from opsview.records.models import Client, Project
+    from opsview.workspaces.models import System
+
+    for name, model in (("system", System), ("client", Client), ("project", Project)):
+        wanted = getattr(query, name)
+        if wanted and not model.objects.visible_to(user, workspace).filter(pk=wanted).exists():
+            query.problems.append(f"{name.capitalize()}: no {name} {wanted} among yours; ignored.")
+            setattr(query, name, None)
+    if query.assignee not in ("", "me", "none") and not teammates(workspace).filter(pk=int(query.assignee)).exists():
+        query.problems.append(f"Assignee: no teammate {query.assignee} in this workspace; ignored.")
+        query.assignee = ""
+    return query.problems
 
 
 def apply(items, query, user, status=True):

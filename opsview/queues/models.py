@@ -159,7 +159,9 @@ class ExceptionItem(WorkspaceOwned):
         ]
 
     def __str__(self):
-        return self.title or f"{self.record_type} {self.external_id}"
+        # Rows loaded with .only() (ingest's set-based writers) name themselves without a query per row.
+        title = "" if "title" in self.get_deferred_fields() else self.title
+        return title or f"{self.record_type} {self.external_id}"
 
     @property
     def record_ref(self):

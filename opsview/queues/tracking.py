@@ -97,7 +97,7 @@ def describe(record_type, external_id, facts, amount=None):
     elif record_type == "project" and (code or name):
         title = f"Project {code} {name}".replace("  ", " ").strip()
     else:
-        title = f"{record_type.replace('_', ' ')} {external_id}".strip()
+        title = f"{record_type} {external_id}".strip()  # what opsview called it before it knew better
     words = [external_id, title, number, person, code, name, client]
     if amount:
         words += [f"{amount:.2f}", f"{amount:,.2f}"]

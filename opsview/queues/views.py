@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseBadRequest, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -37,6 +37,7 @@ def permissions_of(request, workspace):
 def queue(request):
     workspace = require_workspace(request)
     query = filters.parse(request.GET)
+    filters.check_choices(query, request.user, workspace)
     visible = filters.base_items(request.user, workspace)
     matching = filters.apply(visible, query, request.user)
     if query.view == "groups":
@@ -92,6 +93,10 @@ def export_csv(request):
     """The current view (filters, search and sort) as CSV, every matching row, streamed."""
     workspace = require_workspace(request)
     query = filters.parse(request.GET)
+    if filters.check_choices(query, request.user, workspace):
+        # A download cannot show a message: a file of the wrong rows would pass for the right one.
+        return HttpResponseBadRequest("The export was not made:\n" + "\n".join(query.problems),
+                                      content_type="text/plain; charset=utf-8")  # fmt: skip
     items = filters.ordered(filters.apply(filters.base_items(request.user, workspace), query, request.user), query)
     items = items.select_related("system", "client", "project", "assignee")
     writer = csv.writer(_Echo())
@@ -122,11 +127,22 @@ def _safe_next(request, fallback):
 
 
 def _until(value):
+    if not value:
+        raise actions.ActionRefused("Snooze until: choose a date.")
     try:
-        day = datetime.strptime(value or "", "%Y-%m-%d").date()
+        day = datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
-        return None
+        raise actions.ActionRefused(f"Snooze until: '{value[:40]}' is not a date (YYYY-MM-DD).") from None
     return timezone.make_aware(datetime.combine(day, time(8, 0)))
+
+
+def _assignee(workspace, value):
+    if not value:
+        return None
+    assignee = actions.teammates(workspace).filter(pk=int(value) if value.isdigit() else 0).first()
+    if assignee is None:
+        raise actions.ActionRefused(f"Assignee: no teammate {value[:40]} in this workspace.")
+    return assignee
 
 
 def _targets(request, workspace):
@@ -140,6 +156,8 @@ def _targets(request, workspace):
                                   pk=request.POST["group"] if request.POST["group"].isdigit() else 0)  # fmt: skip
         return visible.filter(group=group), "the group"
     ids = [i for i in request.POST.getlist("ids") if i.isdigit()]
+    if not ids:
+        raise actions.ActionRefused("Tick at least one exception first, or act on a whole group from its page.")
     return visible.filter(pk__in=ids), f"{len(ids)} selected"
 
 
@@ -150,15 +168,14 @@ def act(request):
     workspace = require_workspace(request)
     # A row's own button ("quick" = "claim:42") wins over the toolbar's chosen action.
     name = request.POST.get("quick", "").partition(":")[0] or request.POST.get("action", "")
-    items, what = _targets(request, workspace)
     note = request.POST.get("note", "")
     user = request.user
     try:
+        items, what = _targets(request, workspace)
         if name == "claim":
             done, verb = actions.claim(user, workspace, items), "claimed"
         elif name == "assign":
-            assignee_id = request.POST.get("assignee", "")
-            assignee = get_object_or_404(actions.teammates(workspace), pk=assignee_id) if assignee_id else None
+            assignee = _assignee(workspace, request.POST.get("assignee", ""))
             done = actions.assign(user, workspace, items, assignee)
             verb = f"assigned to {assignee.get_username()}" if assignee else "unassigned"
         elif name == "resolve":
@@ -202,11 +219,15 @@ def map_value(request, pk):
 @require_POST
 def save_view(request):
     workspace = require_workspace(request)
+    query = (request.POST.get("query") or "").lstrip("?")
     try:
-        view = configuration.save_view(request.user, workspace, request.POST.get("name"), request.POST.get("query"))
+        problems = filters.parse(QueryDict(query)).problems
+        if problems:
+            raise ValueError("View not saved: " + " ".join(problems))
+        view = configuration.save_view(request.user, workspace, request.POST.get("name"), query)
     except ValueError as problem:
         messages.error(request, str(problem))
-        return redirect("queue")
+        return redirect(f"{redirect('queue').url}?{query}" if query else "queue")
     messages.success(request, f"View '{view.name}' saved.")
     return redirect(f"{redirect('queue').url}?{view.query}")
 

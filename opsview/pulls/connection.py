@@ -44,3 +44,25 @@ def connector_for(system, connector=None):
         return
     with build_connector(system) as built:
         yield built
+
+
+def connection_problem(system):
+    """Why ``system`` cannot be used now, in a few words, or None when its connector can be built.
+
+    The one rule for "is this system connected": a connector for its vendor, and settings and
+    credentials that build it. Nothing is called over the network: a wrong password shows
+    when the system answers, and is then remembered by ``System.record_connection``.
+    """
+    if (system.vendor or "") not in registry.CONNECTORS:
+        return f"no connector for {system.vendor or 'its vendor'} is set up"
+    try:
+        connector = build_connector(system)
+    except ConnectorError as problem:
+        return problem.message
+    connector.close()
+    return None
+
+
+def not_connected_message(system, problem):
+    """What a person reads when ``system`` is not connected: its name, and where to set it up."""
+    return f"{system.name} is not connected: set it up under Settings → Systems ({problem})."

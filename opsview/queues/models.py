@@ -110,7 +110,7 @@ class ExceptionItem(WorkspaceOwned):
     # Kept by the database, so the many writers of error messages (ingest repeats are one raw UPDATE)
     # never leave the searchable error text behind.
     error_text = models.GeneratedField(
-        expression=Lower(Concat("error_code", models.Value(" "), "error_message")),
+        expression=Lower(Concat("error_code", models.Value(" "), "error_message", output_field=models.TextField())),
         output_field=models.TextField(),
         db_persist=True,
     )

@@ -78,7 +78,9 @@ class Migration(migrations.Migration):
             field=models.GeneratedField(
                 db_persist=True,
                 expression=django.db.models.functions.text.Lower(
-                    django.db.models.functions.text.Concat("error_code", models.Value(" "), "error_message")
+                    django.db.models.functions.text.Concat(
+                        "error_code", models.Value(" "), "error_message", output_field=models.TextField()
+                    )
                 ),
                 output_field=models.TextField(),
             ),

@@ -137,7 +137,7 @@ def money_at_stake(items, source=QUEUE_ITEMS):
     per_record = (
         items.order_by()
         .values(*source.record)
-        .annotate(money=Max(source.amount), cur=Max(source.currency), n=Count("id"))
+        .annotate(money=Max(source.amount), cur=Max(source.currency), n=Count("*"))
         .values("money", "cur", "n")
     )
     sql, params = per_record.query.sql_with_params()

@@ -156,6 +156,13 @@ class ExceptionItem(WorkspaceOwned):
             models.Index(fields=["workspace", "kind", "status"], name="queue_counts_idx"),
             models.Index(fields=["workspace", "status", "sla_due_at"], name="queue_sla_idx"),
             models.Index(fields=["workspace", "record_type", "external_id"], name="queue_record_idx"),
+            # Money at stake counts each record once: its exceptions arrive grouped, in record order, from
+            # the index alone (kpis.exceptions.money_at_stake).
+            models.Index(
+                fields=["workspace", "status", "source_system", "record_type", "external_id"],
+                include=["amount", "currency"],
+                name="queue_record_money_idx",
+            ),
         ]
 
     def __str__(self):

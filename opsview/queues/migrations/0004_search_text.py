@@ -1,4 +1,5 @@
-"""Titles and search text for exceptions, and on PostgreSQL the trigram indexes the queue search uses.
+"""Titles and search text for exceptions, and on PostgreSQL the trigram indexes the queue search uses;
+an index that hands money at stake each record's exceptions together.
 
 SQLite has no trigram index; its search is a plain LIKE scan, fine at the sizes SQLite serves.
 """
@@ -100,6 +101,14 @@ class Migration(migrations.Migration):
                 blank=True,
                 help_text="The record in business words: invoice number, person, day, project.",
                 max_length=200,
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="exceptionitem",
+            index=models.Index(
+                fields=["workspace", "status", "source_system", "record_type", "external_id"],
+                include=("amount", "currency"),
+                name="queue_record_money_idx",
             ),
         ),
         migrations.RunPython(describe_existing, migrations.RunPython.noop),

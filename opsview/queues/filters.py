@@ -48,11 +48,16 @@ class QueueQuery:
         return any(self.params.get(name) for name in FILTER_NAMES if name not in ("sort", "view", "status"))
 
 
-def _int(value):
+MAX_ID = 2**63 - 1  # beyond it the database refuses the number instead of finding nothing
+
+
+def as_id(value):
+    """``value`` as a number the database can compare with an id, else None."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return None
+    return number if -MAX_ID <= number <= MAX_ID else None
 
 
 MAX_SEARCH = 200
@@ -74,12 +79,12 @@ def parse(params):
     query.kind = choice("kind", Kind.values, "Kind") or ""
     for name in ("system", "client", "project"):
         value = params.get(name) or ""
-        setattr(query, name, _int(value))
-        if value and (_int(value) is None or _int(value) <= 0):
+        setattr(query, name, as_id(value))
+        if value and (as_id(value) is None or as_id(value) <= 0):
             problems.append(f"{name.capitalize()}: '{value[:40]}' is not an id from the list; ignored.")
             setattr(query, name, None)
     assignee = params.get("assignee", "") or ""
-    if assignee in ("me", "none") or (_int(assignee) or 0) > 0:
+    if assignee in ("me", "none") or (as_id(assignee) or 0) > 0:
         query.assignee = assignee
     elif assignee:
         problems.append(f"Assignee: '{assignee[:40]}' is not 'me', 'none' or a teammate; ignored.")

@@ -139,7 +139,7 @@ def _until(value):
 def _assignee(workspace, value):
     if not value:
         return None
-    assignee = actions.teammates(workspace).filter(pk=int(value) if value.isdigit() else 0).first()
+    assignee = actions.teammates(workspace).filter(pk=filters.as_id(value) or 0).first()
     if assignee is None:
         raise actions.ActionRefused(f"Assignee: no teammate {value[:40]} in this workspace.")
     return assignee
@@ -150,12 +150,12 @@ def _targets(request, workspace):
     visible = ExceptionItem.objects.visible_to(request.user, workspace)
     one = request.POST.get("one") or request.POST.get("quick", "").partition(":")[2]
     if one:
-        return visible.filter(pk=int(one) if one.isdigit() else 0), "1 exception"
+        return visible.filter(pk=filters.as_id(one) or 0), "1 exception"
     if request.POST.get("group"):
         group = get_object_or_404(ExceptionGroup.objects.visible_to(request.user, workspace),
-                                  pk=request.POST["group"] if request.POST["group"].isdigit() else 0)  # fmt: skip
+                                  pk=filters.as_id(request.POST["group"]) or 0)  # fmt: skip
         return visible.filter(group=group), "the group"
-    ids = [i for i in request.POST.getlist("ids") if i.isdigit()]
+    ids = [i for i in request.POST.getlist("ids") if filters.as_id(i)]
     if not ids:
         raise actions.ActionRefused("Tick at least one exception first, or act on a whole group from its page.")
     return visible.filter(pk__in=ids), f"{len(ids)} selected"

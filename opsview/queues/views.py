@@ -40,18 +40,21 @@ def queue(request):
     filters.check_choices(query, request.user, workspace)
     visible = filters.base_items(request.user, workspace)
     matching = filters.apply(visible, query, request.user)
+    stake = money_at_stake(matching)
     if query.view == "groups":
         # Every group's totals in one aggregation (a few thousand rows), paged here: a COUNT would aggregate twice.
         page = Paginator(list(filters.grouped(matching, query)), PAGE_SIZE).get_page(request.GET.get("page"))
         filters.attach_groups(page.object_list)
     else:
         listing = filters.ordered(matching, query).select_related("system", "project", "client", "assignee")
-        page = Paginator(listing, PAGE_SIZE).get_page(request.GET.get("page"))
+        paginator = Paginator(listing, PAGE_SIZE)
+        paginator.count = stake["exceptions"]  # counted with the money already: one pass over the matches, not two
+        page = paginator.get_page(request.GET.get("page"))
     by_kind, totals = filters.counts(visible)
     context = {
         "query": query,
         "page": page,
-        "stake": stake_sentence(money_at_stake(matching)),
+        "stake": stake_sentence(stake),
         "counts": [(Kind(kind), row) for kind, row in by_kind.items()],
         "totals": totals,
         "kinds": Kind.choices,

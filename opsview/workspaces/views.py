@@ -107,6 +107,8 @@ def test_connection(request, pk):
     ok, detail = check_connection(system, request.user)
     if ok:
         messages.success(request, f"{system.name} is connected: {detail}.")
+    elif detail.startswith("not connected: "):
+        messages.error(request, f"{system.name} is {detail}: set it up with Edit, then test again.")
     else:
         messages.error(request, f"{system.name} could not be reached: {detail}")
     return redirect("systems")

@@ -10,13 +10,15 @@ Run with ``make bench-queues`` (or ``.venv/bin/python bench/queues.py --help``).
    across posting failures, sync errors, validation rejections and missing mappings;
 3. signs in an operator and times, in-process with Django's test client (server time: routing,
    queries, templates; no network), over ``--runs`` runs after one warm-up each:
-   the queue page unfiltered, the queue page filtered (kind and client), the groups view, a detail
-   page, and a bulk resolve of the 1,000-item group through the action endpoint (reopened, untimed,
-   between runs);
+   the queue page unfiltered, the queue page filtered (kind and client), the queue page searched (a
+   client's name, a project code, a time entry's id, words of an error: the trigram indexes on
+   PostgreSQL), the groups view, a detail page, and a bulk resolve of the 1,000-item group through the
+   action endpoint (reopened, untimed, between runs);
 4. drops the database (unless ``--keep``).
 
-Targets: queue and detail pages under 150 ms median, the bulk resolve under 2 s. The last line is
-``queue_ms=N filtered_ms=N detail_ms=N bulk_resolve_ms=N`` (medians).
+Targets: queue, filtered, searched and detail pages under 150 ms median, the bulk resolve under 2 s.
+The last line is ``queue_ms=N filtered_ms=N search_ms=N detail_ms=N bulk_resolve_ms=N`` (medians;
+search_ms is the slowest of the searches' medians). ``--explain`` prints PostgreSQL's plan of each search.
 """
 
 import argparse
@@ -40,6 +42,7 @@ def parse_args():
     parser.add_argument("--runs", type=int, default=7, help="timed runs of each path (default 7)")
     parser.add_argument("--database", default="opsview_queues_bench")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--explain", action="store_true", help="print the query plan of each search")
     args = parser.parse_args()
     if args.exceptions < 2_000 or args.groups < 2 or args.runs < 1:
         parser.error("--exceptions must be at least 2000, --groups at least 2, --runs at least 1")
@@ -142,6 +145,31 @@ def timed(runs, call):
     return samples
 
 
+# What operators type: a client's name (5,000 matches), a project code, one time entry's id, an error's words.
+SEARCHES = {
+    "search_client": "Client+3",
+    "search_project": "PR17",
+    "search_id": "TE-4242",
+    "search_error": "field+%27description%27+is+required",
+}
+
+
+def explain(ws, olivia):
+    """PostgreSQL's plan of the queue page's listing query for each search: the trigram indexes at work."""
+    from django.db import connection
+
+    from opsview.queues import filters
+
+    for q in SEARCHES.values():
+        query = filters.parse({"q": q.replace("+", " ").replace("%27", "'")})
+        items = filters.ordered(filters.apply(filters.base_items(olivia, ws), query, olivia), query)[:50]
+        sql, params = items.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS OFF, COSTS OFF) {sql}", params)
+            plan = "\n".join(f"    {row[0]}" for row in cursor.fetchall())
+        log(f"  plan for q={query.q!r}:\n{plan}")
+
+
 def measure(ws, olivia, clients, runs):
     from django.db import connection
     from django.db.models import Count
@@ -167,6 +195,9 @@ def measure(ws, olivia, clients, runs):
     kind = "posting_failure"
     filtered = f"/queues/?kind={kind}&client={clients[3].pk}"
     results["filtered"] = timed(runs, lambda: get(filtered, b"exceptions match."))
+    for name, q in SEARCHES.items():
+        url = f"/queues/?q={q}"
+        results[name] = timed(runs, lambda url=url: get(url, b"exceptions match."))
     results["groups"] = timed(runs, lambda: get("/queues/?view=groups", b"groups match."))
     sample_ids = list(items.values_list("id", flat=True)[:: max(1, items.count() // 50)])
     rng = random.Random(11)
@@ -198,6 +229,8 @@ def main():
         ws, olivia, clients = build(args.exceptions, args.groups)
         log(f"== Timing, {args.runs} runs each after a warm-up (server time, in-process)")
         results, big, open_count, group_count = measure(ws, olivia, clients, args.runs)
+        if args.explain:
+            explain(ws, olivia)
         log(f"  {open_count:,} open exceptions in {group_count:,} groups; bulk group of {big:,}")
         for name, samples in results.items():
             spread = ", ".join(f"{s * 1000:.0f}" for s in samples)
@@ -205,8 +238,9 @@ def main():
     finally:
         if not args.keep:
             drop_database(args.database)
+    search_ms = max(median_ms(results[name]) for name in SEARCHES)
     log(
-        f"queue_ms={median_ms(results['queue'])} filtered_ms={median_ms(results['filtered'])} "
+        f"queue_ms={median_ms(results['queue'])} filtered_ms={median_ms(results['filtered'])} search_ms={search_ms} "
         f"detail_ms={median_ms(results['detail'])} bulk_resolve_ms={median_ms(results['bulk_resolve'])}"
     )
 

@@ -101,6 +101,10 @@ class Connector:
         """The target's current view of one record (e.g. its state after a send), or None if it has none."""
         raise NotSupported(f"{self.system} cannot be read back")
 
+    def check(self) -> str:
+        """Reach the system and log in: a one-line description of what answered; ConnectorError if it did not."""
+        raise NotSupported(f"{self.system} cannot be checked")
+
     def close(self):
         """Release connections; the connector is not used afterwards."""
 

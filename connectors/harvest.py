@@ -17,6 +17,7 @@ How Harvest maps onto opsview:
 from datetime import date, timedelta
 
 from connectors.base import DEFAULT_OVERLAP, Connector, decode_cursor, encode_cursor, later, next_since
+from connectors.errors import AuthenticationFailed
 from connectors.http import HttpClient, RetryPolicy, error_for_status
 from connectors.records import (
     ClientRecord,
@@ -110,6 +111,7 @@ class HarvestConnector(Connector):
         }
         self.http = HttpClient(base_url, system=self.system, headers=headers, retry=retry, **(http_options or {}))
         self.currency = currency
+        self.account_id = str(account_id)
         self.per_page = per_page
         self.overlap = overlap
 
@@ -232,6 +234,22 @@ class HarvestConnector(Connector):
             for row in rows
         ]
         return Page(records, cursor, more)
+
+    def check(self) -> str:
+        """Ask Harvest who the token belongs to (``GET /users/me``): e.g. "Harvest account 424242, user Bob Powell
+        (bob@example.com)"; ``AuthenticationFailed`` when Harvest refuses the token or account id."""
+        response = self.http.request("GET", "/users/me")
+        if response.status_code in (401, 403):
+            raise AuthenticationFailed(
+                f"Harvest refused the access token or account id {self.account_id} ({response.status_code})",
+                status=response.status_code,
+            )
+        if response.status_code != 200:
+            raise error_for_status(self.system, response)
+        user = response.json()
+        name = f"{user.get('first_name') or ''} {user.get('last_name') or ''}".strip() or f"id {user.get('id')}"
+        email = f" ({user['email']})" if user.get("email") else ""
+        return f"Harvest account {self.account_id}, user {name}{email}"
 
     def close(self):
         """Close the HTTP client."""

@@ -111,6 +111,21 @@ class WebhookConnector(Connector):
             detail={"status": status},
         )
 
+    def check(self) -> str:
+        """Whether the receiver answers at all: a ``HEAD`` of the URL, which nothing acts on (a signed POST could
+        be taken for a record). Any answer below 500 means it is reachable, 405 included (many receivers take
+        only POST); a 5xx or no answer is a ``ConnectorError``. e.g. "hooks.example.com answered HEAD with 405"."""
+        response = self.http.request("HEAD", self.url)
+        host = response.request.url.host if response.request else self.url
+        if response.status_code >= 500:
+            raise ConnectorError(
+                f"http_{response.status_code}",
+                f"webhook {host} answered HEAD with {response.status_code} {response.reason_phrase}",
+                retryable=True,
+                status=response.status_code,
+            )
+        return f"webhook {host} answered HEAD with {response.status_code}"
+
     def close(self):
         """Close the HTTP client."""
         self.http.close()

@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from connectors.base import DEFAULT_OVERLAP, Connector, decode_cursor, encode_cursor, later, next_since
-from connectors.errors import ConnectorError
+from connectors.errors import AuthenticationFailed, ConnectorError
 from connectors.http import HttpClient, RetryPolicy, error_for_status
 from connectors.records import (
     ClientRecord,
@@ -159,6 +159,22 @@ class XeroConnector(Connector):
         if response.status_code != 200:
             raise error_for_status(self.system, response)
         return response.json()
+
+    def check(self) -> str:
+        """Ask Xero for the organisation the token and tenant id open (``GET /Organisation``): e.g.
+        "Xero organisation Demo Company (NZ), base currency NZD"; ``AuthenticationFailed`` when Xero refuses."""
+        response = self.http.request("GET", f"{self.accounting_url}/Organisation")
+        if response.status_code in (401, 403):
+            raise AuthenticationFailed(
+                f"Xero refused the access token or tenant id ({response.status_code})", status=response.status_code
+            )
+        if response.status_code != 200:
+            raise error_for_status(self.system, response)
+        organisations = response.json().get("Organisations") or []
+        if not organisations:
+            raise ConnectorError("no_organisation", "Xero answered, but with no organisation for this tenant id")
+        org = organisations[0]
+        return f"Xero organisation {org.get('Name') or '(unnamed)'}, base currency {org.get('BaseCurrency') or '?'}"
 
     # -- invoices ---------------------------------------------------------------------------
 

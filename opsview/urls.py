@@ -19,6 +19,7 @@ urlpatterns = [
     path("workspace/switch/", workspaces.switch_workspace, name="switch-workspace"),
     path("settings/systems/", workspaces.systems, name="systems"),
     path("settings/systems/<int:pk>/", workspaces.systems, name="system-edit"),
+    path("settings/systems/<int:pk>/test/", workspaces.test_connection, name="system-test"),
     path("settings/systems/", include("opsview.pulls.urls")),
     path("settings/tokens/", workspaces.tokens, name="tokens"),
     path("settings/branding/", branding.branding, name="branding"),

@@ -102,7 +102,7 @@ def test_a_group_page_lists_its_exceptions_and_money(client, api, northwind, oli
     group = ExceptionItem.objects.first().group
     page = signed_in(client, olivia).get(f"/queues/groups/{group.pk}/").content.decode()
 
-    assert "20 exceptions shown." in page and "2,000.00 EUR" in page
+    assert "20 exceptions shown." in page and "EUR 2,000.00 at stake in 20 records, 20 exceptions" in page
     assert f'name="group" value="{group.pk}"' in page
 
 

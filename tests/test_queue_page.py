@@ -25,7 +25,7 @@ def rows_of(response):
     """The external ids of the listed exceptions, in page order."""
     import re
 
-    return re.findall(r'<a href="/queues/\d+/">([^<]+)</a>', response.content.decode())
+    return re.findall(r'<tr id="exception-\d+" data-record="([^"]+)"', response.content.decode())
 
 
 def test_the_queue_starts_where_the_most_money_is_blocked(client, queue, olivia):

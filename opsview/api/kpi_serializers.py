@@ -145,6 +145,17 @@ class ItemsPastSla(Availability):
     by_kind = KindCount(many=True, required=False)
 
 
+class StakeMoney(Money):
+    records = s.IntegerField(help_text="Records with at least one open exception, in this currency.")
+    exceptions = s.IntegerField()
+
+
+class MoneyAtStake(Availability):
+    by_currency = StakeMoney(many=True, required=False)
+    records = s.IntegerField(required=False, help_text="Each record once, however many open exceptions it has.")
+    exceptions = s.IntegerField(required=False)
+
+
 class Dso(s.Serializer):
     currency = s.CharField()
     receivables = s.DecimalField(max_digits=18, decimal_places=2)
@@ -175,6 +186,7 @@ SHAPES = {
     "exception-volume": (ExceptionVolume, False),
     "exception-resolution-time": (ExceptionResolutionTime, False),
     "items-past-sla": (ItemsPastSla, False),
+    "money-at-stake": (MoneyAtStake, False),
     "dso": (Dso, True),
     "utilization": (Utilization, False),
 }

@@ -8,7 +8,13 @@ from opsview.kpis.approval import unapproved_hours, unapproved_time_aging
 from opsview.kpis.billing import billing_lag, billing_lags, dso, time_to_post
 from opsview.kpis.capacity import utilization
 from opsview.kpis.catalog import BY_SLUG
-from opsview.kpis.exceptions import exception_resolution_time, exception_volume, items_past_sla
+from opsview.kpis.exceptions import (
+    exception_money_at_stake,
+    exception_resolution_time,
+    exception_volume,
+    items_past_sla,
+    stake_money,
+)
 from opsview.kpis.sync import sync_success_rate, sync_success_totals
 from opsview.kpis.wip import (
     backlog_breakdown,
@@ -108,6 +114,12 @@ def executive_board(scope):
             Tile("Items past SLA", fmt(past_sla["items"]), BY_SLUG["items-past-sla"].definition,
                  link=drilldown.queue(status="open", past_sla=True, project=scope.project, client=scope.client)),
         ]  # fmt: skip
+        stake = exception_money_at_stake(scope)
+        tiles.append(Tile(
+            f"Money at stake: {stake['records']:,} records, {stake['exceptions']:,} open exceptions",
+            stake_money(stake), BY_SLUG["money-at-stake"].definition,
+            link=drilldown.queue(status="open", project=scope.project, client=scope.client),
+        ))  # fmt: skip
         board_charts.append(charts.exceptions_chart(scope, volume, exception_resolution_time(scope)))
     board_charts += [
         charts.worst_chart(scope, worst_unbilled(scope, "client", breakdown=breakdown), "client"),

@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from opsview.kpis.approval import unapproved_time_aging
 from opsview.kpis.billing import billing_lag, dso, time_to_post
 from opsview.kpis.capacity import utilization
-from opsview.kpis.exceptions import exception_resolution_time, exception_volume, items_past_sla
+from opsview.kpis.exceptions import (
+    exception_money_at_stake,
+    exception_resolution_time,
+    exception_volume,
+    items_past_sla,
+)
 from opsview.kpis.sync import sync_success_rate
 from opsview.kpis.wip import invoice_ready_backlog, unbilled_wip_trend, worst_unbilled_clients, worst_unbilled_projects
 
@@ -44,6 +49,7 @@ CATALOG = (
     Kpi("exception-volume", "Exception volume", exception_volume),
     Kpi("exception-resolution-time", "Exception resolution time", exception_resolution_time),
     Kpi("items-past-sla", "Items past SLA", items_past_sla),
+    Kpi("money-at-stake", "Money at stake in open exceptions", exception_money_at_stake),
     Kpi("dso", "DSO (days sales outstanding)", dso),
     Kpi("utilization", "Utilization", utilization),
 )

@@ -55,10 +55,14 @@ def save_masked_fields(actor, workspace, names):
 
 def save_view(actor, workspace, name, query):
     require(actor, workspace, VIEW)
-    name = (name or "").strip()[:80]
-    query = (query or "").lstrip("?")[:1000]
+    name = (name or "").strip()
+    query = (query or "").lstrip("?")
     if not name:
         raise ValueError("Name the view.")
+    if len(name) > 80:
+        raise ValueError(f"A view's name has at most 80 characters; this one has {len(name)}.")
+    if len(query) > 1000:
+        raise ValueError("This view's filters are too long to save (over 1,000 characters); shorten the search.")
     view, _ = SavedView.objects.update_or_create(workspace=workspace, user=actor, name=name,
                                                  defaults={"query": query})  # fmt: skip
     record(workspace, actor, "saved_view.save", view, after={"name": name, "query": query})

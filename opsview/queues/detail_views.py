@@ -5,16 +5,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Sum
+from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from opsview.audit.diffs import changes
 from opsview.audit.models import AuditEntry
+from opsview.kpis.exceptions import money_at_stake, stake_sentence
 from opsview.queues import actions, configuration, filters
 from opsview.queues.masking import mask, readable_json
-from opsview.queues.models import USER_RESOLUTIONS, ExceptionGroup, ExceptionItem, Kind, Mapping, Status
+from opsview.queues.models import PENDING, USER_RESOLUTIONS, ExceptionGroup, ExceptionItem, Kind, Mapping, Status
 from opsview.queues.policies import DEFAULTS, masked_fields_for, policies_for
 from opsview.queues.views import permissions_of
 from opsview.telemetry.models import SyncEvent
@@ -77,8 +78,17 @@ def detail(request, pk):
     for entry in history:
         entry.changes = changes_of(entry, masked)
     payload = item.last_event.payload if item.last_event_id else None
+    # The same record's other exceptions: its money is at stake once, whatever it fails on.
+    same_record = (
+        ExceptionItem.objects.visible_to(request.user, workspace)
+        .filter(source_system=item.source_system, record_type=item.record_type, external_id=item.external_id)
+        .exclude(pk=item.pk)
+        .select_related("system")
+        .order_by("status", "-last_seen_at")
+    )
     context = {
         "item": item,
+        "same_record": same_record,
         "group": item.group,
         "payload": readable_json(payload, masked),
         "events": events,
@@ -108,16 +118,16 @@ def group(request, pk):
     listing = filters.ordered(filters.apply(members, query, request.user), query)
     page = Paginator(listing.select_related("project", "client", "assignee"), 50).get_page(request.GET.get("page"))
     sample = members.only("source_system_id").first()
-    money = members.filter(status__in=("open", "snoozed")).aggregate(total=Sum("amount"))["total"]
+    stake = money_at_stake(members.filter(status__in=PENDING))
     context = {
         "group": group,
         "page": page,
         "query": query,
         "statuses": filters.STATUS_OPTIONS,
         "by_status": by_status,
-        "pending_money": money or 0,
+        "stake": stake,
+        "stake_sentence": stake_sentence(stake),
         "waiting_count": by_status[Status.OPEN] + by_status[Status.SNOOZED],
-        "currency": members.exclude(currency="").values_list("currency", flat=True).first() or "",
         "resolutions": USER_RESOLUTIONS,
         "teammates": actions.teammates(workspace),
         "mapping": _existing_mapping(workspace, group, sample),
@@ -138,10 +148,13 @@ def group_guide(request, pk):
     return redirect("queue-group", pk=group.pk)
 
 
+MAX_FIELD_NAME = 100
+
+
 class KindSettingForm(forms.Form):
-    threshold_days = forms.IntegerField(min_value=0, max_value=3650)
-    sla_hours = forms.IntegerField(min_value=1, max_value=24 * 365)
-    fix_guide = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    threshold_days = forms.IntegerField(min_value=0, max_value=3650, label="Threshold in days")
+    sla_hours = forms.IntegerField(min_value=1, max_value=24 * 365, label="SLA in hours")
+    fix_guide = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Fix guide")
 
 
 @login_required
@@ -159,17 +172,31 @@ def queue_settings(request):
         )
         for kind, p in policies.items()
     }
+    masked = "\n".join(masked_fields_for(workspace))
+    status = 200
     if request.method == "POST":
         kind = request.POST.get("kind")
         if kind == "masked_fields":
-            configuration.save_masked_fields(request.user, workspace, request.POST.get("masked_fields", "").split())
-            messages.success(request, "Masked fields saved.")
-            return redirect("queue-settings")
-        form = forms_by_kind.get(kind)
-        if form is not None and form.is_valid():
-            configuration.save_kind_setting(request.user, workspace, kind, **form.cleaned_data)
+            names = request.POST.get("masked_fields", "").split()
+            too_long = [n for n in names if len(n) > MAX_FIELD_NAME]
+            if not too_long:
+                configuration.save_masked_fields(request.user, workspace, names)
+                messages.success(request, "Masked fields saved.")
+                return redirect("queue-settings")
+            messages.error(request, f"Masked fields not saved: '{too_long[0][:40]}…' is longer than "
+                                    f"{MAX_FIELD_NAME} characters; a field name is one word per line.")  # fmt: skip
+            masked, status = request.POST.get("masked_fields", ""), 400
+        elif kind not in forms_by_kind:
+            messages.error(request, "Nothing saved: the form did not say which kind of exception it sets.")
+            status = 400
+        elif forms_by_kind[kind].is_valid():
+            configuration.save_kind_setting(request.user, workspace, kind, **forms_by_kind[kind].cleaned_data)
             messages.success(request, f"Settings for '{Kind(kind).label}' saved.")
             return redirect("queue-settings")
+        else:
+            form = forms_by_kind[kind]
+            wrong = "; ".join(f"{form.fields[name].label}: {' '.join(errors)}" for name, errors in form.errors.items())
+            messages.error(request, f"Settings for '{Kind(kind).label}' not saved. {wrong}")
+            status = 400
     rows = [(Kind(kind), DEFAULTS[kind], form) for kind, form in forms_by_kind.items()]
-    masked = "\n".join(masked_fields_for(workspace))
-    return render(request, "queues/settings.html", {"rows": rows, "masked_fields": masked})
+    return render(request, "queues/settings.html", {"rows": rows, "masked_fields": masked}, status=status)

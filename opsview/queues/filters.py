@@ -27,7 +27,8 @@ FILTER_NAMES = ("kind", "system", "client", "project", "assignee", "status", "ag
 
 @dataclass
 class QueueQuery:
-    """What the operator asked for, read from the query string; unknown values are ignored, not errors."""
+    """What the operator asked for, read from the query string. A value that cannot be used is left out of
+    the filter and named in ``problems``, so the page says what it did not understand instead of guessing."""
 
     kind: str = ""
     system: int | None = None
@@ -41,35 +42,69 @@ class QueueQuery:
     sort: str = DEFAULT_SORT
     view: str = "items"
     params: dict = field(default_factory=dict)
+    problems: list = field(default_factory=list)
 
     @property
     def is_filtered(self):
         return any(self.params.get(name) for name in FILTER_NAMES if name not in ("sort", "view", "status"))
 
 
-def _int(value):
-    return id_or_none(value) if isinstance(value, str) else None
+MAX_SEARCH = 200
 
 
 def parse(params):
+    """The query in ``params`` (a QueryDict or dict); see ``QueueQuery.problems`` for what was not usable."""
     query = QueueQuery(params={k: params.get(k, "") for k in FILTER_NAMES})
-    if params.get("kind") in Kind.values:
-        query.kind = params["kind"]
-    query.system, query.client, query.project = (_int(params.get(n)) for n in ("system", "client", "project"))
-    assignee = params.get("assignee", "")
-    if assignee in ("me", "none") or _int(assignee) is not None:
+    problems = query.problems
+
+    def choice(name, allowed, label):
+        value = params.get(name) or ""
+        if value in allowed:
+            return value
+        if value:
+            problems.append(f"{label}: '{value[:40]}' is not one of {', '.join(allowed)}; ignored.")
+        return None
+
+    query.kind = choice("kind", Kind.values, "Kind") or ""
+    for name in ("system", "client", "project"):
+        value = params.get(name) or ""
+        setattr(query, name, id_or_none(value))
+        if value and id_or_none(value) is None:
+            problems.append(f"{name.capitalize()}: '{value[:40]}' is not an id from the list; ignored.")
+            setattr(query, name, None)
+    assignee = params.get("assignee", "") or ""
+    if assignee in ("me", "none") or id_or_none(assignee):
         query.assignee = assignee
-    if params.get("status") in STATUSES:
-        query.status = params["status"]
-    if params.get("age") in AGES:
-        query.age = params["age"]
+    elif assignee:
+        problems.append(f"Assignee: '{assignee[:40]}' is not 'me', 'none' or a teammate; ignored.")
+    query.status = choice("status", list(STATUSES), "Status") or "open"
+    query.age = choice("age", list(AGES), "Age in days") or ""
     query.past_sla = params.get("past_sla") in ("1", "on", "true")
-    query.q = (params.get("q") or "").strip()[:200]
-    if params.get("sort") in SORTS:
-        query.sort = params["sort"]
-    if params.get("view") == "groups":
-        query.view = "groups"
+    q = (params.get("q") or "").strip()
+    if len(q) > MAX_SEARCH:
+        problems.append(f"Search: at most {MAX_SEARCH} characters; only the first {MAX_SEARCH} were searched for.")
+    query.q = q[:MAX_SEARCH]
+    query.sort = choice("sort", list(SORTS), "Order") or DEFAULT_SORT
+    query.view = choice("view", ["items", "groups"], "Show") or "items"
     return query
+
+
+def check_choices(query, user, workspace):
+    """Name the system, client, project or assignee of ``query`` that the user cannot see: such a filter
+    would match nothing, and an empty page would not say why. Returns the problems, also kept on ``query``."""
+    from opsview.queues.actions import teammates
+    from opsview.records.models import Client, Project
+    from opsview.workspaces.models import System
+
+    for name, model in (("system", System), ("client", Client), ("project", Project)):
+        wanted = getattr(query, name)
+        if wanted and not model.objects.visible_to(user, workspace).filter(pk=wanted).exists():
+            query.problems.append(f"{name.capitalize()}: no {name} {wanted} among yours; ignored.")
+            setattr(query, name, None)
+    if query.assignee not in ("", "me", "none") and not teammates(workspace).filter(pk=int(query.assignee)).exists():
+        query.problems.append(f"Assignee: no teammate {query.assignee} in this workspace; ignored.")
+        query.assignee = ""
+    return query.problems
 
 
 def apply(items, query, user, status=True):
@@ -95,8 +130,19 @@ def apply(items, query, user, status=True):
     if query.past_sla:
         items = items.filter(status=Status.OPEN, sla_due_at__lt=timezone.now())
     if query.q:
-        items = items.filter(Q(external_id=query.q) | Q(error_message__icontains=query.q) | Q(error_code=query.q))
+        items = items.filter(matches(query.q))
     return items
+
+
+def matches(text):
+    """Exceptions whose record or error contains ``text``: invoice number, project code or name, client,
+    person, external id, amount (1234.50 or 1,234.50) or any words of the error.
+
+    Both columns are lower case and trigram-indexed on PostgreSQL (migration 0004), so a ``LIKE '%…%'``
+    over 100,000 open exceptions is an index lookup, not a scan.
+    """
+    needle = text.strip().lower()
+    return Q(search_text__contains=needle) | Q(error_text__contains=needle)
 
 
 def ordered(items, query):

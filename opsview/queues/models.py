@@ -8,6 +8,7 @@ fails again, and counts the recurrence.
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Concat, Lower
 from django.utils import timezone
 
 from opsview.workspaces.scoping import WorkspaceOwned, WorkspaceQuerySet
@@ -95,9 +96,24 @@ class ExceptionItem(WorkspaceOwned):
     source_system = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
     record_type = models.CharField(max_length=40)
     external_id = models.CharField(max_length=128)
+    title = models.CharField(
+        max_length=200, blank=True, help_text="The record in business words: invoice number, person, day, project."
+    )
+    search_text = models.TextField(
+        blank=True,
+        help_text="Lower-case business ids of the record (number, project, client, person, amount) the queue "
+        "search finds it by; see tracking.describe.",
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     error_code = models.CharField(max_length=80, blank=True)
     error_message = models.TextField(blank=True)
+    # Kept by the database, so the many writers of error messages (ingest repeats are one raw UPDATE)
+    # never leave the searchable error text behind.
+    error_text = models.GeneratedField(
+        expression=Lower(Concat("error_code", models.Value(" "), "error_message", output_field=models.TextField())),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
     amount = models.DecimalField(max_digits=14, decimal_places=2, default=0, help_text="The money the record holds up.")
     currency = models.CharField(max_length=3, blank=True)
     record_date = models.DateField(help_text="Work date, issue date or failure date: what age is counted from.")
@@ -140,10 +156,24 @@ class ExceptionItem(WorkspaceOwned):
             models.Index(fields=["workspace", "kind", "status"], name="queue_counts_idx"),
             models.Index(fields=["workspace", "status", "sla_due_at"], name="queue_sla_idx"),
             models.Index(fields=["workspace", "record_type", "external_id"], name="queue_record_idx"),
+            # Money at stake counts each record once: its exceptions arrive grouped, in record order, from
+            # the index alone (kpis.exceptions.money_at_stake).
+            models.Index(
+                fields=["workspace", "status", "source_system", "record_type", "external_id"],
+                include=["amount", "currency"],
+                name="queue_record_money_idx",
+            ),
         ]
 
     def __str__(self):
-        return f"{self.record_type} {self.external_id}"
+        # Rows loaded with .only() (ingest's set-based writers) name themselves without a query per row.
+        title = "" if "title" in self.get_deferred_fields() else self.title
+        return title or f"{self.record_type} {self.external_id}"
+
+    @property
+    def record_ref(self):
+        """What identifies the record across its exceptions; see kpis.exceptions.money_at_stake."""
+        return (self.source_system_id, self.record_type, self.external_id)
 
     @property
     def is_pending(self):

@@ -17,7 +17,17 @@ from django.utils import timezone
 from opsview.queues.classify import fingerprint
 from opsview.queues.models import PENDING, ExceptionItem, Kind, Resolution, Status
 from opsview.queues.policies import policies_for
-from opsview.queues.tracking import GroupSpec, ensure_groups, reopen_recurring, resolve_automatically, state_key
+from opsview.queues.tracking import (
+    GroupSpec,
+    RecordValue,
+    describe,
+    ensure_groups,
+    refresh_descriptions,
+    reopen_recurring,
+    resolve_automatically,
+    state_key,
+    time_facts,
+)
 from opsview.queues.tracking import time_value as value_of_time
 from opsview.records.models import Invoice, InvoiceStatus, TimeEntry, TimeEntryStatus
 
@@ -49,9 +59,10 @@ RULES = (
 RULES_BY_MODEL = {TimeEntry: RULES[:2], Invoice: RULES[2:]}
 
 TIME_FIELDS = ("id", "system_id", "external_id", "hours", "bill_rate", "billable", "currency", "work_date",
-               "status", "project_id", "project__client_id", "project__code", "project__name")  # fmt: skip
+               "status", "project_id", "project__client_id", "project__code", "project__name", "person__name",
+               "project__client__name")  # fmt: skip
 INVOICE_FIELDS = ("id", "system_id", "external_id", "amount", "currency", "issue_date", "number", "project_id",
-                  "client_id", "client__name")  # fmt: skip
+                  "client_id", "client__name", "project__code", "project__name")  # fmt: skip
 
 
 def on_states(workspace, model, system, external_ids):
@@ -83,6 +94,12 @@ def on_states(workspace, model, system, external_ids):
     resolve_automatically(workspace, cleared, now, "Its condition cleared in the source system.")
     wanted = [(rule, {k: r for k, r in keyed.items() if r[f"in_{rule.kind}"]}) for rule, keyed in by_rule.items()]
     _open(workspace, wanted, policies, now, existing)
+    # The records' names may be new or changed: every exception of theirs (sync failures too) is found by them.
+    of_records = ExceptionItem.objects.for_workspace(workspace).filter(
+        record_type=rules[0].record_type, source_system=system, external_id__in=list(external_ids)
+    )
+    known = {(system.pk, rules[0].record_type, r["external_id"]): _value(rules[0], r) for r in rows}
+    refresh_descriptions(workspace, of_records, known)
 
 
 def scan_workspace(workspace, now=None):
@@ -161,18 +178,39 @@ def _spec(rule, row):
     return GroupSpec(fp, rule.kind, row["system_id"], rule.record_type, rule.error_code, message)
 
 
-def _item(workspace, rule, key, row, group, now, sla_due):
+def _value(rule, row):
+    """What an exception learns from a row of ``TIME_FIELDS`` or ``INVOICE_FIELDS``."""
     if rule.model is TimeEntry:
-        amount, record_date = value_of_time(row["hours"], row["bill_rate"], row["billable"]), row["work_date"]
+        return RecordValue(
+            value_of_time(row["hours"], row["bill_rate"], row["billable"]), row["currency"], row["work_date"],
+            time_entry_id=row["id"], project_id=row["project_id"], client_id=row["project__client_id"],
+            facts=time_facts(row["person__name"], row["work_date"], row["project__code"], row["project__name"],
+                             row["project__client__name"]),
+        )  # fmt: skip
+    return RecordValue(
+        row["amount"], row["currency"], row["issue_date"], invoice_id=row["id"], project_id=row["project_id"],
+        client_id=row["client_id"],
+        facts={"number": row["number"], "client": row["client__name"], "project_code": row["project__code"],
+               "project_name": row["project__name"]},
+    )  # fmt: skip
+
+
+def _item(workspace, rule, key, row, group, now, sla_due):
+    value = _value(rule, row)
+    amount = value.amount
+    if rule.model is TimeEntry:
+        record_date = row["work_date"]
         links = {"time_entry_id": row["id"], "project_id": row["project_id"], "client_id": row["project__client_id"]}
         message = f"{row['hours']} h on {row['work_date']:%Y-%m-%d}, status {row['status']}"
     else:
-        amount, record_date = row["amount"], row["issue_date"] or timezone.localdate(now)
+        record_date = row["issue_date"] or timezone.localdate(now)
         links = {"invoice_id": row["id"], "project_id": row["project_id"], "client_id": row["client_id"]}
         message = f"Invoice {row['number']} issued {record_date:%Y-%m-%d}, not posted"
+    title, search_text = describe(rule.record_type, row["external_id"], value.facts, amount)
     return ExceptionItem(
         workspace=workspace, key=key, group=group, kind=rule.kind, system_id=row["system_id"],
         source_system_id=row["system_id"], record_type=rule.record_type, external_id=row["external_id"],
-        error_code=rule.error_code, error_message=message, amount=amount, currency=row["currency"],
+        error_code=rule.error_code, error_message=message, amount=amount, currency=row["currency"], title=title,
+        search_text=search_text,
         record_date=record_date, first_seen_at=now, last_seen_at=now, sla_due_at=sla_due, **links,
     )  # fmt: skip

@@ -16,6 +16,7 @@ from opsview.queues.policies import policies_for
 from opsview.queues.rowupdates import insert_new, update_each
 from opsview.queues.tracking import (
     GroupSpec,
+    describe,
     ensure_groups,
     record_values,
     reopen_recurring,
@@ -191,7 +192,7 @@ def record_failures(workspace, events):
 
 UPDATED_FIELDS = [
     "group", "kind", "system", "error_code", "error_message", "last_seen_at", "last_event", "occurrences",
-    "amount", "currency", "record_date", "time_entry", "invoice", "project", "client",
+    "amount", "currency", "record_date", "time_entry", "invoice", "project", "client", "title", "search_text",
 ]  # fmt: skip
 
 
@@ -220,6 +221,8 @@ def _apply_value(item, value, event):
     item.invoice_id = value.invoice_id
     item.project_id = value.project_id or item.project_id
     item.client_id = value.client_id or item.client_id
+    if value.facts or not item.title:  # a payload that names nothing keeps the name learnt before
+        item.title, item.search_text = describe(item.record_type, item.external_id, value.facts, item.amount)
 
 
 def _spec(fp, classification, target, event):

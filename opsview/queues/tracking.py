@@ -4,7 +4,7 @@ Everything here is set-based, because it runs inside ingest: a batch of 1,000
 events costs a handful of queries, whatever it holds.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -67,7 +67,8 @@ def ensure_groups(workspace, specs, seen_at):
 
 @dataclass
 class RecordValue:
-    """What an exception learns from its record: the money it holds up, its date and where it belongs."""
+    """What an exception learns from its record: the money it holds up, its date, where it belongs and
+    the business words (``facts``: number, person, project, client) its title and search text are made of."""
 
     amount: Decimal = Decimal(0)
     currency: str = ""
@@ -76,6 +77,38 @@ class RecordValue:
     invoice_id: int | None = None
     project_id: int | None = None
     client_id: int | None = None
+    facts: dict = field(default_factory=dict)
+
+
+def describe(record_type, external_id, facts, amount=None):
+    """``(title, search_text)`` of an exception: the one place that says how a record is named and found.
+
+    ``facts`` may hold ``number`` (invoice), ``person``, ``day``, ``project_code``, ``project_name`` and
+    ``client``. The title is what a finance user calls the record (invoice INV-2026-0154; project NW-0451;
+    a time entry by person, day and project code), never a system's internal id when a better name is known.
+    The search text is lower case, so a trigram index answers ``LIKE '%kestrel%'`` on PostgreSQL.
+    """
+    number, person, day = facts.get("number") or "", facts.get("person") or "", facts.get("day")
+    code, name, client = facts.get("project_code") or "", facts.get("project_name") or "", facts.get("client") or ""
+    if record_type == "invoice" and number:
+        title = f"Invoice {number}" + (f" · {client}" if client else "")
+    elif record_type == "time_entry" and (person or day):
+        parts = [person, f"{day:%Y-%m-%d}" if isinstance(day, date) else str(day or ""), code or name]
+        title = " · ".join(p for p in parts if p)
+    elif record_type == "project" and (code or name):
+        title = f"Project {code} {name}".replace("  ", " ").strip()
+    else:
+        title = f"{record_type} {external_id}".strip()  # what opsview called it before it knew better
+    words = [external_id, title, number, person, code, name, client]
+    if amount:
+        words += [f"{amount:.2f}", f"{amount:,.2f}"]
+    search_text = " | ".join(dict.fromkeys(w.strip() for w in words if w and w.strip())).lower()
+    return title[:200], search_text
+
+
+def time_facts(person, work_date, project_code, project_name, client):
+    return {"person": person, "day": work_date, "project_code": project_code, "project_name": project_name,
+            "client": client}  # fmt: skip
 
 
 def time_value(hours, bill_rate, billable=True):
@@ -98,38 +131,62 @@ def record_values(workspace, wanted):
         rows = TimeEntry.objects.for_workspace(workspace).filter(**_keyed(pairs))
         for row in rows.values(
             "id", "system_id", "external_id", "hours", "bill_rate", "billable", "currency", "work_date",
-            "project_id", "project__client_id",
+            "project_id", "project__client_id", "person__name", "project__code", "project__name",
+            "project__client__name",
         ):  # fmt: skip
             found[(row["system_id"], "time_entry", row["external_id"])] = RecordValue(
                 time_value(row["hours"], row["bill_rate"], row["billable"]), row["currency"], row["work_date"],
                 time_entry_id=row["id"], project_id=row["project_id"], client_id=row["project__client_id"],
+                facts=time_facts(row["person__name"], row["work_date"], row["project__code"], row["project__name"],
+                                 row["project__client__name"]),
             )  # fmt: skip
     if by_type.get("invoice"):
         pairs = by_type["invoice"]
         rows = Invoice.objects.for_workspace(workspace).filter(**_keyed(pairs))
         for row in rows.values(
-            "id", "system_id", "external_id", "amount", "currency", "issue_date", "project_id", "client_id"
-        ):
+            "id", "system_id", "external_id", "amount", "currency", "issue_date", "project_id", "client_id",
+            "number", "client__name", "project__code", "project__name",
+        ):  # fmt: skip
             found[(row["system_id"], "invoice", row["external_id"])] = RecordValue(
                 row["amount"], row["currency"], row["issue_date"], invoice_id=row["id"],
                 project_id=row["project_id"], client_id=row["client_id"],
+                facts={"number": row["number"], "client": row["client__name"], "project_code": row["project__code"],
+                       "project_name": row["project__name"]},
             )  # fmt: skip
     if by_type.get("project"):
         pairs = by_type["project"]
         rows = Project.objects.for_workspace(workspace).filter(**_keyed(pairs))
-        for row in rows.values("id", "system_id", "external_id", "client_id"):
+        for row in rows.values("id", "system_id", "external_id", "client_id", "code", "name", "client__name"):
             found[(row["system_id"], "project", row["external_id"])] = RecordValue(
-                project_id=row["id"], client_id=row["client_id"]
-            )
+                project_id=row["id"], client_id=row["client_id"],
+                facts={"project_code": row["code"], "project_name": row["name"], "client": row["client__name"]},
+            )  # fmt: skip
     return found
 
 
+# Payload fields that name the record when opsview has not seen its state, in the words vendors use.
+PAYLOAD_FACTS = {"number": ("number", "invoice_number", "InvoiceNumber"),
+                 "project_code": ("project_code", "project"), "client": ("client", "client_name", "customer"),
+                 "person": ("person", "user", "employee")}  # fmt: skip
+
+
+def _payload_facts(payload):
+    facts = {}
+    for fact, names in PAYLOAD_FACTS.items():
+        for name in names:
+            if isinstance(payload.get(name), str | int) and str(payload[name]).strip():
+                facts[fact] = str(payload[name]).strip()[:200]
+                break
+    return facts
+
+
 def value_from_payload(payload):
-    """When opsview has not seen the record's state, its payload may still say what it is worth."""
+    """When opsview has not seen the record's state, its payload may still say what it is worth and its name."""
     if not isinstance(payload, dict):
         return RecordValue()
     currency = payload.get("currency") if isinstance(payload.get("currency"), str) else ""
     # Payloads are free-form: a number out of bounds ("1e300") is no amount, like one that is not a number.
+    facts = _payload_facts(payload)
     amount = None
     if payload.get("amount") is not None:
         amount = money_or_none(payload["amount"])
@@ -138,8 +195,41 @@ def value_from_payload(payload):
         if hours is not None and rate is not None:
             amount = money_or_none(time_value(hours, rate))
     if amount is None:
-        return RecordValue(currency=currency[:3])
-    return RecordValue(amount, currency[:3])
+        return RecordValue(currency=currency[:3], facts=facts)
+    return RecordValue(amount, currency[:3], facts=facts)
+
+
+def refresh_descriptions(workspace, items, values=None):
+    """Give ``items`` (exceptions of ``workspace``) the title and search text of their record as opsview
+    knows it now, and link them to it where they were not yet: a record's state may arrive after its
+    failure, and names change. ``values`` are the records' ``RecordValue`` when the caller has them.
+    A few queries, whatever the number of items."""
+    rows = list(
+        items.values_list("id", "source_system_id", "record_type", "external_id", "amount", "title", "search_text")
+    )
+    if not rows:
+        return 0
+    if values is None:
+        values = record_values(workspace, {(r[1], r[2], r[3]) for r in rows})
+    changed = []
+    for pk, system_id, record_type, external_id, amount, title, search_text in rows:
+        value = values.get((system_id, record_type, external_id))
+        if value is None:
+            continue
+        described = describe(record_type, external_id, value.facts, amount)
+        if described != (title, search_text):
+            changed.append((pk, *described, value.time_entry_id, value.invoice_id, value.project_id,
+                            value.client_id))  # fmt: skip
+    changed.sort()
+    return update_each(
+        ExceptionItem,
+        [("title", "text"), ("search", "text"), ("te", "bigint"), ("inv", "bigint"), ("pr", "bigint"),
+         ("cl", "bigint")],
+        changed,
+        "title = v.title, search_text = v.search, time_entry_id = COALESCE(time_entry_id, v.te), "
+        "invoice_id = COALESCE(invoice_id, v.inv), project_id = COALESCE(project_id, v.pr), "
+        "client_id = COALESCE(client_id, v.cl)",
+    )  # fmt: skip
 
 
 def resolve_automatically(workspace, items, resolved_at, note):

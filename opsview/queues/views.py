@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseBadRequest, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from opsview.common.bounds import OutOfBounds, bounded_date, id_or_none
 from opsview.common.csvfiles import csv_lines
+from opsview.kpis.exceptions import money_at_stake, stake_sentence
 from opsview.queues import actions, configuration, filters, mappings
 from opsview.queues.models import USER_RESOLUTIONS, ExceptionGroup, ExceptionItem, Kind, SavedView
 from opsview.records.models import Client, Project
@@ -37,19 +38,24 @@ def permissions_of(request, workspace):
 def queue(request):
     workspace = require_workspace(request)
     query = filters.parse(request.GET)
+    filters.check_choices(query, request.user, workspace)
     visible = filters.base_items(request.user, workspace)
     matching = filters.apply(visible, query, request.user)
+    stake = money_at_stake(matching)
     if query.view == "groups":
         # Every group's totals in one aggregation (a few thousand rows), paged here: a COUNT would aggregate twice.
         page = Paginator(list(filters.grouped(matching, query)), PAGE_SIZE).get_page(request.GET.get("page"))
         filters.attach_groups(page.object_list)
     else:
         listing = filters.ordered(matching, query).select_related("system", "project", "client", "assignee")
-        page = Paginator(listing, PAGE_SIZE).get_page(request.GET.get("page"))
+        paginator = Paginator(listing, PAGE_SIZE)
+        paginator.count = stake["exceptions"]  # counted with the money already: one pass over the matches, not two
+        page = paginator.get_page(request.GET.get("page"))
     by_kind, totals = filters.counts(visible)
     context = {
         "query": query,
         "page": page,
+        "stake": stake_sentence(stake),
         "counts": [(Kind(kind), row) for kind, row in by_kind.items()],
         "totals": totals,
         "kinds": Kind.choices,
@@ -69,7 +75,7 @@ def queue(request):
 
 
 CSV_COLUMNS = [
-    "id", "kind", "status", "system", "record_type", "external_id", "client", "project", "amount", "currency",
+    "id", "kind", "status", "system", "record", "record_type", "external_id", "client", "project", "amount", "currency",
     "record_date", "age_days", "first_seen_at", "last_seen_at", "sla_due_at", "past_sla", "assignee",
     "occurrences", "recurrences", "error_code", "error_message", "resolution", "resolution_note",
 ]  # fmt: skip
@@ -80,6 +86,10 @@ def export_csv(request):
     """The current view (filters, search and sort) as CSV, every matching row, streamed."""
     workspace = require_workspace(request)
     query = filters.parse(request.GET)
+    if filters.check_choices(query, request.user, workspace):
+        # A download cannot show a message: a file of the wrong rows would pass for the right one.
+        return HttpResponseBadRequest("The export was not made:\n" + "\n".join(query.problems),
+                                      content_type="text/plain; charset=utf-8")  # fmt: skip
     items = filters.ordered(filters.apply(filters.base_items(request.user, workspace), query, request.user), query)
     items = items.select_related("system", "client", "project", "assignee")
     writer = csv_lines()
@@ -88,7 +98,7 @@ def export_csv(request):
         yield writer.writerow(CSV_COLUMNS)
         for x in items.iterator(chunk_size=2000):
             yield writer.writerow((
-                x.pk, x.get_kind_display(), x.get_status_display(), x.system.name, x.record_type, x.external_id,
+                x.pk, x.get_kind_display(), x.get_status_display(), x.system.name, str(x), x.record_type, x.external_id,
                 x.client.name if x.client_id else "", str(x.project) if x.project_id else "", x.amount, x.currency,
                 x.record_date, x.age_days, x.first_seen_at.isoformat(), x.last_seen_at.isoformat(),
                 x.sla_due_at.isoformat(), "yes" if x.is_past_sla else "no",
@@ -110,11 +120,22 @@ def _safe_next(request, fallback):
 
 
 def _until(value):
+    if not value:
+        raise actions.ActionRefused("Snooze until: choose a date.")
     try:
-        day = bounded_date(value or "")
+        day = bounded_date(value)
     except OutOfBounds:
-        return None
+        raise actions.ActionRefused(f"Snooze until: '{value[:40]}' is not a date (YYYY-MM-DD).") from None
     return timezone.make_aware(datetime.combine(day, time(8, 0)))
+
+
+def _assignee(workspace, value):
+    if not value:
+        return None
+    assignee = actions.teammates(workspace).filter(pk=id_or_none(value) or 0).first()
+    if assignee is None:
+        raise actions.ActionRefused(f"Assignee: no teammate {value[:40]} in this workspace.")
+    return assignee
 
 
 def _targets(request, workspace):
@@ -127,7 +148,9 @@ def _targets(request, workspace):
         group = get_object_or_404(ExceptionGroup.objects.visible_to(request.user, workspace),
                                   pk=id_or_none(request.POST["group"]) or 0)  # fmt: skip
         return visible.filter(group=group), "the group"
-    ids = [i for i in map(id_or_none, request.POST.getlist("ids")) if i]
+    ids = [i for i in request.POST.getlist("ids") if id_or_none(i)]
+    if not ids:
+        raise actions.ActionRefused("Tick at least one exception first, or act on a whole group from its page.")
     return visible.filter(pk__in=ids), f"{len(ids)} selected"
 
 
@@ -138,19 +161,14 @@ def act(request):
     workspace = require_workspace(request)
     # A row's own button ("quick" = "claim:42") wins over the toolbar's chosen action.
     name = request.POST.get("quick", "").partition(":")[0] or request.POST.get("action", "")
-    items, what = _targets(request, workspace)
     note = request.POST.get("note", "")
     user = request.user
     try:
+        items, what = _targets(request, workspace)
         if name == "claim":
             done, verb = actions.claim(user, workspace, items), "claimed"
         elif name == "assign":
-            assignee_id = request.POST.get("assignee", "")
-            assignee = (
-                get_object_or_404(actions.teammates(workspace), pk=id_or_none(assignee_id) or 0)
-                if assignee_id
-                else None
-            )
+            assignee = _assignee(workspace, request.POST.get("assignee", ""))
             done = actions.assign(user, workspace, items, assignee)
             verb = f"assigned to {assignee.get_username()}" if assignee else "unassigned"
         elif name == "resolve":
@@ -194,11 +212,15 @@ def map_value(request, pk):
 @require_POST
 def save_view(request):
     workspace = require_workspace(request)
+    query = (request.POST.get("query") or "").lstrip("?")
     try:
-        view = configuration.save_view(request.user, workspace, request.POST.get("name"), request.POST.get("query"))
+        problems = filters.parse(QueryDict(query)).problems
+        if problems:
+            raise ValueError("View not saved: " + " ".join(problems))
+        view = configuration.save_view(request.user, workspace, request.POST.get("name"), query)
     except ValueError as problem:
         messages.error(request, str(problem))
-        return redirect("queue")
+        return redirect(f"{redirect('queue').url}?{query}" if query else "queue")
     messages.success(request, f"View '{view.name}' saved.")
     return redirect(f"{redirect('queue').url}?{view.query}")
 

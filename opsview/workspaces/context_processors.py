@@ -1,4 +1,4 @@
-from opsview.workspaces.permissions import ADMINISTER, ALLOWED, AUDIT
+from opsview.workspaces.permissions import ACT, ADMINISTER, ALLOWED, AUDIT
 
 
 def current_workspace(request):
@@ -9,4 +9,5 @@ def current_workspace(request):
         "memberships": getattr(request, "memberships", []),
         "is_workspace_admin": membership is not None and membership.role in ALLOWED[ADMINISTER],
         "can_read_audit": membership is not None and membership.role in ALLOWED[AUDIT],
+        "can_replay": membership is not None and membership.role in ALLOWED[ACT],
     }

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from opsview.pulls import schedules
 from opsview.workspaces import services
+from opsview.workspaces.connectivity import check_connection, connection_state
 from opsview.workspaces.middleware import SESSION_KEY
 from opsview.workspaces.models import ApiToken, System
 from opsview.workspaces.permissions import ADMINISTER, can
@@ -93,8 +94,24 @@ def systems(request, pk=None):
         system = services.save_system(request.user, form.save(commit=False), form.cleaned_data["credentials"])
         messages.success(request, f"System '{system.name}' saved.")
         return redirect("systems")
-    rows = [(system, schedules.describe(system)) for system in listing]
+    rows = [(system, schedules.describe(system), connection_state(system)) for system in listing]
     return render(request, "workspaces/systems.html", {"form": form, "rows": rows, "editing": pk})
+
+
+@login_required
+@require_POST
+def test_connection(request, pk):
+    """Test one system's connection now, as ``check_connections`` does; admins only, audited."""
+    workspace = require_admin(request)
+    system = get_object_or_404(System.objects.visible_to(request.user, workspace), pk=pk)
+    ok, detail = check_connection(system, request.user)
+    if ok:
+        messages.success(request, f"{system.name} is connected: {detail}.")
+    elif detail.startswith("not connected: "):
+        messages.error(request, f"{system.name} is {detail}: set it up with Edit, then test again.")
+    else:
+        messages.error(request, f"{system.name} could not be reached: {detail}")
+    return redirect("systems")
 
 
 class TokenForm(forms.Form):

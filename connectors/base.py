@@ -96,6 +96,14 @@ class Connector:
         """The target's current view of one record (e.g. its state after a send), or None if it has none."""
         raise NotSupported(f"{self.system} cannot be read back")
 
+    def check(self) -> str:
+        """Reach the system and log in: a one-line description of what answered; ConnectorError if it did not."""
+        raise NotSupported(f"{self.system} cannot be checked")
+
+    def payload_schema(self, record_type: str) -> dict | None:
+        """The JSON Schema of the payload ``send`` takes for ``record_type``; None when not known."""
+        return None
+
     def close(self):
         """Release connections; the connector is not used afterwards."""
 

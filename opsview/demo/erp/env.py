@@ -165,8 +165,8 @@ class TrytonServer:
         if answers(self.url):
             raise TrytonUnavailable(f"another server answers on {self.url} already")
         log = open(self.log, "w")  # noqa: SIM115 - kept open for the server's lifetime
-        self.process = subprocess.Popen([str(self.venv / "bin" / "trytond"), "-c", str(self.config), "-d", *self.databases],
-                                        stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        command = [str(self.venv / "bin" / "trytond"), "-c", str(self.config), "-d", *self.databases]
+        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

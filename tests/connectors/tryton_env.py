@@ -184,3 +184,44 @@ class TrytonServer:
                    self.password, day],
                   what="opening the fiscal year")  # fmt: skip
         return json.loads(out.strip().splitlines()[-1])
+
+
+FIRM = "firm"
+FIRM_SPEC = {
+    "company": "Northwind Consulting",
+    "currency": "EUR",
+    "fiscal_years": [2026],
+    "closed_before": "2026-10-01",  # September and before are closed
+    "timesheets_from": "2026-11-01",
+    "taxes": [["VAT19", "0.19"]],
+    "clients": [["CL-1001", "Acme Logistics"]],
+    "people": [["E-101", "Anna Becker"]],
+    "product": "Consulting hour",
+    "projects": [["NW-0401", "Acme Rollout", "CL-1001"]],
+}
+
+
+def prepare_firm() -> tuple[Path, Path]:
+    """The venv and a firm database built by the demo's own tools from ``FIRM_SPEC`` (cached like the template)."""
+    from opsview.demo.erp import env
+
+    root = cache_root()
+    with locked(root):
+        venv = ensure_venv(root, {})
+        base = env.ensure_base(root, venv)
+        spec = json.dumps(FIRM_SPEC, sort_keys=True)
+        key = hashlib.sha256((base.name + spec + env.TOOLS.read_text()).encode()).hexdigest()[:16]
+        firm = root / f"firm-{key}.sqlite"
+        if not firm.exists():
+            building = root / f"building-firm-{os.getpid()}"
+            shutil.rmtree(building, ignore_errors=True)
+            building.mkdir()
+            shutil.copyfile(base, building / f"{FIRM}.sqlite")
+            (building / "spec.json").write_text(spec)
+            config = env.write_config(building)
+            env.tools(venv, "firm", str(config), FIRM, str(building / "spec.json"), what="building the firm")
+            for stale in root.glob("firm-*.sqlite"):
+                stale.unlink()
+            (building / f"{FIRM}.sqlite").rename(firm)
+            shutil.rmtree(building)
+    return venv, firm

@@ -189,4 +189,4 @@ class TrytonServer:
 
     def rpc_url(self, database: str) -> str:
         """The XML-RPC address of ``database`` on this server, as proteus takes it."""
-        return f"{self.url}/{database}/"
+        return f"{self.url}/{database}/rpc/"

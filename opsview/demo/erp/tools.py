@@ -13,7 +13,7 @@ coded with the demo's external ids, projects numbered with their project codes a
 open for timesheets from ``timesheets_from``, an hourly service product, and the
 taxes the ERP has. The other commands are what an accountant does in the Tryton
 client to fix a refused record, done through the running server (XML-RPC at URL,
-e.g. ``http://127.0.0.1:8010/northwind/``). Each prints one JSON line.
+e.g. ``http://127.0.0.1:8010/northwind/rpc/``). Each prints one JSON line.
 """
 
 import datetime as dt

@@ -1,7 +1,8 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from opsview.demo.generator import DEFAULT_SEED, DemoError, reset_demo, seed_demo
+from opsview.demo.erp.connect import connect_demo_erp
+from opsview.demo.generator import DEFAULT_SEED, DemoError, demo_workspaces, reset_demo, seed_demo
 from opsview.demo.plan import Sizes
 from opsview.workspaces.models import Workspace
 
@@ -63,5 +64,8 @@ class Command(BaseCommand):
                 f"{summary.sync_runs} sync runs, {summary.sync_events} sync events."
             )
         )
+        erp = connect_demo_erp(demo_workspaces(), progress)
+        if erp is None:
+            self.stdout.write("The demo ERP (Tryton) is not running: the Tryton systems are left without settings.")
         if options["verbosity"] >= 1:
             call_command("demo_logins", stdout=self.stdout)

@@ -1,0 +1,92 @@
+"""Points the demo's Tryton systems at the running demo ERP and lets Tryton itself refuse the open failures.
+
+After ``seed_demo`` the failures the generator planted for Tryton are its guesses.
+When the demo ERP answers, each workspace's "Tryton ERP" system gets connector
+settings and credentials for its firm's database, and every record whose last
+event to Tryton failed for a cause Tryton can judge is sent there once: the
+record's failed events then carry Tryton's real answer (code and words), before
+``backfill_queues`` classifies them. Causes Tryton does not check (a rate the ERP
+contract lacks, a tax code the demo invents per client) are left as generated.
+"""
+
+import logging
+import time
+
+from django.db import transaction
+
+from connectors.errors import ConnectorError
+from connectors.tryton import TrytonConnector
+from opsview.demo import catalog
+from opsview.demo.erp import env
+from opsview.demo.erp.settings import erp_url
+from opsview.telemetry.models import Outcome, SyncEvent
+from opsview.workspaces.models import System
+
+POLL_MINUTES = 15
+# Failures Tryton (or the connector's look-up in it) really refuses: sent again to get its own words.
+TRYTON_JUDGES = {("time_entry", catalog.UNKNOWN_PROJECT), ("time_entry", catalog.PERIOD_CLOSED)}
+
+
+def connect_demo_erp(workspaces, progress=None) -> dict | None:
+    """Configure the workspaces' Tryton systems and replace judged failures with Tryton's answers.
+
+    Returns what was done (per workspace: records sent, refused, accepted; seconds), or
+    None when the demo ERP does not answer (the systems keep empty settings then).
+    """
+    progress = progress or (lambda message: None)
+    url = erp_url()
+    if not env.answers(url):
+        return None
+    began, done = time.monotonic(), {}
+    for name in ("httpx", "connectors.http"):  # one line per request would drown the seed's own report
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for workspace in workspaces:
+        system = System.objects.filter(workspace=workspace, slug="tryton").first()
+        if system is None:
+            continue
+        settings = {"url": url, "database": workspace.slug, "username": env.ADMIN_USER, "accept_warnings": True,
+                    "poll_minutes": POLL_MINUTES}  # fmt: skip
+        connector = TrytonConnector(url, workspace.slug, env.ADMIN_USER, env.ADMIN_PASSWORD, accept_warnings=True)
+        with connector:
+            try:
+                connector.check()
+            except ConnectorError as error:
+                progress(f"{workspace.slug}: the demo ERP has no usable database ({error}); left unconfigured")
+                continue
+            system.connector_settings = settings
+            system.credentials = {"password": env.ADMIN_PASSWORD}
+            system.save(update_fields=["connector_settings", "credentials_encrypted"])
+            done[workspace.slug] = _resend_failures(connector, system)
+    progress(f"Demo ERP: {done} in {time.monotonic() - began:.1f} s")
+    return {"workspaces": done, "seconds": round(time.monotonic() - began, 1)}
+
+
+def _resend_failures(connector, system):
+    last = {}
+    failed = SyncEvent.objects.filter(target_system=system, outcome=Outcome.FAILED).values_list(
+        "record_type", "external_id"
+    )
+    keys = set(failed)
+    events = (
+        SyncEvent.objects.filter(target_system=system, external_id__in={e for _, e in keys})
+        .order_by("occurred_at", "id")
+        .values_list("record_type", "external_id", "outcome", "error_code", "payload")
+    )
+    for record_type, external_id, outcome, code, payload in events.iterator():
+        last[(record_type, external_id)] = (outcome, code, payload)
+    tally = {"sent": 0, "refused": 0, "accepted": 0}
+    with transaction.atomic():
+        for (record_type, external_id), (outcome, code, payload) in sorted(last.items()):
+            if outcome != Outcome.FAILED or (record_type, code) not in TRYTON_JUDGES or not payload:
+                continue
+            key = f"demo-{record_type}-{external_id}"
+            answer = connector.send(record_type, payload, key)
+            tally["sent"] += 1
+            if answer.ok:
+                tally["accepted"] += 1  # Tryton took it after all: the next replay finds it there
+                continue
+            tally["refused"] += 1
+            SyncEvent.objects.filter(
+                target_system=system, record_type=record_type, external_id=external_id, outcome=Outcome.FAILED
+            ).update(error_code=answer.error_code[:80], error_message=answer.error_message)
+    return tally

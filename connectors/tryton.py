@@ -37,6 +37,7 @@ from connectors.records import (
 )
 from connectors.tryton_rpc import TrytonError, TrytonRPC, dumps, loads
 from connectors.tryton_send import (
+    INACTIVE_TOO,
     INVOICE_SCHEMA,
     TIME_ENTRY_SCHEMA,
     invoice_values,
@@ -100,7 +101,7 @@ class TrytonConnector(Connector):
 
     # -- fetching -------------------------------------------------------------------------
 
-    def _scan(self, model, fields, since_cursor, domain=()):
+    def _scan(self, model, fields, since_cursor, domain=(), context=None):
         """One keyset page of ``model`` rows changed since the cursor, and the cursor after it."""
         state = decode_cursor(since_cursor)
         since, after = state.get("since"), state.get("after")
@@ -112,7 +113,7 @@ class TrytonConnector(Connector):
         elif since:
             where.append(("last_modified_at", ">=", parse_datetime(since)))
         order = [["last_modified_at", "ASC"], ["id", "ASC"]]
-        rows = self.rpc.call(f"model.{model}.search_read", where, 0, self.page_size, order, fields)
+        rows = self.rpc.call(f"model.{model}.search_read", where, 0, self.page_size, order, fields, context=context)
         if len(rows) == self.page_size:
             last = rows[-1]
             return (
@@ -234,12 +235,14 @@ class TrytonConnector(Connector):
     def _own_parties(self):
         """Ids of the parties that are companies or employees, not clients."""
         companies = self.rpc.call("model.company.company.search_read", [], 0, None, None, ["party"])
-        employees = self.rpc.call("model.company.employee.search_read", [WITH_INACTIVE], 0, None, None, ["party"])
+        employees = self.rpc.call("model.company.employee.search_read", [], 0, None, None, ["party"],
+                                  context=INACTIVE_TOO)  # fmt: skip
         return sorted({row["party"] for row in companies + employees if row.get("party")})
 
     def fetch_people(self, since_cursor=None) -> Page:
         """Employees changed since the cursor (a change to their party alone is not seen)."""
-        rows, cursor, more = self._scan("company.employee", EMPLOYEE_FIELDS, since_cursor, [WITH_INACTIVE])
+        # An employee's "active" is computed from its dates: only the context shows those who left.
+        rows, cursor, more = self._scan("company.employee", EMPLOYEE_FIELDS, since_cursor, context=INACTIVE_TOO)
         records = [
             PersonRecord(
                 external_id=str(row["id"]),

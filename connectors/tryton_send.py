@@ -11,13 +11,12 @@ over RPC). ``lookup`` finds it there after an answer was lost.
 """
 
 import datetime as dt
-import re
 from decimal import Decimal, InvalidOperation
 
 from connectors.errors import ConnectorError
 from connectors.tryton_rpc import TrytonError
 
-KEY_MARK = re.compile(r" \[([^\[\]]+)\]$")
+INACTIVE_TOO = {"active_test": False}
 
 TIME_ENTRY_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -86,9 +85,9 @@ def keyed(description: str, key: str) -> str:
     return f"{description} [{key}]" if description else f"[{key}]"
 
 
-def one(rpc, model, domain, fields, code, what, value):
+def one(rpc, model, domain, fields, code, what, value, context=None):
     """The single row of ``model`` matching ``domain``, or a refusal naming ``what`` and ``value``."""
-    rows = rpc.call(f"model.{model}.search_read", domain, 0, 2, None, fields)
+    rows = rpc.call(f"model.{model}.search_read", domain, 0, 2, None, fields, context=context)
     if not rows:
         raise Refused(code, f"{what} '{value}' not found")
     return rows[0]
@@ -104,8 +103,10 @@ def timesheet_values(rpc, payload: dict, key: str) -> dict:
         raise Refused("invalid_payload", "payload needs 'date' (YYYY-MM-DD) and 'duration' (hours)") from None
     if not employee_code or not work_code:
         raise Refused("invalid_payload", "payload needs 'employee' and 'work' codes")
+    # Employees whose employment ended are inactive today yet still take time within their dates; an
+    # employee's "active" is computed, so only the context reaches them.
     employee = one(rpc, "company.employee", [("party.code", "=", employee_code)], ["company"],
-                   "UNKNOWN_EMPLOYEE", "Employee code", employee_code)  # fmt: skip
+                   "UNKNOWN_EMPLOYEE", "Employee code", employee_code, context=INACTIVE_TOO)  # fmt: skip
     project = one(rpc, "project.work", [("number", "=", work_code), ("type", "=", "project")],
                   ["timesheet_works"], "UNKNOWN_PROJECT", "Project code", work_code)  # fmt: skip
     if not project["timesheet_works"]:
@@ -120,16 +121,30 @@ def timesheet_values(rpc, payload: dict, key: str) -> dict:
     }
 
 
+def _outside(day, start, end):
+    if (start and day < start) or (end and day > end):
+        return f"from {start.isoformat() if start else '-'} to {end.isoformat() if end else '-'}"
+    return None
+
+
 def timesheet_refusal(rpc, error: TrytonError, values: dict) -> TrytonError:
-    """Tryton's refusal of a line, coded ``TIMESHEET_PERIOD_CLOSED`` when its date is outside the work's dates."""
+    """Tryton's refusal of a line, with the reason behind its domain message when the dates explain it.
+
+    ``TIMESHEET_PERIOD_CLOSED``: the date is outside the work's timesheet dates;
+    ``EMPLOYEE_CONTRACT_ENDED``: outside the employee's employment dates.
+    """
+    day = values["date"]
     (work,) = rpc.call("model.timesheet.work.read", [values["work"]],
                        ["timesheet_start_date", "timesheet_end_date"])  # fmt: skip
-    start, end = work.get("timesheet_start_date"), work.get("timesheet_end_date")
-    day = values["date"]
-    if (start and day < start) or (end and day > end):
-        window = f"from {start.isoformat() if start else '-'} to {end.isoformat() if end else '-'}"
+    window = _outside(day, work.get("timesheet_start_date"), work.get("timesheet_end_date"))
+    if window:
         note = f"the work's timesheet period is closed: it takes time {window}"
         return TrytonError("TIMESHEET_PERIOD_CLOSED", f"{error.message} ({note})")
+    (employee,) = rpc.call("model.company.employee.read", [values["employee"]], ["start_date", "end_date"])
+    window = _outside(day, employee.get("start_date"), employee.get("end_date"))
+    if window:
+        note = f"the employee is employed in Tryton {window}"
+        return TrytonError("EMPLOYEE_CONTRACT_ENDED", f"{error.message} ({note})")
     return error
 
 

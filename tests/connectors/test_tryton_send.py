@@ -98,6 +98,19 @@ def test_time_before_the_works_timesheet_period_is_refused_until_it_is_reopened_
         assert sent.ok and tryton.read_back("time_entry", sent.external_id)["date"] == "2026-10-20"
 
 
+def test_time_after_the_employees_contract_ended_is_refused_until_it_is_extended_in_tryton(tryton_firm):
+    late = {**ENTRY, "employee": "E-102", "date": "2026-11-20"}
+    with connect(tryton_firm) as tryton:
+        assert tryton.send("time_entry", {**late, "date": "2026-11-13"}, "te2erp-3").ok
+        refused = tryton.send("time_entry", late, "te2erp-4")
+        assert not refused.ok and refused.error_code == "EMPLOYEE_CONTRACT_ENDED"
+        assert refused.error_message.startswith('The value "Ben Schmidt" for field "Employee"')
+        assert "employed in Tryton from - to 2026-11-15" in refused.error_message
+
+        fix(tryton_firm, "extend-employee", "E-102", "-")
+        assert tryton.send("time_entry", late, "te2erp-4").ok
+
+
 def test_an_invoice_is_created_posted_and_read_back_once(tryton_firm):
     with connect(tryton_firm) as tryton:
         sent = tryton.send("invoice", INVOICE, "inv2erp-1")

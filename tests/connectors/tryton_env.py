@@ -195,7 +195,7 @@ FIRM_SPEC = {
     "timesheets_from": "2026-11-01",
     "taxes": [["VAT19", "0.19"]],
     "clients": [["CL-1001", "Acme Logistics"]],
-    "people": [["E-101", "Anna Becker"]],
+    "people": [["E-101", "Anna Becker", None], ["E-102", "Ben Schmidt", "2026-11-15"]],  # Ben's contract ends
     "product": "Consulting hour",
     "projects": [["NW-0401", "Acme Rollout", "CL-1001"]],
 }

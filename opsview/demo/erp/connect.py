@@ -5,8 +5,9 @@ When the demo ERP answers, each workspace's "Tryton ERP" system gets connector
 settings and credentials for its firm's database, and every record whose last
 event to Tryton failed for a cause Tryton can judge is sent there once: the
 record's failed events then carry Tryton's real answer (code and words), before
-``backfill_queues`` classifies them. Causes Tryton does not check (a rate the ERP
-contract lacks, a tax code the demo invents per client) are left as generated.
+``backfill_queues`` classifies them. Tryton does not check rates: a rate the ERP
+contract lacks shows there as an employment that ended before the new contract
+(see ``firms.py``). A failure Tryton would now accept is left as generated.
 """
 
 import logging
@@ -24,7 +25,12 @@ from opsview.workspaces.models import System
 
 POLL_MINUTES = 15
 # Failures Tryton (or the connector's look-up in it) really refuses: sent again to get its own words.
-TRYTON_JUDGES = {("time_entry", catalog.UNKNOWN_PROJECT), ("time_entry", catalog.PERIOD_CLOSED)}
+TRYTON_JUDGES = {
+    ("time_entry", catalog.UNKNOWN_PROJECT),  # the project is in Tryton under another number
+    ("time_entry", catalog.PERIOD_CLOSED),  # the project's work takes no time before the first open month
+    ("time_entry", catalog.RATE_MISMATCH),  # Tryton employs the person until their new contract began
+    ("invoice", catalog.TAX_CODE_MISSING),  # the tax is not in Tryton
+}
 
 
 def connect_demo_erp(workspaces, progress=None) -> dict | None:

@@ -4,6 +4,7 @@ Usage: python tools.py firm CONFIG DATABASE SPEC.json        -> fills a copy of 
        python tools.py reopen-timesheets URL USER PASSWORD PROJECT_CODE YYYY-MM-DD
        python tools.py reopen-period URL USER PASSWORD YYYY-MM-DD
        python tools.py add-tax URL USER PASSWORD NAME RATE
+       python tools.py extend-employee URL USER PASSWORD PARTY_CODE YYYY-MM-DD|-
        python tools.py open-fiscal-year URL USER PASSWORD YYYY-MM-DD
 
 ``firm`` writes what the firm's ERP knows (see ``opsview/demo/erp/firms.py`` for
@@ -65,9 +66,10 @@ def firm(spec):
         party.save()
         parties[code] = party
     Employee = Model.get("company.employee")
-    for code, name in spec["people"]:
+    for code, name, until in spec["people"]:
         employee = Employee(party=Party(name=name, code=code))
         employee.party.save()
+        employee.end_date = dt.date.fromisoformat(until) if until else None
         employee.save()
 
     Category = Model.get("product.category")
@@ -130,6 +132,16 @@ def reopen_period(day):
     return {"period": period.name, "state": Period(period.id).state}
 
 
+def extend_employee(code, day):
+    """Employ the employee of party ``code`` until ``day`` (``-``: with no end): their new contract is in."""
+    Employee = Model.get("company.employee")
+    with Employee._config.set_context(active_test=False):  # "active" is computed from the dates
+        (employee,) = Employee.find([("party.code", "=", code)])
+    employee.end_date = None if day == "-" else dt.date.fromisoformat(day)
+    employee.save()
+    return {"employee": code, "end_date": employee.end_date.isoformat() if employee.end_date else None}
+
+
 def add_tax(name, rate):
     """Create the tax ``name`` at ``rate`` (percent as a fraction, e.g. 0.19), booked on the chart's tax account."""
     from trytond.modules.account.tests.tools import get_accounts
@@ -157,6 +169,7 @@ ONLINE = {
     "reopen-timesheets": lambda code, day: reopen_timesheets(code, dt.date.fromisoformat(day)),
     "reopen-period": lambda day: reopen_period(dt.date.fromisoformat(day)),
     "add-tax": add_tax,
+    "extend-employee": extend_employee,
     "open-fiscal-year": lambda day: open_fiscal_year(dt.date.fromisoformat(day)),
 }
 

@@ -8,7 +8,7 @@ from opsview.demo.erp import env
 from opsview.demo.erp.firms import build_firms, demo_plans
 from opsview.demo.erp.settings import erp_port, erp_root
 
-FIXES = ("reopen-timesheets", "reopen-period", "add-tax")
+FIXES = ("reopen-timesheets", "reopen-period", "add-tax", "extend-employee")
 
 
 class Command(BaseCommand):
@@ -16,7 +16,8 @@ class Command(BaseCommand):
         "The demo's Tryton ERP. 'prepare' installs trytond into var/tryton/venv and builds one database per demo "
         "firm (what is there already is kept); exit status 3 when Tryton cannot be installed. 'fix FIRM COMMAND "
         "ARGS' fixes a refused record's cause in Tryton as an accountant would, through the running server: "
-        "reopen-timesheets PROJECT_CODE YYYY-MM-DD, reopen-period YYYY-MM-DD, add-tax NAME RATE."
+        "reopen-timesheets PROJECT_CODE YYYY-MM-DD, reopen-period YYYY-MM-DD, add-tax NAME RATE, "
+        "extend-employee PERSON_CODE YYYY-MM-DD|-."
     )
 
     def add_arguments(self, parser):

@@ -11,7 +11,9 @@ contract lacks shows there as an employment that ended before the new contract
 """
 
 import logging
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from django.db import transaction
 
@@ -24,6 +26,7 @@ from opsview.telemetry.models import Outcome, SyncEvent
 from opsview.workspaces.models import System
 
 POLL_MINUTES = 15
+SENDERS = 4
 # Failures Tryton (or the connector's look-up in it) really refuses: sent again to get its own words.
 TRYTON_JUDGES = {
     ("time_entry", catalog.UNKNOWN_PROJECT),  # the project is in Tryton under another number
@@ -40,20 +43,19 @@ def connect_demo_erp(workspaces, progress=None) -> dict | None:
     None when the demo ERP does not answer (the systems keep empty settings then).
     """
     progress = progress or (lambda message: None)
+    for name in ("httpx", "connectors.http"):  # one line per request would drown the seed's own report
+        logging.getLogger(name).setLevel(logging.WARNING)
     url = erp_url()
     if not env.answers(url):
         return None
     began, done = time.monotonic(), {}
-    for name in ("httpx", "connectors.http"):  # one line per request would drown the seed's own report
-        logging.getLogger(name).setLevel(logging.WARNING)
     for workspace in workspaces:
         system = System.objects.filter(workspace=workspace, slug="tryton").first()
         if system is None:
             continue
         settings = {"url": url, "database": workspace.slug, "username": env.ADMIN_USER, "accept_warnings": True,
                     "poll_minutes": POLL_MINUTES}  # fmt: skip
-        connector = TrytonConnector(url, workspace.slug, env.ADMIN_USER, env.ADMIN_PASSWORD, accept_warnings=True)
-        with connector:
+        with _connector(url, workspace.slug) as connector:
             try:
                 connector.check()
             except ConnectorError as error:
@@ -62,12 +64,12 @@ def connect_demo_erp(workspaces, progress=None) -> dict | None:
             system.connector_settings = settings
             system.credentials = {"password": env.ADMIN_PASSWORD}
             system.save(update_fields=["connector_settings", "credentials_encrypted"])
-            done[workspace.slug] = _resend_failures(connector, system)
+        done[workspace.slug] = _resend_failures(url, workspace.slug, system)
     progress(f"Demo ERP: {done} in {time.monotonic() - began:.1f} s")
     return {"workspaces": done, "seconds": round(time.monotonic() - began, 1)}
 
 
-def _resend_failures(connector, system):
+def _resend_failures(url, database, system):
     last = {}
     failed = SyncEvent.objects.filter(target_system=system, outcome=Outcome.FAILED).values_list(
         "record_type", "external_id"
@@ -80,14 +82,15 @@ def _resend_failures(connector, system):
     )
     for record_type, external_id, outcome, code, payload in events.iterator():
         last[(record_type, external_id)] = (outcome, code, payload)
-    tally = {"sent": 0, "refused": 0, "accepted": 0}
+    todo = [
+        (record_type, external_id, payload)
+        for (record_type, external_id), (outcome, code, payload) in sorted(last.items())
+        if outcome == Outcome.FAILED and (record_type, code) in TRYTON_JUDGES and payload
+    ]
+    answers = _send_all(url, database, todo)
+    tally = {"sent": len(todo), "refused": 0, "accepted": 0}
     with transaction.atomic():
-        for (record_type, external_id), (outcome, code, payload) in sorted(last.items()):
-            if outcome != Outcome.FAILED or (record_type, code) not in TRYTON_JUDGES or not payload:
-                continue
-            key = f"demo-{record_type}-{external_id}"
-            answer = connector.send(record_type, payload, key)
-            tally["sent"] += 1
+        for (record_type, external_id, _payload), answer in zip(todo, answers, strict=True):
             if answer.ok:
                 tally["accepted"] += 1  # Tryton took it after all: the next replay finds it there
                 continue
@@ -96,3 +99,27 @@ def _resend_failures(connector, system):
                 target_system=system, record_type=record_type, external_id=external_id, outcome=Outcome.FAILED
             ).update(error_code=answer.error_code[:80], error_message=answer.error_message)
     return tally
+
+
+def _send_all(url, database, todo):
+    """Tryton's answers to ``todo``, sent by a few sessions at once (the server answers requests in parallel)."""
+    local, opened = threading.local(), []
+
+    def send(item):
+        connector = getattr(local, "connector", None)
+        if connector is None:
+            connector = local.connector = _connector(url, database)
+            opened.append(connector)
+        record_type, external_id, payload = item
+        return connector.send(record_type, payload, f"demo-{record_type}-{external_id}")
+
+    try:
+        with ThreadPoolExecutor(max_workers=SENDERS) as pool:
+            return list(pool.map(send, todo))
+    finally:
+        for connector in opened:
+            connector.close()
+
+
+def _connector(url, database):
+    return TrytonConnector(url, database, env.ADMIN_USER, env.ADMIN_PASSWORD, accept_warnings=True)

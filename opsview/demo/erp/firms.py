@@ -15,6 +15,7 @@ waits for is not in Tryton at all.
 import json
 import random
 import shutil
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -70,14 +71,15 @@ def spec_for(plan, today: date) -> dict:
     }
 
 
-def demo_plans(today: date, workspaces: int | None = None):
-    """The plans ``seed_demo`` makes with its defaults (same seed, same draws), for building the ERP first."""
-    sizes = Sizes.resolve(workspaces=workspaces)
+def demo_plans(today: date, sizes: Sizes | None = None):
+    """The plans ``seed_demo`` makes (its seed, the same draws; default sizes), for building the ERP first."""
+    sizes = sizes or Sizes.resolve()
     return [plan_workspace(random.Random(f"{DEMO_SEED}:{i}"), sizes, i, today) for i in range(sizes.workspaces)]
 
 
-def build_firms(venv: Path, base: Path, directory: Path, plans, today: date) -> list[str]:
+def build_firms(venv: Path, base: Path, directory: Path, plans, today: date, timings=None) -> list[str]:
     """Build the missing firm databases of ``plans`` in ``directory``; returns all their names."""
+    began = time.monotonic()
     directory.mkdir(parents=True, exist_ok=True)
     config = env.write_config(directory, name="build.conf")
     names = []
@@ -92,4 +94,6 @@ def build_firms(venv: Path, base: Path, directory: Path, plans, today: date) -> 
         spec.write_text(json.dumps(spec_for(plan, today), indent=1))
         env.tools(venv, "firm", str(config), f"{plan.slug}-building", str(spec), what=f"building {plan.slug}")
         building.rename(target)
+        if timings is not None:
+            timings["firms_seconds"] = round(time.monotonic() - began, 1)
     return names

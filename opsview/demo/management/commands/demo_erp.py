@@ -43,7 +43,7 @@ class Command(BaseCommand):
             with env.locked(root):
                 venv = env.ensure_venv(root / "venv", timings)
                 base = env.ensure_base(root, venv, timings)
-                names = build_firms(venv, base, root / "db", demo_plans(date.today()), date.today())
+                names = build_firms(venv, base, root / "db", demo_plans(date.today()), date.today(), timings)
                 env.write_config(root / "db", erp_port())
         except env.TrytonUnavailable as error:
             first = str(error).strip().splitlines()[0]

@@ -41,6 +41,7 @@ from connectors.tryton_send import (
     INVOICE_SCHEMA,
     TIME_ENTRY_SCHEMA,
     invoice_values,
+    line_detail,
     timesheet_refusal,
     timesheet_values,
 )
@@ -263,7 +264,7 @@ class TrytonConnector(Connector):
         if record_type == "time_entry":
             rows = self.rpc.call("model.timesheet.line.search_read", [("id", "=", int(external_id))], 0, 1, None,
                                  TIMESHEET_FIELDS + ["description"])  # fmt: skip
-            return self._line_detail(rows[0]) if rows else None
+            return line_detail(rows[0]) if rows else None
         if record_type != "invoice":
             return super().read_back(record_type, external_id)
         rows = self.rpc.call("model.account.invoice.search_read", [("id", "=", int(external_id))], 0, 1, None,
@@ -271,11 +272,6 @@ class TrytonConnector(Connector):
         if not rows:
             return None
         return {**self._invoice_record(rows[0]).as_ingest(), "state": rows[0]["state"]}
-
-    def _line_detail(self, row):
-        return {"external_id": str(row["id"]), "date": row["date"].isoformat(),
-                "hours": str(hours_from_seconds(row["duration"].total_seconds())),
-                "description": row.get("description") or "", "state": "recorded"}  # fmt: skip
 
     def lookup(self, record_type, key):
         """The record sent with ``key`` if it took effect: a timesheet line, or an invoice posted or paid; else None.
@@ -285,7 +281,7 @@ class TrytonConnector(Connector):
         if record_type == "time_entry":
             rows = self.rpc.call("model.timesheet.line.search_read", [("description", "like", f"%[{key}]")], 0, 1,
                                  None, TIMESHEET_FIELDS + ["description"])  # fmt: skip
-            return self._line_detail(rows[0]) if rows else None
+            return line_detail(rows[0]) if rows else None
         if record_type != "invoice":
             return super().lookup(record_type, key)
         found = self._invoice_by_key(key)

@@ -14,6 +14,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 from connectors.errors import ConnectorError
+from connectors.records import hours_from_seconds
 from connectors.tryton_rpc import TrytonError
 
 INACTIVE_TOO = {"active_test": False}
@@ -119,6 +120,13 @@ def timesheet_values(rpc, payload: dict, key: str) -> dict:
         "duration": dt.timedelta(hours=float(hours)),
         "description": keyed(str(payload.get("description") or ""), key),
     }
+
+
+def line_detail(row) -> dict:
+    """What the connector answers about a timesheet line it sent or found."""
+    hours = hours_from_seconds(row["duration"].total_seconds())
+    return {"external_id": str(row["id"]), "date": row["date"].isoformat(), "hours": str(hours),
+            "description": row.get("description") or "", "state": "recorded"}  # fmt: skip
 
 
 def _outside(day, start, end):

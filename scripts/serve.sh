@@ -45,7 +45,9 @@ sys.exit(1)" "http://127.0.0.1:$OPSVIEW_DEMO_ERP_PORT"; then
     fi
 fi
 
-$py manage.py seed_demo --if-empty || exit 1
+seed_options=(--if-empty)
+[ -z "$erp" ] && seed_options+=(--without-erp)  # it was said once already
+$py manage.py seed_demo "${seed_options[@]}" || exit 1
 $py manage.py backfill_queues --if-empty || exit 1
 start $py manage.py qcluster
 $py manage.py demo_logins || true

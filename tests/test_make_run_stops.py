@@ -100,3 +100,42 @@ def test_the_server_script_serves_with_the_demo_erp_and_stops_every_child_within
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
         script.wait()
+
+
+def test_without_network_the_script_says_once_that_the_demo_erp_is_missing_and_serves_without_it(tmp_path):
+    var, wheels = tmp_path / "var", tmp_path / "no-wheels"
+    wheels.mkdir()
+    env = {**os.environ, "OPSVIEW_VAR_DIR": str(var), "OPSVIEW_DEMO_ERP_PORT": str(free_port()),
+           "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels)}  # fmt: skip  # pip finds no trytond anywhere
+    env.pop("DATABASE_URL", None)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        script = subprocess.Popen(["bash", "scripts/serve.sh", "127.0.0.1", str(free_port())], cwd=ROOT, env=env,
+                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while "opsview on http" not in log.read_text():
+            assert script.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+        said = log.read_text()
+        assert said.count("The demo ERP (Tryton) could not be prepared; going on without it.") == 1
+        assert "installing Tryton from PyPI failed" in said
+        assert "demo ERP (Tryton) on" not in said and "is not running" not in said
+        settings = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", "from opsview.workspaces.models import System; "
+             "print(sorted({str(s.connector_settings) for s in System.objects.filter(slug='tryton')}))"],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        assert settings.strip().splitlines()[-1] == "['{}']"
+        children = descendants(script.pid)
+        script.send_signal(signal.SIGTERM)
+        stopped = time.monotonic() + 10
+        while time.monotonic() < stopped and (alive(script.pid) or any(alive(pid) for pid in children)):
+            time.sleep(0.1)
+        assert [pid for pid in [script.pid, *children] if alive(pid)] == []
+    finally:
+        for pid in [script.pid, *descendants(script.pid)]:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        script.wait()

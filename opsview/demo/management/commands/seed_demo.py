@@ -24,6 +24,10 @@ class Command(BaseCommand):
         parser.add_argument("--if-empty", action="store_true", help="Do nothing if any workspace exists.")
         parser.add_argument("--reset", action="store_true", help="Delete the demo workspaces first, then seed.")
         parser.add_argument(
+            "--without-erp", action="store_true",
+            help="Do not look for the demo ERP (Tryton): its systems stay without settings.",
+        )  # fmt: skip
+        parser.add_argument(
             "--seed", type=int, default=DEFAULT_SEED, help="Random seed; the same seed gives the same data."
         )
         parser.add_argument("--workspaces", type=positive, help="Number of firms (default 2, more for large sizes).")
@@ -64,8 +68,7 @@ class Command(BaseCommand):
                 f"{summary.sync_runs} sync runs, {summary.sync_events} sync events."
             )
         )
-        erp = connect_demo_erp(demo_workspaces(), progress)
-        if erp is None:
+        if not options["without_erp"] and connect_demo_erp(demo_workspaces(), progress) is None:
             self.stdout.write("The demo ERP (Tryton) is not running: the Tryton systems are left without settings.")
         if options["verbosity"] >= 1:
             call_command("demo_logins", stdout=self.stdout)

@@ -77,20 +77,24 @@ def demo_plans(today: date, sizes: Sizes | None = None):
     return [plan_workspace(random.Random(f"{DEMO_SEED}:{i}"), sizes, i, today) for i in range(sizes.workspaces)]
 
 
-def build_firms(venv: Path, base: Path, directory: Path, plans, today: date, timings=None) -> list[str]:
-    """Build the missing firm databases of ``plans`` in ``directory``; returns all their names."""
+def build_firms(venv: Path, base: Path, directory: Path, plans, today: date, timings=None, keep=True) -> list[str]:
+    """Build the firm databases of ``plans`` in ``directory``; returns all their names.
+
+    With ``keep``, a database that exists stays as it is (the demo was seeded with it,
+    fixes and replays since included); without, every database is built afresh, for a
+    demo about to be seeded.
+    """
     began = time.monotonic()
     directory.mkdir(parents=True, exist_ok=True)
     config = env.write_config(directory, name="build.conf")
     names = []
     for plan in plans:
-        target = directory / f"{plan.slug}.sqlite"
+        target, spec = directory / f"{plan.slug}.sqlite", directory / f"{plan.slug}.spec.json"
         names.append(plan.slug)
-        if target.exists():
+        if keep and target.exists():
             continue
         building = directory / f"{plan.slug}-building.sqlite"
         shutil.copyfile(base, building)
-        spec = directory / f"{plan.slug}.spec.json"
         spec.write_text(json.dumps(spec_for(plan, today), indent=1))
         env.tools(venv, "firm", str(config), f"{plan.slug}-building", str(spec), what=f"building {plan.slug}")
         building.rename(target)

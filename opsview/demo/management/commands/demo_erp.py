@@ -6,7 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from opsview.demo.erp import env
 from opsview.demo.erp.firms import build_firms, demo_plans
-from opsview.demo.erp.settings import erp_port, erp_root
+from opsview.demo.erp.settings import erp_port, erp_root, erp_url
+from opsview.demo.generator import demo_workspaces
 
 FIXES = ("reopen-timesheets", "reopen-period", "add-tax", "extend-employee")
 
@@ -31,19 +32,22 @@ class Command(BaseCommand):
         if len(args) < 2 or args[1] not in FIXES:
             raise CommandError(f"usage: demo_erp fix FIRM ({'|'.join(FIXES)}) ARGS...")
         firm, command, *rest = args
-        root = erp_root()
-        server = env.TrytonServer(root / "venv", root / "db", [firm], port=erp_port())
-        out = env.tools(server.venv, command, server.rpc_url(firm), server.username, server.password, *rest,
-                        what=f"{command} in {firm}")  # fmt: skip
+        try:
+            out = env.tools(erp_root() / "venv", command, f"{erp_url()}/{firm}/rpc/", env.ADMIN_USER,
+                            env.ADMIN_PASSWORD, *rest, what=f"{command} in {firm}")  # fmt: skip
+        except env.TrytonUnavailable as error:
+            raise CommandError(str(error)) from None
         self.stdout.write(out)
 
     def prepare(self):
         root, began, timings = erp_root(), time.monotonic(), {}
+        # Seeded already: the ERP stays as it is with that data; else it is built for today's seed.
+        seeded = demo_workspaces().exists()
         try:
             with env.locked(root):
                 venv = env.ensure_venv(root / "venv", timings)
                 base = env.ensure_base(root, venv, timings)
-                names = build_firms(venv, base, root / "db", demo_plans(date.today()), date.today(), timings)
+                names = build_firms(venv, base, root / "db", demo_plans(date.today()), date.today(), timings, seeded)
                 env.write_config(root / "db", erp_port())
         except env.TrytonUnavailable as error:
             first = str(error).strip().splitlines()[0]

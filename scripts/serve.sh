@@ -32,14 +32,22 @@ start() {  # start "$@" in a new process group and remember it
 }
 
 erp=""
-if $py manage.py demo_erp prepare; then
-    start "$var/tryton/venv/bin/trytond" -c "$var/tryton/db/trytond.conf" -d $(cat "$var/tryton/db/databases") >"$var/tryton/trytond.log" 2>&1
-    if $py -c "import sys, time; from opsview.demo.erp.env import answers
-for _ in range(600):
-    if answers(sys.argv[1]): sys.exit(0)
-    time.sleep(0.1)
-sys.exit(1)" "http://127.0.0.1:$OPSVIEW_DEMO_ERP_PORT"; then
-        erp="http://127.0.0.1:$OPSVIEW_DEMO_ERP_PORT"
+erp_url="http://127.0.0.1:$OPSVIEW_DEMO_ERP_PORT"
+answers() {  # answers URL SECONDS: whether a trytond answers at URL within SECONDS
+    $py -c "import sys, time; from opsview.demo.erp.env import answers
+end = time.monotonic() + float(sys.argv[2])
+while not answers(sys.argv[1]):
+    if time.monotonic() > end: sys.exit(1)
+    time.sleep(0.1)" "$1" "$2"
+}
+if answers "$erp_url" 0; then
+    echo "The demo ERP (Tryton) cannot start: port $OPSVIEW_DEMO_ERP_PORT is taken; going on without it" \
+        "(set OPSVIEW_DEMO_ERP_PORT)."
+elif $py manage.py demo_erp prepare; then
+    start "$var/tryton/venv/bin/trytond" -c "$var/tryton/db/trytond.conf" -d $(cat "$var/tryton/db/databases") \
+        >"$var/tryton/trytond.log" 2>&1
+    if answers "$erp_url" 60; then
+        erp=$erp_url
     else
         echo "The demo ERP (Tryton) did not start; going on without it (see $var/tryton/trytond.log)."
     fi

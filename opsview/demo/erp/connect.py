@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 from django.db import transaction
 
@@ -43,8 +44,25 @@ def connect_demo_erp(workspaces, progress=None) -> dict | None:
     None when the demo ERP does not answer (the systems keep empty settings then).
     """
     progress = progress or (lambda message: None)
-    for name in ("httpx", "connectors.http"):  # one line per request would drown the seed's own report
-        logging.getLogger(name).setLevel(logging.WARNING)
+    with quiet("httpx", "connectors.http"):  # one line per request would drown the seed's own report
+        return _connect(workspaces, progress)
+
+
+@contextmanager
+def quiet(*names):
+    """Only warnings from the loggers ``names`` while inside; their levels as they were afterwards."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _connect(workspaces, progress):
     url = erp_url()
     if not env.answers(url):
         return None

@@ -23,11 +23,11 @@ TIME_ENTRY_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "Tryton timesheet line",
     "type": "object",
-    "required": ["employee", "work", "date", "duration"],
+    "required": ["person", "project", "date", "duration"],
     "properties": {
         "company": {"type": "string", "description": "The firm's company code (informative)"},
-        "employee": {"type": "string", "minLength": 1, "description": "Employee's party code in Tryton"},
-        "work": {"type": "string", "minLength": 1, "description": "Project number in Tryton"},
+        "person": {"type": "string", "minLength": 1, "description": "The employee's party code in Tryton"},
+        "project": {"type": "string", "minLength": 1, "description": "The project's number in Tryton"},
         "date": {"type": "string", "format": "date"},
         "duration": {"type": "number", "exclusiveMinimum": 0, "maximum": 24, "description": "Hours"},
         "description": {"type": "string"},
@@ -95,15 +95,20 @@ def one(rpc, model, domain, fields, code, what, value, context=None):
 
 
 def timesheet_values(rpc, payload: dict, key: str) -> dict:
-    """The values of the timesheet line ``payload`` asks for, its codes looked up in Tryton."""
-    employee_code, work_code = str(payload.get("employee") or ""), str(payload.get("work") or "")
+    """The values of the timesheet line ``payload`` asks for, its codes looked up in Tryton.
+
+    ``person`` and ``project`` carry the codes (the names opsview's mappings replace);
+    Tryton's own words ``employee`` and ``work`` are taken too.
+    """
+    employee_code = str(payload.get("person") or payload.get("employee") or "")
+    work_code = str(payload.get("project") or payload.get("work") or "")
     try:
         day = dt.date.fromisoformat(str(payload.get("date")))
         hours = Decimal(str(payload.get("duration")))
     except (ValueError, InvalidOperation):
         raise Refused("invalid_payload", "payload needs 'date' (YYYY-MM-DD) and 'duration' (hours)") from None
     if not employee_code or not work_code:
-        raise Refused("invalid_payload", "payload needs 'employee' and 'work' codes")
+        raise Refused("invalid_payload", "payload needs the 'person' and 'project' codes")
     # Employees whose employment ended are inactive today yet still take time within their dates; an
     # employee's "active" is computed, so only the context reaches them.
     employee = one(rpc, "company.employee", [("party.code", "=", employee_code)], ["company"],

@@ -17,9 +17,10 @@ from django.core.management import call_command
 
 from connectors.tryton import TrytonConnector
 from opsview.demo.erp import env
-from opsview.demo.erp.firms import build_firms, demo_plans
+from opsview.demo.erp.firms import build_firms, demo_plans, erp_code
 from opsview.demo.plan import Sizes
-from opsview.queues.models import ExceptionItem
+from opsview.queues.models import ExceptionItem, Mapping
+from opsview.replay.models import Replay
 from opsview.telemetry.models import SyncEvent
 from opsview.workspaces.models import System
 from tests.replay_support import run_queued
@@ -72,7 +73,7 @@ def test_seeded_tryton_failures_are_trytons_own_refusals_and_replay_after_a_fix_
     closed = open_items.filter(workspace__slug="northwind", error_code="TIMESHEET_PERIOD_CLOSED").first()
     assert closed is not None and closed.kind == "posting_failure"
     assert 'for field "Work"' in closed.error_message and "timesheet period is closed" in closed.error_message
-    unknown = open_items.filter(error_code="UNKNOWN_PROJECT").first()
+    unknown = open_items.filter(workspace__slug="northwind", error_code="UNKNOWN_PROJECT").first()
     assert unknown.kind == "missing_mapping" and unknown.error_message.startswith("Project code '")
     # The failed events of the record carry the same answer.
     events = SyncEvent.objects.filter(target_system=closed.system, external_id=closed.external_id, outcome="failed")
@@ -81,7 +82,7 @@ def test_seeded_tryton_failures_are_trytons_own_refusals_and_replay_after_a_fix_
     # The accountant reopens the project's timesheets in Tryton; the operator replays; Tryton has the line.
     payload = events.last().payload
     month = payload["date"][:8] + "01"
-    assert '"timesheets_from": "' + month in fix("northwind", "reopen-timesheets", payload["work"], month)
+    assert '"timesheets_from": "' + month in fix("northwind", "reopen-timesheets", payload["project"], month)
     client.force_login(get_user_model().objects.get(username="admin"))
     response = client.post("/replays/request/", {"one": closed.pk}, follow=True)
     assert "1 replay queued." in response.content.decode()
@@ -91,6 +92,24 @@ def test_seeded_tryton_failures_are_trytons_own_refusals_and_replay_after_a_fix_
     with TrytonConnector(demo_erp.url, "northwind", "admin", env.ADMIN_PASSWORD) as erp:
         (line,) = erp.fetch_time_entries().records
         assert line.work_date.isoformat() == payload["date"] and float(line.hours) == payload["duration"]
+        assert erp.lookup("time_entry", Replay.objects.get(exception=closed).idempotency_key)["external_id"] == (
+            line.external_id
+        )
+
+    # The project the ERP was never told about is in Tryton under another number: the operator maps the
+    # code to it (the accountant opens its timesheets back to the entry's month), and replays.
+    unknown = ExceptionItem.objects.get(pk=unknown.pk)
+    code = unknown.error_message.split("'")[1]
+    entry = unknown.last_event.payload
+    fix("northwind", "reopen-timesheets", erp_code(code), entry["date"][:8] + "01")
+    Mapping.objects.create(workspace=unknown.workspace, kind="project", source_system=unknown.source_system,
+                           target_system=unknown.system, source_value=code, target_value=erp_code(code))  # fmt: skip
+    client.post("/replays/request/", {"one": unknown.pk})
+    assert run_queued() == ["succeeded"]
+    unknown.refresh_from_db()
+    assert (unknown.status, unknown.resolution) == ("resolved", "replayed")
+    assert Replay.objects.get(exception=unknown).mappings_applied == [{"field": "project", "from": code,
+                                                                  "to": erp_code(code)}]  # fmt: skip
 
     # "Pull now" reads the firm's ERP with the settings the seed made.
     pulled = StringIO()

@@ -14,7 +14,7 @@ from opsview.demo.erp.env import tools
 
 pytestmark = pytest.mark.tryton
 
-ENTRY = {"company": "NW01", "employee": "E-101", "work": "NW-0401", "date": "2026-11-05", "duration": 2.5,
+ENTRY = {"company": "NW01", "person": "E-101", "project": "NW-0401", "date": "2026-11-05", "duration": 2.5,
          "description": "Mapping", "origin": "harvest:2100000001"}  # fmt: skip
 INVOICE = {
     "invoice_id": "5f0c", "number": "INV-2026-0042", "company": "NW01",
@@ -50,7 +50,7 @@ def test_check_says_what_answered_and_refuses_a_wrong_password(tryton_firm):
 
 def test_payload_schemas_name_what_a_time_entry_and_an_invoice_need(tryton_firm):
     with connect(tryton_firm) as tryton:
-        assert tryton.payload_schema("time_entry")["required"] == ["employee", "work", "date", "duration"]
+        assert tryton.payload_schema("time_entry")["required"] == ["person", "project", "date", "duration"]
         assert "lines" in tryton.payload_schema("invoice")["properties"]
         assert tryton.payload_schema("project") is None
 
@@ -67,12 +67,16 @@ def test_a_time_entry_becomes_a_timesheet_line_once_even_when_sent_again(tryton_
         assert again.ok and again.detail["already"] and again.external_id == sent.external_id
         (entry,) = tryton.fetch_time_entries().records
         assert entry.external_id == sent.external_id and str(entry.hours) == "2.50"
+        # Tryton's own words for the codes are taken too.
+        tryton_words = {**ENTRY, "employee": ENTRY["person"], "work": ENTRY["project"]}
+        del tryton_words["person"], tryton_words["project"]
+        assert tryton.send("time_entry", {**tryton_words, "date": "2026-11-06"}, "te2erp-5").ok
 
 
 def test_unknown_codes_are_refused_naming_the_value_before_anything_is_written(tryton_firm):
     with connect(tryton_firm) as tryton:
-        project = tryton.send("time_entry", {**ENTRY, "work": "NW-0451"}, "k1")
-        person = tryton.send("time_entry", {**ENTRY, "employee": "E-999"}, "k2")
+        project = tryton.send("time_entry", {**ENTRY, "project": "NW-0451"}, "k1")
+        person = tryton.send("time_entry", {**ENTRY, "person": "E-999"}, "k2")
         tax = tryton.send("invoice", {**INVOICE, "lines": [{**INVOICE["lines"][0], "tax_code": "RC-EU"}]}, "k3")
         customer = tryton.send("invoice", {**INVOICE, "contact": {"code": "CL-9"}}, "k4")
         assert (project.error_code, project.error_message) == ("UNKNOWN_PROJECT", "Project code 'NW-0451' not found")
@@ -99,7 +103,7 @@ def test_time_before_the_works_timesheet_period_is_refused_until_it_is_reopened_
 
 
 def test_time_after_the_employees_contract_ended_is_refused_until_it_is_extended_in_tryton(tryton_firm):
-    late = {**ENTRY, "employee": "E-102", "date": "2026-11-20"}
+    late = {**ENTRY, "person": "E-102", "date": "2026-11-20"}
     with connect(tryton_firm) as tryton:
         assert tryton.send("time_entry", {**late, "date": "2026-11-13"}, "te2erp-3").ok
         refused = tryton.send("time_entry", late, "te2erp-4")

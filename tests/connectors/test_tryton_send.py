@@ -145,6 +145,19 @@ def test_posting_into_a_closed_period_is_refused_the_draft_is_reused_and_posts_o
         assert tryton.read_back("invoice", posted.external_id)["status"] == "posted"
 
 
+def test_a_line_whose_product_has_no_revenue_account_is_refused_until_the_account_is_set_in_tryton(tryton_firm):
+    travel = {**INVOICE, "reference": "NW-0402"}
+    with connect(tryton_firm) as tryton:
+        refused = tryton.send("invoice", travel, "inv2erp-4")
+        assert not refused.ok and refused.error_code == "UserError"
+        assert refused.error_message.startswith('A value is required for field "Account"')
+        assert invoices(tryton) == []  # nothing half-written
+
+        fix(tryton_firm, "set-revenue-account", "Travel time")
+        posted = tryton.send("invoice", travel, "inv2erp-4")
+        assert posted.ok and posted.verified and posted.detail["state"] == "posted"
+
+
 def test_a_missing_tax_is_added_in_tryton_and_the_invoice_then_posts(tryton_firm):
     reverse_charge = {**INVOICE, "lines": [{**INVOICE["lines"][0], "tax_code": "RC-EU"}]}
     with connect(tryton_firm) as tryton:

@@ -102,7 +102,8 @@ FIRM_SPEC = {
     "clients": [["CL-1001", "Acme Logistics"]],
     "people": [["E-101", "Anna Becker", None], ["E-102", "Ben Schmidt", "2026-11-15"]],  # Ben's contract ends
     "product": "Consulting hour",
-    "projects": [["NW-0401", "Acme Rollout", "CL-1001"]],
+    "unbooked": ["Travel time"],
+    "projects": [["NW-0401", "Acme Rollout", "CL-1001"], ["NW-0402", "Acme Site Visits", "CL-1001", "Travel time"]],
 }
 
 

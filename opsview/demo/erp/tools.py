@@ -5,16 +5,18 @@ Usage: python tools.py firm CONFIG DATABASE SPEC.json        -> fills a copy of 
        python tools.py reopen-period URL USER PASSWORD YYYY-MM-DD
        python tools.py add-tax URL USER PASSWORD NAME RATE
        python tools.py extend-employee URL USER PASSWORD PARTY_CODE YYYY-MM-DD|-
+       python tools.py set-revenue-account URL USER PASSWORD PRODUCT_NAME
        python tools.py open-fiscal-year URL USER PASSWORD YYYY-MM-DD
 
 ``firm`` writes what the firm's ERP knows (see ``opsview/demo/erp/firms.py`` for
 the spec): the company in its currency, a chart of accounts, fiscal years with
 monthly periods (those before ``closed_before`` closed), customers and employees
 coded with the demo's external ids, projects numbered with their project codes and
-open for timesheets from ``timesheets_from``, an hourly service product, and the
-taxes the ERP has. The other commands are what an accountant does in the Tryton
-client to fix a refused record, done through the running server (XML-RPC at URL,
-e.g. ``http://127.0.0.1:8010/northwind/rpc/``). Each prints one JSON line.
+open for timesheets from ``timesheets_from``, an hourly service product (and the
+``unbooked`` ones, set up without a revenue account), and the taxes the ERP has.
+The other commands are what an accountant does in the Tryton client to fix a
+refused record, done through the running server (XML-RPC at URL, e.g.
+``http://127.0.0.1:8010/northwind/rpc/``). Each prints one JSON line.
 """
 
 import datetime as dt
@@ -73,24 +75,28 @@ def firm(spec):
         employee.save()
 
     Category = Model.get("product.category")
-    category = Category(name="Services", accounting=True, account_revenue=accounts["revenue"])
-    category.save()
     (hour,) = Model.get("product.uom").find([("name", "=", "Hour")])
     Template = Model.get("product.template")
-    template = Template(name=spec["product"], default_uom=hour, type="service", list_price=Decimal("100"))
-    template.account_category = category
-    template.save()
-    (product,) = template.products
+    products = {}
+    # The service the firm bills, and any it was set up without a revenue account (Tryton refuses to invoice those).
+    for name, revenue in [(spec["product"], accounts["revenue"])] + [(n, None) for n in spec.get("unbooked", [])]:
+        category = Category(name=f"{name} services", accounting=True, account_revenue=revenue)
+        category.save()
+        template = Template(name=name, default_uom=hour, type="service", list_price=Decimal("100"))
+        template.account_category = category
+        template.save()
+        (products[name],) = template.products
 
     Work = Model.get("project.work")
     TimesheetWork = Model.get("timesheet.work")
     opens = dt.date.fromisoformat(spec["timesheets_from"])
     # Numbers are read-only in Tryton, made by the project sequence: it is set up to make each code in turn.
     sequence = Model.get("project.configuration")(1).work_sequence
-    for code, name, client in spec["projects"]:
+    for code, name, client, *service in spec["projects"]:
         prefix, digits = re.fullmatch(r"(.*?)(\d+)", code).groups()
         sequence.prefix, sequence.padding, sequence.number_next = prefix, len(digits), int(digits)
         sequence.save()
+        product = products[service[0] if service else spec["product"]]
         project = Work(name=name, type="project", party=parties[client], product=product)
         project.project_invoice_method = "timesheet"
         project.timesheet_available = True
@@ -142,6 +148,17 @@ def extend_employee(code, day):
     return {"employee": code, "end_date": employee.end_date.isoformat() if employee.end_date else None}
 
 
+def set_revenue_account(product):
+    """Book the service ``product`` on the chart's revenue account, on its accounting category."""
+    from trytond.modules.account.tests.tools import get_accounts
+
+    (template,) = Model.get("product.template").find([("name", "=", product)])
+    category = template.account_category
+    category.account_revenue = get_accounts()["revenue"]
+    category.save()
+    return {"product": product, "revenue_account": category.account_revenue.rec_name}
+
+
 def add_tax(name, rate):
     """Create the tax ``name`` at ``rate`` (percent as a fraction, e.g. 0.19), booked on the chart's tax account."""
     from trytond.modules.account.tests.tools import get_accounts
@@ -170,6 +187,7 @@ ONLINE = {
     "reopen-period": lambda day: reopen_period(dt.date.fromisoformat(day)),
     "add-tax": add_tax,
     "extend-employee": extend_employee,
+    "set-revenue-account": set_revenue_account,
     "open-fiscal-year": lambda day: open_fiscal_year(dt.date.fromisoformat(day)),
 }
 

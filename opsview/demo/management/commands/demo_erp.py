@@ -9,7 +9,7 @@ from opsview.demo.erp.firms import build_firms, demo_plans
 from opsview.demo.erp.settings import erp_port, erp_root, erp_url
 from opsview.demo.generator import demo_workspaces
 
-FIXES = ("reopen-timesheets", "reopen-period", "add-tax", "extend-employee")
+FIXES = ("reopen-timesheets", "reopen-period", "add-tax", "extend-employee", "set-revenue-account")
 
 
 class Command(BaseCommand):
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         "firm (what is there already is kept); exit status 3 when Tryton cannot be installed. 'fix FIRM COMMAND "
         "ARGS' fixes a refused record's cause in Tryton as an accountant would, through the running server: "
         "reopen-timesheets PROJECT_CODE YYYY-MM-DD, reopen-period YYYY-MM-DD, add-tax NAME RATE, "
-        "extend-employee PERSON_CODE YYYY-MM-DD|-."
+        "extend-employee PERSON_CODE YYYY-MM-DD|-, set-revenue-account PRODUCT_NAME."
     )
 
     def add_arguments(self, parser):

@@ -19,13 +19,12 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PIP) install --quiet -r requirements-dev.txt
 	touch $@
 
-## Install, migrate, load demo data on first run, start the task cluster and the web server.
+## Install, migrate, start the demo ERP (Tryton, installed into var/tryton on first run), load demo data on
+## first run, start the task cluster and the web server. Ctrl-C stops them all.
 run: export OPSVIEW_DEBUG ?= 1
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py seed_demo --if-empty
-	$(PY) manage.py backfill_queues --if-empty
-	bash scripts/serve.sh $(HOST) $(PORT)
+	exec bash scripts/serve.sh $(HOST) $(PORT)
 
 ## Production: gunicorn and the task cluster on PostgreSQL and Redis (see README, "Production").
 serve: $(VENV)/.installed

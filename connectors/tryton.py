@@ -35,7 +35,16 @@ from connectors.records import (
     parse_datetime,
     utc,
 )
-from connectors.tryton_rpc import TrytonError, TrytonRPC
+from connectors.tryton_rpc import TrytonError, TrytonRPC, dumps, loads
+from connectors.tryton_send import (
+    INACTIVE_TOO,
+    INVOICE_SCHEMA,
+    TIME_ENTRY_SCHEMA,
+    invoice_values,
+    line_detail,
+    timesheet_refusal,
+    timesheet_values,
+)
 
 INVOICE_STATUS = {"draft": "draft", "validated": "issued", "posted": "posted", "paid": "paid", "cancelled": "void"}
 TIMESHEET_FIELDS = ["date", "duration", "employee", "work.origin", "invoice_line.invoice.number",
@@ -68,7 +77,7 @@ class TrytonConnector(Connector):
     """
 
     system = "tryton"
-    send_types = frozenset({"invoice"})
+    send_types = frozenset({"invoice", "time_entry"})
 
     def __init__(
         self,
@@ -93,7 +102,7 @@ class TrytonConnector(Connector):
 
     # -- fetching -------------------------------------------------------------------------
 
-    def _scan(self, model, fields, since_cursor, domain=()):
+    def _scan(self, model, fields, since_cursor, domain=(), context=None):
         """One keyset page of ``model`` rows changed since the cursor, and the cursor after it."""
         state = decode_cursor(since_cursor)
         since, after = state.get("since"), state.get("after")
@@ -105,7 +114,7 @@ class TrytonConnector(Connector):
         elif since:
             where.append(("last_modified_at", ">=", parse_datetime(since)))
         order = [["last_modified_at", "ASC"], ["id", "ASC"]]
-        rows = self.rpc.call(f"model.{model}.search_read", where, 0, self.page_size, order, fields)
+        rows = self.rpc.call(f"model.{model}.search_read", where, 0, self.page_size, order, fields, context=context)
         if len(rows) == self.page_size:
             last = rows[-1]
             return (
@@ -227,12 +236,14 @@ class TrytonConnector(Connector):
     def _own_parties(self):
         """Ids of the parties that are companies or employees, not clients."""
         companies = self.rpc.call("model.company.company.search_read", [], 0, None, None, ["party"])
-        employees = self.rpc.call("model.company.employee.search_read", [WITH_INACTIVE], 0, None, None, ["party"])
+        employees = self.rpc.call("model.company.employee.search_read", [], 0, None, None, ["party"],
+                                  context=INACTIVE_TOO)  # fmt: skip
         return sorted({row["party"] for row in companies + employees if row.get("party")})
 
     def fetch_people(self, since_cursor=None) -> Page:
         """Employees changed since the cursor (a change to their party alone is not seen)."""
-        rows, cursor, more = self._scan("company.employee", EMPLOYEE_FIELDS, since_cursor, [WITH_INACTIVE])
+        # An employee's "active" is computed from its dates: only the context shows those who left.
+        rows, cursor, more = self._scan("company.employee", EMPLOYEE_FIELDS, since_cursor, context=INACTIVE_TOO)
         records = [
             PersonRecord(
                 external_id=str(row["id"]),
@@ -249,7 +260,11 @@ class TrytonConnector(Connector):
     # -- sending --------------------------------------------------------------------------
 
     def read_back(self, record_type, external_id):
-        """The invoice as Tryton holds it now (``state`` is Tryton's own), or None if there is none."""
+        """The record as Tryton holds it now (an invoice's ``state`` is Tryton's own), or None if there is none."""
+        if record_type == "time_entry":
+            rows = self.rpc.call("model.timesheet.line.search_read", [("id", "=", int(external_id))], 0, 1, None,
+                                 TIMESHEET_FIELDS + ["description"])  # fmt: skip
+            return line_detail(rows[0]) if rows else None
         if record_type != "invoice":
             return super().read_back(record_type, external_id)
         rows = self.rpc.call("model.account.invoice.search_read", [("id", "=", int(external_id))], 0, 1, None,
@@ -259,21 +274,86 @@ class TrytonConnector(Connector):
         return {**self._invoice_record(rows[0]).as_ingest(), "state": rows[0]["state"]}
 
     def lookup(self, record_type, key):
-        """The invoice whose reference is ``key``, or None."""
+        """The record sent with ``key`` if it took effect: a timesheet line, or an invoice posted or paid; else None.
+
+        A draft invoice left by a refused posting is not "there": the next send posts it.
+        """
+        if record_type == "time_entry":
+            rows = self.rpc.call("model.timesheet.line.search_read", [("description", "like", f"%[{key}]")], 0, 1,
+                                 None, TIMESHEET_FIELDS + ["description"])  # fmt: skip
+            return line_detail(rows[0]) if rows else None
         if record_type != "invoice":
             return super().lookup(record_type, key)
-        rows = self.rpc.call("model.account.invoice.search_read", [("reference", "=", key)], 0, 1, None,
-                             INVOICE_FIELDS)  # fmt: skip
+        found = self._invoice_by_key(key)
+        return found if found and found["state"] in ("posted", "paid") else None
+
+    def _invoice_by_key(self, key):
+        where = [("reference", "=", key), ("state", "!=", "cancelled")]
+        rows = self.rpc.call("model.account.invoice.search_read", where, 0, 1, [["id", "DESC"]], INVOICE_FIELDS)
         return {**self._invoice_record(rows[0]).as_ingest(), "state": rows[0]["state"]} if rows else None
 
-    def send(self, record_type, payload, idempotency_key) -> SendResult:
-        """Post the Tryton invoice ``payload["external_id"]``; posting one that is already posted does nothing.
+    def check(self):
+        """Log in and say what answered, e.g. "Tryton 8.2.1, database northwind, user admin"."""
+        self.rpc.login()
+        response = self.http.request("POST", "/rpc/", content=dumps({"id": 0, "method": "common.server.version",
+                                                                 "params": []}),
+                                     headers={"Content-Type": "application/json"}, idempotent=True)  # fmt: skip
+        version = loads(response.content).get("result") if response.status_code == 200 else None
+        return f"Tryton {version or '(version unknown)'}, database {self.rpc.database}, user {self.rpc.username}"
 
-        Success is verified by reading the invoice back in state ``posted``. A refusal
-        carries Tryton's own error: code ``UserError`` (or ``UserWarning``) and message.
+    @classmethod
+    def payload_schema(cls, record_type):
+        """The JSON Schema of a ``time_entry`` or ``invoice`` payload; None for other record types."""
+        return {"time_entry": TIME_ENTRY_SCHEMA, "invoice": INVOICE_SCHEMA}.get(record_type)
+
+    def send(self, record_type, payload, idempotency_key) -> SendResult:
+        """Send one time entry (a timesheet line) or invoice (a customer invoice, posted), by the job's codes.
+
+        An invoice payload with only ``external_id`` posts that existing Tryton invoice.
+        Success is verified by reading the record back (an invoice in state ``posted``).
+        A refusal carries Tryton's own error: code ``UserError`` (or ``UserWarning``) and
+        message; an unknown code is refused before anything is written ("Project code
+        'NW-0451' not found", code ``UNKNOWN_PROJECT``).
         """
         if record_type not in self.send_types:
             return SendResult.failure("unsupported_record_type", f"tryton takes {sorted(self.send_types)} only")
+        if not isinstance(payload, dict):
+            return SendResult.failure("invalid_payload", "the payload must be a JSON object")
+        try:
+            if record_type == "time_entry":
+                return self._send_line(payload, idempotency_key)
+            if set(payload) == {"external_id"} or ("external_id" in payload and "lines" not in payload):
+                return self._post_existing(payload)
+            return self._send_invoice(payload, idempotency_key)
+        except ConnectorError as error:
+            return SendResult.failure(error.code, error.message, retryable=error.retryable)
+
+    def _send_line(self, payload, key):
+        done = self.lookup("time_entry", key)
+        if done:
+            return SendResult(True, done["external_id"], verified=True, detail={**done, "already": True})
+        values = timesheet_values(self.rpc, payload, key)
+        try:
+            (line_id,) = self.rpc.call("model.timesheet.line.create", [values])
+        except TrytonError as error:
+            if error.code != "UserError":
+                raise
+            raise timesheet_refusal(self.rpc, error, values) from None
+        after = self.read_back("time_entry", str(line_id))
+        return SendResult(True, str(line_id), verified=after is not None, detail=after or {})
+
+    def _send_invoice(self, payload, key):
+        found = self._invoice_by_key(key)
+        if found and found["state"] in ("posted", "paid"):
+            return SendResult(True, found["external_id"], verified=True, detail={**found, "already": True})
+        if found is None:
+            values = invoice_values(self.rpc, payload, key)
+            (invoice_id,) = self.rpc.call("model.account.invoice.create", [values])
+        else:
+            invoice_id = int(found["external_id"])  # the draft a refused posting left: post it now
+        return self._post_existing({"external_id": str(invoice_id)})
+
+    def _post_existing(self, payload):
         external_id = str(payload.get("external_id") or "")
         if not external_id.isdigit():
             return SendResult.failure("invalid_payload", "payload needs the Tryton invoice id as 'external_id'")

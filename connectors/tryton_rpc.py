@@ -92,6 +92,7 @@ class TrytonRPC:
     def __init__(self, http: HttpClient, database: str, username: str, password: str):
         self.http = http
         self.path = f"/{database}/rpc/"
+        self.database = database
         self.username = username
         self._password = password
         self._auth = None

@@ -212,7 +212,7 @@ class TimesheetWriter:
             return None
 
         erp_payload = {
-            "company": self.company, "employee": person.external_id, "work": project.code, "date": iso,
+            "company": self.company, "person": person.external_id, "project": project.code, "date": iso,
             "duration": hours, "description": description, "origin": f"harvest:{external_id}",
         }  # fmt: skip
         events.deliver(self.erp, approved, external_id, erp_payload, erp_check)

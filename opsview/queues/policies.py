@@ -26,7 +26,10 @@ DEFAULTS = {
     Kind.POSTING_FAILURE: Policy(
         Kind.POSTING_FAILURE, 0, 24,
         "The ERP refused to post the record: a closed or locked period, a blocked account, or a fiscal-year rule. "
-        "Reopen the period or correct the account in the ERP, then replay the record.",
+        "Reopen the period or correct the account in the ERP, then replay the record. In Tryton: Financial > "
+        "Configuration > Fiscal Years > Periods, reopen the period of the record's date; time refused for its "
+        "work (\"not valid according to its domain\", timesheet period closed): Project > Works, the project's "
+        "Timesheet start date.",
     ),
     Kind.SYNC_ERROR: Policy(
         Kind.SYNC_ERROR, 0, 8,

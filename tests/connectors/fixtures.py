@@ -67,3 +67,34 @@ def pytest_terminal_summary(terminalreporter):
     if TRYTON_TIMINGS:
         measured = ", ".join(f"{name} {value}" for name, value in sorted(TRYTON_TIMINGS.items()))
         terminalreporter.write_line(f"tryton: {measured}")
+
+
+@pytest.fixture(scope="session")
+def tryton_firm_build():
+    """The Tryton venv and a small firm database made by the demo ERP's tools (cached across sessions)."""
+    from tests.connectors.tryton_env import TrytonUnavailable, prepare_firm
+
+    try:
+        return prepare_firm()
+    except TrytonUnavailable as error:
+        pytest.fail(f"Tryton is needed for these tests and could not be set up: {error}", pytrace=False)
+
+
+@pytest.fixture
+def tryton_firm(tryton_firm_build, tmp_path):
+    """A trytond on a free port serving a fresh copy of the firm database, as database ``firm``."""
+    import shutil
+
+    from opsview.demo.erp.env import TrytonServer, TrytonUnavailable
+    from tests.connectors.tryton_env import FIRM
+
+    venv, firm = tryton_firm_build
+    shutil.copyfile(firm, tmp_path / f"{FIRM}.sqlite")
+    server = TrytonServer(venv, tmp_path, [FIRM])
+    server.database = FIRM
+    try:
+        server.start()
+    except TrytonUnavailable as error:
+        pytest.fail(str(error), pytrace=False)
+    yield server
+    server.stop()

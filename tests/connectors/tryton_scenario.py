@@ -1,16 +1,13 @@
 """Scenario data for the Tryton connector tests; runs inside the Tryton venv, never in the app's.
 
 Usage: python tryton_scenario.py build CONFIG DATABASE          -> prints the ids it made, as JSON
-       python tryton_scenario.py open-fiscal-year URL USER PASSWORD YYYY-MM-DD
 
 ``build`` follows Tryton's own scenario tests (project_invoice's timesheet scenario):
 a company with a chart of accounts, a customer, an employee, an hourly service,
 a project invoiced on timesheets, three timesheet lines, and a draft invoice for two
 of them. There is deliberately no fiscal year, so posting that invoice fails the way
-it does for a real firm that has not opened its books for the year yet.
-``open-fiscal-year`` fixes that cause as an accountant would, through the running
-server (XML-RPC at URL, e.g. ``http://127.0.0.1:PORT/DB/rpc/``): it creates
-the fiscal year with its invoice sequence and monthly periods.
+it does for a real firm that has not opened its books for the year yet; the demo
+ERP's ``tools.py open-fiscal-year`` fixes that cause as an accountant would.
 """
 
 import datetime as dt
@@ -95,26 +92,12 @@ def build():
     }
 
 
-def open_fiscal_year(day):
-    from trytond.modules.account.tests.tools import create_fiscalyear
-    from trytond.modules.account_invoice.tests.tools import set_fiscalyear_invoice_sequences
-
-    fiscalyear = set_fiscalyear_invoice_sequences(create_fiscalyear(today=(day.replace(month=1, day=1), day)))
-    fiscalyear.save()
-    fiscalyear.click("create_period")
-    return {"fiscal_year": fiscalyear.id}
-
-
 def main(argv):
     command, *args = argv
     if command == "build":
         config_file, database = args
         proteus_config.set_trytond(database, config_file=config_file)
         result = build()
-    elif command == "open-fiscal-year":
-        url, user, password, day = args
-        with proteus_config.set_xmlrpc_session(url, user, password):
-            result = open_fiscal_year(dt.date.fromisoformat(day))
     else:
         raise SystemExit(f"unknown command {command!r}")
     print(json.dumps(result))

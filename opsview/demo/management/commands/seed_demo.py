@@ -1,7 +1,8 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from opsview.demo.generator import DEFAULT_SEED, DemoError, reset_demo, seed_demo
+from opsview.demo.erp.connect import connect_demo_erp
+from opsview.demo.generator import DEFAULT_SEED, DemoError, demo_workspaces, reset_demo, seed_demo
 from opsview.demo.plan import Sizes
 from opsview.workspaces.models import Workspace
 
@@ -22,6 +23,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--if-empty", action="store_true", help="Do nothing if any workspace exists.")
         parser.add_argument("--reset", action="store_true", help="Delete the demo workspaces first, then seed.")
+        parser.add_argument(
+            "--without-erp", action="store_true",
+            help="Do not look for the demo ERP (Tryton): its systems stay without settings.",
+        )  # fmt: skip
         parser.add_argument(
             "--seed", type=int, default=DEFAULT_SEED, help="Random seed; the same seed gives the same data."
         )
@@ -63,5 +68,7 @@ class Command(BaseCommand):
                 f"{summary.sync_runs} sync runs, {summary.sync_events} sync events."
             )
         )
+        if not options["without_erp"] and connect_demo_erp(demo_workspaces(), progress) is None:
+            self.stdout.write("The demo ERP (Tryton) is not running: the Tryton systems are left without settings.")
         if options["verbosity"] >= 1:
             call_command("demo_logins", stdout=self.stdout)

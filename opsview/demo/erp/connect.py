@@ -1,0 +1,143 @@
+"""Points the demo's Tryton systems at the running demo ERP and lets Tryton itself refuse the open failures.
+
+After ``seed_demo`` the failures the generator planted for Tryton are its guesses.
+When the demo ERP answers, each workspace's "Tryton ERP" system gets connector
+settings and credentials for its firm's database, and every record whose last
+event to Tryton failed for a cause Tryton can judge is sent there once: the
+record's failed events then carry Tryton's real answer (code and words), before
+``backfill_queues`` classifies them. Tryton does not check rates: a rate the ERP
+contract lacks shows there as an employment that ended before the new contract
+(see ``firms.py``). A failure Tryton would now accept is left as generated.
+"""
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+from django.db import transaction
+
+from connectors.errors import ConnectorError
+from connectors.tryton import TrytonConnector
+from opsview.demo import catalog
+from opsview.demo.erp import env
+from opsview.demo.erp.settings import erp_url
+from opsview.telemetry.models import Outcome, SyncEvent
+from opsview.workspaces.models import System
+
+POLL_MINUTES = 15
+SENDERS = 4
+# Failures Tryton (or the connector's look-up in it) really refuses: sent again to get its own words.
+TRYTON_JUDGES = {
+    ("time_entry", catalog.UNKNOWN_PROJECT),  # the project is in Tryton under another number
+    ("time_entry", catalog.PERIOD_CLOSED),  # the project's work takes no time before the first open month
+    ("time_entry", catalog.RATE_MISMATCH),  # Tryton employs the person until their new contract began
+    ("invoice", catalog.TAX_CODE_MISSING),  # the tax is not in Tryton
+}
+
+
+def connect_demo_erp(workspaces, progress=None) -> dict | None:
+    """Configure the workspaces' Tryton systems and replace judged failures with Tryton's answers.
+
+    Returns what was done (per workspace: records sent, refused, accepted; seconds), or
+    None when the demo ERP does not answer (the systems keep empty settings then).
+    """
+    progress = progress or (lambda message: None)
+    with quiet("httpx", "connectors.http"):  # one line per request would drown the seed's own report
+        return _connect(workspaces, progress)
+
+
+@contextmanager
+def quiet(*names):
+    """Only warnings from the loggers ``names`` while inside; their levels as they were afterwards."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _connect(workspaces, progress):
+    url = erp_url()
+    if not env.answers(url):
+        return None
+    began, done = time.monotonic(), {}
+    for workspace in workspaces:
+        system = System.objects.filter(workspace=workspace, slug="tryton").first()
+        if system is None:
+            continue
+        settings = {"url": url, "database": workspace.slug, "username": env.ADMIN_USER, "accept_warnings": True,
+                    "poll_minutes": POLL_MINUTES}  # fmt: skip
+        with _connector(url, workspace.slug) as connector:
+            try:
+                connector.check()
+            except ConnectorError as error:
+                progress(f"{workspace.slug}: the demo ERP has no usable database ({error}); left unconfigured")
+                continue
+            system.connector_settings = settings
+            system.credentials = {"password": env.ADMIN_PASSWORD}
+            system.save(update_fields=["connector_settings", "credentials_encrypted"])
+        done[workspace.slug] = _resend_failures(url, workspace.slug, system)
+    progress(f"Demo ERP: {done} in {time.monotonic() - began:.1f} s")
+    return {"workspaces": done, "seconds": round(time.monotonic() - began, 1)}
+
+
+def _resend_failures(url, database, system):
+    last = {}
+    failed = SyncEvent.objects.filter(target_system=system, outcome=Outcome.FAILED).values_list(
+        "record_type", "external_id"
+    )
+    keys = set(failed)
+    events = (
+        SyncEvent.objects.filter(target_system=system, external_id__in={e for _, e in keys})
+        .order_by("occurred_at", "id")
+        .values_list("record_type", "external_id", "outcome", "error_code", "payload")
+    )
+    for record_type, external_id, outcome, code, payload in events.iterator():
+        last[(record_type, external_id)] = (outcome, code, payload)
+    todo = [
+        (record_type, external_id, payload)
+        for (record_type, external_id), (outcome, code, payload) in sorted(last.items())
+        if outcome == Outcome.FAILED and (record_type, code) in TRYTON_JUDGES and payload
+    ]
+    answers = _send_all(url, database, todo)
+    tally = {"sent": len(todo), "refused": 0, "accepted": 0}
+    with transaction.atomic():
+        for (record_type, external_id, _payload), answer in zip(todo, answers, strict=True):
+            if answer.ok:
+                tally["accepted"] += 1  # Tryton took it after all: the next replay finds it there
+                continue
+            tally["refused"] += 1
+            SyncEvent.objects.filter(
+                target_system=system, record_type=record_type, external_id=external_id, outcome=Outcome.FAILED
+            ).update(error_code=answer.error_code[:80], error_message=answer.error_message)
+    return tally
+
+
+def _send_all(url, database, todo):
+    """Tryton's answers to ``todo``, sent by a few sessions at once (the server answers requests in parallel)."""
+    local, opened = threading.local(), []
+
+    def send(item):
+        connector = getattr(local, "connector", None)
+        if connector is None:
+            connector = local.connector = _connector(url, database)
+            opened.append(connector)
+        record_type, external_id, payload = item
+        return connector.send(record_type, payload, f"demo-{record_type}-{external_id}")
+
+    try:
+        with ThreadPoolExecutor(max_workers=SENDERS) as pool:
+            return list(pool.map(send, todo))
+    finally:
+        for connector in opened:
+            connector.close()
+
+
+def _connector(url, database):
+    return TrytonConnector(url, database, env.ADMIN_USER, env.ADMIN_PASSWORD, accept_warnings=True)

@@ -1,0 +1,117 @@
+"""The demo's ERP is a real Tryton: seed_demo connects to it, its failures are Tryton's refusals, fixes replay.
+
+The firm databases are built by the demo ERP's own tools for the same plans the
+seed makes (a small demo), served by one trytond; ``seed_demo`` then finds it on
+``OPSVIEW_DEMO_ERP_PORT``. A cause is fixed in Tryton with ``manage.py demo_erp fix``,
+as the README tells an operator, and the replay posts the record.
+"""
+
+import shutil
+from collections import Counter
+from datetime import date
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from connectors.tryton import TrytonConnector
+from opsview.demo.erp import env
+from opsview.demo.erp.firms import build_firms, demo_plans, erp_code
+from opsview.demo.plan import Sizes
+from opsview.queues.models import ExceptionItem, Mapping
+from opsview.replay.models import Replay
+from opsview.telemetry.models import SyncEvent
+from opsview.workspaces.models import System
+from tests.replay_support import run_queued
+
+pytestmark = [pytest.mark.tryton, pytest.mark.django_db]
+SMALL = ("--people", "24", "--time-entries", "3000", "--sync-events", "8000")
+TRYTONS_CODES = {"UNKNOWN_PROJECT", "TIMESHEET_PERIOD_CLOSED", "EMPLOYEE_CONTRACT_ENDED", "UNKNOWN_TAX"}
+
+
+@pytest.fixture
+def demo_erp(tryton_firm_build, tmp_path, settings, monkeypatch):
+    venv, _firm = tryton_firm_build
+    (base,) = venv.parent.glob("base-*.sqlite")
+    sizes = Sizes.resolve(people=24, time_entries=3000, sync_events=8000)
+    settings.VAR_DIR = tmp_path
+    (tmp_path / "tryton").mkdir()
+    (tmp_path / "tryton" / "venv").symlink_to(venv)  # where ``demo_erp fix`` finds it
+    names = build_firms(venv, base, tmp_path / "tryton" / "db", demo_plans(date.today(), sizes), date.today())
+    server = env.TrytonServer(venv, tmp_path / "tryton" / "db", names)
+    monkeypatch.setenv("OPSVIEW_DEMO_ERP_PORT", str(server.port))
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(tmp_path / "tryton", ignore_errors=True)
+
+
+def fix(*args):
+    out = StringIO()
+    call_command("demo_erp", "fix", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_seeded_tryton_failures_are_trytons_own_refusals_and_replay_after_a_fix_in_tryton(demo_erp, client):
+    out = StringIO()
+    call_command("seed_demo", *SMALL, stdout=out)
+    assert "Demo ERP: {" in out.getvalue() and "'northwind': {'sent': " in out.getvalue()
+    call_command("backfill_queues", stdout=StringIO())
+
+    tryton = System.objects.get(workspace__slug="northwind", slug="tryton")
+    assert tryton.connector_settings == {"url": demo_erp.url, "database": "northwind", "username": "admin",
+                                         "accept_warnings": True, "poll_minutes": 15}  # fmt: skip
+    assert tryton.credentials == {"password": env.ADMIN_PASSWORD}
+    with TrytonConnector(demo_erp.url, "northwind", "admin", tryton.credentials["password"]) as erp:
+        assert erp.check() == "Tryton 8.2, database northwind, user admin"
+
+    # Every open exception to Tryton is something Tryton (or the look-up in it) refused, in its words.
+    open_items = ExceptionItem.objects.filter(system__slug="tryton", status="open")
+    codes = Counter(open_items.values_list("error_code", flat=True))
+    assert codes and set(codes) <= TRYTONS_CODES, codes
+    closed = open_items.filter(workspace__slug="northwind", error_code="TIMESHEET_PERIOD_CLOSED").first()
+    assert closed is not None and closed.kind == "posting_failure"
+    assert 'for field "Work"' in closed.error_message and "timesheet period is closed" in closed.error_message
+    unknown = open_items.filter(workspace__slug="northwind", error_code="UNKNOWN_PROJECT").first()
+    assert unknown.kind == "missing_mapping" and unknown.error_message.startswith("Project code '")
+    # The failed events of the record carry the same answer.
+    events = SyncEvent.objects.filter(target_system=closed.system, external_id=closed.external_id, outcome="failed")
+    assert {e.error_code for e in events} == {"TIMESHEET_PERIOD_CLOSED"}
+
+    # The accountant reopens the project's timesheets in Tryton; the operator replays; Tryton has the line.
+    payload = events.last().payload
+    month = payload["date"][:8] + "01"
+    assert '"timesheets_from": "' + month in fix("northwind", "reopen-timesheets", payload["project"], month)
+    client.force_login(get_user_model().objects.get(username="admin"))
+    response = client.post("/replays/request/", {"one": closed.pk}, follow=True)
+    assert "1 replay queued." in response.content.decode()
+    assert run_queued() == ["succeeded"]
+    closed.refresh_from_db()
+    assert (closed.status, closed.resolution) == ("resolved", "replayed")
+    with TrytonConnector(demo_erp.url, "northwind", "admin", env.ADMIN_PASSWORD) as erp:
+        (line,) = erp.fetch_time_entries().records
+        assert line.work_date.isoformat() == payload["date"] and float(line.hours) == payload["duration"]
+        assert erp.lookup("time_entry", Replay.objects.get(exception=closed).idempotency_key)["external_id"] == (
+            line.external_id
+        )
+
+    # The project the ERP was never told about is in Tryton under another number: the operator maps the
+    # code to it (the accountant opens its timesheets back to the entry's month), and replays.
+    unknown = ExceptionItem.objects.get(pk=unknown.pk)
+    code = unknown.error_message.split("'")[1]
+    entry = unknown.last_event.payload
+    fix("northwind", "reopen-timesheets", erp_code(code), entry["date"][:8] + "01")
+    Mapping.objects.create(workspace=unknown.workspace, kind="project", source_system=unknown.source_system,
+                           target_system=unknown.system, source_value=code, target_value=erp_code(code))  # fmt: skip
+    client.post("/replays/request/", {"one": unknown.pk})
+    assert run_queued() == ["succeeded"]
+    unknown.refresh_from_db()
+    assert (unknown.status, unknown.resolution) == ("resolved", "replayed")
+    assert Replay.objects.get(exception=unknown).mappings_applied == [{"field": "project", "from": code,
+                                                                  "to": erp_code(code)}]  # fmt: skip
+
+    # "Pull now" reads the firm's ERP with the settings the seed made.
+    pulled = StringIO()
+    call_command("pull", "tryton", "--workspace", "northwind", stdout=pulled)
+    assert "failed" not in pulled.getvalue().lower(), pulled.getvalue()

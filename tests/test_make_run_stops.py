@@ -1,0 +1,141 @@
+"""``make run``'s server script starts the demo ERP, the task cluster and the web server, and stops them all.
+
+The script runs as ``make run`` does (after ``migrate``), on free ports, with its own
+var directory; the demo ERP uses the Tryton venv the connector tests installed. The
+first start seeds (cold), the second re-uses the seeded data and the firm databases.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from opsview.demo.erp.env import free_port
+
+pytestmark = pytest.mark.tryton
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def descendants(pid):
+    """All processes below ``pid``, from /proc."""
+    children = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid):
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.fixture(scope="module")
+def demo_var(tmp_path_factory, tryton_firm_build):
+    var = tmp_path_factory.mktemp("var")
+    venv, _firm = tryton_firm_build
+    (var / "tryton").mkdir()
+    (var / "tryton" / "venv").symlink_to(venv)  # installed once by the connector tests' cache
+    for base in venv.parent.glob("base-*.sqlite"):
+        shutil.copyfile(base, var / "tryton" / base.name)
+    env = {**os.environ, "OPSVIEW_VAR_DIR": str(var), "OPSVIEW_DEMO_ERP_PORT": str(free_port())}
+    env.pop("DATABASE_URL", None)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
+    return env
+
+
+@pytest.mark.parametrize("stop_with", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_the_server_script_serves_with_the_demo_erp_and_stops_every_child_within_10_s(demo_var, stop_with, tmp_path):
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        script = subprocess.Popen(["bash", "scripts/serve.sh", "127.0.0.1", str(port)], cwd=ROOT, env=demo_var,
+                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 400
+        while "opsview on http" not in log.read_text():
+            assert script.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+        erp = f"http://127.0.0.1:{demo_var['OPSVIEW_DEMO_ERP_PORT']}"
+        assert f"demo ERP (Tryton) on {erp}/" in log.read_text()
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        children = descendants(script.pid)
+        commands = " ".join(Path(f"/proc/{pid}/cmdline").read_text() for pid in children if alive(pid))
+        assert "trytond" in commands and "qcluster" in commands and "runserver" in commands
+
+        script.send_signal(stop_with)
+        stopped = time.monotonic() + 10
+        while time.monotonic() < stopped and (alive(script.pid) or any(alive(pid) for pid in children)):
+            time.sleep(0.1)
+        assert not alive(script.pid), "serve.sh still runs 10 s after the signal"
+        assert [pid for pid in children if alive(pid)] == [], "children outlived serve.sh by 10 s"
+        with pytest.raises(httpx.TransportError):
+            httpx.get(erp + "/", timeout=2)
+    finally:
+        for pid in [script.pid, *descendants(script.pid)]:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        script.wait()
+
+
+def test_without_network_the_script_says_once_that_the_demo_erp_is_missing_and_serves_without_it(tmp_path):
+    var, wheels = tmp_path / "var", tmp_path / "no-wheels"
+    wheels.mkdir()
+    env = {**os.environ, "OPSVIEW_VAR_DIR": str(var), "OPSVIEW_DEMO_ERP_PORT": str(free_port()),
+           "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels)}  # fmt: skip  # pip finds no trytond anywhere
+    env.pop("DATABASE_URL", None)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        script = subprocess.Popen(["bash", "scripts/serve.sh", "127.0.0.1", str(free_port())], cwd=ROOT, env=env,
+                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while "opsview on http" not in log.read_text():
+            assert script.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+        said = log.read_text()
+        assert said.count("The demo ERP (Tryton) could not be prepared; going on without it.") == 1
+        assert "installing Tryton from PyPI failed" in said
+        assert "demo ERP (Tryton) on" not in said and "is not running" not in said
+        settings = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", "from opsview.workspaces.models import System; "
+             "print(sorted({str(s.connector_settings) for s in System.objects.filter(slug='tryton')}))"],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        assert settings.strip().splitlines()[-1] == "['{}']"
+        children = descendants(script.pid)
+        script.send_signal(signal.SIGTERM)
+        stopped = time.monotonic() + 10
+        while time.monotonic() < stopped and (alive(script.pid) or any(alive(pid) for pid in children)):
+            time.sleep(0.1)
+        assert [pid for pid in [script.pid, *children] if alive(pid)] == []
+    finally:
+        for pid in [script.pid, *descendants(script.pid)]:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        script.wait()

@@ -4,8 +4,11 @@ Plain POST forms answered with a redirect or a page, so everything works without
 JavaScript; the status fragment refreshes itself with htmx while a replay is under way.
 """
 
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -16,7 +19,7 @@ from opsview.queues.masking import readable_json
 from opsview.queues.models import ExceptionGroup, ExceptionItem
 from opsview.queues.policies import masked_fields_for
 from opsview.replay import services, source_resends
-from opsview.replay.models import ACTIVE, Replay
+from opsview.replay.models import ACTIVE, Replay, ReplayStatus
 from opsview.replay.payloads import PayloadInvalid
 from opsview.workspaces.permissions import ACT, require
 from opsview.workspaces.views import require_workspace
@@ -126,19 +129,21 @@ def status(request, pk):
 def replays(request):
     """Replays of the workspace, newest first, or of one batch; refreshes itself while any is under way."""
     workspace = require_workspace(request)
-    listing = Replay.objects.visible_to(request.user, workspace).select_related("target_system", "requested_by")
+    listing = Replay.objects.visible_to(request.user, workspace)
     batch = request.GET.get("batch", "")
     if batch:
         try:
-            listing = listing.filter(batch=batch)
-        except Exception:  # not a UUID
+            listing = listing.filter(batch=uuid.UUID(batch))
+        except ValueError:
             listing = listing.none()
-    rows = list(listing[:STATUS_LIMIT])
-    counts = {}
-    for r in rows:
-        counts[r.get_status_display()] = counts.get(r.get_status_display(), 0) + 1
-    context = {"replays": rows, "batch": batch, "counts": sorted(counts.items()),
-               "active": any(r.status in ACTIVE for r in rows)}  # fmt: skip
+    # The counts cover every replay listed, not only the rows shown.
+    labels = dict(ReplayStatus.choices)
+    by_status = listing.order_by().values_list("status").annotate(n=Count("id"))
+    counts = sorted((labels.get(status, status), n) for status, n in by_status)
+    rows = list(listing.select_related("target_system", "exception")[:STATUS_LIMIT])
+    total = sum(n for _, n in counts)
+    context = {"replays": rows, "batch": batch, "counts": counts, "total": total, "limit": STATUS_LIMIT,
+               "active": listing.filter(status__in=ACTIVE).exists()}  # fmt: skip
     template = "replay/_list.html" if request.headers.get("HX-Request") else "replay/replays.html"
     return render(request, template, context)
 

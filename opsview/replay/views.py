@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from opsview.common.bounds import id_or_none
 from opsview.queues import mappings
 from opsview.queues.actions import ActionRefused
 from opsview.queues.masking import readable_json
@@ -32,12 +33,13 @@ def _targets(request, workspace):
     visible = ExceptionItem.objects.visible_to(request.user, workspace)
     one, group = request.POST.get("one", ""), request.POST.get("group", "")
     if one:
-        return get_object_or_404(visible, pk=one if one.isdigit() else 0), visible.filter(pk=one)
+        found = get_object_or_404(visible, pk=id_or_none(one) or 0)
+        return found, visible.filter(pk=found.pk)
     if group:
         found = get_object_or_404(ExceptionGroup.objects.visible_to(request.user, workspace),
-                                  pk=group if group.isdigit() else 0)  # fmt: skip
+                                  pk=id_or_none(group) or 0)  # fmt: skip
         return found, visible.filter(group=found)
-    return None, visible.filter(pk__in=[i for i in request.POST.getlist("ids") if i.isdigit()])
+    return None, visible.filter(pk__in=[i for i in map(id_or_none, request.POST.getlist("ids")) if i])
 
 
 @login_required
@@ -50,7 +52,8 @@ def request_replay(request):
     single = isinstance(target, ExceptionItem)
     if not single and "confirm_count" not in request.POST:
         plan = services.request_replay(request.user, workspace, items, dry_run=True)
-        return render(request, "replay/dry_run.html", dry_run_context(workspace, plan))
+        back_group = target if isinstance(target, ExceptionGroup) else None
+        return render(request, "replay/dry_run.html", dry_run_context(workspace, plan, mapping_group=back_group))
     return confirm(request, workspace, items, back=reverse("queue-item", args=[target.pk]) if single else None)
 
 

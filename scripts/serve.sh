@@ -12,6 +12,7 @@ groups=()
 
 stop() {
     trap - EXIT INT TERM
+    kill "$watcher" 2>/dev/null
     local pid
     for pid in "${groups[@]}"; do kill -TERM -- "-$pid" 2>/dev/null; done
     for _ in $(seq 50); do
@@ -25,6 +26,13 @@ stop() {
 trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM
 trap stop EXIT
+
+# When make (our parent) is killed outright it passes nothing on: once this script has another parent
+# (make gone, even as a zombie nobody reaped yet), stop as if signalled.
+parent=$PPID
+(while [ "$(cut -d' ' -f4 /proc/$$/stat 2>/dev/null || echo "$parent")" = "$parent" ]; do sleep 1; done
+ kill -TERM $$ 2>/dev/null) &
+watcher=$!
 
 start() {  # start "$@" in a new process group and remember it
     setsid "$@" &

@@ -71,7 +71,8 @@ def test_an_admin_brands_the_workspace(client, northwind, ada):
     )
     assert response.status_code == 302
     page = client.get("/runs/")
-    assert "<style>:root { --accent: #aa3366; }</style>" in page.text
+    assert '<link rel="stylesheet" href="/workspace/theme.css">' in page.text
+    assert ":root { --accent: #aa3366; }" in client.get("/workspace/theme.css").text
     assert re.search(
         r'<a class="brand" href="/"><img class="logo" src="/workspace/\d+/logo\?v=\d+" alt="">Northwind Consulting</a>',
         page.text,

@@ -50,7 +50,7 @@ def test_the_portfolio_shows_unbilled_value_as_each_role_allows(client, northwin
     northwind_tile = page.text.split('data-workspace="northwind"')[1].split("</section>")[0]
     contoso_tile = page.text.split('data-workspace="contoso"')[1].split("</section>")[0]
     assert "EUR 1,125.00" in northwind_tile and "(7.50 h)" in northwind_tile  # his project only
-    assert "EUR 2,250.00" in contoso_tile and "(15.00 h)" in contoso_tile
+    assert "EUR 2,167.50" in contoso_tile and "(12.50 h)" in contoso_tile  # 2 × 6.25 h at 173.40
 
 
 def test_an_outsider_sees_only_their_own_workspaces(client, northwind, contoso, oscar):

@@ -184,10 +184,52 @@ class HttpClient:
         )
 
 
+# Request headers whose values are credentials; a header naming one of these words counts too (X-Api-Key).
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+_CREDENTIAL_WORDS = ("token", "key", "secret", "password", "signature")
+REDACTED = "[redacted]"
+
+
+def sent_credentials(request: httpx.Request | None) -> list[str]:
+    """The credential values ``request`` carried: its authorisation-like headers, whole and without their scheme."""
+    if request is None:
+        return []
+    values = []
+    for name, value in request.headers.items():
+        lowered = name.lower()
+        if lowered in _CREDENTIAL_HEADERS or any(word in lowered for word in _CREDENTIAL_WORDS):
+            values.append(value)
+            scheme, _, secret = value.partition(" ")
+            if secret:
+                values.append(secret)
+    for name, value in request.url.params.multi_items():
+        if any(word in name.lower() for word in _CREDENTIAL_WORDS):
+            values.append(value)
+    return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
+
+
+def answer_excerpt(response: httpx.Response, limit: int = 500) -> str:
+    """The start of a response's body for an error message, with any credential the request sent blanked out.
+
+    Some systems repeat the token they refused in their error page; the message is stored, shown and
+    logged, so the token must not survive in it. Blanked before cutting, so no part of one is left.
+    """
+    if not response.content:
+        return ""
+    text = response.text
+    try:
+        request = response.request
+    except RuntimeError:  # a response built without a request (tests)
+        request = None
+    for value in sent_credentials(request):
+        text = text.replace(value, REDACTED)
+    return text[:limit].strip()
+
+
 def error_for_status(system: str, response: httpx.Response, now: datetime | None = None) -> ConnectorError:
     """A ``ConnectorError`` describing a failed response: code ``http_<status>``, a short excerpt of its body."""
     status = response.status_code
-    excerpt = response.text[:500].strip() if response.content else ""
+    excerpt = answer_excerpt(response)
     retry_after = parse_retry_after(response.headers.get("Retry-After"), now or datetime.now(UTC))
     message = f"{system} answered {status} {response.reason_phrase}" + (f": {excerpt}" if excerpt else "")
     return ConnectorError(

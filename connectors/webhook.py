@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from connectors.base import Connector
 from connectors.errors import ConnectorError
-from connectors.http import HttpClient, RetryPolicy
+from connectors.http import HttpClient, RetryPolicy, answer_excerpt
 from connectors.records import SendResult
 
 TIMESTAMP_HEADER = "Opsview-Timestamp"
@@ -103,7 +103,7 @@ class WebhookConnector(Connector):
         status = response.status_code
         if 200 <= status < 300 or status == 409:
             return SendResult(ok=True, external_id=_receipt_id(response), detail={"status": status})
-        excerpt = response.text[:500].strip()
+        excerpt = answer_excerpt(response)
         return SendResult.failure(
             f"http_{status}",
             f"webhook answered {status} {response.reason_phrase}" + (f": {excerpt}" if excerpt else ""),

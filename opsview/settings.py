@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_q",
     "axes",
+    "csp",
     "opsview.workspaces",
     "opsview.audit",
     "opsview.records",
@@ -81,6 +82,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "opsview.workspaces.middleware.CurrentWorkspaceMiddleware",
     "opsview.common.outofrange.OutOfRangeMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
@@ -196,6 +198,27 @@ STATICFILES_FINDERS = [
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True
+
+# Content-Security-Policy: the browser runs and styles only what the app serves from its own origin,
+# so markup that slips into a page (a payload, a name) can neither run script nor restyle it. No
+# 'unsafe-inline' and no 'unsafe-eval': templates carry no inline script, handler or style; a
+# workspace's colours come from a stylesheet view (workspace-theme), htmx is told not to inject its
+# indicator style, and plotly finds its global rules already linked (templates/dashboards/_assets.html).
+# Browser tests fail on any violation (tests/browser.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("OPSVIEW_SECURE_COOKIES", not DEBUG)

@@ -1,11 +1,11 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from opsview import health
 from opsview.audit import views as audit
 from opsview.front import views as front
-from opsview.workspaces import branding
+from opsview.workspaces import branding, theme
 from opsview.workspaces import views as workspaces
 
 urlpatterns = [
@@ -24,6 +24,7 @@ urlpatterns = [
     path("settings/tokens/", workspaces.tokens, name="tokens"),
     path("settings/branding/", branding.branding, name="branding"),
     path("workspace/<int:pk>/logo", branding.logo, name="workspace-logo"),
+    path("workspace/theme.css", theme.workspace_theme, name="workspace-theme"),
     path("settings/tokens/<int:pk>/revoke/", workspaces.revoke_token, name="revoke-token"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("opsview.accounts.urls")),
@@ -31,5 +32,5 @@ urlpatterns = [
     path("api/v1/kpis/", include("opsview.api.kpi_urls")),
     path("api/v1/", include("opsview.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]

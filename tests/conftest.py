@@ -37,32 +37,65 @@ class Firm:
     worker: Person
 
 
-def make_firm(name, slug):
+@dataclass(frozen=True)
+class FirmValues:
+    """What one firm's records hold; two firms' values differ in every one, so a value on a page says whose it is."""
+
+    client_id: str = "C-1"
+    manager: str = "Max Manager"
+    manager_id: str = "P-M"
+    worker: str = "Wendy Worker"
+    worker_id: str = "P-W"
+    project_ids: tuple = ("PR-1", "PR-2")
+    project_codes: tuple = ("NW1", "NW2")
+    hours: str = "7.5"
+    rate: str = "150"
+    event_id: str = "ev-1"
+    token_name: str = "nightly sync"
+
+
+# Contoso's: none equal to, or a part of, Northwind's.
+CONTOSO_VALUES = FirmValues(
+    client_id="CX-940", manager="Carla Lindqvist", manager_id="EMP-318", worker="Tobias Okafor", worker_id="EMP-562",
+    project_ids=("JOB-8801", "JOB-8802"), project_codes=("CT-A", "CT-B"), hours="6.25", rate="173.40",
+    event_id="cx-evt-3390", token_name="hourly ledger import",
+)  # fmt: skip
+
+
+def make_firm(name, slug, values=FirmValues()):
     workspace = Workspace.objects.create(name=name, slug=slug)
     harvest = System.objects.create(workspace=workspace, slug="harvest", name="Harvest", kind="time_tracking")
     erp = System.objects.create(workspace=workspace, slug="tryton", name="Tryton", kind="erp")
-    token, raw = ApiToken.issue(harvest, "nightly sync")
-    client = Client.objects.create(workspace=workspace, system=harvest, external_id="C-1", name=f"{name} Client")
-    manager_person = Person.objects.create(workspace=workspace, system=harvest, external_id="P-M", name="Max Manager")
-    worker = Person.objects.create(workspace=workspace, system=harvest, external_id="P-W", name="Wendy Worker")
+    token, raw = ApiToken.issue(harvest, values.token_name)
+    client = Client.objects.create(
+        workspace=workspace, system=harvest, external_id=values.client_id, name=f"{name} Client"
+    )
+    manager_person = Person.objects.create(
+        workspace=workspace, system=harvest, external_id=values.manager_id, name=values.manager
+    )
+    worker = Person.objects.create(
+        workspace=workspace, system=harvest, external_id=values.worker_id, name=values.worker
+    )
     managed = Project.objects.create(
-        workspace=workspace, system=harvest, external_id="PR-1", code="NW1", name=f"{name} Rollout",
-        client=client, manager=manager_person,
+        workspace=workspace, system=harvest, external_id=values.project_ids[0], code=values.project_codes[0],
+        name=f"{name} Rollout", client=client, manager=manager_person,
     )  # fmt: skip
     other = Project.objects.create(
-        workspace=workspace, system=harvest, external_id="PR-2", code="NW2", name=f"{name} Audit", client=client
-    )
+        workspace=workspace, system=harvest, external_id=values.project_ids[1], code=values.project_codes[1],
+        name=f"{name} Audit", client=client,
+    )  # fmt: skip
     for project in (managed, other):
         TimeEntry.objects.create(
             workspace=workspace, system=harvest, external_id=f"TE-{project.external_id}", person=worker,
-            project=project, work_date=date(2026, 11, 2), hours=Decimal("7.5"), bill_rate=Decimal("150"),
+            project=project, work_date=date(2026, 11, 2), hours=Decimal(values.hours), bill_rate=Decimal(values.rate),
             currency="EUR", status="submitted",
         )  # fmt: skip
     run = SyncRun.objects.create(
         workspace=workspace, reported_by=harvest, flow="time_to_erp", source_system=harvest, target_system=erp
     )
     SyncEvent.objects.create(
-        workspace=workspace, event_id="ev-1", run=run, record_type="time_entry", external_id="TE-PR-1",
+        workspace=workspace, event_id=values.event_id, run=run, record_type="time_entry",
+        external_id=f"TE-{values.project_ids[0]}",
         source_system=harvest, target_system=erp, outcome="failed", error_code="PERIOD_CLOSED",
         error_message=f"{name}: posting period 2026-10 is closed", occurred_at=datetime(2026, 11, 3, tzinfo=UTC),
     )  # fmt: skip
@@ -82,7 +115,7 @@ def northwind(db):
 
 @pytest.fixture
 def contoso(db):
-    return make_firm("Contoso", "contoso")
+    return make_firm("Contoso", "contoso", CONTOSO_VALUES)
 
 
 @pytest.fixture

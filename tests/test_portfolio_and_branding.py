@@ -50,7 +50,7 @@ def test_the_portfolio_shows_unbilled_value_as_each_role_allows(client, northwin
     northwind_tile = page.text.split('data-workspace="northwind"')[1].split("</section>")[0]
     contoso_tile = page.text.split('data-workspace="contoso"')[1].split("</section>")[0]
     assert "EUR 1,125.00" in northwind_tile and "(7.50 h)" in northwind_tile  # his project only
-    assert "EUR 2,250.00" in contoso_tile and "(15.00 h)" in contoso_tile
+    assert "EUR 2,167.50" in contoso_tile and "(12.50 h)" in contoso_tile  # 2 × 6.25 h at 173.40
 
 
 def test_an_outsider_sees_only_their_own_workspaces(client, northwind, contoso, oscar):
@@ -71,7 +71,8 @@ def test_an_admin_brands_the_workspace(client, northwind, ada):
     )
     assert response.status_code == 302
     page = client.get("/runs/")
-    assert "<style>:root { --accent: #aa3366; }</style>" in page.text
+    assert '<link rel="stylesheet" href="/workspace/theme.css">' in page.text
+    assert ":root { --accent: #aa3366; }" in client.get("/workspace/theme.css").text
     assert re.search(
         r'<a class="brand" href="/"><img class="logo" src="/workspace/\d+/logo\?v=\d+" alt="">Northwind Consulting</a>',
         page.text,

@@ -1,14 +1,27 @@
-"""A user sees only their own workspaces: every URL of the app is walked as an outsider."""
+"""A user sees only their own workspaces: every URL of the app is swept as an outsider, and proves absence.
+
+Oscar is Contoso's admin; Northwind is the foreign firm. The two firms differ in every value (conftest's
+FirmValues: names, external ids, people, hours, rates, totals), so a page, CSV or API answer fails the sweep
+when it holds any value only Northwind has, not only when it names Northwind. Northwind's ids are tried in
+the path, the query string and the form body, with GET, POST, PATCH and DELETE; the API is swept again with
+Contoso's own token. Afterwards every Northwind row must be as it was. Built like NetBox's generic view tests:
+one sweep over every URL pattern, which fails when a new URL with an id is not covered.
+"""
 
 import re
+from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.test import APIClient
 
 from opsview.records.models import Project, TimeEntry
 from opsview.telemetry.models import SyncRun
 from opsview.workspaces.models import ApiToken, System, Workspace
 from tests.conftest import make_user
+
+METHODS = ("get", "post", "patch", "delete")
 
 # How to find a Northwind object for each URL that takes an id. A new URL with
 # an id must be added here, so the sweep below covers it too.
@@ -40,6 +53,9 @@ NOT_OBJECT_PARAMETERS = {
     "password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
 }
 
+# Signing out would end the sweep's session; it is swept like the rest but signed in again after.
+NO_SESSION_AFTER = {"logout"}
+
 
 def northwind_exception(nw):
     from opsview.queues import sync_failures
@@ -51,10 +67,50 @@ def northwind_exception(nw):
 
 
 def northwind_saved_view(nw):
+    from django.contrib.auth import get_user_model
+
     from opsview.queues.models import SavedView
 
-    owner = make_user("nora", nw.workspace, "operator")
+    owner = get_user_model().objects.filter(username="nora").first() or make_user("nora", nw.workspace, "operator")
     return SavedView.objects.get_or_create(workspace=nw.workspace, user=owner, name="Northwind view")[0]
+
+
+def foreign_ids(nw):
+    """Every Northwind id a form or query might name, under the names the app's forms and filters use."""
+    item = northwind_exception(nw)
+    nora = northwind_saved_view(nw).user
+    ids = {
+        "one": item.pk, "ids": item.pk, "group": item.group_id, "item": item.pk, "exception": item.pk,
+        "system": nw.erp.pk, "source_system": nw.harvest.pk, "target_system": nw.erp.pk, "target": nw.erp.pk,
+        "client": nw.client.pk, "project": nw.managed_project.pk, "person": nw.worker.pk,
+        "manager": nw.manager_person.pk, "workspace": nw.workspace.pk, "view": northwind_saved_view(nw).pk,
+        "run": SyncRun.objects.for_workspace(nw.workspace).get().pk, "token": nw.token.pk, "assignee": nora.pk,
+        "user": nora.pk, "pk": item.pk,
+        "id": item.pk, "quick": f"claim:{item.pk}",
+    }  # fmt: skip
+    return {name: str(value) for name, value in ids.items()}
+
+
+# Bodies that would change something were the ids accepted: each action, a replay, a token, a mapping.
+ACTION_BODIES = [
+    {"action": action, "resolution": "written_off", "note": "swept", "body": "swept", "until": "2030-01-01",
+     "confirm_count": "1", "name": "swept", "fix_guide": "swept", "target_value": "SWEPT", "payload": "{}"}
+    for action in ("claim", "assign", "resolve", "snooze", "ignore", "reopen", "comment")
+]  # fmt: skip
+
+
+def northwind_only_values(nw):
+    """Patterns for every value only Northwind has (none of them is Contoso's, nor a part of one)."""
+    entry_total = Decimal(TimeEntry.objects.for_workspace(nw.workspace).first().hours) * Decimal("150")
+    words = [nw.workspace.name, nw.workspace.slug, nw.client.name, nw.client.external_id, nw.managed_project.name,
+             nw.other_project.name, nw.managed_project.external_id, nw.other_project.external_id,
+             nw.managed_project.code, nw.other_project.code, nw.manager_person.name, nw.worker.name,
+             nw.manager_person.external_id, nw.worker.external_id, nw.token.name, nw.token.prefix
+             if hasattr(nw.token, "prefix") else nw.token.name, "ev-1", "TE-PR-1", "TE-PR-2"]  # fmt: skip
+    numbers = ["7.5", "7.50", "150.00", "1125", "1125.00", "1,125.00", "2250", "2250.00", "2,250.00", "15.00"]
+    assert entry_total == Decimal("1125")  # the numbers above are Northwind's hours, rate and totals
+    patterns = [re.escape(w) for w in words] + [re.escape(n) for n in numbers]
+    return re.compile(r"(?<![\w.,-])(?:" + "|".join(patterns) + r")(?![\w]|[.,]\d)", re.IGNORECASE)
 
 
 def walk(patterns, prefix=""):
@@ -79,6 +135,55 @@ def concrete(route, kwargs):
     return "/" + path.lstrip("^").rstrip("$")
 
 
+def northwind_rows(nw):
+    """Every row of Northwind's, as values: the sweep must leave them all as they were."""
+    foreign_ids(nw)  # its exception, group and saved view exist before the first look
+    return firm_rows(nw)
+
+
+def firm_rows(nw):
+    rows = {"workspace": list(Workspace.objects.filter(pk=nw.workspace.pk).values())}
+    for model in apps.get_models():
+        if any(f.name == "workspace" for f in model._meta.concrete_fields):
+            rows[model._meta.label] = list(model._base_manager.filter(workspace=nw.workspace).order_by("pk").values())
+    return rows
+
+
+class Sweep:
+    """Sends one request as the outsider and checks its answer; collects what went wrong."""
+
+    def __init__(self, client, user, northwind_values, api=False):
+        self.client, self.user, self.values, self.api, self.problems, self.sent = (
+            client,
+            user,
+            northwind_values,
+            api,
+            [],
+            0,
+        )
+
+    def send(self, method, url, data=None):
+        if not self.api:
+            self.client.force_login(self.user)
+        kwargs = {}
+        if method in ("patch", "delete") and data is not None:
+            from urllib.parse import urlencode
+
+            kwargs = {"data": urlencode(data, doseq=True), "content_type": "application/x-www-form-urlencoded"}
+        elif data is not None:
+            kwargs = {"data": data}
+        response = getattr(self.client, method)(url, **kwargs)
+        self.sent += 1
+        body = body_of(response).decode(errors="replace")
+        where = f"{method.upper()} {url} {data or ''}"
+        if response.status_code >= 500:
+            self.problems.append(f"{where} answered {response.status_code}")
+        found = self.values.search(body) or self.values.search(response.get("Location", ""))
+        if found:
+            self.problems.append(f"{where} shows Northwind's {found.group(0)!r}")
+        return response
+
+
 @pytest.fixture
 def outsider_client(client, northwind, oscar):
     client.force_login(oscar)
@@ -90,25 +195,72 @@ def test_every_url_with_an_id_is_covered_by_the_sweep():
     assert with_ids <= set(NORTHWIND_OBJECTS), f"add these to NORTHWIND_OBJECTS: {with_ids - set(NORTHWIND_OBJECTS)}"
 
 
-def test_an_outsider_gets_404_or_403_for_every_northwind_object(outsider_client, northwind):
+def test_the_two_firms_share_no_value(northwind, contoso):
+    """The sweep's premise: any Northwind value found on a Contoso page can only be Northwind's."""
+    contoso_rows = str(firm_rows(contoso))
+    found = northwind_only_values(northwind).findall(contoso_rows.replace(str(contoso.workspace.pk), ""))
+    assert found == []
+
+
+def test_the_sweep_finds_northwind_values_where_they_belong(client, northwind, ada):
+    """A control: the same search over Northwind's own pages does find its values, so its silence means absence."""
+    values = northwind_only_values(northwind)
+    northwind_exception(northwind)
+    client.force_login(ada)
+    for url in ("/queues/", "/records/time-entries/", "/dashboards/projects/", "/queues/export.csv"):
+        assert values.search(body_of(client.get(url)).decode()), f"{url} shows none of Northwind's values"
+
+
+def test_an_outsider_gets_nothing_of_northwind_by_its_ids_in_any_path(outsider_client, northwind, oscar):
+    sweep = Sweep(outsider_client, oscar, northwind_only_values(northwind))
+    before = northwind_rows(northwind)
     for name, route in app_urls():
         if "<" not in route or name in NOT_OBJECT_PARAMETERS:
             continue
         url = concrete(route, NORTHWIND_OBJECTS[name](northwind))
-        for method in ("get", "post"):
-            response = getattr(outsider_client, method)(url)
-            assert response.status_code in (403, 404, 405), f"{method.upper()} {url} answered {response.status_code}"
-            assert b"Northwind" not in body_of(response), f"{method.upper()} {url} shows Northwind data"
+        for method in METHODS:
+            for body in [None, *ACTION_BODIES[:1]] if method != "get" else [None]:
+                response = sweep.send(method, url, body)
+                if response.status_code not in (403, 404, 405):
+                    sweep.problems.append(f"{method.upper()} {url} answered {response.status_code}")
+    assert sweep.problems == []
+    assert northwind_rows(northwind) == before, "the sweep changed Northwind's data"
 
 
-def test_no_page_without_an_id_shows_an_outsider_northwind_data(outsider_client, northwind):
+def test_no_url_takes_a_northwind_id_from_the_query_or_the_form(outsider_client, northwind, oscar):
+    sweep = Sweep(outsider_client, oscar, northwind_only_values(northwind))
+    ids = foreign_ids(northwind)
+    before = northwind_rows(northwind)
     for name, route in app_urls():
         if "<" in route and name not in NOT_OBJECT_PARAMETERS:
             continue
-        response = outsider_client.get(concrete(route, NOT_OBJECT_PARAMETERS.get(name, {})))
-        assert response.status_code < 500, f"{route} answered {response.status_code}"
-        body = body_of(response)
-        assert b"Northwind" not in body, f"{route} shows Northwind data to an outsider"
+        url = concrete(route, NOT_OBJECT_PARAMETERS.get(name, {}))
+        sweep.send("get", url)
+        sweep.send("get", url, ids)
+        for method in ("post", "patch", "delete"):
+            for body in ACTION_BODIES if name in ("queue-act", "replay-request") else ACTION_BODIES[:1]:
+                sweep.send(method, url, {**ids, **body})
+    assert sweep.sent > 100 and sweep.problems == []
+    assert northwind_rows(northwind) == before, "the sweep changed Northwind's data"
+
+
+def test_the_api_answers_another_firms_token_with_nothing_of_northwind(northwind, contoso, oscar):
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {contoso.raw_token}")
+    sweep = Sweep(api, oscar, northwind_only_values(northwind), api=True)
+    ids = foreign_ids(northwind)
+    before = northwind_rows(northwind)
+    for name, route in app_urls():
+        if not route.startswith("api/"):
+            continue
+        has_id = "<" in route and name not in NOT_OBJECT_PARAMETERS
+        url = concrete(route, NORTHWIND_OBJECTS[name](northwind) if has_id else NOT_OBJECT_PARAMETERS.get(name, {}))
+        for method in METHODS:
+            response = sweep.send(method, url, ids if method == "get" else {**ids, "outcome": "succeeded"})
+            if has_id and response.status_code not in (403, 404, 405):
+                sweep.problems.append(f"{method.upper()} {url} with Contoso's token answered {response.status_code}")
+    assert sweep.sent > 20 and sweep.problems == []
+    assert northwind_rows(northwind) == before, "Contoso's token changed Northwind's data"
 
 
 def test_revoking_a_foreign_token_by_post_changes_nothing(outsider_client, northwind):

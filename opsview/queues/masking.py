@@ -78,3 +78,32 @@ def readable_json(value, field_names):
     if value is None:
         return ""
     return json.dumps(mask(value, field_names), indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def sensitive_values(value, field_names=()):
+    """The text of every sensitive field of ``value`` (see the module), at any depth, longest first.
+
+    For blanking them out of what a system answered about the record: a target that repeats the
+    record in its error message must not carry a masked field into the replay's error.
+    """
+    wanted, found = frozenset(_norm(n) for n in field_names), set()
+
+    def walk(node, sensitive):
+        if isinstance(node, dict):
+            for key, child in node.items():
+                walk(child, sensitive or _sensitive(key, wanted, {}))
+        elif isinstance(node, list):
+            for child in node:
+                walk(child, sensitive)
+        elif sensitive and node is not None and not isinstance(node, bool) and len(str(node)) >= 4:
+            found.add(str(node))
+
+    walk(value, False)
+    return sorted(found, key=len, reverse=True)
+
+
+def redact(text, values):
+    """``text`` with each of ``values`` replaced by the mask."""
+    for secret in values:
+        text = text.replace(secret, MASK)
+    return text

@@ -8,7 +8,7 @@ still repeat, the idempotency key makes harmless: the target recognises it.
 """
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,7 +21,9 @@ from django_q.tasks import async_task, schedule
 from connectors.errors import ConnectorError, NotSupported
 from opsview.audit.trail import record
 from opsview.pulls.connection import connector_for
+from opsview.queues import masking
 from opsview.queues.models import PENDING, ExceptionItem, Resolution, Status
+from opsview.queues.policies import masked_fields_for
 from opsview.replay import own_copy
 from opsview.replay.models import CLAIMABLE, AttemptOutcome, Replay, ReplayAttempt, ReplayStatus
 
@@ -74,6 +76,7 @@ def run_replay(replay_id, connector=None):
     except Exception as error:  # a worker must record every failure, not lose the replay
         logger.exception("replay %s failed", replay_id)
         delivery = Delivery(False, error_code="internal_error", error_message=f"{type(error).__name__}: {error}")
+    delivery = _without_masked_values(replay, delivery)
     if delivery.ok:
         _succeeded(replay, delivery, started)
     elif delivery.error_code in CONNECTION_CODES:
@@ -81,6 +84,16 @@ def run_replay(replay_id, connector=None):
     else:
         _failed(replay, delivery, started)
     return replay.status
+
+
+def _without_masked_values(replay, delivery):
+    # A target may repeat the record it refused; its masked fields stay out of the stored, shown error.
+    if not delivery.error_message:
+        return delivery
+    values = masking.sensitive_values(
+        [replay.payload, replay.original_payload, replay.edited_payload], masked_fields_for(replay.workspace)
+    )
+    return replace(delivery, error_message=masking.redact(delivery.error_message, values)) if values else delivery
 
 
 def deliver(target, replay):

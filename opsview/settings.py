@@ -227,6 +227,8 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # (e.g. X-Forwarded-Proto): a request carrying "https" there is taken as secure, so the redirect
 # does not loop. Only set it when the proxy always sets or strips that header.
 SECURE_SSL_REDIRECT = envbool("OPSVIEW_SSL_REDIRECT", not DEBUG)
+# Load balancers and supervisors ask for health over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 _proxy_header = envstr("OPSVIEW_PROXY_SSL_HEADER").strip()
 if _proxy_header:
     SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")

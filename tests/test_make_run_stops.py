@@ -17,35 +17,10 @@ import httpx
 import pytest
 
 from opsview.demo.erp.env import free_port
+from tests.process_support import alive, descendants, kill_tree
 
 pytestmark = pytest.mark.tryton
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def descendants(pid):
-    """All processes below ``pid``, from /proc."""
-    children = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def alive(pid):
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 @pytest.fixture(scope="module")
@@ -107,10 +82,7 @@ def test_make_run_serves_with_the_demo_erp_and_stops_every_child_within_10_s(dem
         with pytest.raises(httpx.TransportError):
             httpx.get(erp + "/", timeout=2)
     finally:
-        for pid in [script.pid, *descendants(script.pid)]:
-            if alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        script.wait()
+        kill_tree(script)
 
 
 def test_without_network_the_script_says_once_that_the_demo_erp_is_missing_and_serves_without_it(tmp_path):
@@ -146,7 +118,4 @@ def test_without_network_the_script_says_once_that_the_demo_erp_is_missing_and_s
             time.sleep(0.1)
         assert [pid for pid in [script.pid, *children] if alive(pid)] == []
     finally:
-        for pid in [script.pid, *descendants(script.pid)]:
-            if alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        script.wait()
+        kill_tree(script)

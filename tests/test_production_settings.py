@@ -53,10 +53,12 @@ def test_production_without_a_required_variable_stops_and_names_it(tmp_path, mis
 
 REQUEST = """
 from django.test import Client
-http = Client().get("/healthz")
-https = Client().get("/healthz", HTTP_X_FORWARDED_PROTO="https", HTTP_HOST="opsview.example.com")
+http = Client().get("/login/")
+https = Client().get("/login/", HTTP_X_FORWARDED_PROTO="https", HTTP_HOST="opsview.example.com")
+health = Client().get("/healthz")
 print(http.status_code, http.get("Location"))
 print(https.status_code, https.get("Strict-Transport-Security"))
+print(health.status_code)
 """
 
 
@@ -64,9 +66,10 @@ def test_production_redirects_to_https_behind_the_proxy_and_sends_hsts(tmp_path)
     assert run(tmp_path, "migrate", "--no-input", "-v", "0").returncode == 0
     result = run(tmp_path, "shell", "-c", REQUEST, ALLOWED_HOSTS="opsview.example.com,testserver")
 
-    plain, secure = result.stdout.strip().splitlines()[-2:]
-    assert plain == "301 https://testserver/healthz", result.stderr
+    plain, secure, health = result.stdout.strip().splitlines()[-3:]
+    assert plain == "301 https://testserver/login/", result.stderr
     assert secure == "200 max-age=31536000; includeSubDomains"
+    assert health == "200"  # load balancers ask for health over plain HTTP inside the network
 
 
 def test_the_settings_table_documents_every_production_variable():

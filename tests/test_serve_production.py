@@ -12,6 +12,8 @@ import pytest
 from cryptography.fernet import Fernet
 from django.db import connection
 
+from tests.process_support import kill_tree
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -57,6 +59,7 @@ def profile(tmp_path):
            "REDIS_URL": "redis://127.0.0.1:6379/14", "Q_NAME": f"opsview-test-{os.getpid()}",
            "BIND": f"127.0.0.1:{port}",
            "SECRET_KEY": "test-only-not-secret", "ALLOWED_HOSTS": "127.0.0.1", "OPSVIEW_VAR_DIR": str(tmp_path),
+           "OPSVIEW_PROXY_SSL_HEADER": "X-Forwarded-Proto",
            "OPSVIEW_CREDENTIALS_KEY": Fernet.generate_key().decode(), "WEB_WORKERS": "1",
            "WEB_THREADS": "1", "Q_WORKERS": "1"}  # fmt: skip
     env.pop("OPSVIEW_DEBUG", None)
@@ -78,9 +81,7 @@ def profile(tmp_path):
             pytest.fail("the production profile did not become healthy")
         yield process, base
     finally:
-        if group_alive(process.pid):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        kill_tree(process)  # gunicorn and the cluster run in process groups of their own
         log.close()
 
 
@@ -89,7 +90,8 @@ def test_both_run_against_postgresql_and_redis_and_term_stops_both(profile):
     health = httpx.get(f"{base}/healthz").json()
     assert health["database"] == {"state": "ok", "vendor": "postgresql"}
     assert health["task_cluster"]["workers"] == 1
-    assert httpx.get(f"{base}/login/").status_code == 200
+    assert httpx.get(f"{base}/login/").status_code == 301  # to HTTPS: a TLS-ending proxy stands in front
+    assert httpx.get(f"{base}/login/", headers={"X-Forwarded-Proto": "https"}).status_code == 200
 
     process.send_signal(signal.SIGTERM)
 

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from opsview.common.bounds import id_or_none
 from opsview.queues import mappings
 from opsview.queues.actions import ActionRefused
 from opsview.queues.masking import readable_json
@@ -29,12 +30,13 @@ def _targets(request, workspace):
     visible = ExceptionItem.objects.visible_to(request.user, workspace)
     one, group = request.POST.get("one", ""), request.POST.get("group", "")
     if one:
-        return get_object_or_404(visible, pk=one if one.isdigit() else 0), visible.filter(pk=one)
+        found = get_object_or_404(visible, pk=id_or_none(one) or 0)
+        return found, visible.filter(pk=found.pk)
     if group:
         found = get_object_or_404(ExceptionGroup.objects.visible_to(request.user, workspace),
-                                  pk=group if group.isdigit() else 0)  # fmt: skip
+                                  pk=id_or_none(group) or 0)  # fmt: skip
         return found, visible.filter(group=found)
-    return None, visible.filter(pk__in=[i for i in request.POST.getlist("ids") if i.isdigit()])
+    return None, visible.filter(pk__in=[i for i in map(id_or_none, request.POST.getlist("ids")) if i])
 
 
 @login_required
@@ -73,9 +75,9 @@ def confirm(request, workspace, items, back=None):
                    "typed": request.POST.get("confirm_count", "")}  # fmt: skip
         return render(request, "replay/dry_run.html", context, status=409)
     note = f"{len(replays)} replay{'s' if len(replays) != 1 else ''} queued."
-    confirmed = request.POST.get("confirm_count", "")
-    if not back and confirmed.isdigit() and len(replays) < int(confirmed):
-        note += f" {int(confirmed) - len(replays)} had been queued by someone else a moment ago."
+    confirmed = id_or_none(request.POST.get("confirm_count", ""))
+    if not back and confirmed and len(replays) < confirmed:
+        note += f" {confirmed - len(replays)} had been queued by someone else a moment ago."
     messages.success(request, note)
     if back:
         return redirect(back)

@@ -1,0 +1,145 @@
+"""Every page a signed-in admin can open, and every form they can send, fuzzed with hostile input: never a 5xx.
+
+Query parameters get the names the pages read; values are text of any kind, digits beyond any column,
+dates at and past the calendar's ends, NUL bytes and very long strings. Forms get their own field names with
+the same values. Generation is derandomized, so CI tries the same inputs on every run.
+"""
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from opsview.queues import sync_failures
+from opsview.queues.models import ExceptionItem
+from opsview.telemetry.models import SyncEvent, SyncRun
+
+FUZZ = settings(max_examples=10, derandomize=True, deadline=None, database=None,
+                suppress_health_check=list(HealthCheck))  # fmt: skip
+
+# Every name a page reads from its query string (grep request.GET, the scope and queue filters).
+QUERY_NAMES = (
+    "period", "start", "end", "client", "project", "manager", "system", "workspace", "page", "kind", "assignee",
+    "status", "age", "past_sla", "q", "sort", "view", "state", "lag", "outcome", "target", "day", "show", "batch",
+    "actor", "action", "since", "until", "next",
+)  # fmt: skip
+
+EDGE_VALUES = (
+    "", " ", "0", "-1", "1", "9" * 19, "9" * 30, "-" + "9" * 30, "1e309", "NaN", "Infinity", "0x10", "²", "١٢",
+    "0001-01-01", "9999-12-31", "1899-12-31", "2201-01-01", "1900-01-01", "2200-12-31", "2026-02-30",
+    "0000-00-00", "99999-01-01", "2026-11-23T09:30:00", "\x00", "a\x00b", "\ud7ff\ufffd", "🧾", "%00", "../..",
+    "x" * 5000, "<script>", "' OR 1=1 --", "today", "last-30-days", "this-month", "oldest", "failed", "true",
+)  # fmt: skip
+VALUE = st.one_of(
+    st.sampled_from(EDGE_VALUES),
+    st.text(max_size=40),
+    st.integers(min_value=-(2**80), max_value=2**80).map(str),
+    st.dates().map(str),
+)
+QUERY = st.fixed_dictionaries({}, optional={name: VALUE for name in QUERY_NAMES})
+
+# Pages that are not for this sweep: leaving the session, and files (the logo) or endpoints the API fuzz covers.
+SKIPPED = {"logout", "workspace-logo", "api-schema", "api-docs"}
+# What a POST may carry, per form: the field names the views read.
+FORMS = {
+    "queue-act": ("action", "quick", "one", "group", "ids", "note", "assignee", "resolution", "until", "body",
+                  "next"),
+    "queue-save-view": ("name", "query"),
+    "queue-settings": ("kind", "threshold_days", "sla_hours", "fix_guide", "masked_fields"),
+    "queue-group-guide": ("fix_guide",),
+    "queue-group-map": ("target_value",),
+    "replay-request": ("one", "group", "ids", "confirm_count", "selection"),
+    "replay-edit": ("payload", "then"),
+    "replay-map-group": ("target_value", "then"),
+    "systems": ("name", "slug", "kind", "vendor", "is_active", "connector_settings", "credentials"),
+    "system-edit": ("name", "slug", "kind", "vendor", "is_active", "connector_settings", "credentials"),
+    "tokens": ("system", "name"),
+    "branding": ("name", "accent_color", "remove_logo"),
+    "switch-workspace": ("workspace", "next"),
+}  # fmt: skip
+
+
+def with_edges(names, argument):
+    """Hypothesis tries each edge value in every field at once first, then its own mixes."""
+
+    def decorate(test):
+        for value in EDGE_VALUES:
+            test = example(**{argument: dict.fromkeys(names, value)})(test)
+        return test
+
+    return decorate
+
+
+def walk(patterns, prefix=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from walk(entry.url_patterns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield entry.name, prefix + str(entry.pattern)
+
+
+ROUTES = dict(walk(get_resolver().url_patterns))
+PAGES = sorted(name for name, route in ROUTES.items() if not route.startswith(("api/", "static")) and
+               name not in SKIPPED)  # fmt: skip
+
+
+@pytest.fixture
+def objects(northwind, ada):
+    """Ids of Northwind's own objects, so pages with an id show a real one."""
+    SyncRun.objects.create(
+        workspace=northwind.workspace, reported_by=northwind.harvest, flow="time_to_erp",
+        source_system=northwind.harvest, target_system=northwind.erp,
+    )  # fmt: skip
+    sync_failures.on_sync_events(northwind.workspace, list(SyncEvent.objects.for_workspace(northwind.workspace)))
+    item = ExceptionItem.objects.for_workspace(northwind.workspace).get()
+    run = SyncRun.objects.for_workspace(northwind.workspace).first()
+    return {
+        "sync-run": run.pk, "queue-item": item.pk, "queue-group": item.group_id,
+        "queue-group-guide": item.group_id, "queue-group-map": item.group_id, "replay-map-group": item.group_id,
+        "replay-edit": item.pk, "replay-status": item.pk, "project-billing": northwind.managed_project.pk,
+        "system-edit": northwind.erp.pk, "system-test": northwind.erp.pk, "system-pull": northwind.erp.pk,
+        "revoke-token": northwind.token.pk, "queue-delete-view": 10**6, "chart-csv": "aging",
+        "password_reset_confirm": ("MQ", "set-password"),
+    }  # fmt: skip
+
+
+def path_of(name, objects):
+    values = objects.get(name)
+    values = list(values) if isinstance(values, tuple) else [values]
+    return "/" + re.sub(r"<(?:\w+:)?\w+>", lambda _: str(values.pop(0)), ROUTES[name])
+
+
+def no_server_error(response, what):
+    assert response.status_code < 500, f"{what} answered {response.status_code}"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_no_page_answers_5xx_to_any_query(name, client, ada, objects):
+    client.force_login(ada)
+    path = path_of(name, objects)
+
+    @FUZZ
+    @with_edges(QUERY_NAMES, "query")
+    @given(query=QUERY)
+    def fuzz(query):
+        no_server_error(client.get(path, query), f"GET {path} {query!r}")
+
+    fuzz()
+
+
+@pytest.mark.parametrize("name", sorted(FORMS))
+def test_no_form_answers_5xx_to_any_field(name, client, ada, objects):
+    client.force_login(ada)
+    path = path_of(name, objects)
+    fields = st.fixed_dictionaries({}, optional={field: VALUE for field in FORMS[name]})
+
+    @FUZZ
+    @with_edges(FORMS[name], "data")
+    @given(data=fields)
+    def fuzz(data):
+        no_server_error(client.post(path, data), f"POST {path} {data!r}")
+        client.force_login(ada)  # a switch of workspace or a sign-out must not end the sweep
+
+    fuzz()

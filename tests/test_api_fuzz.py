@@ -13,6 +13,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -26,16 +27,26 @@ CHECKS = [not_a_server_error, response_schema_conformance, status_code_conforman
 
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+# The id of a run that exists in the test's database, set by the fixture before any case is drawn.
+SEEDED = {}
+
+
+@schema.hook
+def before_generate_path_parameters(context, strategy):
+    """Half the ids name the seeded run, so the operations on one run act on a real one too."""
+    if "{id}" not in context.operation.path:
+        return strategy
+    return st.one_of(strategy, st.just(None).map(lambda _: {"id": SEEDED["run"]}))
 
 
 @pytest.fixture
 def seeded(northwind, settings):
     # The ingest rate limit is tested on its own; here it would only make the answers depend on speed.
     settings.INGEST_RATE = ""
-    SyncRun.objects.create(
+    SEEDED["run"] = SyncRun.objects.create(
         workspace=northwind.workspace, reported_by=northwind.harvest, flow="time_to_erp",
         source_system=northwind.harvest, target_system=northwind.erp, external_id="job-7",
-    )  # fmt: skip
+    ).pk  # fmt: skip
     # The requests run inside the test's transaction: the WSGI handler must not close the connection
     # between requests, as Django's own test client arranges too.
     request_started.disconnect(close_old_connections)

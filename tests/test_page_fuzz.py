@@ -1,8 +1,9 @@
 """Every page a signed-in admin can open, and every form they can send, fuzzed with hostile input: never a 5xx.
 
 Query parameters get the names the pages read; values are text of any kind, digits beyond any column,
-dates at and past the calendar's ends, NUL bytes and very long strings. Forms get their own field names with
-the same values. Generation is derandomized, so CI tries the same inputs on every run.
+dates at and past the calendar's ends, NUL bytes and very long strings. Forms start from a valid filling of
+their own fields and have some or all of them replaced by the same values. Generation is derandomized, so CI
+tries the same inputs on every run.
 """
 
 import re

@@ -5,12 +5,13 @@ render the result. Validation and writing live there.
 """
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from opsview.api.errors import error_response
 from opsview.api.throttling import IngestRateThrottle
 from opsview.ingest import runs, schemas
 from opsview.ingest.events import ingest_sync_events
@@ -36,12 +37,19 @@ class IngestView(APIView):
         return self.request.auth
 
 
+# What every ingest endpoint may answer besides success, all in the API's error shape.
+READ_ERRORS = {
+    401: error_response("Missing, unknown or revoked token."),
+    403: error_response("Not an integration token (a signed-in session, for instance)."),
+    429: error_response("Over the token's rate limit (INGEST_RATE); retry after Retry-After seconds."),
+}
+LIST_ERRORS = {400: error_response("A malformed ?limit= or ?offset=; `errors` says which."), **READ_ERRORS}
+ONE_RUN_ERRORS = {404: error_response("No such sync run of this system."), **READ_ERRORS}
 ERROR_RESPONSES = {
-    400: OpenApiResponse(description="Invalid: `errors` lists each problem by index, field and message."),
-    401: OpenApiResponse(description="Missing, unknown or revoked token."),
-    413: OpenApiResponse(description="More items or bytes than the limit, which the message states."),
-    429: OpenApiResponse(description="Over the token's rate limit (INGEST_RATE); retry after Retry-After seconds."),
-    415: OpenApiResponse(description="The body is not application/json."),
+    400: error_response("Invalid: `errors` lists each problem by index, field and message."),
+    413: error_response("More items or bytes than the limit, which the message states."),
+    415: error_response("The body is not application/json."),
+    **READ_ERRORS,
 }
 
 
@@ -66,10 +74,17 @@ class SyncRunSerializer(serializers.ModelSerializer):
 class WhoAmIView(IngestView):
     @extend_schema(
         summary="Which workspace and system this token belongs to",
-        responses=inline_serializer(
-            "TokenIdentity",
-            {"workspace": serializers.CharField(), "system": serializers.CharField(), "token": serializers.CharField()},
-        ),
+        responses={
+            200: inline_serializer(
+                "TokenIdentity",
+                {
+                    "workspace": serializers.CharField(),
+                    "system": serializers.CharField(),
+                    "token": serializers.CharField(),
+                },
+            ),
+            **READ_ERRORS,
+        },
     )
     def get(self, request):
         return Response(
@@ -83,7 +98,10 @@ class SyncRunListView(IngestView, generics.ListAPIView):
     def get_queryset(self):
         return runs.runs_for(self.token).select_related("reported_by", "source_system", "target_system")
 
-    @extend_schema(summary="List the sync runs this system reported, newest first")
+    @extend_schema(
+        summary="List the sync runs this system reported, newest first",
+        responses={200: SyncRunSerializer(many=True), **LIST_ERRORS},
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -101,15 +119,15 @@ class SyncRunDetailView(IngestView):
     def get_run(self, pk):
         return get_object_or_404(runs.runs_for(self.token), pk=pk)
 
-    @extend_schema(summary="One sync run", responses={200: SyncRunSerializer, 404: OpenApiResponse()})
+    @extend_schema(summary="One sync run", responses={200: SyncRunSerializer, **ONE_RUN_ERRORS})
     def get(self, request, pk):
         return Response(SyncRunSerializer(self.get_run(pk)).data)
 
     @extend_schema(
         summary="Report a running sync run's progress (absolute counters)",
         request=item_serializer("SyncRunProgress", schemas.SYNC_RUN_PROGRESS),
-        responses={200: SyncRunSerializer, 409: OpenApiResponse(description="The run already finished."),
-                   **ERROR_RESPONSES},
+        responses={200: SyncRunSerializer, 409: error_response("The run already finished."),
+                   **ONE_RUN_ERRORS, **ERROR_RESPONSES},
     )  # fmt: skip
     def patch(self, request, pk):
         run = runs.report_progress(self.token, self.get_run(pk), request.data)
@@ -122,8 +140,8 @@ class SyncRunFinishView(SyncRunDetailView):
     @extend_schema(
         summary="Finish a sync run with its status",
         request=item_serializer("SyncRunFinish", schemas.SYNC_RUN_FINISH),
-        responses={200: SyncRunSerializer, 409: OpenApiResponse(description="Already finished otherwise."),
-                   **ERROR_RESPONSES},
+        responses={200: SyncRunSerializer, 409: error_response("Already finished otherwise."),
+                   **ONE_RUN_ERRORS, **ERROR_RESPONSES},
     )  # fmt: skip
     def post(self, request, pk):
         run = runs.finish_run(self.token, self.get_run(pk), request.data)

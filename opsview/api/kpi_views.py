@@ -7,7 +7,7 @@ the user's role allows: a manager's figures cover their own projects.
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ParseError
@@ -15,6 +15,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from opsview.api.errors import error_response
 from opsview.api.kpi_serializers import SHAPES
 from opsview.kpis.catalog import CATALOG
 from opsview.kpis.scope import PERIODS, ScopeError, scope_from_params
@@ -29,10 +30,11 @@ SCOPE_PARAMETERS = [
     OpenApiParameter("manager", int, description="Only projects this person (a project manager) manages."),
     OpenApiParameter("system", int, description="Only records of this system (sync: as source or target)."),
 ]
+SIGNED_OUT = {403: error_response("Not signed in.")}
 ERRORS = {
-    400: OpenApiResponse(description="A malformed filter; `detail` says which and why."),
-    403: OpenApiResponse(description="Not signed in."),
-    404: OpenApiResponse(description="A workspace, client, project, manager or system you cannot see."),
+    400: error_response("A malformed filter; `detail` says which and why."),
+    404: error_response("A workspace, client, project, manager or system you cannot see."),
+    **SIGNED_OUT,
 }
 
 
@@ -88,16 +90,19 @@ class KpiIndexView(APIView):
         operation_id="kpi_index",
         summary="Every KPI, its definition and its URL",
         tags=["kpis"],
-        responses=inline_serializer(
-            "KpiIndexEntry",
-            {
-                "slug": serializers.CharField(),
-                "title": serializers.CharField(),
-                "definition": serializers.CharField(),
-                "url": serializers.CharField(),
-            },
-            many=True,
-        ),  # fmt: skip
+        responses={
+            200: inline_serializer(
+                "KpiIndexEntry",
+                {
+                    "slug": serializers.CharField(),
+                    "title": serializers.CharField(),
+                    "definition": serializers.CharField(),
+                    "url": serializers.CharField(),
+                },
+                many=True,
+            ),
+            **SIGNED_OUT,
+        },  # fmt: skip
     )
     def get(self, request):
         return Response(

@@ -39,7 +39,8 @@ def bounded_int(value, minimum=INT64_MIN, maximum=INT64_MAX):
     """``value`` (an int, or digits as text from a query string or form) as an int within the bounds."""
     if isinstance(value, str):
         text = value.strip()
-        if len(text) > _MAX_NUMBER_TEXT or not text.lstrip("+-").isdigit():
+        # isdigit() alone lets superscripts and other scripts' digits through, which int() refuses.
+        if len(text) > _MAX_NUMBER_TEXT or not (text.isascii() and text.lstrip("+-").isdigit()):
             raise OutOfBounds(f"must be a whole number between {max(minimum, INT64_MIN)} and {maximum}")
         value = int(text)
     if isinstance(value, bool) or not isinstance(value, int):

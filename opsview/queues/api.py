@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 
-from opsview.api.ingest_views import IngestView
+from opsview.api.ingest_views import LIST_ERRORS, IngestView
 from opsview.queues.models import Mapping
 
 
@@ -30,6 +30,7 @@ class MappingListView(IngestView, generics.ListAPIView):
         summary="Mappings of unknown values to the target's own, for this token's system",
         description="Operators map values a target did not know (a project code, client, person or tax code) "
         "in the exception queues. Jobs apply these before sending; `?kind=project` narrows to one kind.",
+        responses={200: MappingSerializer(many=True), **LIST_ERRORS},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)

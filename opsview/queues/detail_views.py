@@ -143,12 +143,20 @@ def group(request, pk):
 def group_guide(request, pk):
     workspace = require_workspace(request)
     group = get_object_or_404(ExceptionGroup.objects.visible_to(request.user, workspace), pk=pk)
-    configuration.save_group_guide(request.user, group, request.POST.get("fix_guide", ""))
+    fix_guide = request.POST.get("fix_guide", "")
+    if NUL in fix_guide:
+        messages.error(request, f"Fix guide not saved: {NUL_REFUSED}")
+        return redirect("queue-group", pk=group.pk)
+    configuration.save_group_guide(request.user, group, fix_guide)
     messages.success(request, "Fix guide saved.")
     return redirect("queue-group", pk=group.pk)
 
 
 MAX_FIELD_NAME = 100
+# Forms refuse NUL themselves (Django's CharField); text read straight from request.POST must too:
+# PostgreSQL cannot store it, and the failed write would be a server error.
+NUL = "\x00"
+NUL_REFUSED = "the text contains the NUL character (\\x00), which cannot be stored; remove it."
 
 
 class KindSettingForm(forms.Form):
@@ -179,13 +187,17 @@ def queue_settings(request):
         if kind == "masked_fields":
             names = request.POST.get("masked_fields", "").split()
             too_long = [n for n in names if len(n) > MAX_FIELD_NAME]
-            if not too_long:
+            if any(NUL in n for n in names):
+                problem = NUL_REFUSED
+            elif too_long:
+                problem = (f"'{too_long[0][:40]}…' is longer than {MAX_FIELD_NAME} characters; "
+                           "a field name is one word per line.")  # fmt: skip
+            else:
                 configuration.save_masked_fields(request.user, workspace, names)
                 messages.success(request, "Masked fields saved.")
                 return redirect("queue-settings")
-            messages.error(request, f"Masked fields not saved: '{too_long[0][:40]}…' is longer than "
-                                    f"{MAX_FIELD_NAME} characters; a field name is one word per line.")  # fmt: skip
-            masked, status = request.POST.get("masked_fields", ""), 400
+            messages.error(request, f"Masked fields not saved: {problem}")
+            masked, status = request.POST.get("masked_fields", "").replace(NUL, ""), 400
         elif kind not in forms_by_kind:
             messages.error(request, "Nothing saved: the form did not say which kind of exception it sets.")
             status = 400

@@ -114,7 +114,9 @@ def export_csv(request):
 
 def _safe_next(request, fallback):
     target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+    # Only a path of this site: redirect() would read any other word as the name of a URL pattern.
+    is_path = target.startswith("/") and not target.startswith("//")
+    if is_path and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return target
     return fallback
 

@@ -131,7 +131,7 @@ def check_confirmation(plan, confirm_count, selection):
     typed = str(confirm_count if confirm_count is not None else "").strip()
     if not typed:
         raise ActionRefused(f"Type the number of records to replay ({plan.count}) to confirm.")
-    if not typed.isdigit():
+    if not (typed.isascii() and typed.isdigit()):
         raise ActionRefused(f"'{typed}' is not a number: type {plan.count}, the number of records to replay.")
     if selection != plan.selection:
         raise ActionRefused(

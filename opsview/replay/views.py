@@ -79,9 +79,9 @@ def confirm(request, workspace, items, back=None):
                    "typed": request.POST.get("confirm_count", "")}  # fmt: skip
         return render(request, "replay/dry_run.html", context, status=409)
     note = f"{len(replays)} replay{'s' if len(replays) != 1 else ''} queued."
-    confirmed = request.POST.get("confirm_count", "")
-    if not back and confirmed.isdigit() and len(replays) < int(confirmed):
-        note += f" {int(confirmed) - len(replays)} had been queued by someone else a moment ago."
+    confirmed = id_or_none(request.POST.get("confirm_count", ""))
+    if not back and confirmed and len(replays) < confirmed:
+        note += f" {confirmed - len(replays)} had been queued by someone else a moment ago."
     messages.success(request, note)
     if back:
         return redirect(back)

@@ -40,8 +40,10 @@ from connectors.tryton_send import (
     INACTIVE_TOO,
     INVOICE_SCHEMA,
     TIME_ENTRY_SCHEMA,
+    invoice_refusal,
     invoice_values,
     line_detail,
+    posting_refusal,
     timesheet_refusal,
     timesheet_values,
 )
@@ -348,7 +350,12 @@ class TrytonConnector(Connector):
             return SendResult(True, found["external_id"], verified=True, detail={**found, "already": True})
         if found is None:
             values = invoice_values(self.rpc, payload, key)
-            (invoice_id,) = self.rpc.call("model.account.invoice.create", [values])
+            try:
+                (invoice_id,) = self.rpc.call("model.account.invoice.create", [values])
+            except TrytonError as error:
+                if error.code != "UserError":
+                    raise
+                raise invoice_refusal(self.rpc, error, values) from None
         else:
             invoice_id = int(found["external_id"])  # the draft a refused posting left: post it now
         return self._post_existing({"external_id": str(invoice_id)})
@@ -366,7 +373,12 @@ class TrytonConnector(Connector):
             if before["state"] == "cancelled":
                 return SendResult.failure("cancelled", f"invoice {before['number']} is cancelled in tryton",
                                           external_id=external_id, detail=before)  # fmt: skip
-            self._post_invoice(int(external_id))
+            try:
+                self._post_invoice(int(external_id))
+            except TrytonError as error:
+                if error.code != "UserError":
+                    raise
+                raise posting_refusal(self.rpc, error, before.get("issue_date")) from None
             after = self.read_back("invoice", external_id)
         except ConnectorError as error:
             return SendResult.failure(error.code, error.message, retryable=error.retryable, external_id=external_id)

@@ -161,6 +161,33 @@ def timesheet_refusal(rpc, error: TrytonError, values: dict) -> TrytonError:
     return error
 
 
+def invoice_refusal(rpc, error: TrytonError, values: dict) -> TrytonError:
+    """Tryton's refusal of a new invoice, with the reason behind it when a line's product explains it.
+
+    ``NO_REVENUE_ACCOUNT``: a line's product has no revenue account (Tryton asks for the line's account).
+    """
+    for _action, lines in values.get("lines") or []:
+        unbooked = [line for line in lines if line.get("account") is None]
+        if unbooked:
+            (product,) = rpc.call("model.product.product.read", [unbooked[0]["product"]], ["rec_name"])
+            note = f"product '{product['rec_name']}' has no revenue account in Tryton, on its accounting category"
+            return TrytonError("NO_REVENUE_ACCOUNT", f"{error.message} ({note})")
+    return error
+
+
+def posting_refusal(rpc, error: TrytonError, day) -> TrytonError:
+    """Tryton's refusal to post an invoice dated ``day``, as ``PERIOD_CLOSED`` when its period is closed."""
+    if not day:
+        return error
+    day = dt.date.fromisoformat(day) if isinstance(day, str) else day
+    closed = rpc.call("model.account.period.search_read", [("start_date", "<=", day), ("end_date", ">=", day),
+                      ("type", "=", "standard"), ("state", "=", "closed")], 0, 1, None, ["rec_name"])  # fmt: skip
+    if not closed:
+        return error
+    note = f"the accounting period {closed[0]['rec_name']} is closed in Tryton"
+    return TrytonError("PERIOD_CLOSED", f"{error.message} ({note})")
+
+
 def invoice_values(rpc, payload: dict, key: str) -> dict:
     """The values of the customer invoice ``payload`` asks for, its codes looked up in Tryton."""
     contact = payload.get("contact") or {}

@@ -9,7 +9,9 @@ operator can map the missing code to it). Time before the first open month is
 closed on every project's timesheet work: that is what refuses late time in Tryton.
 A person whose new contract the ERP lacks is employed in Tryton until the day
 before it began, so Tryton refuses their later time; a tax code some client still
-waits for is not in Tryton at all.
+waits for is not in Tryton at all; an engagement the ERP moved to a service product
+set up without a revenue account has its invoice lines refused. The months before the
+first open one are closed in the accounts too: an invoice dated back into one is refused.
 """
 
 import json
@@ -64,8 +66,11 @@ def spec_for(plan, today: date) -> dict:
         "clients": [[c.external_id, c.name] for c in plan.clients],
         "people": [[p.external_id, p.name, employed_until(p)] for p in plan.people],
         "product": PRODUCT,
+        # A service product set up without a revenue account, billed for an engagement: Tryton refuses its lines.
+        "unbooked": sorted({p.erp_service for p in plan.projects if p.erp_service}),
         "projects": [
             [p.code if p.erp_mapped_at is not None else erp_code(p.code), p.name, p.client.external_id]
+            + ([p.erp_service] if p.erp_service else [])
             for p in plan.projects
         ],
     }

@@ -27,14 +27,16 @@ from tests.replay_support import run_queued
 
 pytestmark = [pytest.mark.tryton, pytest.mark.django_db]
 SMALL = ("--people", "24", "--time-entries", "3000", "--sync-events", "8000")
-TRYTONS_CODES = {"UNKNOWN_PROJECT", "TIMESHEET_PERIOD_CLOSED", "EMPLOYEE_CONTRACT_ENDED", "UNKNOWN_TAX"}
+SIZES = Sizes.resolve(people=24, time_entries=3000, sync_events=8000)
+TRYTONS_CODES = {"UNKNOWN_PROJECT", "TIMESHEET_PERIOD_CLOSED", "EMPLOYEE_CONTRACT_ENDED", "UNKNOWN_TAX",
+                 "PERIOD_CLOSED", "NO_REVENUE_ACCOUNT"}  # fmt: skip
 
 
 @pytest.fixture
 def demo_erp(tryton_firm_build, tmp_path, settings, monkeypatch):
     venv, _firm = tryton_firm_build
     (base,) = venv.parent.glob("base-*.sqlite")
-    sizes = Sizes.resolve(people=24, time_entries=3000, sync_events=8000)
+    sizes = SIZES
     settings.VAR_DIR = tmp_path
     (tmp_path / "tryton").mkdir()
     (tmp_path / "tryton" / "venv").symlink_to(venv)  # where ``demo_erp fix`` finds it
@@ -53,7 +55,25 @@ def fix(*args):
     return out.getvalue()
 
 
+def replay_one(client, item):
+    """Replay one exception as an operator does; the exception afterwards and what Tryton holds now."""
+    response = client.post("/replays/request/", {"one": item.pk}, follow=True)
+    assert "1 replay queued." in response.content.decode()
+    assert run_queued() == ["succeeded"]
+    item.refresh_from_db()
+    replay = Replay.objects.get(exception=item)
+    settings = item.system.connector_settings
+    with TrytonConnector(settings["url"], settings["database"], "admin", env.ADMIN_PASSWORD) as erp:
+        return item, erp.read_back(item.record_type, replay.result["external_id"])
+
+
 def test_seeded_tryton_failures_are_trytons_own_refusals_and_replay_after_a_fix_in_tryton(demo_erp, client):
+    # Bluebird's accountant already opened every project's timesheets back to the demo's start: Tryton takes
+    # the time the generator had refused for a closed timesheet period.
+    bluebird = demo_plans(date.today(), SIZES)[1]
+    for project in bluebird.projects:
+        if project.erp_mapped_at is not None:
+            fix("bluebird", "reopen-timesheets", project.code, bluebird.start.replace(day=1).isoformat())
     out = StringIO()
     call_command("seed_demo", *SMALL, stdout=out)
     assert "Demo ERP: {" in out.getvalue() and "'northwind': {'sent': " in out.getvalue()
@@ -75,6 +95,20 @@ def test_seeded_tryton_failures_are_trytons_own_refusals_and_replay_after_a_fix_
     assert 'for field "Work"' in closed.error_message and "timesheet period is closed" in closed.error_message
     unknown = open_items.filter(workspace__slug="northwind", error_code="UNKNOWN_PROJECT").first()
     assert unknown.kind == "missing_mapping" and unknown.error_message.startswith("Project code '")
+    # What Tryton took when the seed sent it again reached it: a succeeded event says so, nothing stays open.
+    reached = SyncEvent.objects.filter(workspace__slug="bluebird", record_type="time_entry", outcome="succeeded",
+                                       event_id__startswith="demo-erp-")  # fmt: skip
+    assert reached.exists() and not open_items.filter(workspace__slug="bluebird", error_code__contains="PERIOD_CLOSED",
+                                                      record_type="time_entry").exists()  # fmt: skip
+    assert not open_items.filter(external_id__in=reached.values("external_id")).exists()
+    assert open_items.filter(workspace__slug="northwind", error_code="TIMESHEET_PERIOD_CLOSED").exists()  # not fixed
+    # In each firm, invoices Tryton refuses for its accounting: a closed period, a product without accounts.
+    for firm in ("northwind", "bluebird"):
+        mine = open_items.filter(workspace__slug=firm, record_type="invoice")
+        assert {"PERIOD_CLOSED", "NO_REVENUE_ACCOUNT"} <= set(mine.values_list("error_code", flat=True)), firm
+        assert {i.kind for i in mine.filter(error_code__in=("PERIOD_CLOSED", "NO_REVENUE_ACCOUNT"))} == {
+            "posting_failure"
+        }
     # The failed events of the record carry the same answer.
     events = SyncEvent.objects.filter(target_system=closed.system, external_id=closed.external_id, outcome="failed")
     assert {e.error_code for e in events} == {"TIMESHEET_PERIOD_CLOSED"}
@@ -110,6 +144,24 @@ def test_seeded_tryton_failures_are_trytons_own_refusals_and_replay_after_a_fix_
     assert (unknown.status, unknown.resolution) == ("resolved", "replayed")
     assert Replay.objects.get(exception=unknown).mappings_applied == [{"field": "project", "from": code,
                                                                   "to": erp_code(code)}]  # fmt: skip
+
+    # An invoice dated back into a month Tryton closed: the accountant reopens the period, the replay posts it.
+    backdated = open_items.filter(workspace__slug="northwind", error_code="PERIOD_CLOSED").first()
+    assert backdated.error_message.startswith('To continue, you must reopen the period "')
+    assert "is closed in Tryton" in backdated.error_message
+    guide = client.get(f"/queues/{backdated.pk}/").content.decode()  # where in Tryton the fix is made
+    assert "Fiscal Years &gt; Periods" in guide and "set Account Revenue" in guide
+    assert '"state": "open"' in fix("northwind", "reopen-period", backdated.last_event.payload["date"])
+    backdated, back = replay_one(client, backdated)
+    assert (backdated.status, backdated.resolution, back["state"]) == ("resolved", "replayed", "posted")
+    assert back["issue_date"] == backdated.last_event.payload["date"]
+
+    # An invoice of the engagement moved to a service without a revenue account: booked in Tryton, then posted.
+    unbooked = open_items.filter(workspace__slug="northwind", error_code="NO_REVENUE_ACCOUNT").first()
+    assert "product 'Advisory retainer' has no revenue account in Tryton" in unbooked.error_message
+    assert "Advisory retainer" in fix("northwind", "set-revenue-account", "Advisory retainer")
+    unbooked, back = replay_one(client, unbooked)
+    assert (unbooked.status, unbooked.resolution, back["state"]) == ("resolved", "replayed", "posted")
 
     # "Pull now" reads the firm's ERP with the settings the seed made.
     pulled = StringIO()

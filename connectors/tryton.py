@@ -101,6 +101,7 @@ class TrytonConnector(Connector):
         self.page_size = page_size
         self.overlap = overlap
         self.invoice_types = list(invoice_types)
+        self.codes = {}  # rows found by their codes while sending (see ``tryton_send.one``)
 
     # -- fetching -------------------------------------------------------------------------
 
@@ -334,7 +335,7 @@ class TrytonConnector(Connector):
         done = self.lookup("time_entry", key)
         if done:
             return SendResult(True, done["external_id"], verified=True, detail={**done, "already": True})
-        values = timesheet_values(self.rpc, payload, key)
+        values = timesheet_values(self.rpc, payload, key, self.codes)
         try:
             (line_id,) = self.rpc.call("model.timesheet.line.create", [values])
         except TrytonError as error:
@@ -349,7 +350,7 @@ class TrytonConnector(Connector):
         if found and found["state"] in ("posted", "paid"):
             return SendResult(True, found["external_id"], verified=True, detail={**found, "already": True})
         if found is None:
-            values = invoice_values(self.rpc, payload, key)
+            values = invoice_values(self.rpc, payload, key, self.codes)
             try:
                 (invoice_id,) = self.rpc.call("model.account.invoice.create", [values])
             except TrytonError as error:

@@ -86,16 +86,26 @@ def keyed(description: str, key: str) -> str:
     return f"{description} [{key}]" if description else f"[{key}]"
 
 
-def one(rpc, model, domain, fields, code, what, value, context=None):
-    """The single row of ``model`` matching ``domain``, or a refusal naming ``what`` and ``value``."""
+def one(rpc, model, domain, fields, code, what, value, context=None, cache=None):
+    """The single row of ``model`` matching ``domain``, or a refusal naming ``what`` and ``value``.
+
+    ``cache`` (a dict the caller keeps) remembers rows found: a code's record keeps its id in Tryton,
+    so a batch of sends asks once per code. A code not found is asked again each time: it may have
+    been added in Tryton meanwhile.
+    """
+    key = (model, repr(domain), tuple(fields), repr(context))
+    if cache is not None and key in cache:
+        return cache[key]
     rows = rpc.call(f"model.{model}.search_read", domain, 0, 2, None, fields, context=context)
     if not rows:
         raise Refused(code, f"{what} '{value}' not found")
+    if cache is not None:
+        cache[key] = rows[0]
     return rows[0]
 
 
-def timesheet_values(rpc, payload: dict, key: str) -> dict:
-    """The values of the timesheet line ``payload`` asks for, its codes looked up in Tryton.
+def timesheet_values(rpc, payload: dict, key: str, cache=None) -> dict:
+    """The values of the timesheet line ``payload`` asks for, its codes looked up in Tryton (see ``one``).
 
     ``person`` and ``project`` carry the codes (the names opsview's mappings replace);
     Tryton's own words ``employee`` and ``work`` are taken too.
@@ -112,9 +122,9 @@ def timesheet_values(rpc, payload: dict, key: str) -> dict:
     # Employees whose employment ended are inactive today yet still take time within their dates; an
     # employee's "active" is computed, so only the context reaches them.
     employee = one(rpc, "company.employee", [("party.code", "=", employee_code)], ["company"],
-                   "UNKNOWN_EMPLOYEE", "Employee code", employee_code, context=INACTIVE_TOO)  # fmt: skip
+                   "UNKNOWN_EMPLOYEE", "Employee code", employee_code, context=INACTIVE_TOO, cache=cache)  # fmt: skip
     project = one(rpc, "project.work", [("number", "=", work_code), ("type", "=", "project")],
-                  ["timesheet_works"], "UNKNOWN_PROJECT", "Project code", work_code)  # fmt: skip
+                  ["timesheet_works"], "UNKNOWN_PROJECT", "Project code", work_code, cache=cache)  # fmt: skip
     if not project["timesheet_works"]:
         raise Refused("UNKNOWN_PROJECT", f"Project code '{work_code}' takes no timesheets in Tryton")
     return {
@@ -188,8 +198,8 @@ def posting_refusal(rpc, error: TrytonError, day) -> TrytonError:
     return TrytonError("PERIOD_CLOSED", f"{error.message} ({note})")
 
 
-def invoice_values(rpc, payload: dict, key: str) -> dict:
-    """The values of the customer invoice ``payload`` asks for, its codes looked up in Tryton."""
+def invoice_values(rpc, payload: dict, key: str, cache=None) -> dict:
+    """The values of the customer invoice ``payload`` asks for, its codes looked up in Tryton (see ``one``)."""
     contact = payload.get("contact") or {}
     party_code = str(contact.get("code") or "")
     lines = payload.get("lines") or []
@@ -200,12 +210,12 @@ def invoice_values(rpc, payload: dict, key: str) -> dict:
     if not party_code or not lines:
         raise Refused("invalid_payload", "payload needs 'contact.code' and at least one line")
     party = one(rpc, "party.party", [("code", "=", party_code)], ["customer_payment_term", "addresses"],
-                "UNKNOWN_PARTY", "Customer code", party_code)  # fmt: skip
+                "UNKNOWN_PARTY", "Customer code", party_code, cache=cache)  # fmt: skip
     project_code = str(payload.get("reference") or "")
     product = None
     if project_code:
         project = one(rpc, "project.work", [("number", "=", project_code), ("type", "=", "project")],
-                      ["product"], "UNKNOWN_PROJECT", "Project code", project_code)  # fmt: skip
+                      ["product"], "UNKNOWN_PROJECT", "Project code", project_code, cache=cache)  # fmt: skip
         product = project.get("product")
     if product is None:
         product = one(rpc, "product.product", [("type", "=", "service")], ["id"], "UNKNOWN_PRODUCT",
@@ -215,7 +225,8 @@ def invoice_values(rpc, payload: dict, key: str) -> dict:
     revenue = (item.get("account_category.") or {}).get("account_revenue")
     taxes = {}
     for code in sorted({str(line.get("tax_code")) for line in lines if line.get("tax_code")}):
-        taxes[code] = one(rpc, "account.tax", [("name", "=", code)], ["id"], "UNKNOWN_TAX", "Tax code", code)["id"]
+        taxes[code] = one(rpc, "account.tax", [("name", "=", code)], ["id"], "UNKNOWN_TAX", "Tax code", code,
+                          cache=cache)["id"]  # fmt: skip
     values = {
         "type": "out",
         "party": party["id"],
@@ -226,8 +237,15 @@ def invoice_values(rpc, payload: dict, key: str) -> dict:
             "default_account_receivable"
         ],
         "journal": one(
-            rpc, "account.journal", [("type", "=", "revenue")], ["id"], "UNKNOWN_JOURNAL", "Journal type", "revenue"
-        )["id"],
+            rpc,
+            "account.journal",
+            [("type", "=", "revenue")],
+            ["id"],
+            "UNKNOWN_JOURNAL",
+            "Journal type",
+            "revenue",
+            cache=cache,
+        )["id"],  # fmt: skip
         "payment_term": party.get("customer_payment_term"),
         "invoice_address": (party.get("addresses") or [None])[0],
         "lines": [["create", [_line(line, product, item["default_uom"], revenue, taxes) for line in lines]]],
@@ -235,7 +253,7 @@ def invoice_values(rpc, payload: dict, key: str) -> dict:
     currency = str(payload.get("currency") or "")
     if currency:
         values["currency"] = one(rpc, "currency.currency", [("code", "=", currency)], ["id"], "UNKNOWN_CURRENCY",
-                                 "Currency", currency)["id"]  # fmt: skip
+                                 "Currency", currency, cache=cache)["id"]  # fmt: skip
     return values
 
 

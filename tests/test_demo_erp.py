@@ -20,6 +20,7 @@ from opsview.demo.erp import env
 from opsview.demo.erp.firms import build_firms, demo_plans, erp_code
 from opsview.demo.plan import Sizes
 from opsview.queues.models import ExceptionItem, Mapping
+from opsview.records.models import Invoice
 from opsview.replay.models import Replay
 from opsview.telemetry.models import SyncEvent
 from opsview.workspaces.models import System
@@ -74,6 +75,10 @@ def test_seeded_tryton_failures_are_trytons_own_refusals_and_replay_after_a_fix_
     for project in bluebird.projects:
         if project.erp_mapped_at is not None:
             fix("bluebird", "reopen-timesheets", project.code, bluebird.start.replace(day=1).isoformat())
+    # ... booked the new service's revenue and reopened the demo's months: Tryton posts the invoices it refused.
+    fix("bluebird", "set-revenue-account", "Advisory retainer")
+    for first in (bluebird.start.replace(day=1), date.today().replace(month=1, day=1)):  # the window's two years
+        fix("bluebird", "reopen-period", first.isoformat())
     out = StringIO()
     call_command("seed_demo", *SMALL, stdout=out)
     assert "Demo ERP: {" in out.getvalue() and "'northwind': {'sent': " in out.getvalue()
@@ -102,13 +107,15 @@ def test_seeded_tryton_failures_are_trytons_own_refusals_and_replay_after_a_fix_
                                                       record_type="time_entry").exists()  # fmt: skip
     assert not open_items.filter(external_id__in=reached.values("external_id")).exists()
     assert open_items.filter(workspace__slug="northwind", error_code="TIMESHEET_PERIOD_CLOSED").exists()  # not fixed
-    # In each firm, invoices Tryton refuses for its accounting: a closed period, a product without accounts.
-    for firm in ("northwind", "bluebird"):
-        mine = open_items.filter(workspace__slug=firm, record_type="invoice")
-        assert {"PERIOD_CLOSED", "NO_REVENUE_ACCOUNT"} <= set(mine.values_list("error_code", flat=True)), firm
-        assert {i.kind for i in mine.filter(error_code__in=("PERIOD_CLOSED", "NO_REVENUE_ACCOUNT"))} == {
-            "posting_failure"
-        }
+    taken = SyncEvent.objects.filter(workspace__slug="bluebird", record_type="invoice", outcome="succeeded",
+                                     event_id__startswith="demo-erp-").values("external_id")  # fmt: skip
+    assert {i.status for i in Invoice.objects.filter(external_id__in=taken)} == {"posted"}
+    assert not open_items.filter(workspace__slug="bluebird", record_type="invoice").exists()
+    assert not ExceptionItem.objects.filter(external_id__in=taken, status="open").exists()  # unposted neither
+    # Invoices Tryton refuses for its accounting: a closed period, a product without a revenue account.
+    assert {i.kind for i in open_items.filter(record_type="invoice", error_code="PERIOD_CLOSED")} == {"posting_failure"}
+    unbooked = open_items.filter(workspace__slug="northwind", error_code="NO_REVENUE_ACCOUNT")
+    assert unbooked.exists() and {i.kind for i in unbooked} == {"posting_failure"}
     # The failed events of the record carry the same answer.
     events = SyncEvent.objects.filter(target_system=closed.system, external_id=closed.external_id, outcome="failed")
     assert {e.error_code for e in events} == {"TIMESHEET_PERIOD_CLOSED"}

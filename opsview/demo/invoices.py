@@ -10,8 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from opsview.demo import catalog
-from opsview.demo.erp.firms import first_open_day
-from opsview.demo.plan import InvoiceSlot, at, month_index, month_start
+from opsview.demo.plan import InvoiceSlot, at, first_open_day, month_index, month_start
 from opsview.demo.sync import INVOICES_TO_ERP, Failure
 from opsview.records.models import Invoice, InvoiceStatus
 

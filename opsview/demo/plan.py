@@ -69,6 +69,12 @@ def month_index(day):
     return day.year * 12 + day.month - 1
 
 
+def first_open_day(today):
+    """The first day of the earliest month the ERP has not closed yet (a month closes on the ninth of the next)."""
+    current = month_index(today)
+    return month_start(current if today.day > 9 else current - 1)
+
+
 def month_start(index):
     return date(index // 12, index % 12 + 1, 1)
 
@@ -194,7 +200,8 @@ def plan_workspace(rng, sizes, index, today):
 def _plant_unbooked_service(plan, today):
     """One running engagement the ERP moved to a new service product set up without a revenue account.
 
-    Its invoices since cannot be booked in the ERP. Chosen without drawing from ``rng``, so the
+    Its invoices of the last weeks cannot be booked there; one dated in a month the ERP has closed
+    since also needs that period reopened once booked. Chosen without drawing from ``rng``, so the
     rest of the demo stays as it was.
     """
     # The lead's project whose invoicing stalls (``invoices._stalled_invoicing``) tells its own story.

@@ -8,7 +8,8 @@ record's failed events then carry Tryton's real answer (code and words), before
 ``backfill_queues`` classifies them. Tryton does not check rates: a rate the ERP
 contract lacks shows there as an employment that ended before the new contract
 (see ``firms.py``). A record Tryton accepts when sent again reached it: a succeeded
-event at the time of sending says so, and its exception resolves on the next backfill.
+event at the time of sending says so (an invoice is posted), and its exception resolves
+on the next backfill.
 """
 
 import logging
@@ -26,6 +27,7 @@ from connectors.tryton import TrytonConnector
 from opsview.demo import catalog
 from opsview.demo.erp import env
 from opsview.demo.erp.settings import erp_url
+from opsview.records.models import Invoice, InvoiceStatus
 from opsview.telemetry.models import Outcome, SyncEvent
 from opsview.workspaces.models import System
 
@@ -124,6 +126,11 @@ def _resend_failures(url, database, system):
                 target_system=system, record_type=record_type, external_id=external_id, outcome=Outcome.FAILED
             ).update(error_code=answer.error_code[:80], error_message=answer.error_message)
         SyncEvent.objects.bulk_create(accepted)
+        # An invoice Tryton took is posted there: the billing system's copy says so, as after any posting.
+        posted = [e.external_id for e in accepted if e.record_type == "invoice"]
+        Invoice.objects.filter(workspace_id=system.workspace_id, external_id__in=posted,
+                               status=InvoiceStatus.ISSUED).update(status=InvoiceStatus.POSTED,
+                                                                   posted_at=timezone.now())  # fmt: skip
     tally["accepted"] = len(accepted)
     return tally
 

@@ -22,17 +22,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from opsview.demo.erp import env
-from opsview.demo.plan import Sizes, month_index, month_start, plan_workspace
+from opsview.demo.plan import Sizes, first_open_day, plan_workspace
 
 DEMO_SEED = 2026  # the generator's DEFAULT_SEED; repeated so this module stays free of Django
 PRODUCT = "Consulting hour"
 TAX_RATES = {"VAT19": "0.19", "VAT20": "0.20"}
-
-
-def first_open_day(today: date) -> date:
-    """The first day of the earliest month the ERP has not closed yet (a month closes on the ninth of the next)."""
-    current = month_index(today)
-    return month_start(current if today.day > 9 else current - 1)
 
 
 def erp_code(code: str) -> str:

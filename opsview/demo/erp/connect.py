@@ -113,7 +113,21 @@ def _resend_failures(url, database, system):
         if outcome == Outcome.FAILED and (record_type, code) in TRYTON_JUDGES and payload
     ]
     began = time.monotonic()
-    answers = _send_all(url, database, [item[:3] for item in todo])
+    # Time goes by a few sessions at once. Invoices go one at a time in date order, as a billing job posts
+    # them: Tryton numbers invoices in date order and refuses one dated before an invoice it numbered.
+    entries = [i for i, item in enumerate(todo) if item[0] != "invoice"]
+    invoices = sorted((i for i, item in enumerate(todo) if item[0] == "invoice"),
+                      key=lambda i: (str(todo[i][2].get("date", "")), todo[i][1]))  # fmt: skip
+    answers = [None] * len(todo)
+    for i, answer in zip(entries, _send_all(url, database, [todo[i][:3] for i in entries]), strict=True):
+        answers[i] = answer
+    # An entry's answer naming no reason (a plain UserError, a retryable failure) may come from sending in
+    # parallel to one database: those are asked once more, one at a time.
+    again = [i for i in entries if not answers[i].ok and (answers[i].retryable or answers[i].error_code == "UserError")]
+    with _connector(url, database) as connector:
+        for i in invoices + again:
+            record_type, external_id, payload, _source = todo[i]
+            answers[i] = connector.send(record_type, payload, f"demo-{record_type}-{external_id}")
     tally = {"sent": len(todo), "refused": 0, "accepted": 0, "seconds": round(time.monotonic() - began, 1)}
     accepted = []
     with transaction.atomic():

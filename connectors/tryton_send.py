@@ -18,6 +18,7 @@ from connectors.records import hours_from_seconds
 from connectors.tryton_rpc import TrytonError
 
 INACTIVE_TOO = {"active_test": False}
+MAX_WARNINGS = 5
 
 TIME_ENTRY_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -176,6 +177,8 @@ def invoice_refusal(rpc, error: TrytonError, values: dict) -> TrytonError:
 
     ``NO_REVENUE_ACCOUNT``: a line's product has no revenue account (Tryton asks for the line's account).
     """
+    if error.code != "UserError":
+        return error
     for _action, lines in values.get("lines") or []:
         unbooked = [line for line in lines if line.get("account") is None]
         if unbooked:
@@ -187,7 +190,7 @@ def invoice_refusal(rpc, error: TrytonError, values: dict) -> TrytonError:
 
 def posting_refusal(rpc, error: TrytonError, day) -> TrytonError:
     """Tryton's refusal to post an invoice dated ``day``, as ``PERIOD_CLOSED`` when its period is closed."""
-    if not day:
+    if not day or error.code != "UserError":
         return error
     day = dt.date.fromisoformat(day) if isinstance(day, str) else day
     closed = rpc.call("model.account.period.search_read", [("start_date", "<=", day), ("end_date", ">=", day),
@@ -196,6 +199,19 @@ def posting_refusal(rpc, error: TrytonError, day) -> TrytonError:
         return error
     note = f"the accounting period {closed[0]['rec_name']} is closed in Tryton"
     return TrytonError("PERIOD_CLOSED", f"{error.message} ({note})")
+
+
+def post_invoice(rpc, invoice_id, accept_warnings):
+    """Post the invoice; with ``accept_warnings``, confirm Tryton's warnings as the user, as the client's "Yes"."""
+    for _ in range(MAX_WARNINGS):
+        try:
+            return rpc.call("model.account.invoice.post", [invoice_id])
+        except TrytonError as error:
+            if error.code != "UserWarning" or not accept_warnings:
+                raise
+            rpc.call("model.res.user.warning.create", [{"user": rpc.user_id, "name": error.warning_name,
+                                                       "always": False}])  # fmt: skip
+    raise TrytonError("UserWarning", f"tryton raised more than {MAX_WARNINGS} warnings posting invoice {invoice_id}")
 
 
 def invoice_values(rpc, payload: dict, key: str, cache=None) -> dict:

@@ -40,8 +40,11 @@ from connectors.tryton_send import (
     INACTIVE_TOO,
     INVOICE_SCHEMA,
     TIME_ENTRY_SCHEMA,
+    invoice_refusal,
     invoice_values,
     line_detail,
+    post_invoice,
+    posting_refusal,
     timesheet_refusal,
     timesheet_values,
 )
@@ -55,7 +58,6 @@ PROJECT_FIELDS = ["name", "number", "party", "project_invoice_method", "status.p
 PARTY_FIELDS = ["name", "last_modified_at"]
 EMPLOYEE_FIELDS = ["party.name", "party.email", "active", "last_modified_at"]
 WITH_INACTIVE = ("active", "in", [True, False])
-MAX_WARNINGS = 5
 
 
 def draft_number(invoice_id) -> str:
@@ -99,6 +101,7 @@ class TrytonConnector(Connector):
         self.page_size = page_size
         self.overlap = overlap
         self.invoice_types = list(invoice_types)
+        self.codes = {}  # rows found by their codes while sending (see ``tryton_send.one``)
 
     # -- fetching -------------------------------------------------------------------------
 
@@ -332,7 +335,7 @@ class TrytonConnector(Connector):
         done = self.lookup("time_entry", key)
         if done:
             return SendResult(True, done["external_id"], verified=True, detail={**done, "already": True})
-        values = timesheet_values(self.rpc, payload, key)
+        values = timesheet_values(self.rpc, payload, key, self.codes)
         try:
             (line_id,) = self.rpc.call("model.timesheet.line.create", [values])
         except TrytonError as error:
@@ -347,8 +350,11 @@ class TrytonConnector(Connector):
         if found and found["state"] in ("posted", "paid"):
             return SendResult(True, found["external_id"], verified=True, detail={**found, "already": True})
         if found is None:
-            values = invoice_values(self.rpc, payload, key)
-            (invoice_id,) = self.rpc.call("model.account.invoice.create", [values])
+            values = invoice_values(self.rpc, payload, key, self.codes)
+            try:
+                (invoice_id,) = self.rpc.call("model.account.invoice.create", [values])
+            except TrytonError as error:
+                raise invoice_refusal(self.rpc, error, values) from None
         else:
             invoice_id = int(found["external_id"])  # the draft a refused posting left: post it now
         return self._post_existing({"external_id": str(invoice_id)})
@@ -366,25 +372,15 @@ class TrytonConnector(Connector):
             if before["state"] == "cancelled":
                 return SendResult.failure("cancelled", f"invoice {before['number']} is cancelled in tryton",
                                           external_id=external_id, detail=before)  # fmt: skip
-            self._post_invoice(int(external_id))
+            try:
+                post_invoice(self.rpc, int(external_id), self.accept_warnings)
+            except TrytonError as error:
+                raise posting_refusal(self.rpc, error, before.get("issue_date")) from None
             after = self.read_back("invoice", external_id)
         except ConnectorError as error:
             return SendResult.failure(error.code, error.message, retryable=error.retryable, external_id=external_id)
         verified = after is not None and after["state"] in ("posted", "paid")
         return SendResult(True, external_id, verified=verified, detail=after or {})
-
-    def _post_invoice(self, invoice_id):
-        for _ in range(MAX_WARNINGS):
-            try:
-                return self.rpc.call("model.account.invoice.post", [invoice_id])
-            except TrytonError as error:
-                if error.code != "UserWarning" or not self.accept_warnings:
-                    raise
-                warning = {"user": self.rpc.user_id, "name": error.warning_name, "always": False}
-                self.rpc.call("model.res.user.warning.create", [warning])
-        raise TrytonError(
-            "UserWarning", f"tryton raised more than {MAX_WARNINGS} warnings posting invoice {invoice_id}"
-        )
 
     def close(self):
         """Close the HTTP client."""

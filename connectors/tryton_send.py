@@ -18,6 +18,7 @@ from connectors.records import hours_from_seconds
 from connectors.tryton_rpc import TrytonError
 
 INACTIVE_TOO = {"active_test": False}
+MAX_WARNINGS = 5
 
 TIME_ENTRY_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -86,16 +87,26 @@ def keyed(description: str, key: str) -> str:
     return f"{description} [{key}]" if description else f"[{key}]"
 
 
-def one(rpc, model, domain, fields, code, what, value, context=None):
-    """The single row of ``model`` matching ``domain``, or a refusal naming ``what`` and ``value``."""
+def one(rpc, model, domain, fields, code, what, value, context=None, cache=None):
+    """The single row of ``model`` matching ``domain``, or a refusal naming ``what`` and ``value``.
+
+    ``cache`` (a dict the caller keeps) remembers rows found: a code's record keeps its id in Tryton,
+    so a batch of sends asks once per code. A code not found is asked again each time: it may have
+    been added in Tryton meanwhile.
+    """
+    key = (model, repr(domain), tuple(fields), repr(context))
+    if cache is not None and key in cache:
+        return cache[key]
     rows = rpc.call(f"model.{model}.search_read", domain, 0, 2, None, fields, context=context)
     if not rows:
         raise Refused(code, f"{what} '{value}' not found")
+    if cache is not None:
+        cache[key] = rows[0]
     return rows[0]
 
 
-def timesheet_values(rpc, payload: dict, key: str) -> dict:
-    """The values of the timesheet line ``payload`` asks for, its codes looked up in Tryton.
+def timesheet_values(rpc, payload: dict, key: str, cache=None) -> dict:
+    """The values of the timesheet line ``payload`` asks for, its codes looked up in Tryton (see ``one``).
 
     ``person`` and ``project`` carry the codes (the names opsview's mappings replace);
     Tryton's own words ``employee`` and ``work`` are taken too.
@@ -112,9 +123,9 @@ def timesheet_values(rpc, payload: dict, key: str) -> dict:
     # Employees whose employment ended are inactive today yet still take time within their dates; an
     # employee's "active" is computed, so only the context reaches them.
     employee = one(rpc, "company.employee", [("party.code", "=", employee_code)], ["company"],
-                   "UNKNOWN_EMPLOYEE", "Employee code", employee_code, context=INACTIVE_TOO)  # fmt: skip
+                   "UNKNOWN_EMPLOYEE", "Employee code", employee_code, context=INACTIVE_TOO, cache=cache)  # fmt: skip
     project = one(rpc, "project.work", [("number", "=", work_code), ("type", "=", "project")],
-                  ["timesheet_works"], "UNKNOWN_PROJECT", "Project code", work_code)  # fmt: skip
+                  ["timesheet_works"], "UNKNOWN_PROJECT", "Project code", work_code, cache=cache)  # fmt: skip
     if not project["timesheet_works"]:
         raise Refused("UNKNOWN_PROJECT", f"Project code '{work_code}' takes no timesheets in Tryton")
     return {
@@ -161,8 +172,50 @@ def timesheet_refusal(rpc, error: TrytonError, values: dict) -> TrytonError:
     return error
 
 
-def invoice_values(rpc, payload: dict, key: str) -> dict:
-    """The values of the customer invoice ``payload`` asks for, its codes looked up in Tryton."""
+def invoice_refusal(rpc, error: TrytonError, values: dict) -> TrytonError:
+    """Tryton's refusal of a new invoice, with the reason behind it when a line's product explains it.
+
+    ``NO_REVENUE_ACCOUNT``: a line's product has no revenue account (Tryton asks for the line's account).
+    """
+    if error.code != "UserError":
+        return error
+    for _action, lines in values.get("lines") or []:
+        unbooked = [line for line in lines if line.get("account") is None]
+        if unbooked:
+            (product,) = rpc.call("model.product.product.read", [unbooked[0]["product"]], ["rec_name"])
+            note = f"product '{product['rec_name']}' has no revenue account in Tryton, on its accounting category"
+            return TrytonError("NO_REVENUE_ACCOUNT", f"{error.message} ({note})")
+    return error
+
+
+def posting_refusal(rpc, error: TrytonError, day) -> TrytonError:
+    """Tryton's refusal to post an invoice dated ``day``, as ``PERIOD_CLOSED`` when its period is closed."""
+    if not day or error.code != "UserError":
+        return error
+    day = dt.date.fromisoformat(day) if isinstance(day, str) else day
+    closed = rpc.call("model.account.period.search_read", [("start_date", "<=", day), ("end_date", ">=", day),
+                      ("type", "=", "standard"), ("state", "=", "closed")], 0, 1, None, ["rec_name"])  # fmt: skip
+    if not closed:
+        return error
+    note = f"the accounting period {closed[0]['rec_name']} is closed in Tryton"
+    return TrytonError("PERIOD_CLOSED", f"{error.message} ({note})")
+
+
+def post_invoice(rpc, invoice_id, accept_warnings):
+    """Post the invoice; with ``accept_warnings``, confirm Tryton's warnings as the user, as the client's "Yes"."""
+    for _ in range(MAX_WARNINGS):
+        try:
+            return rpc.call("model.account.invoice.post", [invoice_id])
+        except TrytonError as error:
+            if error.code != "UserWarning" or not accept_warnings:
+                raise
+            rpc.call("model.res.user.warning.create", [{"user": rpc.user_id, "name": error.warning_name,
+                                                       "always": False}])  # fmt: skip
+    raise TrytonError("UserWarning", f"tryton raised more than {MAX_WARNINGS} warnings posting invoice {invoice_id}")
+
+
+def invoice_values(rpc, payload: dict, key: str, cache=None) -> dict:
+    """The values of the customer invoice ``payload`` asks for, its codes looked up in Tryton (see ``one``)."""
     contact = payload.get("contact") or {}
     party_code = str(contact.get("code") or "")
     lines = payload.get("lines") or []
@@ -173,12 +226,12 @@ def invoice_values(rpc, payload: dict, key: str) -> dict:
     if not party_code or not lines:
         raise Refused("invalid_payload", "payload needs 'contact.code' and at least one line")
     party = one(rpc, "party.party", [("code", "=", party_code)], ["customer_payment_term", "addresses"],
-                "UNKNOWN_PARTY", "Customer code", party_code)  # fmt: skip
+                "UNKNOWN_PARTY", "Customer code", party_code, cache=cache)  # fmt: skip
     project_code = str(payload.get("reference") or "")
     product = None
     if project_code:
         project = one(rpc, "project.work", [("number", "=", project_code), ("type", "=", "project")],
-                      ["product"], "UNKNOWN_PROJECT", "Project code", project_code)  # fmt: skip
+                      ["product"], "UNKNOWN_PROJECT", "Project code", project_code, cache=cache)  # fmt: skip
         product = project.get("product")
     if product is None:
         product = one(rpc, "product.product", [("type", "=", "service")], ["id"], "UNKNOWN_PRODUCT",
@@ -188,7 +241,8 @@ def invoice_values(rpc, payload: dict, key: str) -> dict:
     revenue = (item.get("account_category.") or {}).get("account_revenue")
     taxes = {}
     for code in sorted({str(line.get("tax_code")) for line in lines if line.get("tax_code")}):
-        taxes[code] = one(rpc, "account.tax", [("name", "=", code)], ["id"], "UNKNOWN_TAX", "Tax code", code)["id"]
+        taxes[code] = one(rpc, "account.tax", [("name", "=", code)], ["id"], "UNKNOWN_TAX", "Tax code", code,
+                          cache=cache)["id"]  # fmt: skip
     values = {
         "type": "out",
         "party": party["id"],
@@ -199,8 +253,15 @@ def invoice_values(rpc, payload: dict, key: str) -> dict:
             "default_account_receivable"
         ],
         "journal": one(
-            rpc, "account.journal", [("type", "=", "revenue")], ["id"], "UNKNOWN_JOURNAL", "Journal type", "revenue"
-        )["id"],
+            rpc,
+            "account.journal",
+            [("type", "=", "revenue")],
+            ["id"],
+            "UNKNOWN_JOURNAL",
+            "Journal type",
+            "revenue",
+            cache=cache,
+        )["id"],  # fmt: skip
         "payment_term": party.get("customer_payment_term"),
         "invoice_address": (party.get("addresses") or [None])[0],
         "lines": [["create", [_line(line, product, item["default_uom"], revenue, taxes) for line in lines]]],
@@ -208,7 +269,7 @@ def invoice_values(rpc, payload: dict, key: str) -> dict:
     currency = str(payload.get("currency") or "")
     if currency:
         values["currency"] = one(rpc, "currency.currency", [("code", "=", currency)], ["id"], "UNKNOWN_CURRENCY",
-                                 "Currency", currency)["id"]  # fmt: skip
+                                 "Currency", currency, cache=cache)["id"]  # fmt: skip
     return values
 
 

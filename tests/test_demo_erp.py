@@ -20,6 +20,7 @@ from opsview.demo.erp import env
 from opsview.demo.erp.firms import build_firms, demo_plans, erp_code
 from opsview.demo.plan import Sizes
 from opsview.queues.models import ExceptionItem, Mapping
+from opsview.records.models import Invoice
 from opsview.replay.models import Replay
 from opsview.telemetry.models import SyncEvent
 from opsview.workspaces.models import System
@@ -27,14 +28,16 @@ from tests.replay_support import run_queued
 
 pytestmark = [pytest.mark.tryton, pytest.mark.django_db]
 SMALL = ("--people", "24", "--time-entries", "3000", "--sync-events", "8000")
-TRYTONS_CODES = {"UNKNOWN_PROJECT", "TIMESHEET_PERIOD_CLOSED", "EMPLOYEE_CONTRACT_ENDED", "UNKNOWN_TAX"}
+SIZES = Sizes.resolve(people=24, time_entries=3000, sync_events=8000)
+TRYTONS_CODES = {"UNKNOWN_PROJECT", "TIMESHEET_PERIOD_CLOSED", "EMPLOYEE_CONTRACT_ENDED", "UNKNOWN_TAX",
+                 "PERIOD_CLOSED", "NO_REVENUE_ACCOUNT"}  # fmt: skip
 
 
 @pytest.fixture
 def demo_erp(tryton_firm_build, tmp_path, settings, monkeypatch):
     venv, _firm = tryton_firm_build
     (base,) = venv.parent.glob("base-*.sqlite")
-    sizes = Sizes.resolve(people=24, time_entries=3000, sync_events=8000)
+    sizes = SIZES
     settings.VAR_DIR = tmp_path
     (tmp_path / "tryton").mkdir()
     (tmp_path / "tryton" / "venv").symlink_to(venv)  # where ``demo_erp fix`` finds it
@@ -53,7 +56,29 @@ def fix(*args):
     return out.getvalue()
 
 
+def replay_one(client, item):
+    """Replay one exception as an operator does; the exception afterwards and what Tryton holds now."""
+    response = client.post("/replays/request/", {"one": item.pk}, follow=True)
+    assert "1 replay queued." in response.content.decode()
+    assert run_queued() == ["succeeded"]
+    item.refresh_from_db()
+    replay = Replay.objects.get(exception=item)
+    settings = item.system.connector_settings
+    with TrytonConnector(settings["url"], settings["database"], "admin", env.ADMIN_PASSWORD) as erp:
+        return item, erp.read_back(item.record_type, replay.result["external_id"])
+
+
 def test_seeded_tryton_failures_are_trytons_own_refusals_and_replay_after_a_fix_in_tryton(demo_erp, client):
+    # Bluebird's accountant already opened every project's timesheets back to the demo's start: Tryton takes
+    # the time the generator had refused for a closed timesheet period.
+    bluebird = demo_plans(date.today(), SIZES)[1]
+    for project in bluebird.projects:
+        if project.erp_mapped_at is not None:
+            fix("bluebird", "reopen-timesheets", project.code, bluebird.start.replace(day=1).isoformat())
+    # ... booked the new service's revenue and reopened the demo's months: Tryton posts the invoices it refused.
+    fix("bluebird", "set-revenue-account", "Advisory retainer")
+    for first in (bluebird.start.replace(day=1), date.today().replace(month=1, day=1)):  # the window's two years
+        fix("bluebird", "reopen-period", first.isoformat())
     out = StringIO()
     call_command("seed_demo", *SMALL, stdout=out)
     assert "Demo ERP: {" in out.getvalue() and "'northwind': {'sent': " in out.getvalue()
@@ -69,12 +94,30 @@ def test_seeded_tryton_failures_are_trytons_own_refusals_and_replay_after_a_fix_
     # Every open exception to Tryton is something Tryton (or the look-up in it) refused, in its words.
     open_items = ExceptionItem.objects.filter(system__slug="tryton", status="open")
     codes = Counter(open_items.values_list("error_code", flat=True))
-    assert codes and set(codes) <= TRYTONS_CODES, codes
+    assert codes and set(codes) <= TRYTONS_CODES, [
+        (i.workspace.slug, i.record_type, i.error_message) for i in open_items.exclude(error_code__in=TRYTONS_CODES)
+    ]
     closed = open_items.filter(workspace__slug="northwind", error_code="TIMESHEET_PERIOD_CLOSED").first()
     assert closed is not None and closed.kind == "posting_failure"
     assert 'for field "Work"' in closed.error_message and "timesheet period is closed" in closed.error_message
     unknown = open_items.filter(workspace__slug="northwind", error_code="UNKNOWN_PROJECT").first()
     assert unknown.kind == "missing_mapping" and unknown.error_message.startswith("Project code '")
+    # What Tryton took when the seed sent it again reached it: a succeeded event says so, nothing stays open.
+    reached = SyncEvent.objects.filter(workspace__slug="bluebird", record_type="time_entry", outcome="succeeded",
+                                       event_id__startswith="demo-erp-")  # fmt: skip
+    assert reached.exists() and not open_items.filter(workspace__slug="bluebird", error_code__contains="PERIOD_CLOSED",
+                                                      record_type="time_entry").exists()  # fmt: skip
+    assert not open_items.filter(external_id__in=reached.values("external_id")).exists()
+    assert open_items.filter(workspace__slug="northwind", error_code="TIMESHEET_PERIOD_CLOSED").exists()  # not fixed
+    taken = SyncEvent.objects.filter(workspace__slug="bluebird", record_type="invoice", outcome="succeeded",
+                                     event_id__startswith="demo-erp-").values("external_id")  # fmt: skip
+    assert {i.status for i in Invoice.objects.filter(external_id__in=taken)} == {"posted"}
+    assert not open_items.filter(workspace__slug="bluebird", record_type="invoice").exists()
+    assert not ExceptionItem.objects.filter(external_id__in=taken, status="open").exists()  # unposted neither
+    # Invoices Tryton refuses for its accounting: a closed period, a product without a revenue account.
+    assert {i.kind for i in open_items.filter(record_type="invoice", error_code="PERIOD_CLOSED")} == {"posting_failure"}
+    unbooked = open_items.filter(workspace__slug="northwind", error_code="NO_REVENUE_ACCOUNT")
+    assert unbooked.exists() and {i.kind for i in unbooked} == {"posting_failure"}
     # The failed events of the record carry the same answer.
     events = SyncEvent.objects.filter(target_system=closed.system, external_id=closed.external_id, outcome="failed")
     assert {e.error_code for e in events} == {"TIMESHEET_PERIOD_CLOSED"}
@@ -110,6 +153,24 @@ def test_seeded_tryton_failures_are_trytons_own_refusals_and_replay_after_a_fix_
     assert (unknown.status, unknown.resolution) == ("resolved", "replayed")
     assert Replay.objects.get(exception=unknown).mappings_applied == [{"field": "project", "from": code,
                                                                   "to": erp_code(code)}]  # fmt: skip
+
+    # An invoice dated back into a month Tryton closed: the accountant reopens the period, the replay posts it.
+    backdated = open_items.filter(workspace__slug="northwind", error_code="PERIOD_CLOSED").first()
+    assert backdated.error_message.startswith('To continue, you must reopen the period "')
+    assert "is closed in Tryton" in backdated.error_message
+    guide = client.get(f"/queues/{backdated.pk}/").content.decode()  # where in Tryton the fix is made
+    assert "Fiscal Years &gt; Periods" in guide and "set Account Revenue" in guide
+    assert '"state": "open"' in fix("northwind", "reopen-period", backdated.last_event.payload["date"])
+    backdated, back = replay_one(client, backdated)
+    assert (backdated.status, backdated.resolution, back["state"]) == ("resolved", "replayed", "posted")
+    assert back["issue_date"] == backdated.last_event.payload["date"]
+
+    # An invoice of the engagement moved to a service without a revenue account: booked in Tryton, then posted.
+    unbooked = open_items.filter(workspace__slug="northwind", error_code="NO_REVENUE_ACCOUNT").first()
+    assert "product 'Advisory retainer' has no revenue account in Tryton" in unbooked.error_message
+    assert "Advisory retainer" in fix("northwind", "set-revenue-account", "Advisory retainer")
+    unbooked, back = replay_one(client, unbooked)
+    assert (unbooked.status, unbooked.resolution, back["state"]) == ("resolved", "replayed", "posted")
 
     # "Pull now" reads the firm's ERP with the settings the seed made.
     pulled = StringIO()

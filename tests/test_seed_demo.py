@@ -181,6 +181,41 @@ def test_without_the_demo_erp_the_tryton_systems_have_no_settings_and_the_failur
     assert {"UNKNOWN_PROJECT", "PERIOD_CLOSED"} <= codes <= set(ERROR_CODES)
 
 
+def open_invoice_failures(workspace):
+    """``{external_id: error_code}`` of the firm's invoices whose last event to the ERP failed."""
+    last = {}
+    events = SyncEvent.objects.filter(workspace=workspace, record_type="invoice", target_system__slug="tryton")
+    for external_id, outcome, code in (
+        events.exclude(outcome="skipped")
+        .order_by("occurred_at", "id")
+        .values_list("external_id", "outcome", "error_code")
+    ):
+        last[external_id] = code if outcome == "failed" else None
+    return {external_id: code for external_id, code in last.items() if code}
+
+
+def test_each_firm_has_invoices_the_erp_refuses_for_a_closed_period_and_for_a_product_without_accounts(demo):
+    for workspace in Workspace.objects.all():
+        failing = open_invoice_failures(workspace)
+        by_code = Counter(failing.values())
+        assert by_code["PERIOD_CLOSED"] == 2 and 1 <= by_code["NO_REVENUE_ACCOUNT"] <= 3, (workspace.slug, by_code)
+        invoices = {i.external_id: i for i in Invoice.objects.filter(workspace=workspace, external_id__in=failing)}
+        assert {i.status for i in invoices.values()} == {"issued"}  # none reached the ERP, none is paid
+        for external_id, code in failing.items():
+            invoice = invoices[external_id]
+            if code == "PERIOD_CLOSED":
+                # Dated back to the last day of the month it bills, a month the ERP closed on the ninth after.
+                assert (invoice.issue_date + timedelta(days=1)).day == 1
+                assert invoice.source_updated_at.date() > invoice.issue_date + timedelta(days=9)  # issued then
+                message = SyncEvent.objects.filter(external_id=external_id, outcome="failed").last().error_message
+                assert message == f"Posting period {invoice.issue_date:%Y-%m} is closed for company " + (
+                    "NW01" if workspace.slug == "northwind" else "BB01"
+                )
+            if code == "NO_REVENUE_ACCOUNT":
+                projects = {i.project.code for i in invoices.values() if failing[i.external_id] == code}
+                assert len(projects) == 1  # one engagement, moved to a service product without accounts
+
+
 def test_if_empty_leaves_existing_data_alone(demo):
     before = (Workspace.objects.count(), TimeEntry.objects.count(), SyncEvent.objects.count())
     out = StringIO()

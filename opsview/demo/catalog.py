@@ -117,7 +117,11 @@ UNKNOWN_PROJECT = "UNKNOWN_PROJECT"
 TAX_CODE_MISSING = "TAX_CODE_MISSING"
 RATE_MISMATCH = "RATE_MISMATCH"
 DUPLICATE_INVOICE_NUMBER = "DUPLICATE_INVOICE_NUMBER"
-ERROR_CODES = (PERIOD_CLOSED, UNKNOWN_PROJECT, TAX_CODE_MISSING, RATE_MISMATCH, DUPLICATE_INVOICE_NUMBER)
+NO_REVENUE_ACCOUNT = "NO_REVENUE_ACCOUNT"
+ERROR_CODES = (PERIOD_CLOSED, UNKNOWN_PROJECT, TAX_CODE_MISSING, RATE_MISMATCH, DUPLICATE_INVOICE_NUMBER,
+               NO_REVENUE_ACCOUNT)  # fmt: skip
+# The service product an engagement was moved to in the ERP, set up there without a revenue account.
+UNBOOKED_SERVICE = "Advisory retainer"
 
 
 def period_closed(period, company):
@@ -134,6 +138,10 @@ def tax_code_missing(code, line):
 
 def rate_mismatch(rate, contract_rate, person):
     return f"Rate {rate:.2f} differs from contract rate {contract_rate:.2f} for person {person}"
+
+
+def no_revenue_account(product, line):
+    return f"Product '{product}' on line {line} has no revenue account: the invoice cannot be posted"
 
 
 def duplicate_invoice_number(number):

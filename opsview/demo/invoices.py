@@ -10,7 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from opsview.demo import catalog
-from opsview.demo.plan import InvoiceSlot, at, month_index, month_start
+from opsview.demo.plan import InvoiceSlot, at, first_open_day, month_index, month_start
 from opsview.demo.sync import INVOICES_TO_ERP, Failure
 from opsview.records.models import Invoice, InvoiceStatus
 
@@ -79,6 +79,7 @@ def invoice_rows(rng, plan, workspace_pk, xero_pk, events, schedules, now):
     """The invoices planned for ``plan`` (unsaved; their time is already generated), and their ERP postings."""
     schedule = schedules[INVOICES_TO_ERP.name]
     slots = sorted((s for p in plan.projects for s in p.slots), key=lambda s: s.created_at)
+    _date_back(plan, slots, now)
     rows = []
     for slot in slots:
         if not slot.cents:
@@ -101,6 +102,35 @@ def invoice_rows(rng, plan, workspace_pk, xero_pk, events, schedules, now):
     return rows
 
 
+BACKDATED_PER_FIRM = 2
+
+
+def _closes(plan, period):
+    """When the ERP closes the month ``period``: on the ninth of the next month."""
+    return at(month_start(period + 1) + timedelta(days=8), 18, plan.offset)
+
+
+def _date_back(plan, slots, now):
+    """A few invoices of months the ERP closed a while ago: issued after the close, dated in the month.
+
+    Not the last closed month's: those would be the firm's freshly posted invoices. Only invoices no
+    other cause stops are chosen, so the ERP's closed period is what refuses them.
+    """
+    today = (now + timedelta(hours=plan.offset)).date()
+    first_open = month_index(first_open_day(today))
+    candidates = [
+        s for s in slots
+        if s.cents and not s.voided_at and s.issued_at <= now and s.period < first_open - 1
+        and not s.project.erp_service and s.project.erp_mapped_at is not None
+        and s.project.erp_mapped_at <= s.created_at and s.project.client.tax_code_fixed_at is not None
+        and s.project.client.tax_code_fixed_at <= s.created_at
+    ]  # fmt: skip
+    for slot in sorted(candidates, key=lambda s: s.issued_at)[-BACKDATED_PER_FIRM:]:
+        late = min(_closes(plan, slot.period) + timedelta(hours=20), now - timedelta(hours=2))
+        slot.issued_at = max(slot.issued_at, late)
+        slot.dated_on = month_start(slot.period + 1) - timedelta(days=1)
+
+
 def _invoice(rng, plan, slot, number, external_id, amount, issued_at, now):
     project, client = slot.project, slot.project.client
     invoice = Invoice(
@@ -116,7 +146,7 @@ def _invoice(rng, plan, slot, number, external_id, amount, issued_at, now):
     )
     if issued_at <= now:
         invoice.status = InvoiceStatus.ISSUED
-        invoice.issue_date = (issued_at + timedelta(hours=plan.offset)).date()
+        invoice.issue_date = slot.dated_on or (issued_at + timedelta(hours=plan.offset)).date()
         invoice.due_date = invoice.issue_date + timedelta(days=client.terms_days)
         invoice.source_version, invoice.source_updated_at = 2, issued_at
     invoice.issued_at = issued_at
@@ -144,6 +174,7 @@ def _post(rng, plan, invoice, slot, events, schedule, now, duplicate_rate=0.05):
     """Send the invoice to the ERP; posted (and later paid) only once the ERP accepted it."""
     project, client = slot.project, slot.project.client
     lines = _lines(slot, client.tax_code_on(invoice.issued_at))
+    number = invoice.number
     payload = {
         "invoice_id": invoice.external_id,
         "number": invoice.number,
@@ -164,6 +195,12 @@ def _post(rng, plan, invoice, slot, events, schedule, now, duplicate_rate=0.05):
         if tax_code == client.tax_code and (client.tax_code_fixed_at is None or t < client.tax_code_fixed_at):
             message = catalog.tax_code_missing(tax_code, rng.randint(1, len(lines)))
             return Failure(catalog.TAX_CODE_MISSING, message, client.tax_code_fixed_at)
+        if project.erp_service and t >= project.erp_service_since:
+            message = catalog.no_revenue_account(project.erp_service, 1)
+            return Failure(catalog.NO_REVENUE_ACCOUNT, message, None)
+        if slot.dated_on and number == slot.number and t >= _closes(plan, slot.period):
+            message = catalog.period_closed(f"{slot.dated_on:%Y-%m}", plan.firm.company)
+            return Failure(catalog.PERIOD_CLOSED, message, None)
         if attempt == 0 and rng.random() < duplicate_rate:
             # The first post timed out but went through; the job's retry then meets the number.
             message = catalog.duplicate_invoice_number(invoice.number)

@@ -69,6 +69,12 @@ def month_index(day):
     return day.year * 12 + day.month - 1
 
 
+def first_open_day(today):
+    """The first day of the earliest month the ERP has not closed yet (a month closes on the ninth of the next)."""
+    current = month_index(today)
+    return month_start(current if today.day > 9 else current - 1)
+
+
 def month_start(index):
     return date(index // 12, index % 12 + 1, 1)
 
@@ -127,6 +133,7 @@ class InvoiceSlot:
     void_external_id: str = ""
     cents: int = 0
     quarters_by_rate: dict = field(default_factory=dict)
+    dated_on: date | None = None  # dated back to the billed month's last day instead of its issue day
 
 
 @dataclass(eq=False)
@@ -144,6 +151,8 @@ class ProjectPlan:
     billing_mapped_at: datetime | None = ALWAYS
     approvals_stop_at: datetime | None = None  # the manager stopped approving (on leave, say)
     invoice_delay_days: int = 3
+    erp_service: str = ""  # the service product the ERP bills the project with; "": the firm's usual one
+    erp_service_since: datetime | None = None  # when the ERP moved the project to ``erp_service``
     slots: list = field(default_factory=list)
     pk: int | None = None
 
@@ -184,7 +193,28 @@ def plan_workspace(rng, sizes, index, today):
     projects, lead = _projects(rng, firm, people, clients, n_projects, start, today)
     plan = WorkspacePlan(index, firm, name, slug, start, people, clients, projects, lead)
     _plant_rate_changes(rng, firm, people, start, today)
+    _plant_unbooked_service(plan, today)
     return plan
+
+
+def _plant_unbooked_service(plan, today):
+    """One running engagement the ERP moved to a new service product set up without a revenue account.
+
+    Its invoices of the last weeks cannot be booked there; one dated in a month the ERP has closed
+    since also needs that period reopened once booked. Chosen without drawing from ``rng``, so the
+    rest of the demo stays as it was.
+    """
+    # The lead's project whose invoicing stalls (``invoices._stalled_invoicing``) tells its own story.
+    lead_owned = [p for p in plan.projects if p.billable and p.manager is plan.lead and p.start <= plan.start]
+    candidates = [
+        p for p in plan.projects
+        if p.billable and p.end >= today and p.start < today - timedelta(days=120) and p.approvals_stop_at is None
+        and p.erp_mapped_at is not None and p.client.tax_code_fixed_at is not None and p not in lead_owned[:1]
+    ]  # fmt: skip
+    if candidates:
+        project = candidates[-1]
+        project.erp_service = catalog.UNBOOKED_SERVICE
+        project.erp_service_since = at(today - timedelta(days=75), 10, plan.offset)
 
 
 def _people(rng, firm, count, start, today):

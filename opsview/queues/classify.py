@@ -87,6 +87,9 @@ _POSTING = re.compile(
     re.IGNORECASE,
 )
 _POSTING_CODES = re.compile(r"PERIOD|POST|JOURNAL|LEDGER|FISCAL|ACCOUNT", re.IGNORECASE)
+# Codes that name the ERP's own accounting reason: a posting failure even when the ERP's words
+# sound like validation ("A value is required for field Account" for a product without accounts).
+_ACCOUNTING_REASON_CODES = re.compile(r"PERIOD_(?:CLOSED|LOCKED)$|^NO_\w*ACCOUNT$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,8 @@ def classify(error_code, error_message, target_kind=""):
         return Classification(Kind.MISSING_MAPPING)
     if _TRANSPORT_CODES.search(code) or (not code and _TRANSPORT.search(message)):
         return Classification(Kind.SYNC_ERROR)
+    if _ACCOUNTING_REASON_CODES.search(code):
+        return Classification(Kind.POSTING_FAILURE)
     if _VALIDATION_CODES.search(code) or _VALIDATION.search(message):
         return Classification(Kind.VALIDATION_REJECTED)
     if _TRANSPORT.search(message):

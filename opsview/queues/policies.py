@@ -26,10 +26,13 @@ DEFAULTS = {
     Kind.POSTING_FAILURE: Policy(
         Kind.POSTING_FAILURE, 0, 24,
         "The ERP refused to post the record: a closed or locked period, a blocked account, or a fiscal-year rule. "
-        "Reopen the period or correct the account in the ERP, then replay the record. In Tryton: Financial > "
-        "Configuration > Fiscal Years > Periods, reopen the period of the record's date; time refused for its "
-        "work (\"not valid according to its domain\", timesheet period closed): Project > Works, the project's "
-        "Timesheet start date.",
+        "Reopen the period or correct the account in the ERP, then replay the record. In Tryton: an invoice dated "
+        "in a closed period (\"you must reopen the period\"): Financial > Configuration > Fiscal Years > Periods, "
+        "open the period of the invoice's date and click Re-Open (later closed periods of its year first); an "
+        "invoice line whose product has no revenue account (\"A value is required for field Account\", product "
+        "without a revenue account): Product > Categories, the product's accounting category, Accounting tab, "
+        "set Account Revenue; time refused for its work (\"not valid according to its domain\", timesheet period "
+        "closed): Project > Works, the project's Timesheet start date.",
     ),
     Kind.SYNC_ERROR: Policy(
         Kind.SYNC_ERROR, 0, 8,

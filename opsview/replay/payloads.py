@@ -4,6 +4,8 @@ An edit is checked against the target's own fields (its connector's ``payload_sc
 not opsview's ingest fields: the payload goes to the target, not to opsview.
 """
 
+import copy
+
 import jsonschema
 
 from connectors import registry
@@ -11,12 +13,22 @@ from opsview.common.bounds import OutOfBounds, load_document
 from opsview.queues.masking import MASK
 from opsview.queues.models import Mapping, MappingKind
 
-# The payload field that holds each kind of mapped value.
+# Where each kind of mapped value sits in a payload, per record type: dotted paths, ``[]`` for every
+# item of a list. An invoice names its client as ``contact.code``, its project as ``reference`` and
+# its taxes on its lines; other record types carry the codes at the top.
 MAPPED_FIELDS = {
-    MappingKind.PROJECT: "project",
-    MappingKind.CLIENT: "client",
-    MappingKind.PERSON: "person",
-    MappingKind.TAX_CODE: "tax_code",
+    MappingKind.PROJECT: ("project",),
+    MappingKind.CLIENT: ("client",),
+    MappingKind.PERSON: ("person",),
+    MappingKind.TAX_CODE: ("tax_code",),
+}
+MAPPED_PATHS = {
+    "invoice": {
+        MappingKind.PROJECT: ("reference", "project"),
+        MappingKind.CLIENT: ("contact.code", "client"),
+        MappingKind.PERSON: ("person",),
+        MappingKind.TAX_CODE: ("lines[].tax_code", "tax_code"),
+    },
 }
 ERROR_LIMIT = 20
 _MISSING = object()
@@ -124,14 +136,42 @@ def mappings_for(workspace, pairs):
     return found
 
 
-def apply_mappings(payload, mappings):
-    """``(payload with mapped values replaced, [{field, from, to}])``; the given payload is not changed."""
+def mapped_paths(record_type):
+    """``{kind: (path, ...)}``: where the mapped values of ``record_type`` sit in its payload."""
+    return MAPPED_PATHS.get(record_type or "", MAPPED_FIELDS)
+
+
+def apply_mappings(payload, mappings, record_type=None):
+    """``(payload with mapped values replaced, [{field, from, to}])``; the given payload is not changed.
+
+    ``field`` names the place replaced, list items by their index ("lines[2].tax_code").
+    """
     if not isinstance(payload, dict) or not mappings:
         return payload, []
-    mapped, applied = dict(payload), []
-    for kind, field in MAPPED_FIELDS.items():
-        value = payload.get(field)
-        if isinstance(value, str) and (kind, value) in mappings:
-            mapped[field] = mappings[(kind, value)]
-            applied.append({"field": field, "from": value, "to": mapped[field]})
+    mapped, applied = copy.deepcopy(payload), []
+    for kind, paths in mapped_paths(record_type).items():
+        for path in paths:
+            _replace(mapped, path.split("."), "", kind, mappings, applied)
     return mapped, applied
+
+
+def _replace(node, steps, where, kind, mappings, applied):
+    """Replace the mapped value at ``steps`` under ``node`` (a dict), in place, noting each replacement."""
+    step, rest = steps[0], steps[1:]
+    name, every = (step[:-2], True) if step.endswith("[]") else (step, False)
+    if not isinstance(node, dict) or name not in node:
+        return
+    here = f"{where}.{name}" if where else name
+    if every:
+        items = node[name] if isinstance(node[name], list) else []
+        for i, item in enumerate(items):
+            if rest:
+                _replace(item, rest, f"{here}[{i}]", kind, mappings, applied)
+        return
+    if rest:
+        _replace(node[name], rest, here, kind, mappings, applied)
+        return
+    value = node[name]
+    if isinstance(value, str) and (kind, value) in mappings:
+        node[name] = mappings[(kind, value)]
+        applied.append({"field": here, "from": value, "to": node[name]})

@@ -113,10 +113,10 @@ def plan_replay(actor, workspace, items, payload_override=None):
         if payload_override is not None:
             edited = payload_override
             if isinstance(edited, str):
-                shown, _ = payloads.apply_mappings(base, pair_mappings)  # what the editor showed
+                shown, _ = payloads.apply_mappings(base, pair_mappings, item.record_type)  # what the editor showed
                 edited = payloads.parse_edit(edited, payloads.schema_for(item.system.vendor, item.record_type), shown)
             base = payloads.with_identity(edited, item)
-        payload, applied = payloads.apply_mappings(base, pair_mappings)
+        payload, applied = payloads.apply_mappings(base, pair_mappings, item.record_type)
         key = idempotency_key(workspace.pk, item.system_id, item.record_type, item.external_id, payload)
         plan.rows.append(Planned(item, original, edited, payload, applied, key))
     return plan

@@ -131,8 +131,9 @@ def test_posting_into_a_closed_period_is_refused_the_draft_is_reused_and_posts_o
     september = {**INVOICE, "date": "2026-09-30"}
     with connect(tryton_firm) as tryton:
         refused = tryton.send("invoice", september, "inv2erp-2")
-        assert not refused.ok and refused.error_code == "UserError"
+        assert not refused.ok and refused.error_code == "PERIOD_CLOSED"
         assert refused.error_message.startswith('To continue, you must reopen the period "2026-09"')
+        assert refused.error_message.endswith("(the accounting period 2026-09 is closed in Tryton)")
         # The draft left behind is not "already there", and a second refused attempt makes no second draft.
         assert tryton.lookup("invoice", "inv2erp-2") is None
         assert not tryton.send("invoice", september, "inv2erp-2").ok
@@ -149,8 +150,11 @@ def test_a_line_whose_product_has_no_revenue_account_is_refused_until_the_accoun
     travel = {**INVOICE, "reference": "NW-0402"}
     with connect(tryton_firm) as tryton:
         refused = tryton.send("invoice", travel, "inv2erp-4")
-        assert not refused.ok and refused.error_code == "UserError"
+        assert not refused.ok and refused.error_code == "NO_REVENUE_ACCOUNT"
         assert refused.error_message.startswith('A value is required for field "Account"')
+        assert refused.error_message.endswith(
+            "(product 'Travel time' has no revenue account in Tryton, on its accounting category)"
+        )
         assert invoices(tryton) == []  # nothing half-written
 
         fix(tryton_firm, "set-revenue-account", "Travel time")

@@ -7,22 +7,27 @@ event to Tryton failed for a cause Tryton can judge is sent there once: the
 record's failed events then carry Tryton's real answer (code and words), before
 ``backfill_queues`` classifies them. Tryton does not check rates: a rate the ERP
 contract lacks shows there as an employment that ended before the new contract
-(see ``firms.py``). A failure Tryton would now accept is left as generated.
+(see ``firms.py``). A record Tryton accepts when sent again reached it: a succeeded
+event at the time of sending says so (an invoice is posted), and its exception resolves
+on the next backfill.
 """
 
 import logging
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from django.db import transaction
+from django.utils import timezone
 
 from connectors.errors import ConnectorError
 from connectors.tryton import TrytonConnector
 from opsview.demo import catalog
 from opsview.demo.erp import env
 from opsview.demo.erp.settings import erp_url
+from opsview.records.models import Invoice, InvoiceStatus
 from opsview.telemetry.models import Outcome, SyncEvent
 from opsview.workspaces.models import System
 
@@ -34,6 +39,8 @@ TRYTON_JUDGES = {
     ("time_entry", catalog.PERIOD_CLOSED),  # the project's work takes no time before the first open month
     ("time_entry", catalog.RATE_MISMATCH),  # Tryton employs the person until their new contract began
     ("invoice", catalog.TAX_CODE_MISSING),  # the tax is not in Tryton
+    ("invoice", catalog.PERIOD_CLOSED),  # dated back into a month Tryton closed
+    ("invoice", catalog.NO_REVENUE_ACCOUNT),  # the project's service product has no revenue account in Tryton
 }
 
 
@@ -96,27 +103,60 @@ def _resend_failures(url, database, system):
     events = (
         SyncEvent.objects.filter(target_system=system, external_id__in={e for _, e in keys})
         .order_by("occurred_at", "id")
-        .values_list("record_type", "external_id", "outcome", "error_code", "payload")
+        .values_list("record_type", "external_id", "outcome", "error_code", "payload", "source_system_id")
     )
-    for record_type, external_id, outcome, code, payload in events.iterator():
-        last[(record_type, external_id)] = (outcome, code, payload)
+    for record_type, external_id, outcome, code, payload, source in events.iterator():
+        last[(record_type, external_id)] = (outcome, code, payload, source)
     todo = [
-        (record_type, external_id, payload)
-        for (record_type, external_id), (outcome, code, payload) in sorted(last.items())
+        (record_type, external_id, payload, source)
+        for (record_type, external_id), (outcome, code, payload, source) in sorted(last.items())
         if outcome == Outcome.FAILED and (record_type, code) in TRYTON_JUDGES and payload
     ]
-    answers = _send_all(url, database, todo)
-    tally = {"sent": len(todo), "refused": 0, "accepted": 0}
+    began = time.monotonic()
+    # Time goes by a few sessions at once. Invoices go one at a time in date order, as a billing job posts
+    # them: Tryton numbers invoices in date order and refuses one dated before an invoice it numbered.
+    entries = [i for i, item in enumerate(todo) if item[0] != "invoice"]
+    invoices = sorted((i for i, item in enumerate(todo) if item[0] == "invoice"),
+                      key=lambda i: (str(todo[i][2].get("date", "")), todo[i][1]))  # fmt: skip
+    answers = [None] * len(todo)
+    for i, answer in zip(entries, _send_all(url, database, [todo[i][:3] for i in entries]), strict=True):
+        answers[i] = answer
+    # An entry's answer naming no reason (a plain UserError, a retryable failure) may come from sending in
+    # parallel to one database: those are asked once more, one at a time.
+    again = [i for i in entries if not answers[i].ok and (answers[i].retryable or answers[i].error_code == "UserError")]
+    with _connector(url, database) as connector:
+        for i in invoices + again:
+            record_type, external_id, payload, _source = todo[i]
+            answers[i] = connector.send(record_type, payload, f"demo-{record_type}-{external_id}")
+    tally = {"sent": len(todo), "refused": 0, "accepted": 0, "seconds": round(time.monotonic() - began, 1)}
+    accepted = []
     with transaction.atomic():
-        for (record_type, external_id, _payload), answer in zip(todo, answers, strict=True):
+        for (record_type, external_id, payload, source), answer in zip(todo, answers, strict=True):
             if answer.ok:
-                tally["accepted"] += 1  # Tryton took it after all: the next replay finds it there
+                accepted.append(_reached(system, record_type, external_id, payload, source, answer))
                 continue
             tally["refused"] += 1
             SyncEvent.objects.filter(
                 target_system=system, record_type=record_type, external_id=external_id, outcome=Outcome.FAILED
             ).update(error_code=answer.error_code[:80], error_message=answer.error_message)
+        SyncEvent.objects.bulk_create(accepted)
+        # An invoice Tryton took is posted there: the billing system's copy says so, as after any posting.
+        posted = [e.external_id for e in accepted if e.record_type == "invoice"]
+        Invoice.objects.filter(workspace_id=system.workspace_id, external_id__in=posted,
+                               status=InvoiceStatus.ISSUED).update(status=InvoiceStatus.POSTED,
+                                                                   posted_at=timezone.now())  # fmt: skip
+    tally["accepted"] = len(accepted)
     return tally
+
+
+def _reached(system, record_type, external_id, payload, source, answer):
+    """The succeeded event of a record Tryton took when sent again: it reached its target, now."""
+    now = timezone.now()
+    return SyncEvent(
+        workspace_id=system.workspace_id, event_id=f"demo-erp-{uuid.uuid4()}", record_type=record_type,
+        external_id=external_id, source_system_id=source, target_system=system, outcome=Outcome.SUCCEEDED,
+        payload=payload, correlation_id=f"demo-erp-resend-{answer.external_id}", occurred_at=now, received_at=now,
+    )  # fmt: skip
 
 
 def _send_all(url, database, todo):

@@ -9,7 +9,9 @@ operator can map the missing code to it). Time before the first open month is
 closed on every project's timesheet work: that is what refuses late time in Tryton.
 A person whose new contract the ERP lacks is employed in Tryton until the day
 before it began, so Tryton refuses their later time; a tax code some client still
-waits for is not in Tryton at all.
+waits for is not in Tryton at all; an engagement the ERP moved to a service product
+set up without a revenue account has its invoice lines refused. The months before the
+first open one are closed in the accounts too: an invoice dated back into one is refused.
 """
 
 import json
@@ -20,17 +22,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from opsview.demo.erp import env
-from opsview.demo.plan import Sizes, month_index, month_start, plan_workspace
+from opsview.demo.plan import Sizes, first_open_day, plan_workspace
 
 DEMO_SEED = 2026  # the generator's DEFAULT_SEED; repeated so this module stays free of Django
 PRODUCT = "Consulting hour"
 TAX_RATES = {"VAT19": "0.19", "VAT20": "0.20"}
-
-
-def first_open_day(today: date) -> date:
-    """The first day of the earliest month the ERP has not closed yet (a month closes on the ninth of the next)."""
-    current = month_index(today)
-    return month_start(current if today.day > 9 else current - 1)
 
 
 def erp_code(code: str) -> str:
@@ -64,8 +60,11 @@ def spec_for(plan, today: date) -> dict:
         "clients": [[c.external_id, c.name] for c in plan.clients],
         "people": [[p.external_id, p.name, employed_until(p)] for p in plan.people],
         "product": PRODUCT,
+        # A service product set up without a revenue account, billed for an engagement: Tryton refuses its lines.
+        "unbooked": sorted({p.erp_service for p in plan.projects if p.erp_service}),
         "projects": [
             [p.code if p.erp_mapped_at is not None else erp_code(p.code), p.name, p.client.external_id]
+            + ([p.erp_service] if p.erp_service else [])
             for p in plan.projects
         ],
     }

@@ -18,7 +18,7 @@ from opsview.telemetry.models import SyncEvent, SyncRun
 from opsview.workspaces.models import ApiToken, Membership, Role, System, Workspace
 
 # The local HTTP server and the real Tryton server, for connector and pull tests alike.
-pytest_plugins = ["tests.connectors.fixtures", "tests.browser"]
+pytest_plugins = ["tests.connectors.fixtures", "tests.browser", "tests.demo_erp_support"]
 
 PASSWORD = "correct horse battery staple"
 

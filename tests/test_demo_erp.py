@@ -6,7 +6,6 @@ seed makes (a small demo), served by one trytond; ``seed_demo`` then finds it on
 as the README tells an operator, and the replay posts the record.
 """
 
-import shutil
 from collections import Counter
 from datetime import date
 from io import StringIO
@@ -17,43 +16,19 @@ from django.core.management import call_command
 
 from connectors.tryton import TrytonConnector
 from opsview.demo.erp import env
-from opsview.demo.erp.firms import build_firms, demo_plans, erp_code
-from opsview.demo.plan import Sizes
+from opsview.demo.erp.firms import demo_plans, erp_code
 from opsview.queues.models import ExceptionItem, Mapping
+from opsview.queues.policies import policies_for
 from opsview.records.models import Invoice
 from opsview.replay.models import Replay
 from opsview.telemetry.models import SyncEvent
 from opsview.workspaces.models import System
+from tests.demo_erp_support import SIZES, SMALL, fix
 from tests.replay_support import run_queued
 
 pytestmark = [pytest.mark.tryton, pytest.mark.django_db]
-SMALL = ("--people", "24", "--time-entries", "3000", "--sync-events", "8000")
-SIZES = Sizes.resolve(people=24, time_entries=3000, sync_events=8000)
 TRYTONS_CODES = {"UNKNOWN_PROJECT", "TIMESHEET_PERIOD_CLOSED", "EMPLOYEE_CONTRACT_ENDED", "UNKNOWN_TAX",
                  "PERIOD_CLOSED", "NO_REVENUE_ACCOUNT"}  # fmt: skip
-
-
-@pytest.fixture
-def demo_erp(tryton_firm_build, tmp_path, settings, monkeypatch):
-    venv, _firm = tryton_firm_build
-    (base,) = venv.parent.glob("base-*.sqlite")
-    sizes = SIZES
-    settings.VAR_DIR = tmp_path
-    (tmp_path / "tryton").mkdir()
-    (tmp_path / "tryton" / "venv").symlink_to(venv)  # where ``demo_erp fix`` finds it
-    names = build_firms(venv, base, tmp_path / "tryton" / "db", demo_plans(date.today(), sizes), date.today())
-    server = env.TrytonServer(venv, tmp_path / "tryton" / "db", names)
-    monkeypatch.setenv("OPSVIEW_DEMO_ERP_PORT", str(server.port))
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(tmp_path / "tryton", ignore_errors=True)
-
-
-def fix(*args):
-    out = StringIO()
-    call_command("demo_erp", "fix", *args, stdout=out)
-    return out.getvalue()
 
 
 def replay_one(client, item):
@@ -90,6 +65,10 @@ def test_seeded_tryton_failures_are_trytons_own_refusals_and_replay_after_a_fix_
     assert tryton.credentials == {"password": env.ADMIN_PASSWORD}
     with TrytonConnector(demo_erp.url, "northwind", "admin", tryton.credentials["password"]) as erp:
         assert erp.check() == "Tryton 8.2, database northwind, user admin"
+    assert (tryton.connection_status, tryton.connection_detail) == ("ok", "Tryton 8.2, database northwind, user admin")
+    # The firm's guides say where its demo Tryton is and how a fix is made in it.
+    guide = policies_for(tryton.workspace)["posting_failure"].fix_guide
+    assert f"local Tryton at {demo_erp.url}" in guide and "fix northwind reopen-period YYYY-MM-DD" in guide
 
     # Every open exception to Tryton is something Tryton (or the look-up in it) refused, in its words.
     open_items = ExceptionItem.objects.filter(system__slug="tryton", status="open")

@@ -1,10 +1,11 @@
 """An operator's morning in real Chromium, on ``seed_demo``'s data and the demo's real Tryton.
 
-The operator finds the posting failures with the most money at stake, the accountant
-fixes their cause in Tryton (through its own API, as the fix guide says), and the
-operator replays the group from its dry run and watches it succeed. Tryton then holds
-each record once. Then a missing mapping is fixed in place and its waiting records are
-replayed the same way. Workers are stood in for by running the queued tasks here.
+The operator finds the posting failures with the most money at stake (invoices refused
+for a closed period), the accountant reopens the period in Tryton (through its own API,
+as the fix guide says), and the operator replays the group from its dry run and watches
+it succeed. Tryton then holds each invoice once, posted with one move. Then a missing
+mapping is fixed in place and its waiting records are replayed the same way. Workers are
+stood in for by running the queued tasks here.
 """
 
 import re
@@ -21,14 +22,14 @@ from opsview.demo.erp.firms import erp_code
 from opsview.queues.models import ExceptionItem, Mapping
 from opsview.replay.models import Replay
 from tests.browser import BROWSER
-from tests.demo_erp_support import SMALL, demo_erp, fix  # noqa: F401 - demo_erp is a fixture
+from tests.demo_erp_support import SMALL, fix
 from tests.replay_support import run_queued
 
 pytestmark = [*BROWSER, pytest.mark.tryton]
 
 
 @pytest.fixture
-def seeded(demo_erp, transactional_db):  # noqa: F811 - the fixture imported above
+def seeded(demo_erp, transactional_db):
     call_command("seed_demo", *SMALL, stdout=StringIO())
     call_command("backfill_queues", stdout=StringIO())
     return demo_erp
@@ -70,33 +71,27 @@ def replay_from_dry_run(page):
     return count
 
 
-def lines_in_tryton(server, key):
-    """The timesheet lines Tryton holds for the replay with idempotency ``key``."""
+def in_tryton(server, model, domain, fields=("id",)):
+    """The rows of ``model`` Northwind's Tryton holds that match ``domain``."""
     with TrytonConnector(server.url, "northwind", env.ADMIN_USER, env.ADMIN_PASSWORD) as erp:
-        return erp.rpc.call("model.timesheet.line.search_read", [("description", "like", f"%[{key}]")], 0, None,
-                            None, ["id"])  # fmt: skip
+        return erp.rpc.call(f"model.{model}.search_read", domain, 0, None, None, list(fields))
 
 
 def test_an_operators_morning_closes_the_loop_into_the_real_erp(page, seeded, live_server):
     server = seeded
     sign_in(page, "operator")
 
-    # The posting failures with the most money at stake first; their group and its fix guide.
+    # The posting failures with the most money at stake first: invoices refused for a closed period.
     group_id, _record = open_top_group(page, "kind=posting_failure")
     items = list(ExceptionItem.objects.filter(group_id=group_id, status="open").select_related("last_event"))
-    assert items and {i.error_code for i in items} == {"TIMESHEET_PERIOD_CLOSED"}
-    assert "Tryton" in page.locator("main").inner_text()  # the guide says where the fix is made
-    open_money = page.locator("[data-stake]").inner_text()
-    assert open_money.split()[0] in ("EUR", "€") or "EUR" in open_money
+    assert items and {(i.record_type, i.error_code) for i in items} == {("invoice", "PERIOD_CLOSED")}
+    guide = page.locator("section", has_text="How to fix it").first.inner_text()
+    assert "Fiscal Years > Periods" in guide and "fix northwind reopen-period" in guide, guide
+    assert page.locator("[data-stake]").inner_text().startswith("EUR ")
 
-    # The accountant reopens each project's timesheets in Tryton back to the oldest refused month.
-    oldest = {}
-    for item in items:
-        entry = item.last_event.payload
-        month = entry["date"][:8] + "01"
-        oldest[entry["project"]] = min(oldest.get(entry["project"], month), month)
-    for project, month in oldest.items():
-        fix("northwind", "reopen-timesheets", project, month)
+    # The accountant reopens each refused invoice's period in Tryton, through its own API.
+    for day in sorted({item.last_event.payload["date"] for item in items}):
+        assert '"state": "open"' in fix("northwind", "reopen-period", day)
 
     # The operator replays the whole group from its dry run and watches the status.
     page.get_by_role("button", name="Replay the whole group…").click()
@@ -108,10 +103,12 @@ def test_an_operators_morning_closes_the_loop_into_the_real_erp(page, seeded, li
     page.reload()
     assert f"Succeeded: {count}" in page.locator("#replay-list").inner_text()
 
-    # Tryton holds each record once; each exception is resolved as replayed, with its attempt and audit trail.
+    # Tryton holds each invoice once, posted with one move; each exception is resolved as replayed, on record.
     for replay in Replay.objects.filter(exception__group_id=group_id):
-        assert len(lines_in_tryton(server, replay.idempotency_key)) == 1, replay
-        assert replay.verified and replay.status == "succeeded"
+        (invoice,) = in_tryton(server, "account.invoice", [("reference", "=", replay.idempotency_key)],
+                               ["state", "move"])  # fmt: skip
+        assert invoice["state"] == "posted" and replay.verified and replay.status == "succeeded"
+        assert len(in_tryton(server, "account.move", [("origin", "=", f"account.invoice,{invoice['id']}")])) == 1
     resolved = ExceptionItem.objects.filter(pk__in=[i.pk for i in items])
     assert set(resolved.values_list("status", "resolution")) == {("resolved", "replayed")}
     page.goto(f"/queues/{items[0].pk}/")
@@ -140,5 +137,5 @@ def test_an_operators_morning_closes_the_loop_into_the_real_erp(page, seeded, li
     done = ExceptionItem.objects.filter(pk__in=[i.pk for i in waiting])
     assert set(done.values_list("status", "resolution")) == {("resolved", "replayed")}
     for replay in Replay.objects.filter(exception__group_id=group_id):
-        assert len(lines_in_tryton(server, replay.idempotency_key)) == 1
+        assert len(in_tryton(server, "timesheet.line", [("description", "like", f"%[{replay.idempotency_key}]")])) == 1
         assert replay.mappings_applied == [{"field": "project", "from": code, "to": erp_code(code)}]

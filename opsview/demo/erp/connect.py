@@ -27,6 +27,8 @@ from connectors.tryton import TrytonConnector
 from opsview.demo import catalog
 from opsview.demo.erp import env
 from opsview.demo.erp.settings import erp_url
+from opsview.queues.models import Kind, KindSetting
+from opsview.queues.policies import DEFAULTS
 from opsview.records.models import Invoice, InvoiceStatus
 from opsview.telemetry.models import Outcome, SyncEvent
 from opsview.workspaces.models import System
@@ -82,16 +84,51 @@ def _connect(workspaces, progress):
                     "poll_minutes": POLL_MINUTES}  # fmt: skip
         with _connector(url, workspace.slug) as connector:
             try:
-                connector.check()
+                answered = connector.check()
             except ConnectorError as error:
                 progress(f"{workspace.slug}: the demo ERP has no usable database ({error}); left unconfigured")
                 continue
             system.connector_settings = settings
             system.credentials = {"password": env.ADMIN_PASSWORD}
             system.save(update_fields=["connector_settings", "credentials_encrypted"])
+            system.record_connection(True, answered)
+        _guide_to_the_demo_erp(workspace, url)
         done[workspace.slug] = _resend_failures(url, workspace.slug, system)
     progress(f"Demo ERP: {done} in {time.monotonic() - began:.1f} s")
     return {"workspaces": done, "seconds": round(time.monotonic() - began, 1)}
+
+
+def _guide_to_the_demo_erp(workspace, url):
+    """The fix guides of the firm's ERP kinds, with where this demo's Tryton is and how its fixes are made.
+
+    The demo installs no Tryton client: an accountant's fix is one ``demo_erp fix`` command
+    through the running server. Written as the firm's own guide, which an admin can edit.
+    """
+    firm = workspace.slug
+    where = (f"\n\nIn this demo the ERP is a local Tryton at {url} (database {firm}, user {env.ADMIN_USER}; "
+             "README, \"The demo ERP\"). Make the fix from the command line, through the running server, then "
+             "replay: ")  # fmt: skip
+    commands = {
+        Kind.POSTING_FAILURE: (
+            f".venv/bin/python manage.py demo_erp fix {firm} reopen-timesheets PROJECT_CODE YYYY-MM-01 (a project's "
+            f"timesheets closed); … fix {firm} reopen-period YYYY-MM-DD (an accounting period); … fix {firm} "
+            f"set-revenue-account 'Advisory retainer' (a product without a revenue account); … fix {firm} "
+            "extend-employee PERSON_CODE - (an employment that ended)."
+        ),
+        Kind.MISSING_MAPPING: (
+            "a project the ERP was never told about is in Tryton under its code with the digits raised by 1000 "
+            "(NW-0451 is NW-1451): map it here, and reopen that project's timesheets if the records' month is "
+            f"closed (.venv/bin/python manage.py demo_erp fix {firm} reopen-timesheets NW-1451 YYYY-MM-01); a tax "
+            f"Tryton lacks is added with … fix {firm} add-tax NAME RATE, or mapped to one it has."
+        ),
+    }
+    for kind, command in commands.items():
+        default = DEFAULTS[kind]
+        KindSetting.objects.get_or_create(
+            workspace=workspace, kind=kind,
+            defaults={"threshold_days": default.threshold_days, "sla_hours": default.sla_hours,
+                      "fix_guide": default.fix_guide + where + command},
+        )  # fmt: skip
 
 
 def _resend_failures(url, database, system):

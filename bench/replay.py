@@ -19,46 +19,14 @@ import argparse
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import ROOT, drop_database, log, recreate_database, setup_django  # noqa: E402
-
-
-class Target:
-    """A webhook receiver counting what it is sent, by idempotency key."""
-
-    def __init__(self):
-        self.keys, self.lock = Counter(), threading.Lock()
-        target = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with target.lock:
-                    target.keys[self.headers.get("Idempotency-Key")] += 1
-                body = b'{"ok": true}'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/records"
-        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+from bench.support import ROOT, Receiver, drop_database, log, recreate_database, setup_django  # noqa: E402
 
 
 def build(records, url):
@@ -122,7 +90,7 @@ def main():
 
     from opsview.replay.models import ACTIVE, Replay, ReplayStatus
 
-    target = Target()
+    target = Receiver()
     requested = build(args.records, target.url)
     connections.close_all()
 
@@ -144,8 +112,8 @@ def main():
             cluster.kill()
     statuses = Counter(Replay.objects.values_list("status", flat=True))
     sent = statuses.get(ReplayStatus.SUCCEEDED, 0)
-    received = sum(target.keys.values())
-    duplicates = sum(1 for n in target.keys.values() if n > 1)
+    received = sum(target.accepted.values())
+    duplicates = sum(1 for n in target.accepted.values() if n > 1)
     done = requested - sum(statuses.get(s, 0) for s in ACTIVE)
     log(f"{done} of {requested} replays finished in {elapsed:.1f} s with {args.workers} workers: {dict(statuses)}")
     if not args.keep:

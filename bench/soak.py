@@ -46,7 +46,6 @@ import threading
 import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -54,7 +53,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.soak_checks import MAX_TRIES, check  # noqa: E402
-from bench.support import PG, ROOT, drop_database, log, recreate_database, setup_django  # noqa: E402
+from bench.support import PG, ROOT, Receiver, drop_database, log, recreate_database, setup_django  # noqa: E402
 
 PASSWORD = "soak-password-not-secret"
 ERRORS = [
@@ -63,42 +62,6 @@ ERRORS = [
     ("TIMEOUT", "Read timed out after 30 s"),
     ("VALIDATION", "Tax code missing on line 1"),
 ]
-
-
-class Receiver:
-    """The replay target: a webhook endpoint that answers 503 to one request in twenty, counting what it accepts."""
-
-    def __init__(self, failure_rate=0.05):
-        self.accepted, self.requests, self.refused = Counter(), 0, 0
-        self.lock, rng = threading.Lock(), random.Random(7)
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with receiver.lock:
-                    receiver.requests += 1
-                    fail = rng.random() < failure_rate
-                    if fail:
-                        receiver.refused += 1
-                    else:
-                        receiver.accepted[self.headers.get("Idempotency-Key")] += 1
-                body = b'{"error": "busy"}' if fail else b'{"ok": true}'
-                self.send_response(503 if fail else 200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/records"
-        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
 
 
 class Stats:
@@ -386,7 +349,7 @@ def main():
 
     from opsview.replay.models import ACTIVE, Replay
 
-    receiver = Receiver()
+    receiver = Receiver(failure_rate=0.05)  # one request in twenty answered 503
     workspace, tokens = build(receiver.url, args.clients)
     connections.close_all()
     process, log_file, base = start_server(args.database, var_dir, free_port(), args.redis_db)

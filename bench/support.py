@@ -1,7 +1,11 @@
 """What the benchmarks share: their PostgreSQL server, their log, and Django set up on a database of their own."""
 
 import os
+import random
 import sys
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psycopg
@@ -57,3 +61,42 @@ def setup_django(database, var_dir=None):
 
     django.setup()
     call_command("migrate", verbosity=0)
+
+
+class Receiver:
+    """A replay target on loopback: a webhook endpoint counting what it accepts by idempotency key.
+
+    ``failure_rate`` of the requests are answered 503 (busy), as a real target sometimes does.
+    """
+
+    def __init__(self, failure_rate=0.0):
+        self.accepted, self.requests, self.refused = Counter(), 0, 0
+        self.lock, rng = threading.Lock(), random.Random(7)
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver.lock:
+                    receiver.requests += 1
+                    fail = rng.random() < failure_rate
+                    if fail:
+                        receiver.refused += 1
+                    else:
+                        receiver.accepted[self.headers.get("Idempotency-Key")] += 1
+                body = b'{"error": "busy"}' if fail else b'{"ok": true}'
+                self.send_response(503 if fail else 200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/records"
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()

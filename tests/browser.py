@@ -8,6 +8,7 @@ list, for a test that provokes one on purpose.
 """
 
 import os
+import re
 
 import pytest
 
@@ -97,3 +98,14 @@ def _no_csp_violation(request):
     violations.clear()
     yield
     assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
+
+
+def sign_in(page, username, password=None):
+    """Sign ``username`` in through the login form (the cast's password unless given) and land on home."""
+    from tests.conftest import PASSWORD
+
+    page.goto("/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password or PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))

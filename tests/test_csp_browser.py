@@ -4,7 +4,6 @@ can open shows no violation, the charts draw, the workspace colours apply, and a
 tests/browser.py fails any browser test during which a violation was reported; this file visits every page.
 """
 
-import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,8 +12,8 @@ from opsview.queues import sync_failures
 from opsview.queues.models import ExceptionItem
 from opsview.telemetry.models import SyncEvent, SyncRun
 from opsview.workspaces.models import Membership, Role
-from tests.browser import BROWSER
-from tests.conftest import PASSWORD, make_user
+from tests.browser import BROWSER, sign_in
+from tests.conftest import make_user
 
 pytestmark = BROWSER
 
@@ -52,14 +51,6 @@ def every_page(firm):
         "/settings/systems/", f"/settings/systems/{firm.erp.pk}/", "/settings/tokens/", "/settings/branding/",
         "/audit/", "/api/docs/",
     ]  # fmt: skip
-
-
-def sign_in(page, username):
-    page.goto("/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
 
 
 def charts_drawn(page):

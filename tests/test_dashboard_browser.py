@@ -12,8 +12,8 @@ import pytest
 
 from opsview.kpis.rollups import rollup_day
 from opsview.workspaces.models import Role
-from tests.browser import BROWSER
-from tests.conftest import PASSWORD, make_user
+from tests.browser import BROWSER, sign_in
+from tests.conftest import make_user
 from tests.kpi_books import Books, at, day
 
 PERIOD = "start=2026-11-01&end=2026-11-20"
@@ -63,14 +63,6 @@ def books(transactional_db):
     for n in range(5, 20):
         rollup_day(books.workspace, day(f"2026-11-{n:02}"), now=at("2026-11-20 12:00"))
     return books
-
-
-def sign_in(page, username):
-    page.goto("/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
 
 
 def test_the_executive_dashboard_draws_every_chart(page, books, outside_requests):

@@ -21,7 +21,7 @@ from opsview.demo.erp import env
 from opsview.demo.erp.firms import erp_code
 from opsview.queues.models import ExceptionItem, Mapping
 from opsview.replay.models import Replay
-from tests.browser import BROWSER
+from tests.browser import BROWSER, sign_in
 from tests.demo_erp_support import SMALL, fix
 from tests.replay_support import run_queued
 
@@ -41,14 +41,6 @@ def page(browser, live_server):
     context.set_default_timeout(20000)
     yield context.new_page()
     context.close()
-
-
-def sign_in(page, username):
-    page.goto("/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
 
 
 def open_top_group(page, query):
@@ -79,7 +71,7 @@ def in_tryton(server, model, domain, fields=("id",)):
 
 def test_an_operators_morning_closes_the_loop_into_the_real_erp(page, seeded, live_server):
     server = seeded
-    sign_in(page, "operator")
+    sign_in(page, "operator", DEMO_PASSWORD)
 
     # The posting failures with the most money at stake first: invoices refused for a closed period.
     group_id, _record = open_top_group(page, "kind=posting_failure")

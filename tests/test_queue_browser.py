@@ -9,8 +9,7 @@ import re
 import pytest
 
 from opsview.queues.models import ExceptionItem, Kind, Status
-from tests.browser import BROWSER
-from tests.conftest import PASSWORD
+from tests.browser import BROWSER, sign_in
 from tests.queue_support import failure, send
 
 pytestmark = BROWSER
@@ -32,14 +31,6 @@ def failures(transactional_db, api, northwind):
          failure("TE-t", "Read timed out after 30s", code="TIMEOUT"),
          failure("TE-m", "Unknown project code 'ACME-01'", code=""))  # fmt: skip
     return ExceptionItem.objects.for_workspace(northwind.workspace)
-
-
-def sign_in(page, username):
-    page.goto("/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
 
 
 def open_count(page, kind):

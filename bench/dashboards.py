@@ -83,7 +83,8 @@ def cast():
     from django.db.models import Count
 
     from opsview.records.models import Person, Project, TimeEntry
-    from opsview.workspaces.models import Membership, Role, Workspace
+    from opsview.workspaces.models import Membership, Workspace
+    from opsview.workspaces.roles import Role
 
     largest = (
         TimeEntry.objects.values("workspace_id").annotate(n=Count("id")).order_by("-n").values_list("workspace_id")[:1]

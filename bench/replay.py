@@ -37,7 +37,8 @@ def build(records, url):
     from opsview.queues.models import ExceptionItem
     from opsview.replay.services import request_replay
     from opsview.telemetry.models import SyncEvent
-    from opsview.workspaces.models import Membership, Role, System, Workspace
+    from opsview.workspaces.models import Membership, System, Workspace
+    from opsview.workspaces.roles import Role
 
     workspace = Workspace.objects.create(name="Bench Replay", slug="bench-replay")
     source = System.objects.create(workspace=workspace, slug="harvest", name="Harvest", kind="time_tracking")

@@ -15,7 +15,8 @@ from rest_framework.test import APIClient
 
 from opsview.records.models import Client, Person, Project, TimeEntry
 from opsview.telemetry.models import SyncEvent, SyncRun
-from opsview.workspaces.models import ApiToken, Membership, Role, System, Workspace
+from opsview.workspaces.models import ApiToken, Membership, System, Workspace
+from opsview.workspaces.roles import Role
 
 # The local HTTP server and the real Tryton server, for connector and pull tests alike.
 pytest_plugins = ["tests.connectors.fixtures", "tests.browser", "tests.demo_erp_support"]

@@ -1,7 +1,8 @@
 """Every answer carries the strict Content-Security-Policy, and a workspace's colours reach pages through a
 stylesheet that writes only a #rrggbb colour, whatever the database holds."""
 
-from opsview.workspaces.models import Membership, Role, Workspace
+from opsview.workspaces.models import Membership, Workspace
+from opsview.workspaces.roles import Role
 from tests.conftest import signed_in
 
 

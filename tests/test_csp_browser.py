@@ -11,7 +11,8 @@ import pytest
 from opsview.queues import sync_failures
 from opsview.queues.models import ExceptionItem
 from opsview.telemetry.models import SyncEvent, SyncRun
-from opsview.workspaces.models import Membership, Role
+from opsview.workspaces.models import Membership
+from opsview.workspaces.roles import Role
 from tests.browser import BROWSER, sign_in
 from tests.conftest import make_user
 

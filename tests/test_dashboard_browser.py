@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from opsview.kpis.rollups import rollup_day
-from opsview.workspaces.models import Role
+from opsview.workspaces.roles import Role
 from tests.browser import BROWSER, sign_in
 from tests.conftest import make_user
 from tests.kpi_books import Books, at, day

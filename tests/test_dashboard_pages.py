@@ -159,7 +159,8 @@ def test_plotly_js_is_served_from_our_static_files(client):
 
 def test_a_role_change_applies_from_the_next_request(client, northwind, erin):
     # Roles are read once per request; a member demoted or removed must not keep them on later pages.
-    from opsview.workspaces.models import Membership, Role
+    from opsview.workspaces.models import Membership
+    from opsview.workspaces.roles import Role
 
     signed_in(client, erin)
     assert client.get("/dashboards/executive/").status_code == 200

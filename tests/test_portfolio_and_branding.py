@@ -10,7 +10,8 @@ from django.utils import timezone
 from opsview.audit.models import AuditEntry
 from opsview.records.models import TimeEntry
 from opsview.telemetry.models import SyncEvent
-from opsview.workspaces.models import Membership, Role
+from opsview.workspaces.models import Membership
+from opsview.workspaces.roles import Role
 from tests.conftest import signed_in
 
 PNG = base64.b64decode(

@@ -21,7 +21,8 @@ from opsview.demo.generator import reset_demo, seed_demo
 from opsview.demo.plan import Sizes, plan_workspace
 from opsview.records.models import Invoice, Person, Project, TimeEntry
 from opsview.telemetry.models import SyncEvent, SyncRun
-from opsview.workspaces.models import Membership, Role, System, Workspace
+from opsview.workspaces.models import Membership, System, Workspace
+from opsview.workspaces.roles import Role
 
 # The demo ERP is left out here (tests/test_demo_erp.py seeds with it): a trytond someone runs on the
 # machine's default port must not change what these tests see.

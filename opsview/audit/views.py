@@ -11,8 +11,8 @@ from opsview.audit.diffs import changes
 from opsview.audit.models import AuditEntry
 from opsview.queues.masking import mask
 from opsview.queues.policies import masked_fields_for
+from opsview.workspaces.http import require_workspace
 from opsview.workspaces.permissions import AUDIT, require
-from opsview.workspaces.views import require_workspace
 
 # The action filter matches by prefix: a family ("exception.") or one action ("exception.resolve").
 ACTION_FAMILIES = ("exception.", "mapping.", "group.", "queue_setting.", "saved_view.", "system.", "token.")

@@ -13,7 +13,6 @@ from opsview.kpis.exceptions import (
     exception_resolution_time,
     exception_volume,
     items_past_sla,
-    stake_money,
 )
 from opsview.kpis.sync import sync_success_rate, sync_success_totals
 from opsview.kpis.wip import (
@@ -23,6 +22,7 @@ from opsview.kpis.wip import (
     unbilled_wip_trend,
     worst_unbilled,
 )
+from opsview.queues.money import stake_money
 
 
 @dataclass

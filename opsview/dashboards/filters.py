@@ -7,7 +7,7 @@ from django.shortcuts import render
 
 from opsview.kpis.scope import PERIODS, ScopeError, scope_from_params
 from opsview.records.models import Client, Person, Project
-from opsview.workspaces.views import require_workspace
+from opsview.workspaces.http import require_workspace
 
 
 def page_scope(request, default="30d"):

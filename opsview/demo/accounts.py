@@ -6,7 +6,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 
 from opsview.demo.catalog import DEMO_PASSWORD
-from opsview.workspaces.models import Membership, Role
+from opsview.workspaces.models import Membership
+from opsview.workspaces.roles import Role
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from opsview.records.models import Client, Invoice, Person, Project, TimeEntry
 from opsview.telemetry.models import Outcome, RunStatus, SyncEvent, SyncRun
+from opsview.workspaces.http import require_workspace
 from opsview.workspaces.models import System
-from opsview.workspaces.views import require_workspace
 
 PAGE_SIZE = 50
 

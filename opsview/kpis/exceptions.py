@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.apps import apps
-from django.db import connections
-from django.db.models import Count, F, Max, Q
+from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
 
 from opsview.kpis.expressions import ElapsedDays, rounded
 from opsview.kpis.percentiles import percentiles
+from opsview.queues.money import money_at_stake
 
 
 @dataclass(frozen=True)
@@ -118,43 +118,6 @@ def items_past_sla(scope, source=QUEUE_ITEMS):
     return {"available": True, "items": sum(k["items"] for k in by_kind), "by_kind": by_kind}
 
 
-# The money of a record counted once: per record, its largest amount among the exceptions given
-# (they all carry the same record's value; a payload-only estimate may differ).
-PER_CURRENCY = """
-SELECT records.cur, COUNT(*), SUM(records.money), SUM(records.n)
-FROM ({per_record}) AS records GROUP BY records.cur ORDER BY SUM(records.money) DESC
-"""
-
-
-def money_at_stake(items, source=QUEUE_ITEMS):
-    """Money at stake in ``items`` (exception items): the amount of each record they hold up, counted once
-    however many of the items concern that record, per currency; with the number of records and exceptions.
-
-    A time entry that is approved-not-invoiced and also failed to post to the ERP is one record with two
-    exceptions: its money counts once. This is the one definition; the queue's totals and the dashboards
-    read it.
-    """
-    per_record = (
-        items.order_by()
-        .values(*source.record)
-        .annotate(money=Max(source.amount), cur=Max(source.currency), n=Count("*"))
-        .values("money", "cur", "n")
-    )
-    sql, params = per_record.query.sql_with_params()
-    with connections[items.db].cursor() as cursor:
-        cursor.execute(PER_CURRENCY.format(per_record=sql), params)
-        rows = cursor.fetchall()
-    by_currency = [
-        {"currency": cur or "", "amount": money or 0, "records": records, "exceptions": n}
-        for cur, records, money, n in rows
-    ]
-    return {
-        "by_currency": by_currency,
-        "records": sum(row["records"] for row in by_currency),
-        "exceptions": sum(row["exceptions"] for row in by_currency),
-    }
-
-
 def exception_money_at_stake(scope, source=QUEUE_ITEMS):
     """Money at stake in open exceptions, now: the value of each record that has at least one open exception
     (time at its bill rate, an invoice's amount), counted once however many open exceptions the record has,
@@ -163,24 +126,4 @@ def exception_money_at_stake(scope, source=QUEUE_ITEMS):
     items = source.items(scope)
     if items is None:
         return UNAVAILABLE
-    return {"available": True, **money_at_stake(items.filter(**{f"{source.status}__in": source.open_statuses}), source)}
-
-
-def _money(amount, currency):
-    text = f"{amount:,.0f}" if abs(amount) >= 10_000 else f"{amount:,.2f}"
-    return f"{currency} {text}".strip()
-
-
-def stake_money(stake):
-    """The money of a ``money_at_stake`` result in words, e.g. "EUR 43,210 + GBP 1,200.00"."""
-    return " + ".join(_money(row["amount"], row["currency"]) for row in stake["by_currency"]) or "0.00"
-
-
-def stake_sentence(stake):
-    """A ``money_at_stake`` result as the queue and the dashboards say it:
-    "EUR 43,210 at stake in 120 records, 150 exceptions"."""
-    records, exceptions = stake["records"], stake["exceptions"]
-    return (
-        f"{stake_money(stake)} at stake in {records:,} record{'s' if records != 1 else ''}, "
-        f"{exceptions:,} exception{'s' if exceptions != 1 else ''}"
-    )
+    return {"available": True, **money_at_stake(items.filter(**{f"{source.status}__in": source.open_statuses}))}

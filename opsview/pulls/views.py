@@ -6,8 +6,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from opsview.pulls.actions import CannotPull, request_pull
+from opsview.workspaces.http import require_admin
 from opsview.workspaces.models import System
-from opsview.workspaces.views import require_admin
 
 
 @login_required

@@ -12,15 +12,15 @@ from django.views.decorators.http import require_POST
 
 from opsview.audit.diffs import changes
 from opsview.audit.models import AuditEntry
-from opsview.kpis.exceptions import money_at_stake, stake_sentence
 from opsview.queues import actions, configuration, filters
 from opsview.queues.masking import mask, readable_json
 from opsview.queues.models import PENDING, USER_RESOLUTIONS, ExceptionGroup, ExceptionItem, Kind, Mapping, Status
+from opsview.queues.money import money_at_stake, stake_sentence
 from opsview.queues.policies import DEFAULTS, masked_fields_for, policies_for
 from opsview.queues.views import permissions_of
 from opsview.telemetry.models import SyncEvent
+from opsview.workspaces.http import require_workspace
 from opsview.workspaces.permissions import ADMINISTER, can
-from opsview.workspaces.views import require_workspace
 
 HISTORY_LIMIT = 500
 EVENT_LIMIT = 200

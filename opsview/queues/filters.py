@@ -128,7 +128,7 @@ def apply(items, query, user, status=True):
     if query.age:
         items = items.filter(record_date__lte=timezone.localdate() - timedelta(days=AGES[query.age]))
     if query.past_sla:
-        items = items.filter(status=Status.OPEN, sla_due_at__lt=timezone.now())
+        items = items.past_sla(timezone.now())
     if query.q:
         items = items.filter(matches(query.q))
     return items

@@ -82,12 +82,27 @@ class ExceptionGroup(WorkspaceOwned):
         return f"{self.get_kind_display()}: {self.message}"[:255]
 
 
+class ExceptionItemQuerySet(WorkspaceQuerySet):
+    def pending(self):
+        """Still waiting for someone (open or snoozed): the open work, which resolves by itself."""
+        return self.filter(status__in=PENDING)
+
+    def past_sla(self, now):
+        """Open exceptions whose SLA deadline is before ``now``: the one definition of "past SLA".
+
+        A snoozed exception waits by someone's decision and is not late.
+        """
+        return self.filter(status=Status.OPEN, sla_due_at__lt=now)
+
+
 class ExceptionItem(WorkspaceOwned):
     """One record that needs a person, with the money it holds up."""
 
     MANAGER_SCOPE = "project__manager__user"
 
-    key = models.CharField(max_length=255, help_text="The record and the track it fails on; see detection.key_of.")
+    key = models.CharField(
+        max_length=255, help_text="The record and the track it fails on; see tracking.sync_key and tracking.state_key."
+    )
     group = models.ForeignKey(ExceptionGroup, on_delete=models.PROTECT, related_name="items")
     kind = models.CharField(max_length=24, choices=Kind.choices)
     system = models.ForeignKey(
@@ -141,7 +156,7 @@ class ExceptionItem(WorkspaceOwned):
     project = models.ForeignKey("records.Project", null=True, blank=True, on_delete=models.SET_NULL)
     client = models.ForeignKey("records.Client", null=True, blank=True, on_delete=models.SET_NULL)
 
-    objects = WorkspaceQuerySet.as_manager()
+    objects = ExceptionItemQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "key"], name="exception_key_per_ws")]
@@ -157,7 +172,7 @@ class ExceptionItem(WorkspaceOwned):
             models.Index(fields=["workspace", "status", "sla_due_at"], name="queue_sla_idx"),
             models.Index(fields=["workspace", "record_type", "external_id"], name="queue_record_idx"),
             # Money at stake counts each record once: its exceptions arrive grouped, in record order, from
-            # the index alone (kpis.exceptions.money_at_stake).
+            # the index alone (queues.money.money_at_stake).
             models.Index(
                 fields=["workspace", "status", "source_system", "record_type", "external_id"],
                 include=["amount", "currency"],
@@ -172,15 +187,17 @@ class ExceptionItem(WorkspaceOwned):
 
     @property
     def record_ref(self):
-        """What identifies the record across its exceptions; see kpis.exceptions.money_at_stake."""
+        """What identifies the record across its exceptions; see queues.money.money_at_stake."""
         return (self.source_system_id, self.record_type, self.external_id)
 
     @property
     def is_pending(self):
+        """This row's side of ``ExceptionItemQuerySet.pending``."""
         return self.status in PENDING
 
     @property
     def is_past_sla(self):
+        """This row's side of ``ExceptionItemQuerySet.past_sla``, now."""
         return self.status == Status.OPEN and self.sla_due_at < timezone.now()
 
     @property

@@ -14,18 +14,17 @@ from django.core.paginator import Paginator
 from django.http import HttpResponseBadRequest, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from opsview.common.bounds import OutOfBounds, bounded_date, id_or_none
 from opsview.common.csvfiles import csv_lines
-from opsview.kpis.exceptions import money_at_stake, stake_sentence
 from opsview.queues import actions, configuration, filters, mappings
 from opsview.queues.models import USER_RESOLUTIONS, ExceptionGroup, ExceptionItem, Kind, SavedView
+from opsview.queues.money import money_at_stake, stake_sentence
 from opsview.records.models import Client, Project
+from opsview.workspaces.http import require_workspace, safe_next
 from opsview.workspaces.models import System
 from opsview.workspaces.permissions import ACT, COMMENT, can
-from opsview.workspaces.views import require_workspace
 
 PAGE_SIZE = 50
 
@@ -112,15 +111,6 @@ def export_csv(request):
     return response
 
 
-def _safe_next(request, fallback):
-    target = request.POST.get("next") or ""
-    # Only a path of this site: redirect() would read any other word as the name of a URL pattern.
-    is_path = target.startswith("/") and not target.startswith("//")
-    if is_path and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return fallback
-
-
 def _until(value):
     if not value:
         raise actions.ActionRefused("Snooze until: choose a date.")
@@ -193,7 +183,7 @@ def act(request):
             messages.success(request, f"{done} exception{'s' if done != 1 else ''} {verb}.")
         else:
             messages.info(request, f"Nothing to do: none of {what} could be {verb}.")
-    return redirect(_safe_next(request, "queue"))
+    return redirect(safe_next(request, "queue"))
 
 
 @login_required
@@ -207,7 +197,7 @@ def map_value(request, pk):
         messages.error(request, str(refusal))
     else:
         messages.success(request, f"Mapped {mapping.source_value} → {mapping.target_value}; {waiting} still open.")
-    return redirect(_safe_next(request, "queue"))
+    return redirect(safe_next(request, "queue"))
 
 
 @login_required

@@ -22,8 +22,8 @@ from opsview.queues.policies import masked_fields_for
 from opsview.replay import services, source_resends
 from opsview.replay.models import ACTIVE, Replay, ReplayStatus
 from opsview.replay.payloads import PayloadInvalid
+from opsview.workspaces.http import require_workspace
 from opsview.workspaces.permissions import ACT, require
-from opsview.workspaces.views import require_workspace
 
 STATUS_LIMIT = 200
 

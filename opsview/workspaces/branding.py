@@ -10,9 +10,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from opsview.audit.trail import record
+from opsview.workspaces.http import require_workspace
 from opsview.workspaces.models import Workspace, WorkspaceLogo
 from opsview.workspaces.permissions import ADMINISTER, can, require
-from opsview.workspaces.views import require_workspace
 
 DEFAULT_ACCENT = "#2456a6"
 LOGO_MAX_BYTES = 256 * 1024

@@ -8,14 +8,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from opsview.workspaces import credentials
+from opsview.workspaces.roles import Role
 from opsview.workspaces.scoping import WorkspaceOwned, WorkspaceQuerySet
-
-
-class Role(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    OPERATOR = "operator", "Operator"
-    MANAGER = "manager", "Project manager"
-    EXECUTIVE = "executive", "Executive"
 
 
 class WorkspaceManager(models.Manager):

@@ -2,7 +2,7 @@
 
 from django.core.exceptions import PermissionDenied
 
-from opsview.workspaces.models import Role
+from opsview.workspaces.roles import Role
 from opsview.workspaces.scoping import roles_by_workspace
 
 VIEW = "view"

@@ -10,6 +10,8 @@ with ``MANAGER_SCOPE``, a lookup path to the managing user.
 from django.db import models
 from django.db.models import Q
 
+from opsview.workspaces.roles import Role
+
 # A request's user carries its roles, loaded once by CurrentWorkspaceMiddleware:
 # a dashboard scopes dozens of querysets and must not ask for them each time.
 ROLES_ATTRIBUTE = "_opsview_roles"
@@ -22,11 +24,9 @@ def remember_roles(user, memberships):
 
 def roles_by_workspace(user):
     """``{workspace_id: role}`` for ``user``: remembered for this request, else read from the database."""
-    from opsview.workspaces.models import Membership
-
     roles = getattr(user, ROLES_ATTRIBUTE, None)
     if roles is None:
-        roles = dict(Membership.objects.filter(user=user).values_list("workspace_id", "role"))
+        roles = dict(user.memberships.values_list("workspace_id", "role"))
     return roles
 
 
@@ -36,8 +36,6 @@ class WorkspaceQuerySet(models.QuerySet):
 
     def visible_to(self, user, workspace=None):
         """Rows of the user's workspaces (or of ``workspace`` only), as their role allows."""
-        from opsview.workspaces.models import Role
-
         if user is None or not user.is_authenticated:
             return self.none()
         only = getattr(workspace, "pk", workspace)

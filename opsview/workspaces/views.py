@@ -3,7 +3,6 @@
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -11,15 +10,9 @@ from django.views.decorators.http import require_POST
 from opsview.pulls import schedules
 from opsview.workspaces import services
 from opsview.workspaces.connectivity import check_connection, connection_state
+from opsview.workspaces.http import require_admin, require_workspace, safe_next
 from opsview.workspaces.middleware import SESSION_KEY
 from opsview.workspaces.models import ApiToken, System
-from opsview.workspaces.permissions import ADMINISTER, can
-
-
-def require_workspace(request):
-    if request.workspace is None:
-        raise Http404("You are not a member of any workspace.")
-    return request.workspace
 
 
 @login_required
@@ -33,8 +26,7 @@ def switch_workspace(request):
             break
     else:
         raise Http404("No such workspace among yours.")
-    target = request.POST.get("next") or "/"
-    return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+    return redirect(safe_next(request, "/"))
 
 
 class SystemForm(forms.ModelForm):
@@ -74,13 +66,6 @@ class SystemForm(forms.ModelForm):
         if taken.exists():
             raise forms.ValidationError(f"Another system of this workspace already uses '{slug}'.")
         return slug
-
-
-def require_admin(request):
-    workspace = require_workspace(request)
-    if not can(request.user, workspace, ADMINISTER):
-        raise PermissionDenied("Only workspace admins manage systems and API tokens.")
-    return workspace
 
 
 @login_required

@@ -5,7 +5,8 @@ from functools import cached_property, wraps
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from opsview.kpis.scope import PERIODS, ScopeError, scope_from_params
+from opsview.kpis.forms import scope_from_params
+from opsview.kpis.scope import PERIODS, ScopeError
 from opsview.records.models import Client, Person, Project
 from opsview.workspaces.http import require_workspace
 

@@ -10,6 +10,7 @@ from opsview.common.csvfiles import csv_writer
 from opsview.dashboards import boards, charts, drilldown, portfolio
 from opsview.dashboards.filters import FilterChoices, dashboard_page, page_scope
 from opsview.kpis.approval import unapproved_by_person
+from opsview.kpis.catalog import BY_CHART
 from opsview.kpis.projects import project_billing_status, project_timeline
 from opsview.records.models import Project
 
@@ -28,9 +29,9 @@ def executive(request):
 @dashboard_page
 def chart_csv(request, key):
     scope = page_scope(request)
-    chart = boards.executive_chart(scope, key)
-    if chart is None:
+    if key not in BY_CHART:
         raise Http404("No such chart.")
+    chart = BY_CHART[key].chart_of(scope)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"{scope.workspace.slug}-{key}-{scope.start}-{scope.end}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -18,9 +18,19 @@ from opsview.workspaces.models import System
 PAGE_SIZE = 50
 # The columns the time entry list shows: loading only these takes half the time of whole rows.
 LISTED = (
-    "work_date", "hours", "billable", "currency", "bill_rate", "status", "approved_at", "invoice_reference",
-    "person__name", "project__code", "project__name", "project__client__name",
-)  # fmt: skip
+    "work_date",
+    "hours",
+    "billable",
+    "currency",
+    "bill_rate",
+    "status",
+    "approved_at",
+    "invoice_reference",
+    "person__name",
+    "project__code",
+    "project__name",
+    "project__client__name",
+)
 FILTERS = ("period", "client", "manager")
 # What the time entry list can show, and the KPI each view belongs to.
 SHOWS = {

@@ -29,7 +29,10 @@ PARAMETER_TYPES = {forms.DateField: OpenApiTypes.DATE, forms.IntegerField: int, 
 
 def parameter_of(name, field):
     """The OpenAPI query parameter for one of ``ScopeForm``'s fields: its type, help text and choices."""
-    kind = next(kind for form_field, kind in PARAMETER_TYPES.items() if isinstance(field, form_field))
+    kinds = [kind for form_field, kind in PARAMETER_TYPES.items() if isinstance(field, form_field)]
+    if not kinds:
+        raise TypeError(f"ScopeForm.{name}: say in PARAMETER_TYPES how the API documents a {type(field).__name__}.")
+    kind = kinds[0]
     choices = [value for value, _label in getattr(field, "choices", []) if value]
     return OpenApiParameter(name, kind, enum=choices or None, description=str(field.help_text))
 

@@ -4,14 +4,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from opsview import health
 from opsview.audit import views as audit
-from opsview.front import views as front
 from opsview.workspaces import branding, theme
 from opsview.workspaces import views as workspaces
 
 urlpatterns = [
-    path("", front.home, name="home"),
-    path("runs/", front.sync_runs, name="sync-runs"),
-    path("runs/<int:pk>/", front.sync_run, name="sync-run"),
+    path("", include("opsview.front.urls")),
     path("queues/", include("opsview.queues.urls")),
     path("replays/", include("opsview.replay.urls")),
     path("audit/", audit.entries, name="audit"),
@@ -29,7 +26,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("opsview.accounts.urls")),
     path("healthz", health.healthz, name="healthz"),
-    path("api/v1/kpis/", include("opsview.api.kpi_urls")),
     path("api/v1/", include("opsview.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

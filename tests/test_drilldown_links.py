@@ -1,8 +1,4 @@
-"""Where clicks lead: the lists for time and sync events, the exception queue where it is installed."""
-
-import pytest
-from django.apps import apps
-from django.test import override_settings
+"""Where clicks lead: the lists for time and sync events, and the exception queue."""
 
 from opsview.dashboards import drilldown
 from tests.kpi_books import Books, day
@@ -24,13 +20,7 @@ def test_sync_event_links_name_the_target_and_day(db):
     assert link == f"/records/sync-events/?start=2026-11-01&end=2026-11-20&target={books.tryton.pk}&day=2026-11-03"
 
 
-@pytest.mark.skipif(apps.is_installed("opsview.queues"), reason="the exception queues are installed")
-def test_no_queue_links_without_the_queues():
-    assert drilldown.queue(status="open") is None
-
-
-@override_settings(ROOT_URLCONF="tests.queue_urlconf")
-def test_queue_links_once_the_queue_page_exists():
+def test_queue_links_filter_the_queue():
     assert drilldown.queue(kind="posting_failure", status="open", project=3, past_sla=True) == (
         "/queues/?kind=posting_failure&status=open&project=3&past_sla=1"
     )

@@ -6,6 +6,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from opsview.kpis.catalog import CATALOG
+from opsview.kpis.forms import ScopeForm
+from opsview.kpis.scope import PERIODS
 from opsview.records.models import TimeEntry
 from tests.conftest import signed_in
 
@@ -100,3 +102,13 @@ def test_the_kpis_are_in_the_openapi_schema(client, northwind, erin):
     assert "bucketed by days since the work date" in operation["description"]
     assert {p["name"] for p in operation["parameters"]} >= {"workspace", "start", "end", "client", "project", "manager"}
     assert "/api/v1/kpis/sync-success-rate/" in schema["paths"]
+
+
+def test_the_schema_documents_the_filters_as_the_form_defines_them(client, northwind, erin):
+    schema = signed_in(client, erin).get("/api/schema/", {"format": "json"}).json()
+    documented = {p["name"]: p for p in schema["paths"]["/api/v1/kpis/dso/"]["get"]["parameters"]}
+    for name, field in ScopeForm.base_fields.items():
+        assert documented[name]["description"] == field.help_text, name
+    assert documented["period"]["schema"]["enum"] == sorted(PERIODS)
+    assert documented["start"]["schema"] == {"type": "string", "format": "date"}
+    assert documented["client"]["schema"]["type"] == "integer"

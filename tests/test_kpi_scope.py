@@ -7,10 +7,11 @@ import pytest
 from django.http import Http404
 
 from opsview.kpis.approval import unapproved_time_aging
+from opsview.kpis.forms import scope_from_params
 from opsview.kpis.models import DailyWip, RollupDay
 from opsview.kpis.projects import failed_postings, project_billing_status, project_timeline
 from opsview.kpis.rollups import rollup_day, rollup_missing_days
-from opsview.kpis.scope import ScopeError, scope_from_params
+from opsview.kpis.scope import ScopeError
 from opsview.kpis.wip import invoice_ready_backlog, invoice_ready_total, unbilled_wip_trend
 from opsview.records.models import TimeEntry
 from opsview.telemetry.models import SyncEvent

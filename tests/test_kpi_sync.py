@@ -1,18 +1,18 @@
-"""Sync success rate, exception KPIs (through their source interface) and percentiles, against hand-worked answers."""
+"""Sync success rate, exception KPIs and percentiles, against hand-worked answers."""
 
 from datetime import timedelta
 
 import pytest
-from django.apps import apps
-from django.db.models import Count, DateTimeField, ExpressionWrapper, F
+from django.db.models import Count, F
 
-from opsview.kpis.exceptions import ExceptionSource, exception_resolution_time, exception_volume, items_past_sla
+from opsview.kpis.exceptions import exception_resolution_time, exception_volume, items_past_sla
 from opsview.kpis.percentiles import percentiles
 from opsview.kpis.rollups import rollup_day
+from opsview.kpis.scope import Scope
 from opsview.kpis.sync import sync_events_behind, sync_success_rate, sync_success_totals
 from opsview.records.models import TimeEntry
-from opsview.telemetry.models import SyncRun
 from tests.kpi_books import Books, at, day
+from tests.queue_support import exceptions, failure, send
 
 NOW = "2026-11-04 12:00"
 
@@ -90,43 +90,37 @@ def test_sync_with_no_events(db):
     assert result == {"succeeded": 0, "failed": 0, "rate": None, "systems": [], "rows": []}
 
 
-# The exception queues are another app. Their KPIs read items through ExceptionSource; here a stand-in
-# source reads sync runs as if they were exception items: started = first seen, finished = resolved,
-# SLA 24 hours after the start, "running" = open.
-RUNS_AS_EXCEPTIONS = ExceptionSource(
-    model="telemetry.SyncRun",
-    first_seen="started_at",
-    resolved="finished_at",
-    due=ExpressionWrapper(F("started_at") + timedelta(hours=24), output_field=DateTimeField()),
-    status="status",
-    open_statuses=("running",),
-    kind="flow",
-    paths={"system": "target_system_id"},
-)
+# Exceptions reported through the ingest API, then dated by hand: (first seen, resolved or None, kind).
+WORKED_EXCEPTIONS = {
+    "TE-1": ("2026-10-30 10:00", "2026-11-02 10:00", "posting_failure"),  # open when the period starts, 72 h
+    "TE-2": ("2026-11-01 08:00", "2026-11-01 20:00", "posting_failure"),  # 12 h
+    "TE-3": ("2026-11-01 09:00", None, "sync_error"),  # still open, past its SLA
+    "TE-4": ("2026-11-03 06:00", "2026-11-03 12:00", "posting_failure"),  # 6 h
+    "TE-5": ("2026-11-04 06:00", None, "posting_failure"),  # after the period, within its SLA
+    "TE-6": ("2026-10-20 10:00", "2026-10-25 10:00", "posting_failure"),  # resolved before the period
+}
 
 
 @pytest.fixture
-def exception_books(db):
-    books = Books()
+def exception_books(api, northwind):
+    send(api, *(failure(external_id) for external_id in WORKED_EXCEPTIONS))
+    for external_id, (first_seen, resolved, kind) in WORKED_EXCEPTIONS.items():
+        exceptions(northwind, external_id=external_id).update(
+            first_seen_at=at(first_seen),
+            resolved_at=at(resolved) if resolved else None,
+            status="resolved" if resolved else "open",
+            sla_due_at=at(first_seen) + timedelta(hours=24),
+            kind=kind,
+        )
+    return northwind
 
-    def item(first_seen, resolved=None, flow="te2erp"):
-        SyncRun.objects.create(
-            workspace=books.workspace, reported_by=books.harvest, flow=flow, source_system=books.harvest,
-            target_system=books.tryton, started_at=at(first_seen), finished_at=at(resolved) if resolved else None,
-            status="succeeded" if resolved else "running",
-        )  # fmt: skip
 
-    item("2026-10-30 10:00", "2026-11-02 10:00")  # open when the period starts, 72 h
-    item("2026-11-01 08:00", "2026-11-01 20:00")  # 12 h
-    item("2026-11-01 09:00", flow="inv2erp")  # still open, past its SLA
-    item("2026-11-03 06:00", "2026-11-03 12:00")  # 6 h
-    item("2026-11-04 06:00")  # after the period, within its SLA
-    item("2026-10-20 10:00", "2026-10-25 10:00")  # resolved before the period
-    return books
+def exception_scope(firm):
+    return Scope(workspace=firm.workspace, start=day("2026-11-01"), end=day("2026-11-03"), now=at(NOW))
 
 
 def test_exception_volume_new_resolved_open_per_day(exception_books):
-    result = exception_volume(exception_books.scope("2026-11-01", "2026-11-03", NOW), RUNS_AS_EXCEPTIONS)
+    result = exception_volume(exception_scope(exception_books))
     assert [(d["day"].day, d["new"], d["resolved"], d["open"]) for d in result["days"]] == [
         (1, 2, 1, 2),
         (2, 0, 1, 1),
@@ -136,21 +130,14 @@ def test_exception_volume_new_resolved_open_per_day(exception_books):
 
 
 def test_exception_resolution_time_percentiles(exception_books):
-    result = exception_resolution_time(exception_books.scope("2026-11-01", "2026-11-03", NOW), RUNS_AS_EXCEPTIONS)
+    result = exception_resolution_time(exception_scope(exception_books))
     # 6, 12 and 72 hours: median 12; the 90th percentile lies 80% of the way from 12 to 72.
-    assert result == {"available": True, "resolved": 3, "median_hours": 12.0, "p90_hours": 60.0}
+    assert result == {"resolved": 3, "median_hours": 12.0, "p90_hours": 60.0}
 
 
 def test_items_past_sla(exception_books):
-    result = items_past_sla(exception_books.scope("2026-11-01", "2026-11-03", NOW), RUNS_AS_EXCEPTIONS)
-    assert result == {"available": True, "items": 1, "by_kind": [{"kind": "inv2erp", "items": 1}]}
-
-
-def test_exception_kpis_say_when_the_queues_are_missing(db):
-    scope = Books().scope("2026-11-01", "2026-11-03", NOW)
-    installed = apps.is_installed("opsview.queues")
-    for kpi in (exception_volume, exception_resolution_time, items_past_sla):
-        assert kpi(scope)["available"] is installed
+    result = items_past_sla(exception_scope(exception_books))
+    assert result == {"items": 1, "by_kind": [{"kind": "sync_error", "items": 1}]}
 
 
 @pytest.mark.parametrize(

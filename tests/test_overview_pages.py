@@ -1,8 +1,15 @@
 """What a member sees on the overview and the sync run pages."""
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
 
 from opsview.telemetry.models import SyncEvent, SyncRun
+from opsview.workspaces.roles import Role
+from tests.conftest import make_user
+from tests.kpi_books import Books
 
 
 def test_overview_shows_systems_counts_and_recent_runs(client, olivia, northwind):
@@ -63,3 +70,36 @@ def test_runs_list_paginates_and_filters(client, olivia, northwind):
 
     assert "Page 1 of 2 · 61 in all" in first
     assert "time_to_erp" in running and "flow_1<" not in running
+
+
+def tile_value(page, label):
+    value = re.search(rf'<span class="label">{label}</span><span class="value[^"]*">([\d,]+)</span>', page).group(1)
+    return int(value.replace(",", ""))
+
+
+def test_the_overview_counts_sync_outcomes_as_the_dashboards_do(client, db):
+    # Auckland is 13 hours ahead of UTC: the last 7 local days and the last 7×24 hours in UTC differ by half a day.
+    books = Books(time_zone="Pacific/Auckland")
+    vera = make_user("vera", books.workspace, Role.EXECUTIVE)
+    today = timezone.localtime(timezone.now(), ZoneInfo("Pacific/Auckland")).date()
+    first = today - timedelta(days=6)
+    first_midnight = datetime.combine(first, time.min, ZoneInfo("Pacific/Auckland")).astimezone(UTC)
+
+    def near_midnight(minutes):
+        return f"{first_midnight + timedelta(minutes=minutes):%Y-%m-%d %H:%M}"
+
+    books.events(2, "failed", near_midnight(-1))  # the evening before the first local day: not counted
+    books.events(3, "succeeded", near_midnight(1))  # just after it began: counted
+    client.force_login(vera)
+
+    page = client.get("/").content.decode()
+    overview = {name: tile_value(page, name.capitalize()) for name in ("succeeded", "failed")}
+    period = {"start": first.isoformat(), "end": today.isoformat()}
+    kpi = client.get("/api/v1/kpis/sync-success-rate/", period).json()
+    dashboard = client.get("/dashboards/executive/", period)
+    tile = next(t for t in dashboard.context["tiles"] if t.label == "Sync success rate")
+
+    assert overview == {"succeeded": 3, "failed": 0}
+    assert {"succeeded": kpi["succeeded"], "failed": kpi["failed"]} == overview
+    assert tile.value == "100.0%"
+    assert tile_value(page, "Record events, last 7 days") == 3

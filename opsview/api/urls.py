@@ -1,10 +1,11 @@
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from opsview.api import ingest_views as views
 from opsview.api.errors import unknown_endpoint
 from opsview.queues.api import MappingListView
 
 urlpatterns = [
+    path("kpis/", include("opsview.kpis.api")),
     path("whoami/", views.WhoAmIView.as_view(), name="api-whoami"),
     path("sync-runs/", views.SyncRunListView.as_view(), name="api-sync-runs"),
     path("sync-runs/<int:pk>/", views.SyncRunDetailView.as_view(), name="api-sync-run"),

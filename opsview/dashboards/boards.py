@@ -1,27 +1,20 @@
-"""What each dashboard shows: its tiles and charts, assembled from the KPI functions for one scope."""
+"""What each dashboard shows: its tiles and charts, assembled from the KPI functions for one scope.
+
+The charts are the catalog entries' (``opsview.kpis.catalog``), whose builders
+``opsview.dashboards.charts`` registers when the app loads.
+"""
 
 from dataclasses import dataclass
 from decimal import Decimal
 
-from opsview.dashboards import charts, drilldown
+from opsview.dashboards import drilldown
 from opsview.kpis.approval import unapproved_hours, unapproved_time_aging
-from opsview.kpis.billing import billing_lag, billing_lags, dso, time_to_post
+from opsview.kpis.billing import billing_lags, dso, time_to_post
 from opsview.kpis.capacity import utilization
 from opsview.kpis.catalog import BY_SLUG
-from opsview.kpis.exceptions import (
-    exception_money_at_stake,
-    exception_resolution_time,
-    exception_volume,
-    items_past_sla,
-)
+from opsview.kpis.exceptions import exception_money_at_stake, exception_volume, items_past_sla
 from opsview.kpis.sync import sync_success_rate, sync_success_totals
-from opsview.kpis.wip import (
-    backlog_breakdown,
-    invoice_ready_backlog,
-    invoice_ready_total,
-    unbilled_wip_trend,
-    worst_unbilled,
-)
+from opsview.kpis.wip import backlog_breakdown, invoice_ready_backlog, invoice_ready_total, worst_unbilled
 from opsview.queues.money import stake_money
 
 
@@ -77,75 +70,82 @@ def executive_board(scope):
     posting, posting_before = time_to_post(scope), time_to_post(previous)
     sync, sync_before = sync_success_rate(scope), sync_success_totals(previous)
     usage, usage_before = utilization(scope), utilization(previous)
+    volume, volume_before = exception_volume(scope), exception_volume(previous)
     receivables = {r["currency"]: r["dso_days"] for r in dso(previous)}
+    narrowed = {"project": scope.project, "client": scope.client}
 
     tiles = [
-        tile("Unapproved time", "unapproved-time-aging", aging["total"]["hours"], unapproved_hours(previous), "h",
-             link=drilldown.time_entries(scope, status="unapproved")),
-        tile("Invoice-ready backlog", "invoice-ready-backlog", backlog["total"]["hours"],
-             backlog_before["hours"], "h", link=drilldown.time_entries(scope, status="unbilled")),
-    ]  # fmt: skip
+        tile(
+            "Unapproved time",
+            "unapproved-time-aging",
+            aging["total"]["hours"],
+            unapproved_hours(previous),
+            "h",
+            link=drilldown.time_entries(scope, status="unapproved"),
+        ),
+        tile(
+            "Invoice-ready backlog",
+            "invoice-ready-backlog",
+            backlog["total"]["hours"],
+            backlog_before["hours"],
+            "h",
+            link=drilldown.time_entries(scope, status="unbilled"),
+        ),
+    ]
     before = money_by_currency(backlog_before["value"])
     for currency, amount in money_by_currency(backlog["total"]["value"]).items():
         tiles.append(tile(f"Unbilled WIP, {currency}", "invoice-ready-backlog", amount, before.get(currency), currency))
     tiles += [
         tile("Billing lag, median", "billing-lag", lag["median_days"], lag_before["median_days"], "days"),
         tile("Time to post, median", "time-to-post", posting["median_days"], posting_before["median_days"], "days"),
-        tile("Sync success rate", "sync-success-rate", sync["rate"], sync_before["rate"], "%", lower_is_better=False,
-             link=drilldown.sync_events(scope, outcome="failed")),
+        tile(
+            "Sync success rate",
+            "sync-success-rate",
+            sync["rate"],
+            sync_before["rate"],
+            "%",
+            lower_is_better=False,
+            link=drilldown.sync_events(scope, outcome="failed"),
+        ),
         tile("Utilization", "utilization", usage["rate"], usage_before["rate"], "%", lower_is_better=False),
-    ]  # fmt: skip
+    ]
     for row in dso(scope):
         tiles.append(tile(f"DSO, {row['currency']}", "dso", row["dso_days"], receivables.get(row["currency"]), "days"))
-
-    board_charts = [
-        charts.aging_chart(scope, aging),
-        charts.wip_trend_chart(scope, unbilled_wip_trend(scope), scope.workspace.currency),
-        charts.billing_lag_chart(scope, lag),
-        charts.sync_chart(scope, sync),
-    ]
-    volume = exception_volume(scope)
-    if volume["available"]:
-        past_sla = items_past_sla(scope)
-        volume_before = exception_volume(previous)
-        tiles += [
-            tile("Open exceptions", "exception-volume", volume["open_at_end"], volume_before["open_at_end"],
-                 link=drilldown.queue(status="open", project=scope.project, client=scope.client)),
-            Tile("Items past SLA", fmt(past_sla["items"]), BY_SLUG["items-past-sla"].definition,
-                 link=drilldown.queue(status="open", past_sla=True, project=scope.project, client=scope.client)),
-        ]  # fmt: skip
-        stake = exception_money_at_stake(scope)
-        tiles.append(Tile(
+    stake = exception_money_at_stake(scope)
+    tiles += [
+        tile(
+            "Open exceptions",
+            "exception-volume",
+            volume["open_at_end"],
+            volume_before["open_at_end"],
+            link=drilldown.queue(status="open", **narrowed),
+        ),
+        Tile(
+            "Items past SLA",
+            fmt(items_past_sla(scope)["items"]),
+            BY_SLUG["items-past-sla"].definition,
+            link=drilldown.queue(status="open", past_sla=True, **narrowed),
+        ),
+        Tile(
             f"Money at stake: {stake['records']:,} records, {stake['exceptions']:,} open exceptions",
-            stake_money(stake), BY_SLUG["money-at-stake"].definition,
-            link=drilldown.queue(status="open", project=scope.project, client=scope.client),
-        ))  # fmt: skip
-        board_charts.append(charts.exceptions_chart(scope, volume, exception_resolution_time(scope)))
-    board_charts += [
-        charts.worst_chart(scope, worst_unbilled(scope, "client", breakdown=breakdown), "client"),
-        charts.worst_chart(scope, worst_unbilled(scope, "project", breakdown=breakdown), "project"),
+            stake_money(stake),
+            BY_SLUG["money-at-stake"].definition,
+            link=drilldown.queue(status="open", **narrowed),
+        ),
+    ]
+
+    # The charts in the board's order, each drawn from the figures the tiles computed already.
+    drawn = [
+        ("unapproved-time-aging", aging),
+        ("unbilled-wip-trend", None),
+        ("billing-lag", lag),
+        ("sync-success-rate", sync),
+        ("exception-volume", volume),
+        ("worst-unbilled-clients", worst_unbilled(scope, "client", breakdown=breakdown)),
+        ("worst-unbilled-projects", worst_unbilled(scope, "project", breakdown=breakdown)),
     ]
     return {
         "tiles": tiles,
-        "charts": board_charts,
-        "exceptions_available": volume["available"],
+        "charts": [BY_SLUG[slug].chart_of(scope, result) for slug, result in drawn],
         "rolled_up_at": posting["computed_at"],
     }
-
-
-def executive_chart(scope, key):
-    """One chart of the executive board, by key, for its CSV export; None if there is no such chart."""
-    builders = {
-        "aging": lambda: charts.aging_chart(scope, unapproved_time_aging(scope)),
-        "wip-trend": lambda: charts.wip_trend_chart(scope, unbilled_wip_trend(scope), scope.workspace.currency),
-        "billing-lag": lambda: charts.billing_lag_chart(scope, billing_lag(scope)),
-        "sync": lambda: charts.sync_chart(scope, sync_success_rate(scope)),
-        "worst-clients": lambda: charts.worst_chart(scope, worst_unbilled(scope, by="client"), "client"),
-        "worst-projects": lambda: charts.worst_chart(scope, worst_unbilled(scope, by="project"), "project"),
-    }
-    if exception_volume(scope)["available"]:
-        builders["exceptions"] = lambda: charts.exceptions_chart(
-            scope, exception_volume(scope), exception_resolution_time(scope)
-        )
-    build = builders.get(key)
-    return build() if build else None

@@ -1,9 +1,12 @@
 """Charts of the dashboards, built from KPI results: a plotly figure, a table with the same numbers, and links.
 
-A chart never computes a figure: it lays out what an ``opsview.kpis`` function
-returned. The table is the fallback for people who would rather read numbers
-and is what the CSV export writes; each row links to the records behind it,
-as each bar or point does through its ``customdata``.
+A chart never computes a figure: it lays out what ``opsview.kpis`` functions
+return. Each chart of a KPI registers itself on that KPI's catalog entry
+(``@draws(key)``, see ``opsview.kpis.catalog``) and is called as
+``draw(kpi, scope, result)``; the dashboards ask the entry for it. The table
+is the fallback for people who would rather read numbers and is what the CSV
+export writes; each row links to the records behind it, as each bar or point
+does through its ``customdata``.
 """
 
 from dataclasses import dataclass, field
@@ -11,7 +14,8 @@ from datetime import timedelta
 
 from opsview.dashboards import drilldown
 from opsview.kpis.approval import WAITING_STATES
-from opsview.kpis.catalog import BY_SLUG
+from opsview.kpis.catalog import BY_SLUG, draws
+from opsview.kpis.exceptions import exception_resolution_time
 
 STATE_COLOURS = {"draft": "#9aa8b8", "submitted": "#2456a6", "approved_since": "#c9d8ef"}
 WEEK = timedelta(days=6)
@@ -65,8 +69,8 @@ def amount_in(money, currency):
     return next((m["amount"] for m in money if m["currency"] == currency), None)
 
 
-def aging_chart(scope, aging):
-    kpi = BY_SLUG["unapproved-time-aging"]
+@draws("aging")
+def aging_chart(kpi, scope, aging):
     buckets = aging["buckets"]
     traces = []
     for state, label in WAITING_STATES.items():
@@ -87,7 +91,7 @@ def aging_chart(scope, aging):
         )
     currencies = currencies_of(buckets)
     return Chart(
-        key="aging",
+        key=kpi.chart,
         title=kpi.title,
         help=kpi.definition,
         figure={"data": traces, "layout": layout(barmode="stack", yaxis={"title": {"text": "hours"}})},
@@ -99,10 +103,10 @@ def aging_chart(scope, aging):
     )
 
 
-def wip_trend_chart(scope, trend, currency_default):
-    kpi = BY_SLUG["unbilled-wip-trend"]
+@draws("wip-trend")
+def wip_trend_chart(kpi, scope, trend):
     points = trend["points"]
-    currencies = currencies_of(points) or [currency_default]
+    currencies = currencies_of(points) or [scope.workspace.currency]
     traces = [
         {
             "type": "scatter",
@@ -114,12 +118,12 @@ def wip_trend_chart(scope, trend, currency_default):
                 drilldown.time_entries(scope.with_period(scope.start, p["day"]), status="unbilled") for p in points
             ],
             "hovertemplate": "%{x}: %{y:,.2f} " + currency + "<extra></extra>",
-        }  # fmt: skip
+        }
         for currency in currencies
     ]
     computed = trend["computed_at"]
     return Chart(
-        key="wip-trend",
+        key=kpi.chart,
         title=kpi.title,
         help=kpi.definition,
         figure={"data": traces, "layout": layout(yaxis={"title": {"text": "unbilled value"}})},
@@ -131,14 +135,14 @@ def wip_trend_chart(scope, trend, currency_default):
     )
 
 
-def billing_lag_chart(scope, lag):
-    kpi = BY_SLUG["billing-lag"]
+@draws("billing-lag")
+def billing_lag_chart(kpi, scope, lag):
     buckets = lag["buckets"]
     links = [drilldown.time_entries(scope, status="billed", lag=b["bucket"]) for b in buckets]
     median = "—" if lag["median_days"] is None else f"{lag['median_days']:g}"
     p90 = "—" if lag["p90_days"] is None else f"{lag['p90_days']:g}"
     return Chart(
-        key="billing-lag",
+        key=kpi.chart,
         title=kpi.title,
         help=kpi.definition,
         figure={
@@ -162,8 +166,8 @@ def billing_lag_chart(scope, lag):
     )
 
 
-def sync_chart(scope, sync):
-    kpi = BY_SLUG["sync-success-rate"]
+@draws("sync")
+def sync_chart(kpi, scope, sync):
     traces, rows, links = [], [], []
     for system in sync["systems"]:
         days = system["days"]
@@ -182,7 +186,7 @@ def sync_chart(scope, sync):
         rows += [[d["day"], system["system"], d["succeeded"], d["failed"], percent(d["rate"])] for d in days]
         links += day_links
     return Chart(
-        key="sync",
+        key=kpi.chart,
         title=kpi.title,
         help=kpi.definition,
         figure={"data": traces, "layout": layout(yaxis={"title": {"text": "% succeeded"}, "range": [0, 101]})},
@@ -193,8 +197,10 @@ def sync_chart(scope, sync):
     )
 
 
-def exceptions_chart(scope, volume, resolution):
-    kpi = BY_SLUG["exception-volume"]
+@draws("exceptions")
+def exceptions_chart(kpi, scope, volume):
+    """Exception volume per day, with the resolution time of the period in the note."""
+    resolution = exception_resolution_time(scope)
     days = volume["days"]
     narrowed = {"project": scope.project, "client": scope.client}
     opened = drilldown.queue(status="open", **narrowed)
@@ -202,14 +208,25 @@ def exceptions_chart(scope, volume, resolution):
     x = [d["day"].isoformat() for d in days]
     traces = [
         {"type": "bar", "name": "new", "x": x, "y": [d["new"] for d in days], "customdata": [opened] * len(days)},
-        {"type": "bar", "name": "resolved", "x": x, "y": [d["resolved"] for d in days],
-         "customdata": [resolved] * len(days)},
-        {"type": "scatter", "mode": "lines", "name": "open", "x": x, "y": [d["open"] for d in days],
-         "customdata": [opened] * len(days)},
-    ]  # fmt: skip
+        {
+            "type": "bar",
+            "name": "resolved",
+            "x": x,
+            "y": [d["resolved"] for d in days],
+            "customdata": [resolved] * len(days),
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "open",
+            "x": x,
+            "y": [d["open"] for d in days],
+            "customdata": [opened] * len(days),
+        },
+    ]
     median, p90 = resolution["median_hours"], resolution["p90_hours"]
     return Chart(
-        key="exceptions",
+        key=kpi.chart,
         title="Exception inflow and resolution",
         help=f"{kpi.definition} {BY_SLUG['exception-resolution-time'].definition}",
         figure={"data": traces, "layout": layout(barmode="group", yaxis={"title": {"text": "exceptions"}})},
@@ -224,8 +241,18 @@ def exceptions_chart(scope, volume, resolution):
     )
 
 
-def worst_chart(scope, rows, by):
-    kpi = BY_SLUG[f"worst-unbilled-{by}s"]
+@draws("worst-clients")
+def worst_clients_chart(kpi, scope, rows):
+    return worst_chart(kpi, scope, rows, "client")
+
+
+@draws("worst-projects")
+def worst_projects_chart(kpi, scope, rows):
+    return worst_chart(kpi, scope, rows, "project")
+
+
+def worst_chart(kpi, scope, rows, by):
+    """The clients or projects (``by``) holding the most unbilled value, per currency."""
     links = [drilldown.time_entries(scope, status="unbilled", **{by: r["id"]}) for r in rows]
     traces = []
     for currency in sorted({r["currency"] for r in rows}):
@@ -244,7 +271,7 @@ def worst_chart(scope, rows, by):
         )
     height = 120 + 26 * max(1, len(rows))
     return Chart(
-        key=f"worst-{by}s",
+        key=kpi.chart,
         title=kpi.title,
         help=kpi.definition,
         figure={"data": traces, "layout": layout(height=height, margin={"l": 200, "r": 16, "t": 16, "b": 40})},
@@ -260,21 +287,36 @@ def timeline_chart(scope, project, timeline):
     links = [drilldown.time_entries(scope.with_period(w["week"], w["week"] + WEEK)) for w in weeks]
     x = [w["week"].isoformat() for w in weeks]
     traces = [
-        {"type": "bar", "name": name, "x": x, "y": [float(w[key]) for w in weeks], "customdata": links,
-         "marker": {"color": colour}, "hovertemplate": "week of %{x}: %{y:.2f} h " + name + "<extra></extra>"}
-        for key, name, colour in (("approved", "approved", "#1f7a3d"), ("waiting", "waiting for approval", "#2456a6"),
-                                  ("rejected", "rejected", "#b3261e"))
-    ]  # fmt: skip
+        {
+            "type": "bar",
+            "name": name,
+            "x": x,
+            "y": [float(w[key]) for w in weeks],
+            "customdata": links,
+            "marker": {"color": colour},
+            "hovertemplate": "week of %{x}: %{y:.2f} h " + name + "<extra></extra>",
+        }
+        for key, name, colour in (
+            ("approved", "approved", "#1f7a3d"),
+            ("waiting", "waiting for approval", "#2456a6"),
+            ("rejected", "rejected", "#b3261e"),
+        )
+    ]
     for label, date_of, symbol in (("issued", lambda i: i.issue_date, "diamond"), ("paid", paid_day(scope), "circle")):
         shown = [i for i in timeline["invoices"] if date_of(i) is not None]
         traces.append(
             {
-                "type": "scatter", "mode": "markers", "name": f"invoice {label}", "yaxis": "y2",
-                "x": [date_of(i).isoformat() for i in shown], "y": [float(i.amount) for i in shown],
+                "type": "scatter",
+                "mode": "markers",
+                "name": f"invoice {label}",
+                "yaxis": "y2",
+                "x": [date_of(i).isoformat() for i in shown],
+                "y": [float(i.amount) for i in shown],
                 "text": [f"{i.number} {i.currency} {i.amount:,.2f}" for i in shown],
-                "marker": {"symbol": symbol, "size": 11}, "hovertemplate": "%{text} " + label + "<extra></extra>",
+                "marker": {"symbol": symbol, "size": 11},
+                "hovertemplate": "%{text} " + label + "<extra></extra>",
             }
-        )  # fmt: skip
+        )
     return Chart(
         key="timeline",
         title=f"Billing timeline of {project}",
@@ -308,10 +350,23 @@ def paid_day(scope):
 def sparkline(points, colour):
     """A tiny line of unbilled hours per day, without axes; no clicks."""
     return {
-        "data": [{"type": "scatter", "mode": "lines", "x": [p["day"].isoformat() for p in points],
-                  "y": [float(p["hours"]) for p in points], "line": {"color": colour, "width": 2},
-                  "hovertemplate": "%{x}: %{y:.1f} h<extra></extra>"}],
-        "layout": {"height": 48, "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "showlegend": False,
-                   "xaxis": {"visible": False}, "yaxis": {"visible": False}, "paper_bgcolor": "rgba(0,0,0,0)",
-                   "plot_bgcolor": "rgba(0,0,0,0)"},
-    }  # fmt: skip
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": [p["day"].isoformat() for p in points],
+                "y": [float(p["hours"]) for p in points],
+                "line": {"color": colour, "width": 2},
+                "hovertemplate": "%{x}: %{y:.1f} h<extra></extra>",
+            }
+        ],
+        "layout": {
+            "height": 48,
+            "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+            "showlegend": False,
+            "xaxis": {"visible": False},
+            "yaxis": {"visible": False},
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "rgba(0,0,0,0)",
+        },
+    }

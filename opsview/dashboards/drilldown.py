@@ -1,15 +1,13 @@
 """Where a click on a chart leads: the list of exactly the records behind the bar or point.
 
 Time goes to the time entry list, sync events to the sync event list, both
-filtered with the same functions the KPI used. Exceptions go to the queue
-(URL name ``queue``, filtered by kind, status, system, project, client and
-past SLA) wherever the queues are installed; where they are not, there is no
-exception chart to click and these links are None.
+filtered with the same functions the KPI used. Exceptions go to the queue,
+filtered by kind, status, system, project, client and past SLA.
 """
 
 from urllib.parse import urlencode
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 
 def _with(url, params):
@@ -36,10 +34,6 @@ def failed_postings(scope):
 
 
 def queue(kind=None, status=None, system=None, project=None, client=None, past_sla=False):
-    """The exception queue filtered as given, or None where the queues are not installed."""
-    try:
-        url = reverse("queue")
-    except NoReverseMatch:
-        return None
+    """The exception queue filtered as given."""
     params = {"kind": kind, "status": status, "system": system, "project": project, "client": client}
-    return _with(url, params | {"past_sla": "1" if past_sla else None})
+    return _with(reverse("queue"), params | {"past_sla": "1" if past_sla else None})

@@ -1,12 +1,12 @@
-"""The filter bar of every dashboard and list: a scope from the query string, and the choices to offer."""
+"""The scope of every dashboard and list, from the query string; malformed filters answer 400 (the bar: forms.py)."""
 
-from functools import cached_property, wraps
+from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from opsview.kpis.scope import PERIODS, ScopeError, scope_from_params
-from opsview.records.models import Client, Person, Project
+from opsview.kpis.forms import scope_from_params
+from opsview.kpis.scope import ScopeError
 from opsview.workspaces.http import require_workspace
 
 
@@ -27,24 +27,3 @@ def dashboard_page(view):
             return render(request, "dashboards/bad_filters.html", {"problem": str(exc)}, status=400)
 
     return wrapper
-
-
-class FilterChoices:
-    """What the filter bar offers: named periods, and the clients and project managers this user can see."""
-
-    periods = list(PERIODS.items())
-
-    def __init__(self, scope, fields, params=None, keep=()):
-        self.scope = scope
-        self.fields = set(fields)
-        # Parameters the form does not show but must not drop, e.g. which list a drill-down opened.
-        self.hidden = [(name, params[name]) for name in keep if params and params.get(name)]
-
-    @cached_property
-    def clients(self):
-        return list(self.scope.rows(Client).order_by("name").values_list("id", "name"))
-
-    @cached_property
-    def managers(self):
-        managing = self.scope.rows(Project).filter(manager__isnull=False).values("manager_id")
-        return list(self.scope.rows(Person).filter(pk__in=managing).order_by("name").values_list("id", "name"))

@@ -4,7 +4,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 
 from opsview.common import bounds
-from opsview.dashboards.filters import FilterChoices, dashboard_page, page_scope
+from opsview.dashboards.filters import dashboard_page, page_scope
+from opsview.dashboards.forms import FilterBar
 from opsview.kpis.approval import WAITING_STATES, unapproved_entries
 from opsview.kpis.billing import billed_entries
 from opsview.kpis.expressions import BUCKETS_BY_CODE, Tally, entry_totals
@@ -17,9 +18,19 @@ from opsview.workspaces.models import System
 PAGE_SIZE = 50
 # The columns the time entry list shows: loading only these takes half the time of whole rows.
 LISTED = (
-    "work_date", "hours", "billable", "currency", "bill_rate", "status", "approved_at", "invoice_reference",
-    "person__name", "project__code", "project__name", "project__client__name",
-)  # fmt: skip
+    "work_date",
+    "hours",
+    "billable",
+    "currency",
+    "bill_rate",
+    "status",
+    "approved_at",
+    "invoice_reference",
+    "person__name",
+    "project__code",
+    "project__name",
+    "project__client__name",
+)
 FILTERS = ("period", "client", "manager")
 # What the time entry list can show, and the KPI each view belongs to.
 SHOWS = {
@@ -74,7 +85,7 @@ def time_entries(request):
         "caption": caption,
         "totals": totals.as_dict(),
         "page": Paginator(listing, PAGE_SIZE).get_page(request.GET.get("page")),
-        "filters": FilterChoices(scope, FILTERS, request.GET, keep=("status", "age", "state", "lag")),
+        "filters": FilterBar(scope, FILTERS, request.GET, keep=("status", "age", "state", "lag")),
     }
     return render(request, "dashboards/time_entries.html", context)
 
@@ -102,6 +113,6 @@ def sync_events(request):
         "outcome": outcome,
         "failed_postings": failed_postings,
         "page": Paginator(listing, PAGE_SIZE).get_page(request.GET.get("page")),
-        "filters": FilterChoices(scope, ("period",), request.GET, ("target", "day", "outcome", "show")),
+        "filters": FilterBar(scope, ("period",), request.GET, ("target", "day", "outcome", "show")),
     }
     return render(request, "dashboards/sync_events.html", context)

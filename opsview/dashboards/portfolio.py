@@ -1,17 +1,15 @@
 """The partner portfolio: one tile per workspace of the user, worst first."""
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.utils import timezone
 
 from opsview.dashboards import charts
 from opsview.kpis.exceptions import exception_volume, items_past_sla
 from opsview.kpis.scope import Scope, default_period
-from opsview.kpis.sync import sync_success_totals
+from opsview.kpis.sync import recent_sync_totals
 from opsview.kpis.wip import invoice_ready_backlog, unbilled_wip_trend
 
-SYNC_DAYS = 7
 TREND_DAYS = 30
 
 
@@ -22,14 +20,14 @@ class WorkspaceTile:
     sync: dict
     unbilled: dict
     trend: dict
-    open_exceptions: int | None = None
-    past_sla: int | None = None
+    open_exceptions: int
+    past_sla: int
 
     @property
     def worst_first(self):
         """Sort key: most items past SLA, then lowest sync success, then most unbilled hours."""
         rate = self.sync["rate"]
-        return (-(self.past_sla or 0), 1.0 if rate is None else rate, -self.unbilled["hours"], self.workspace.name)
+        return (-self.past_sla, 1.0 if rate is None else rate, -self.unbilled["hours"], self.workspace.name)
 
 
 def workspace_tile(user, membership, now=None):
@@ -37,22 +35,19 @@ def workspace_tile(user, membership, now=None):
     now = now or timezone.now()
     start, end = default_period(workspace, now)
     scope = Scope(workspace=workspace, start=start, end=end, user=user, now=now)
-    sync = sync_success_totals(scope.with_period(end - timedelta(days=SYNC_DAYS - 1), end))
+    sync = recent_sync_totals(workspace, user, now)
     trend = unbilled_wip_trend(scope)
     # The newest rolled-up day, as the sparkline ends; live only where nothing is rolled up yet.
     backlog = trend["points"][-1] if trend["points"] else invoice_ready_backlog(scope)["total"]
-    tile = WorkspaceTile(
+    return WorkspaceTile(
         workspace=workspace,
         role=membership.get_role_display(),
         sync=sync,
         unbilled=backlog,
         trend=charts.sparkline(trend["points"], workspace_accent(workspace)),
+        open_exceptions=exception_volume(scope)["open_at_end"],
+        past_sla=items_past_sla(scope)["items"],
     )
-    volume = exception_volume(scope)
-    if volume["available"]:
-        tile.open_exceptions = volume["open_at_end"]
-        tile.past_sla = items_past_sla(scope)["items"]
-    return tile
 
 
 def workspace_accent(workspace):

@@ -8,8 +8,10 @@ from django.shortcuts import get_object_or_404, render
 
 from opsview.common.csvfiles import csv_writer
 from opsview.dashboards import boards, charts, drilldown, portfolio
-from opsview.dashboards.filters import FilterChoices, dashboard_page, page_scope
+from opsview.dashboards.filters import dashboard_page, page_scope
+from opsview.dashboards.forms import FilterBar
 from opsview.kpis.approval import unapproved_by_person
+from opsview.kpis.catalog import BY_CHART
 from opsview.kpis.projects import project_billing_status, project_timeline
 from opsview.records.models import Project
 
@@ -20,7 +22,7 @@ PEOPLE_TO_CHASE = 5  # per project on the list; the project's page names them al
 def executive(request):
     scope = page_scope(request)
     board = boards.executive_board(scope)
-    choices = FilterChoices(scope, fields=("period", "client", "manager"))
+    choices = FilterBar(scope, ("period", "client", "manager"), request.GET)
     context = {"scope": scope, "filters": choices, "csv_query": urlencode(scope.filters()), **board}
     return render(request, "dashboards/executive.html", context)
 
@@ -28,9 +30,9 @@ def executive(request):
 @dashboard_page
 def chart_csv(request, key):
     scope = page_scope(request)
-    chart = boards.executive_chart(scope, key)
-    if chart is None:
+    if key not in BY_CHART:
         raise Http404("No such chart.")
+    chart = BY_CHART[key].chart_of(scope)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"{scope.workspace.slug}-{key}-{scope.start}-{scope.end}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -60,7 +62,7 @@ def projects(request):
         row["failed_link"] = drilldown.failed_postings(scope.with_project(pk))
         row["unapproved_link"] = drilldown.time_entries(scope.with_project(pk), status="unapproved")
         row["ready_link"] = drilldown.time_entries(scope.with_project(pk), status="unbilled")
-    choices = FilterChoices(scope, fields=("period", "client", "manager"))
+    choices = FilterBar(scope, ("period", "client", "manager"), request.GET)
     return render(request, "dashboards/projects.html", {"scope": scope, "filters": choices, "rows": rows})
 
 
@@ -80,7 +82,7 @@ def project(request, pk):
         "failed_link": drilldown.failed_postings(scope),
         "timeline": timeline,
         "chart": charts.timeline_chart(scope, project, timeline),
-        "filters": FilterChoices(scope, fields=("period",)),
+        "filters": FilterBar(scope, ("period",), request.GET),
     }
     return render(request, "dashboards/project.html", context)
 

@@ -1,15 +1,12 @@
 """Pages every member sees: the workspace overview and the sync runs."""
 
-from datetime import timedelta
-
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
 
+from opsview.kpis.sync import recent_sync_totals
 from opsview.records.models import Client, Invoice, Person, Project, TimeEntry
-from opsview.telemetry.models import Outcome, RunStatus, SyncEvent, SyncRun
+from opsview.telemetry.models import RunStatus, SyncEvent, SyncRun
 from opsview.workspaces.http import require_workspace
 from opsview.workspaces.models import System
 
@@ -21,12 +18,8 @@ def home(request):
     workspace = request.workspace
     if workspace is None:
         return render(request, "front/home.html")
-    since = timezone.now() - timedelta(days=7)
-    events = SyncEvent.objects.visible_to(request.user, workspace).filter(occurred_at__gte=since)
-    outcomes = events.aggregate(
-        succeeded=Count("id", filter=Q(outcome=Outcome.SUCCEEDED)),
-        failed=Count("id", filter=Q(outcome=Outcome.FAILED)),
-    )
+    # The sync success KPI's counts over the last 7 local calendar days, as the dashboards count them.
+    outcomes = recent_sync_totals(workspace, request.user)
     record_counts = [
         (model._meta.verbose_name_plural, model.objects.visible_to(request.user, workspace).count())
         for model in (Client, Project, Person, TimeEntry, Invoice)

@@ -167,10 +167,14 @@ def posted_time(scope):
         status=TimeEntryStatus.APPROVED, system=OuterRef("source_system"), external_id=OuterRef("external_id")
     )
     earlier = SyncEvent.objects.filter(
-        workspace=OuterRef("workspace"), record_type=TIME_ENTRY_RECORD, external_id=OuterRef("external_id"),
-        source_system=OuterRef("source_system"), target_system=OuterRef("target_system"),
-        outcome=Outcome.SUCCEEDED, occurred_at__lt=OuterRef("occurred_at"),
-    )  # fmt: skip
+        workspace=OuterRef("workspace"),
+        record_type=TIME_ENTRY_RECORD,
+        external_id=OuterRef("external_id"),
+        source_system=OuterRef("source_system"),
+        target_system=OuterRef("target_system"),
+        outcome=Outcome.SUCCEEDED,
+        occurred_at__lt=OuterRef("occurred_at"),
+    )
     return (
         scope.sync_events()
         .filter(

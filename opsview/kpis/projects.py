@@ -55,9 +55,11 @@ def project_billing_status(scope):
     approved = _by_project(
         scope.time_entries()
         .filter(status=TimeEntryStatus.APPROVED, work_date__range=(scope.start, scope.end))
-        .values("project_id").annotate(approved_hours=Sum("hours")).order_by(),
+        .values("project_id")
+        .annotate(approved_hours=Sum("hours"))
+        .order_by(),
         ["approved_hours"],
-    )  # fmt: skip
+    )
     unapproved = _by_project(
         unapproved_entries(scope).values("project_id").annotate(unapproved_hours=Sum("hours")).order_by(),
         ["unapproved_hours"],
@@ -101,9 +103,13 @@ def failed_posting_events(scope):
     Only records of projects in scope are kept.
     """
     later_success = SyncEvent.objects.filter(
-        workspace=OuterRef("workspace"), record_type=OuterRef("record_type"), external_id=OuterRef("external_id"),
-        target_system=OuterRef("target_system"), outcome=Outcome.SUCCEEDED, occurred_at__gt=OuterRef("occurred_at"),
-    )  # fmt: skip
+        workspace=OuterRef("workspace"),
+        record_type=OuterRef("record_type"),
+        external_id=OuterRef("external_id"),
+        target_system=OuterRef("target_system"),
+        outcome=Outcome.SUCCEEDED,
+        occurred_at__gt=OuterRef("occurred_at"),
+    )
     record = {"system": OuterRef("source_system"), "external_id": OuterRef("external_id")}
     entry_project = (
         TimeEntry.objects.filter(workspace=OuterRef("workspace"), **record).order_by().values("project_id")[:1]
@@ -163,6 +169,6 @@ def project_timeline(scope):
                 "entries": w["entries"],
             }
             for w in weeks
-        ],  # fmt: skip
+        ],
         "invoices": list(invoices),
     }

@@ -31,10 +31,17 @@ DEFAULT_DAYS = 185  # six months: the longest preset period (90 days) and the on
 def _wip(scope):
     rows = unbilled_entries(scope).values("project_id", "currency").annotate(**entry_totals()).order_by()
     return [
-        DailyWip(workspace=scope.workspace, day=scope.start, project_id=row["project_id"], currency=row["currency"],
-                 entries=row["n"], hours=row["sum_hours"], value=round(row["sum_value"], 2))
+        DailyWip(
+            workspace=scope.workspace,
+            day=scope.start,
+            project_id=row["project_id"],
+            currency=row["currency"],
+            entries=row["n"],
+            hours=row["sum_hours"],
+            value=round(row["sum_value"], 2),
+        )
         for row in rows
-    ]  # fmt: skip
+    ]
 
 
 def _sync(scope):
@@ -48,11 +55,17 @@ def _sync(scope):
         .order_by()
     )
     return [
-        DailySync(workspace=scope.workspace, day=scope.start, source_system_id=row["source_system_id"],
-                  target_system_id=row["target_system_id"], flow=row["run__flow"] or "",
-                  succeeded=row["succeeded"], failed=row["failed"])
+        DailySync(
+            workspace=scope.workspace,
+            day=scope.start,
+            source_system_id=row["source_system_id"],
+            target_system_id=row["target_system_id"],
+            flow=row["run__flow"] or "",
+            succeeded=row["succeeded"],
+            failed=row["failed"],
+        )
         for row in rows
-    ]  # fmt: skip
+    ]
 
 
 def _postings(scope):
@@ -60,11 +73,17 @@ def _postings(scope):
     entries = TimeEntry.objects.filter(pk__in=[p["entry_id"] for p in postings]).values("pk", "project_id", "system_id")
     entries = {e["pk"]: e for e in entries}
     return [
-        PostingTime(workspace=scope.workspace, time_entry_id=p["entry_id"], project_id=entry["project_id"],
-                    system_id=entry["system_id"], posted_at=p["occurred_at"], days=p["days"])
+        PostingTime(
+            workspace=scope.workspace,
+            time_entry_id=p["entry_id"],
+            project_id=entry["project_id"],
+            system_id=entry["system_id"],
+            posted_at=p["occurred_at"],
+            days=p["days"],
+        )
         for p in postings
         for entry in [entries[p["entry_id"]]]
-    ]  # fmt: skip
+    ]
 
 
 def _billing_lag(scope):
@@ -75,10 +94,17 @@ def _billing_lag(scope):
         .order_by()
     )
     return [
-        DailyBillingLag(workspace=scope.workspace, day=scope.start, project_id=row["project_id"],
-                        system_id=row["system_id"], lag_days=row["lag_days"], entries=row["n"], hours=row["sum_hours"])
+        DailyBillingLag(
+            workspace=scope.workspace,
+            day=scope.start,
+            project_id=row["project_id"],
+            system_id=row["system_id"],
+            lag_days=row["lag_days"],
+            entries=row["n"],
+            hours=row["sum_hours"],
+        )
         for row in rows
-    ]  # fmt: skip
+    ]
 
 
 def rollup_day(workspace, day, now=None):

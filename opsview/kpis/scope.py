@@ -10,13 +10,9 @@ from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from django import forms
-from django.http import Http404
 from django.utils import timezone
 
-from opsview.common.bounds import date_field, id_field
-from opsview.records.models import Client, Person, Project
-from opsview.workspaces.models import System
+from opsview.records.models import Project
 from opsview.workspaces.permissions import role_of
 from opsview.workspaces.roles import Role
 
@@ -167,47 +163,3 @@ def default_period(workspace, now=None, period=DEFAULT_PERIOD):
         end = today.replace(day=1) - timedelta(days=1)
         return end.replace(day=1), end
     return today - timedelta(days=29), today
-
-
-class ScopeForm(forms.Form):
-    """The filters every dashboard, list and KPI endpoint takes, as query parameters."""
-
-    period = forms.ChoiceField(choices=[("", "Custom")] + list(PERIODS.items()), required=False)
-    start = date_field(required=False, help_text="First day, YYYY-MM-DD, in the workspace's time zone.")
-    end = date_field(required=False, help_text="Last day, inclusive.")
-    client = id_field(required=False)
-    project = id_field(required=False)
-    manager = id_field(required=False, help_text="A project manager (person) id.")
-    system = id_field(required=False)
-
-
-FILTER_MODELS = {"client": Client, "project": Project, "manager": Person, "system": System}
-
-
-def scope_from_params(user, workspace, params, now=None, default=DEFAULT_PERIOD):
-    """Build a Scope from query parameters.
-
-    Malformed values raise ScopeError; an id the user cannot see raises Http404,
-    as a foreign id does everywhere else.
-    """
-    form = ScopeForm(params)
-    if not form.is_valid():
-        problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
-        raise ScopeError(problems)
-    data = form.cleaned_data
-    start, end = default_period(workspace, now, data["period"] or default)
-    if not data["period"] and (data["start"] or data["end"]):
-        span = end - start
-        end = data["end"] or end
-        start = data["start"] or end - span
-    if start > end:
-        raise ScopeError("start: must not be after end.")
-    if (end - start).days + 1 > MAX_DAYS:
-        raise ScopeError(f"A period spans at most {MAX_DAYS} days.")
-    for name, model in FILTER_MODELS.items():
-        if data[name] and not model.objects.visible_to(user, workspace).filter(pk=data[name]).exists():
-            raise Http404(f"No such {name} in this workspace.")
-    return Scope(
-        workspace=workspace, start=start, end=end, user=user, now=now,
-        client=data["client"], project=data["project"], manager=data["manager"], system=data["system"],
-    )  # fmt: skip

@@ -12,9 +12,11 @@ from django.db.models.functions import TruncDate
 
 from opsview.kpis.daily import rolled_up
 from opsview.kpis.models import DailySync
+from opsview.kpis.scope import Scope, default_period
 from opsview.telemetry.models import Outcome
 
 COUNTED = (Outcome.SUCCEEDED.value, Outcome.FAILED.value)
+RECENT_DAYS = 7
 
 
 def success_rate(succeeded, failed):
@@ -75,6 +77,17 @@ def sync_success_totals(scope):
     return counts | {"rate": success_rate(**counts)}
 
 
+def recent_sync_totals(workspace, user, now=None, days=RECENT_DAYS):
+    """The sync success totals of the last ``days`` calendar days, today included, in the workspace's time zone.
+
+    The overview's and the portfolio's sync figure: the same days the
+    dashboards and the KPI API count for that period, so they agree.
+    """
+    start, end = default_period(workspace, now)
+    scope = Scope(workspace=workspace, start=end - timedelta(days=days - 1), end=end, user=user, now=now)
+    return sync_success_totals(scope)
+
+
 def sync_success_rate(scope):
     """Succeeded ÷ (succeeded + failed) record events, per system, flow and day.
 
@@ -88,17 +101,17 @@ def sync_success_rate(scope):
         counts = {"succeeded": row["succeeded"], "failed": row["failed"]}
         system = systems.setdefault(
             row["target_system_id"],
-            {"system_id": row["target_system_id"], "system": row["system_name"], "succeeded": 0, "failed": 0,
-             "_days": {}},
-        )  # fmt: skip
+            {"system_id": row["target_system_id"], "system": row["system_name"], "succeeded": 0, "failed": 0}
+            | {"_days": {}},
+        )
         day = system["_days"].setdefault(row["day"], {"day": row["day"], "succeeded": 0, "failed": 0})
         for tally in (system, day, total):
             tally["succeeded"] += counts["succeeded"]
             tally["failed"] += counts["failed"]
         flat.append(
-            {"system_id": row["target_system_id"], "system": row["system_name"], "flow": row["flow"],
-             "day": row["day"], **counts, "rate": success_rate(**counts)}
-        )  # fmt: skip
+            {"system_id": row["target_system_id"], "system": row["system_name"], "flow": row["flow"]}
+            | {"day": row["day"], **counts, "rate": success_rate(**counts)}
+        )
     by_system = []
     for system in systems.values():
         days = sorted(system.pop("_days").values(), key=lambda d: d["day"])

@@ -119,9 +119,16 @@ def worst_unbilled(scope, by="client", limit=WORST_LIMIT, breakdown=None):
         if ranks[currency] <= limit:
             tally = item["tally"].as_dict()
             result.append(
-                {"currency": currency, "rank": ranks[currency], "id": ident, "name": item["name"],
-                 "entries": tally["entries"], "hours": tally["hours"], "value": tally["value"][0]["amount"]}
-            )  # fmt: skip
+                {
+                    "currency": currency,
+                    "rank": ranks[currency],
+                    "id": ident,
+                    "name": item["name"],
+                    "entries": tally["entries"],
+                    "hours": tally["hours"],
+                    "value": tally["value"][0]["amount"],
+                }
+            )
     return result
 
 

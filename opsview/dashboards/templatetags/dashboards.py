@@ -69,9 +69,16 @@ def time_entry_rows(entries):
         rate = f"{e.currency} {cell(e.bill_rate)}" if e.billable else "not billable"
         approved = date_format(localtime(e.approved_at), "Y-m-d H:i") if e.approved_at else "—"
         cells = [
-            cell(e.work_date), e.person.name, None, e.project.client.name, None, cell(e.hours), rate, approved,
+            cell(e.work_date),
+            e.person.name,
+            None,
+            e.project.client.name,
+            None,
+            cell(e.hours),
+            rate,
+            approved,
             e.invoice_reference or "—",
-        ]  # fmt: skip
+        ]
         cells = [conditional_escape(c) if c is not None else "" for c in cells]
         project = f'<a href="{project_urls[e.project_id]}">{conditional_escape(e.project)}</a>'
         status = f'<span class="status">{conditional_escape(e.get_status_display())}</span>'

@@ -1,11 +1,14 @@
 """The KPI API: each KPI of ``opsview.kpis.catalog`` as JSON, for BI tools, with the dashboards' filters.
 
 For signed-in people (session), never for integration tokens. Rows are what
-the user's role allows: a manager's figures cover their own projects.
+the user's role allows: a manager's figures cover their own projects. Each
+KPI's JSON shape is its catalog entry's serializer; the query parameters are
+``ScopeForm``'s fields, documented from the form.
 """
 
+from django import forms
 from django.http import Http404
-from django.urls import reverse
+from django.urls import path, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -16,19 +19,28 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from opsview.api.errors import error_response
-from opsview.api.kpi_serializers import SHAPES
 from opsview.kpis.catalog import CATALOG
-from opsview.kpis.scope import PERIODS, ScopeError, scope_from_params
+from opsview.kpis.forms import ScopeForm, scope_from_params
+from opsview.kpis.scope import ScopeError
+
+# The OpenAPI type of each kind of form field the filters use.
+PARAMETER_TYPES = {forms.DateField: OpenApiTypes.DATE, forms.IntegerField: int, forms.ChoiceField: str}
+
+
+def parameter_of(name, field):
+    """The OpenAPI query parameter for one of ``ScopeForm``'s fields: its type, help text and choices."""
+    kinds = [kind for form_field, kind in PARAMETER_TYPES.items() if isinstance(field, form_field)]
+    if not kinds:
+        raise TypeError(f"ScopeForm.{name}: say in PARAMETER_TYPES how the API documents a {type(field).__name__}.")
+    kind = kinds[0]
+    choices = [value for value, _label in getattr(field, "choices", []) if value]
+    return OpenApiParameter(name, kind, enum=choices or None, description=str(field.help_text))
+
 
 SCOPE_PARAMETERS = [
+    # Only the API takes a workspace by name; pages show the one chosen in the session.
     OpenApiParameter("workspace", str, description="Workspace slug; default: the one chosen in the session."),
-    OpenApiParameter("period", str, enum=list(PERIODS), description="A named period; overrides start and end."),
-    OpenApiParameter("start", OpenApiTypes.DATE, description="First day, in the workspace's time zone."),
-    OpenApiParameter("end", OpenApiTypes.DATE, description="Last day, inclusive; default today (last 30 days)."),
-    OpenApiParameter("client", int, description="Only this client's projects."),
-    OpenApiParameter("project", int, description="Only this project."),
-    OpenApiParameter("manager", int, description="Only projects this person (a project manager) manages."),
-    OpenApiParameter("system", int, description="Only records of this system (sync: as source or target)."),
+    *(parameter_of(name, field) for name, field in ScopeForm.base_fields.items()),
 ]
 SIGNED_OUT = {403: error_response("Not signed in.")}
 ERRORS = {
@@ -61,25 +73,36 @@ class KpiView(APIView):
             scope = scope_from_params(request.user, workspace_of(request), request.query_params)
         except ScopeError as exc:
             raise ParseError(str(exc)) from None
-        serializer, many = SHAPES[self.kpi.slug]
-        return Response(serializer(self.kpi.compute(scope), many=many).data)
+        return Response(self.kpi.serializer(self.kpi.compute(scope), many=self.kpi.many).data)
 
 
 def kpi_view(kpi):
-    serializer, many = SHAPES[kpi.slug]
+    """The view of one KPI, with its own OpenAPI operation: its definition, parameters and shape."""
     schema = extend_schema(
         operation_id=f"kpi_{kpi.slug.replace('-', '_')}",
         summary=kpi.title,
         description=kpi.definition,
         parameters=SCOPE_PARAMETERS,
-        responses={200: serializer(many=many), **ERRORS},
+        responses={200: kpi.serializer(many=kpi.many), **ERRORS},
         tags=["kpis"],
     )
 
     def get(self, request):  # a function of its own, so each KPI keeps its own schema
         return KpiView.get(self, request)
 
-    return type(f"{serializer.__name__}KpiView", (KpiView,), {"kpi": kpi, "get": schema(get)}).as_view()
+    return type(f"{kpi.serializer.__name__}KpiView", (KpiView,), {"kpi": kpi, "get": schema(get)}).as_view()
+
+
+KPI_INDEX_ENTRY = inline_serializer(
+    "KpiIndexEntry",
+    {
+        "slug": serializers.CharField(),
+        "title": serializers.CharField(),
+        "definition": serializers.CharField(),
+        "url": serializers.CharField(),
+    },
+    many=True,
+)
 
 
 class KpiIndexView(APIView):
@@ -90,19 +113,7 @@ class KpiIndexView(APIView):
         operation_id="kpi_index",
         summary="Every KPI, its definition and its URL",
         tags=["kpis"],
-        responses={
-            200: inline_serializer(
-                "KpiIndexEntry",
-                {
-                    "slug": serializers.CharField(),
-                    "title": serializers.CharField(),
-                    "definition": serializers.CharField(),
-                    "url": serializers.CharField(),
-                },
-                many=True,
-            ),
-            **SIGNED_OUT,
-        },  # fmt: skip
+        responses={200: KPI_INDEX_ENTRY, **SIGNED_OUT},
     )
     def get(self, request):
         return Response(
@@ -111,3 +122,9 @@ class KpiIndexView(APIView):
                 for k in CATALOG
             ]
         )
+
+
+# Included at /api/v1/kpis/ by the API root (opsview/api/urls.py).
+urlpatterns = [path("", KpiIndexView.as_view(), name="api-kpis")] + [
+    path(f"{kpi.slug}/", kpi_view(kpi), name=f"api-kpi-{kpi.slug}") for kpi in CATALOG
+]

@@ -1,4 +1,4 @@
-"""The JSON shape of each KPI, for rendering and for the OpenAPI schema.
+"""The JSON shape of each KPI, for the KPI API and its OpenAPI schema; each catalog entry names its own.
 
 Money is always a list of ``{currency, amount}``: amounts in different
 currencies are never added up. Decimals are strings, rates fractions of 1.
@@ -110,11 +110,6 @@ class SyncSuccessRate(SyncCounts):
     rows = SyncRow(many=True)
 
 
-class Availability(s.Serializer):
-    available = s.BooleanField(help_text="False where the exception queues are not installed; no figures then.")
-    detail = s.CharField(required=False)
-
-
 class ExceptionDay(s.Serializer):
     day = s.DateField()
     new = s.IntegerField()
@@ -122,17 +117,17 @@ class ExceptionDay(s.Serializer):
     open = s.IntegerField()
 
 
-class ExceptionVolume(Availability):
-    new = s.IntegerField(required=False)
-    resolved = s.IntegerField(required=False)
-    open_at_end = s.IntegerField(required=False)
-    days = ExceptionDay(many=True, required=False)
+class ExceptionVolume(s.Serializer):
+    new = s.IntegerField()
+    resolved = s.IntegerField()
+    open_at_end = s.IntegerField()
+    days = ExceptionDay(many=True)
 
 
-class ExceptionResolutionTime(Availability):
-    resolved = s.IntegerField(required=False)
-    median_hours = s.FloatField(allow_null=True, required=False)
-    p90_hours = s.FloatField(allow_null=True, required=False)
+class ExceptionResolutionTime(s.Serializer):
+    resolved = s.IntegerField()
+    median_hours = s.FloatField(allow_null=True)
+    p90_hours = s.FloatField(allow_null=True)
 
 
 class KindCount(s.Serializer):
@@ -140,9 +135,9 @@ class KindCount(s.Serializer):
     items = s.IntegerField()
 
 
-class ItemsPastSla(Availability):
-    items = s.IntegerField(required=False)
-    by_kind = KindCount(many=True, required=False)
+class ItemsPastSla(s.Serializer):
+    items = s.IntegerField()
+    by_kind = KindCount(many=True)
 
 
 class StakeMoney(Money):
@@ -150,10 +145,10 @@ class StakeMoney(Money):
     exceptions = s.IntegerField()
 
 
-class MoneyAtStake(Availability):
-    by_currency = StakeMoney(many=True, required=False)
-    records = s.IntegerField(required=False, help_text="Each record once, however many open exceptions it has.")
-    exceptions = s.IntegerField(required=False)
+class MoneyAtStake(s.Serializer):
+    by_currency = StakeMoney(many=True)
+    records = s.IntegerField(help_text="Each record once, however many open exceptions it has.")
+    exceptions = s.IntegerField()
 
 
 class Dso(s.Serializer):
@@ -171,22 +166,3 @@ class Utilization(s.Serializer):
     people = s.IntegerField()
     weekdays = s.IntegerField()
     rate = s.FloatField(allow_null=True)
-
-
-# Each KPI's serializer and whether its result is a list.
-SHAPES = {
-    "unapproved-time-aging": (UnapprovedTimeAging, False),
-    "invoice-ready-backlog": (InvoiceReadyBacklog, False),
-    "unbilled-wip-trend": (UnbilledWipTrend, False),
-    "worst-unbilled-clients": (WorstUnbilled, True),
-    "worst-unbilled-projects": (WorstUnbilled, True),
-    "billing-lag": (BillingLag, False),
-    "time-to-post": (TimeToPost, False),
-    "sync-success-rate": (SyncSuccessRate, False),
-    "exception-volume": (ExceptionVolume, False),
-    "exception-resolution-time": (ExceptionResolutionTime, False),
-    "items-past-sla": (ItemsPastSla, False),
-    "money-at-stake": (MoneyAtStake, False),
-    "dso": (Dso, True),
-    "utilization": (Utilization, False),
-}

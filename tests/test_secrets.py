@@ -22,8 +22,8 @@ from django.utils.module_loading import import_string
 from django_q.models import OrmQ
 
 from opsview.queues.models import ExceptionItem
-from opsview.workspaces.models import System
-from opsview.workspaces.services import save_system
+from opsview.systems.models import System
+from opsview.systems.services import save_system
 from tests.conftest import PASSWORD
 from tests.connectors.localserver import Reply
 from tests.queue_support import failure, send

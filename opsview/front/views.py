@@ -9,9 +9,9 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from opsview.records.models import Client, Invoice, Person, Project, TimeEntry
+from opsview.systems.models import System
 from opsview.telemetry.models import Outcome, RunStatus, SyncEvent, SyncRun
 from opsview.workspaces.http import require_workspace
-from opsview.workspaces.models import System
 
 PAGE_SIZE = 50
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from opsview.common.bounds import date_field, id_field
 from opsview.records.models import Client, Person, Project
-from opsview.workspaces.models import System
+from opsview.systems.models import System
 from opsview.workspaces.permissions import role_of
 from opsview.workspaces.roles import Role
 

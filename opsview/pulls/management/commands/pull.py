@@ -1,9 +1,10 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from opsview.pulls.kinds import PULL_KINDS, kinds_for
 from opsview.pulls.runs import pull_all
+from opsview.systems.kinds import PULL_KINDS, kinds_for
+from opsview.systems.models import System
 from opsview.telemetry.models import RunStatus
-from opsview.workspaces.models import System, Workspace
+from opsview.workspaces.models import Workspace
 
 
 class Command(BaseCommand):

@@ -35,9 +35,9 @@ PAYLOAD_IBAN = "DE89PLANTED370400440532013000"
 WRONG_PASSWORD = "wrong-PLANTED-pass-4471"
 
 NOT_SEARCHED = {
-    ("workspaces", "system", "credentials_encrypted"),
+    ("systems", "system", "credentials_encrypted"),
     ("auth", "user", "password"),
-    ("workspaces", "apitoken", "token_hash"),
+    ("systems", "apitoken", "token_hash"),
     ("telemetry", "syncevent", "payload"),
     ("replay", "replay", "original_payload"),
     ("replay", "replay", "edited_payload"),

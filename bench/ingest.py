@@ -72,7 +72,8 @@ COLUMNS = (
 SETUP = """
 import json
 from opsview.telemetry.models import SyncRun
-from opsview.workspaces.models import ApiToken, System, Workspace
+from opsview.systems.models import ApiToken, System
+from opsview.workspaces.models import Workspace
 ws = Workspace.objects.create(name="Bench", slug="bench")
 harvest = System.objects.create(workspace=ws, slug="harvest", name="Harvest", kind="time_tracking")
 erp = System.objects.create(workspace=ws, slug="tryton", name="Tryton", kind="erp")

@@ -73,8 +73,9 @@ def build(n_exceptions, n_groups):
 
     from opsview.queues.sync_failures import on_sync_events
     from opsview.records.models import Client, Person, Project, TimeEntry
+    from opsview.systems.models import System
     from opsview.telemetry.models import SyncEvent
-    from opsview.workspaces.models import Membership, System, Workspace
+    from opsview.workspaces.models import Membership, Workspace
 
     rng = random.Random(7)
     ws = Workspace.objects.create(name="Bench", slug="bench")

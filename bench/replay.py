@@ -36,8 +36,9 @@ def build(records, url):
     from opsview.queues import sync_failures
     from opsview.queues.models import ExceptionItem
     from opsview.replay.services import request_replay
+    from opsview.systems.models import System
     from opsview.telemetry.models import SyncEvent
-    from opsview.workspaces.models import Membership, System, Workspace
+    from opsview.workspaces.models import Membership, Workspace
     from opsview.workspaces.roles import Role
 
     workspace = Workspace.objects.create(name="Bench Replay", slug="bench-replay")

@@ -96,7 +96,8 @@ def build(receiver_url, clients):
     from django.contrib.auth import get_user_model
 
     from opsview.records.models import Client, Person, Project
-    from opsview.workspaces.models import ApiToken, Membership, System, Workspace
+    from opsview.systems.models import ApiToken, System
+    from opsview.workspaces.models import Membership, Workspace
     from opsview.workspaces.roles import Role
 
     workspace = Workspace.objects.create(name="Soak", slug="soak")

@@ -15,8 +15,9 @@ from decimal import Decimal
 from django.db import connection, transaction
 
 from opsview.records.models import Client, Invoice, Person, Project, TimeEntry
+from opsview.systems.models import System
 from opsview.telemetry.models import SyncEvent, SyncRun
-from opsview.workspaces.models import System, Workspace
+from opsview.workspaces.models import Workspace
 
 ENTRY_COLUMNS = (
     "workspace_id", "system_id", "external_id", "received_at", "person_id", "project_id", "work_date", "hours",

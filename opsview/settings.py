@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "opsview.audit",
     "opsview.records",
     "opsview.telemetry",
+    "opsview.systems",
     "opsview.queues",
     "opsview.demo",
     "opsview.kpis",

@@ -4,8 +4,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from opsview import health
 from opsview.audit import views as audit
-from opsview.workspaces import branding, theme
-from opsview.workspaces import views as workspaces
 
 urlpatterns = [
     path("", include("opsview.front.urls")),
@@ -13,16 +11,9 @@ urlpatterns = [
     path("replays/", include("opsview.replay.urls")),
     path("audit/", audit.entries, name="audit"),
     path("", include("opsview.dashboards.urls")),
-    path("workspace/switch/", workspaces.switch_workspace, name="switch-workspace"),
-    path("settings/systems/", workspaces.systems, name="systems"),
-    path("settings/systems/<int:pk>/", workspaces.systems, name="system-edit"),
-    path("settings/systems/<int:pk>/test/", workspaces.test_connection, name="system-test"),
+    path("", include("opsview.workspaces.urls")),
+    path("settings/", include("opsview.systems.urls")),
     path("settings/systems/", include("opsview.pulls.urls")),
-    path("settings/tokens/", workspaces.tokens, name="tokens"),
-    path("settings/branding/", branding.branding, name="branding"),
-    path("workspace/<int:pk>/logo", branding.logo, name="workspace-logo"),
-    path("workspace/theme.css", theme.workspace_theme, name="workspace-theme"),
-    path("settings/tokens/<int:pk>/revoke/", workspaces.revoke_token, name="revoke-token"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("opsview.accounts.urls")),
     path("healthz", health.healthz, name="healthz"),

@@ -14,8 +14,9 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from opsview.records.models import Client, Person, Project, TimeEntry
+from opsview.systems.models import ApiToken, System
 from opsview.telemetry.models import SyncEvent, SyncRun
-from opsview.workspaces.models import ApiToken, Membership, System, Workspace
+from opsview.workspaces.models import Membership, Workspace
 from opsview.workspaces.roles import Role
 
 # The local HTTP server and the real Tryton server, for connector and pull tests alike.

@@ -11,8 +11,9 @@ from itertools import count
 
 from opsview.kpis.scope import Scope
 from opsview.records.models import Client, Invoice, Person, Project, TimeEntry
+from opsview.systems.models import System
 from opsview.telemetry.models import SyncEvent, SyncRun
-from opsview.workspaces.models import System, Workspace
+from opsview.workspaces.models import Workspace
 
 _ids = count(1)
 

@@ -2,7 +2,7 @@
 
 import copy
 
-from opsview.workspaces.services import save_system
+from opsview.systems.services import save_system
 from tests.connectors.contracts import contract
 from tests.connectors.localserver import Reply
 from tests.connectors.test_harvest_contract import ACCOUNT, AUTH_HEADERS, TOKEN, paged

@@ -4,7 +4,7 @@ from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
 from opsview.replay.tasks import run_replay
-from opsview.workspaces.models import System
+from opsview.systems.models import System
 from tests.queue_support import exceptions, failure, send
 
 SECRET = "whsec-test-secret"

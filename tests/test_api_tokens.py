@@ -5,8 +5,8 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from opsview.audit.models import AuditEntry
-from opsview.workspaces.models import ApiToken, hash_token
-from opsview.workspaces.services import revoke_token
+from opsview.systems.models import ApiToken, hash_token
+from opsview.systems.services import revoke_token
 
 
 def client_with(header):

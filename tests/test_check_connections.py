@@ -13,8 +13,8 @@ from django.core.management import CommandError, call_command
 from connectors.base import Connector
 from connectors.tryton import TrytonConnector
 from opsview.audit.models import AuditEntry
-from opsview.workspaces.models import System
-from opsview.workspaces.services import save_system
+from opsview.systems.models import System
+from opsview.systems.services import save_system
 from tests.conftest import signed_in
 from tests.connectors.contracts import contract
 from tests.connectors.localserver import Reply

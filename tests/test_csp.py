@@ -1,8 +1,13 @@
 """Every answer carries the strict Content-Security-Policy, and a workspace's colours reach pages through a
 stylesheet that writes only a #rrggbb colour, whatever the database holds."""
 
+import re
+
+from django.conf import settings
+
 from opsview.workspaces.models import Membership, Workspace
 from opsview.workspaces.roles import Role
+from opsview.workspaces.theme import DEFAULT_ACCENT
 from tests.conftest import signed_in
 
 
@@ -48,3 +53,9 @@ def test_the_theme_shows_an_outsider_nothing_of_another_firm(client, northwind, 
     assert "northwind" not in css and "#aa3366" not in css
     client.logout()  # signed out: an empty sheet, not a redirect to the sign-in page
     assert client.get("/workspace/theme.css").text.strip() == ""
+
+
+def test_the_stylesheet_starts_from_the_same_default_accent_as_the_theme():
+    # Pages outside a workspace (signing in) get their accent from the static stylesheet alone.
+    stylesheet = (settings.BASE_DIR / "static" / "css" / "opsview.css").read_text()
+    assert re.search(r"--accent: (#[0-9a-fA-F]{6});", stylesheet).group(1) == DEFAULT_ACCENT

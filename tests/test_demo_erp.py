@@ -21,8 +21,8 @@ from opsview.queues.models import ExceptionItem, Mapping
 from opsview.queues.policies import policies_for
 from opsview.records.models import Invoice
 from opsview.replay.models import Replay
+from opsview.systems.models import System
 from opsview.telemetry.models import SyncEvent
-from opsview.workspaces.models import System
 from tests.demo_erp_support import SIZES, SMALL, fix
 from tests.replay_support import run_queued
 

@@ -2,8 +2,8 @@
 
 from rest_framework.test import APIClient
 
+from opsview.systems.models import ApiToken
 from opsview.telemetry.models import SyncEvent
-from opsview.workspaces.models import ApiToken
 from tests.test_ingest_sync_events import URL, event
 
 

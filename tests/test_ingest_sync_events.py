@@ -90,7 +90,7 @@ def test_one_invalid_item_rejects_the_batch_and_names_every_problem(api, northwi
 
 
 def test_an_event_must_involve_the_tokens_own_system(api, northwind):
-    from opsview.workspaces.models import System
+    from opsview.systems.models import System
 
     System.objects.create(workspace=northwind.workspace, slug="xero", name="Xero", kind="billing")
     response = api.post(URL, {"items": [event(1, source_system="xero", target_system="tryton")]}, format="json")

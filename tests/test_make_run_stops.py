@@ -106,7 +106,7 @@ def test_without_network_the_script_says_once_that_the_demo_erp_is_missing_and_s
         assert "installing Tryton from PyPI failed" in said
         assert "demo ERP (Tryton) on" not in said and "is not running" not in said
         settings = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", "from opsview.workspaces.models import System; "
+            [sys.executable, "manage.py", "shell", "-c", "from opsview.systems.models import System; "
              "print(sorted({str(s.connector_settings) for s in System.objects.filter(slug='tryton')}))"],
             cwd=ROOT, env=env, capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip

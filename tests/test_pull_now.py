@@ -3,7 +3,7 @@
 from django_q.models import OrmQ
 
 from opsview.audit.models import AuditEntry
-from opsview.pulls.schedules import TASK
+from opsview.systems.schedules import TASK
 
 
 def queued():

@@ -12,11 +12,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from opsview.pulls import pages
-from opsview.pulls.kinds import kinds_for
 from opsview.pulls.models import PullCursor
 from opsview.pulls.runs import pull, pull_all
 from opsview.queues import state_rules, sync_failures
 from opsview.records.models import Client, Invoice, Person, Project, TimeEntry
+from opsview.systems.kinds import kinds_for
 from opsview.telemetry.models import SyncEvent
 from tests.connectors.contracts import contract
 from tests.connectors.test_harvest_contract import TOKEN

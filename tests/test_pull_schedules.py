@@ -8,11 +8,11 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
-from opsview.pulls.schedules import TASK, schedule_name
 from opsview.pulls.tasks import pull_system
 from opsview.records.models import Client
-from opsview.workspaces.models import System
-from opsview.workspaces.services import save_system
+from opsview.systems.models import System
+from opsview.systems.schedules import TASK, schedule_name
+from opsview.systems.services import save_system
 from tests.pull_support import HarvestApi, connect_harvest
 
 FORM = {"name": "Tryton", "slug": "tryton", "kind": "erp", "vendor": "tryton", "is_active": "on"}

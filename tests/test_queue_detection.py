@@ -110,7 +110,7 @@ def test_failure_then_success_in_one_batch_leaves_it_resolved(api, northwind):
 
 
 def test_a_record_failing_towards_two_targets_is_two_exceptions(api, northwind):
-    from opsview.workspaces.models import System
+    from opsview.systems.models import System
 
     System.objects.create(workspace=northwind.workspace, slug="xero", name="Xero", kind="billing")
     send(api, failure("TE-1"), failure("TE-1", "HTTP 503 Service Unavailable", code="", target_system="xero"))

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from opsview.queues import state_rules
 from opsview.records.models import Client, Invoice, Project, TimeEntry
-from opsview.workspaces.models import ApiToken, System
+from opsview.systems.models import ApiToken, System
 from tests.conftest import signed_in
 from tests.queue_support import exceptions, failure, send
 

@@ -14,15 +14,15 @@ from django_q.models import OrmQ, Schedule
 
 from opsview.kpis.scope import Scope
 from opsview.kpis.sync import sync_success_totals
-from opsview.pulls.connection import connection_problem
 from opsview.queues.actions import ActionRefused
 from opsview.queues.models import ExceptionItem
 from opsview.replay import services
 from opsview.replay.models import Replay, ReplayAttempt
 from opsview.replay.services import request_replay
 from opsview.replay.tasks import run_replay
+from opsview.systems.connection import connection_problem
+from opsview.systems.models import System
 from opsview.telemetry.models import SyncEvent
-from opsview.workspaces.models import System
 from tests.connectors.localserver import Reply
 from tests.replay_support import failing_to, run_queued, webhook_system
 

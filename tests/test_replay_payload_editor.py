@@ -13,7 +13,7 @@ from opsview.queues.models import ExceptionItem, Mapping
 from opsview.replay.models import Replay
 from opsview.replay.payloads import PayloadInvalid
 from opsview.replay.services import request_replay
-from opsview.workspaces.models import System
+from opsview.systems.models import System
 from tests.replay_support import failing_to, run_queued, webhook_system
 
 IBAN = "DE89370400440532013000"

@@ -22,8 +22,8 @@ from django.utils.module_loading import import_string
 from django_q.models import OrmQ
 
 from opsview.queues.models import ExceptionItem
-from opsview.workspaces.models import System
-from opsview.workspaces.services import save_system
+from opsview.systems.models import System
+from opsview.systems.services import save_system
 from tests.conftest import PASSWORD
 from tests.connectors.localserver import Reply
 from tests.queue_support import failure, send
@@ -35,9 +35,9 @@ PAYLOAD_IBAN = "DE89PLANTED370400440532013000"
 WRONG_PASSWORD = "wrong-PLANTED-pass-4471"
 
 NOT_SEARCHED = {
-    ("workspaces", "system", "credentials_encrypted"),
+    ("systems", "system", "credentials_encrypted"),
     ("auth", "user", "password"),
-    ("workspaces", "apitoken", "token_hash"),
+    ("systems", "apitoken", "token_hash"),
     ("telemetry", "syncevent", "payload"),
     ("replay", "replay", "original_payload"),
     ("replay", "replay", "edited_payload"),

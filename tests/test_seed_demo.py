@@ -20,8 +20,9 @@ from opsview.demo.catalog import DEMO_PASSWORD, ERROR_CODES
 from opsview.demo.generator import reset_demo, seed_demo
 from opsview.demo.plan import Sizes, plan_workspace
 from opsview.records.models import Invoice, Person, Project, TimeEntry
+from opsview.systems.models import System
 from opsview.telemetry.models import SyncEvent, SyncRun
-from opsview.workspaces.models import Membership, System, Workspace
+from opsview.workspaces.models import Membership, Workspace
 from opsview.workspaces.roles import Role
 
 # The demo ERP is left out here (tests/test_demo_erp.py seeds with it): a trytond someone runs on the

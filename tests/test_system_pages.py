@@ -1,7 +1,7 @@
 """Admins add and change the workspace's connected systems."""
 
 from opsview.audit.models import AuditEntry
-from opsview.workspaces.models import System
+from opsview.systems.models import System
 
 NEW = {"name": "Xero", "slug": "xero", "kind": "billing", "vendor": "xero", "is_active": "on"}
 

@@ -17,8 +17,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from opsview.records.models import Project, TimeEntry
+from opsview.systems.models import ApiToken, System
 from opsview.telemetry.models import SyncRun
-from opsview.workspaces.models import ApiToken, System, Workspace
+from opsview.workspaces.models import Workspace
 from tests.conftest import make_user
 
 METHODS = ("get", "post", "patch", "delete")

@@ -1,7 +1,7 @@
 """Admins create and revoke API tokens in the UI; nobody else can."""
 
 from opsview.audit.models import AuditEntry
-from opsview.workspaces.models import ApiToken, hash_token
+from opsview.systems.models import ApiToken, hash_token
 
 
 def test_an_admin_creates_a_token_and_sees_it_exactly_once(client, ada, northwind):

@@ -6,7 +6,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from opsview.workspaces.models import ApiToken, hash_token
+from opsview.systems.models import ApiToken, hash_token
 
 # Recording every use would add a write to every ingest request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)

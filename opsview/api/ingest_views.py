@@ -17,8 +17,8 @@ from opsview.ingest import runs, schemas
 from opsview.ingest.events import ingest_sync_events
 from opsview.ingest.fields import item_serializer
 from opsview.ingest.states import STATE_TYPES, upsert_states
+from opsview.systems.models import ApiToken
 from opsview.telemetry.models import SyncRun
-from opsview.workspaces.models import ApiToken
 
 
 class IsIntegration(BasePermission):

@@ -10,7 +10,7 @@ from django.conf import settings
 from rest_framework.exceptions import Throttled
 from rest_framework.throttling import SimpleRateThrottle
 
-from opsview.workspaces.models import ApiToken
+from opsview.systems.models import ApiToken
 
 PERIOD_WORDS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
 

@@ -27,7 +27,7 @@ def record_many(workspace, actor, action, changes, note="", actor_label=None):
             actor=actor,
             actor_label=actor_label,
             action=action,
-            target_type=target._meta.label_lower,
+            target_type=getattr(target, "AUDIT_TYPE", target._meta.label_lower),
             target_id=str(target.pk),
             target_label=str(target)[:255],
             before=before,

@@ -13,7 +13,7 @@ from opsview.kpis.projects import failed_posting_events
 from opsview.kpis.scope import ScopeError
 from opsview.kpis.sync import sync_events_behind
 from opsview.kpis.wip import unbilled_entries
-from opsview.workspaces.models import System
+from opsview.systems.models import System
 
 PAGE_SIZE = 50
 # The columns the time entry list shows: loading only these takes half the time of whole rows.

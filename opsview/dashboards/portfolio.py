@@ -9,6 +9,7 @@ from opsview.kpis.exceptions import exception_volume, items_past_sla
 from opsview.kpis.scope import Scope, default_period
 from opsview.kpis.sync import recent_sync_totals
 from opsview.kpis.wip import invoice_ready_backlog, unbilled_wip_trend
+from opsview.workspaces.theme import DEFAULT_ACCENT
 
 TREND_DAYS = 30
 
@@ -51,7 +52,7 @@ def workspace_tile(user, membership, now=None):
 
 
 def workspace_accent(workspace):
-    return getattr(workspace, "accent_color", "") or "#2456a6"
+    return getattr(workspace, "accent_color", "") or DEFAULT_ACCENT
 
 
 def portfolio_tiles(user, memberships, now=None):

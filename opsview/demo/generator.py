@@ -30,8 +30,9 @@ from opsview.demo.sinks import make_sinks
 from opsview.demo.sync import EVENT_COLUMNS, FLOWS, EventBudget, EventWriter, Schedule
 from opsview.demo.timesheets import TIME_ENTRY_COLUMNS, TimesheetWriter, expected_days
 from opsview.records.models import Client, Invoice, Person, Project, TimeEntry
+from opsview.systems.models import ApiToken, System, SystemKind
 from opsview.telemetry.models import SyncEvent, SyncRun
-from opsview.workspaces.models import ApiToken, Membership, System, SystemKind, Workspace
+from opsview.workspaces.models import Membership, Workspace
 
 DEFAULT_SEED = 2026
 

@@ -6,9 +6,9 @@ from django.shortcuts import get_object_or_404, render
 
 from opsview.kpis.sync import recent_sync_totals
 from opsview.records.models import Client, Invoice, Person, Project, TimeEntry
+from opsview.systems.models import System
 from opsview.telemetry.models import RunStatus, SyncEvent, SyncRun
 from opsview.workspaces.http import require_workspace
-from opsview.workspaces.models import System
 
 PAGE_SIZE = 50
 

@@ -49,7 +49,7 @@ def items_of(body):
 
 
 def systems_by_slug(workspace):
-    from opsview.workspaces.models import System
+    from opsview.systems.models import System
 
     return {s.slug: s for s in System.objects.for_workspace(workspace)}
 

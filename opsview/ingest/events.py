@@ -8,8 +8,8 @@ from opsview.ingest.batches import BatchRejected, check_systems, items_of
 from opsview.ingest.fields import clean_item
 from opsview.ingest.schemas import SYNC_EVENT
 from opsview.queues import sync_failures
+from opsview.systems.models import System
 from opsview.telemetry.models import Outcome, SyncEvent, SyncRun
-from opsview.workspaces.models import System
 
 # On PostgreSQL a batch is written by this one statement. The cleaned items travel as one
 # JSON document (encoded by orjson in C) that PostgreSQL unpacks with jsonb_to_recordset;

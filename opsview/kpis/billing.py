@@ -23,8 +23,8 @@ from opsview.kpis.models import DailyBillingLag, PostingTime
 from opsview.kpis.percentiles import percentile_of_counts, percentiles
 from opsview.kpis.wip import ISSUED_STATUSES
 from opsview.records.models import Invoice, InvoiceStatus, TimeEntryStatus
+from opsview.systems.models import SystemKind
 from opsview.telemetry.models import Outcome, SyncEvent
-from opsview.workspaces.models import SystemKind
 
 TIME_ENTRY_RECORD = "time_entry"
 

@@ -11,7 +11,7 @@ from django.http import Http404
 from opsview.common.bounds import date_field, id_field
 from opsview.kpis.scope import DEFAULT_PERIOD, MAX_DAYS, PERIODS, Scope, ScopeError, default_period
 from opsview.records.models import Client, Person, Project
-from opsview.workspaces.models import System
+from opsview.systems.models import System
 
 
 class ScopeForm(forms.Form):

@@ -52,8 +52,8 @@ class DailySync(WorkspaceOwned):
     """Succeeded and failed record events of one flow between two systems on one local day."""
 
     day = models.DateField()
-    source_system = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
-    target_system = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
+    source_system = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+")
+    target_system = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+")
     flow = models.CharField(max_length=80, blank=True)
     succeeded = models.PositiveIntegerField()
     failed = models.PositiveIntegerField()
@@ -73,7 +73,7 @@ class PostingTime(WorkspaceOwned):
 
     time_entry = models.OneToOneField("records.TimeEntry", on_delete=models.CASCADE, related_name="+")
     project = models.ForeignKey("records.Project", on_delete=models.CASCADE, related_name="+")
-    system = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
+    system = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+")
     posted_at = models.DateTimeField()
     days = models.FloatField(help_text="Days, with fractions, from approval to posting.")
 
@@ -92,7 +92,7 @@ class DailyBillingLag(WorkspaceOwned):
 
     day = models.DateField(help_text="The invoices' issue date.")
     project = models.ForeignKey("records.Project", on_delete=models.CASCADE, related_name="+")
-    system = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
+    system = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+")
     lag_days = models.IntegerField(help_text="Issue date − work date; negative for time worked after the invoice.")
     entries = models.PositiveIntegerField()
     hours = models.DecimalField(max_digits=14, decimal_places=2)

@@ -10,8 +10,8 @@ from opsview.kpis.billing import TIME_ENTRY_RECORD
 from opsview.kpis.expressions import add_money, entry_value, hours, money
 from opsview.kpis.wip import ISSUED_STATUSES, unbilled_entries
 from opsview.records.models import Invoice, TimeEntry, TimeEntryStatus
+from opsview.systems.models import SystemKind
 from opsview.telemetry.models import Outcome, SyncEvent
-from opsview.workspaces.models import SystemKind
 
 INVOICE_RECORD = "invoice"
 

@@ -12,7 +12,7 @@ class PullCursor(WorkspaceOwned):
     stored; it moves in the same transaction as that page's records and events.
     """
 
-    system = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
+    system = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+")
     record_type = models.CharField(max_length=40, help_text="What is pulled, e.g. 'time_entries'.")
     cursor = models.TextField(blank=True, help_text="Empty: the next pull reads everything.")
     advanced_at = models.DateTimeField(null=True, blank=True)

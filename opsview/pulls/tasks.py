@@ -1,8 +1,8 @@
 """Background work for pulls, run by django-q2: the per-system schedules and "Pull now"."""
 
 from opsview.pulls.runs import pull_all
-from opsview.pulls.schedules import remove_schedule, sync_schedule
-from opsview.workspaces.models import System
+from opsview.systems.models import System
+from opsview.systems.schedules import remove_schedule, sync_schedule
 
 
 def pull_system(system_id):

@@ -5,9 +5,9 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
-from opsview.pulls.actions import CannotPull, request_pull
+from opsview.pulls.services import CannotPull, request_pull
+from opsview.systems.models import System
 from opsview.workspaces.http import require_admin
-from opsview.workspaces.models import System
 
 
 @login_required

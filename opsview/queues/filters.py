@@ -94,7 +94,7 @@ def check_choices(query, user, workspace):
     would match nothing, and an empty page would not say why. Returns the problems, also kept on ``query``."""
     from opsview.queues.actions import teammates
     from opsview.records.models import Client, Project
-    from opsview.workspaces.models import System
+    from opsview.systems.models import System
 
     for name, model in (("system", System), ("client", Client), ("project", Project)):
         wanted = getattr(query, name)

@@ -64,7 +64,7 @@ class ExceptionGroup(WorkspaceOwned):
 
     fingerprint = models.CharField(max_length=40)
     kind = models.CharField(max_length=24, choices=Kind.choices)
-    system = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
+    system = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+")
     record_type = models.CharField(max_length=40)
     error_code = models.CharField(max_length=80, blank=True)
     message = models.TextField(help_text="The error message with ids and numbers taken out.")
@@ -106,9 +106,9 @@ class ExceptionItem(WorkspaceOwned):
     group = models.ForeignKey(ExceptionGroup, on_delete=models.PROTECT, related_name="items")
     kind = models.CharField(max_length=24, choices=Kind.choices)
     system = models.ForeignKey(
-        "workspaces.System", on_delete=models.CASCADE, related_name="+", help_text="Where the record failed."
+        "systems.System", on_delete=models.CASCADE, related_name="+", help_text="Where the record failed."
     )
-    source_system = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
+    source_system = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+")
     record_type = models.CharField(max_length=40)
     external_id = models.CharField(max_length=128)
     title = models.CharField(
@@ -248,8 +248,8 @@ class Mapping(WorkspaceOwned):
     """A value the target system does not know, mapped to one it does; used from then on."""
 
     kind = models.CharField(max_length=12, choices=MappingKind.choices)
-    source_system = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
-    target_system = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
+    source_system = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+")
+    target_system = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+")
     source_value = models.CharField(max_length=200)
     target_value = models.CharField(max_length=200)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")

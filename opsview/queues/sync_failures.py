@@ -24,8 +24,8 @@ from opsview.queues.tracking import (
     sync_key,
     value_from_payload,
 )
+from opsview.systems.models import System
 from opsview.telemetry.models import Outcome, SyncEvent
-from opsview.workspaces.models import System
 
 
 @dataclass(slots=True)

@@ -22,8 +22,8 @@ from opsview.queues import actions, configuration, filters, mappings
 from opsview.queues.models import USER_RESOLUTIONS, ExceptionGroup, ExceptionItem, Kind, SavedView
 from opsview.queues.money import money_at_stake, stake_sentence
 from opsview.records.models import Client, Project
+from opsview.systems.models import System
 from opsview.workspaces.http import require_workspace, safe_next
-from opsview.workspaces.models import System
 from opsview.workspaces.permissions import ACT, COMMENT, can
 
 PAGE_SIZE = 50

@@ -15,7 +15,7 @@ class SourceRecord(WorkspaceOwned):
     whether a later report is newer; an older one is never applied.
     """
 
-    system = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
+    system = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+")
     external_id = models.CharField(max_length=128)
     source_version = models.BigIntegerField(null=True, blank=True)
     source_updated_at = models.DateTimeField(null=True, blank=True)

@@ -35,7 +35,7 @@ class Replay(WorkspaceOwned):
 
     exception = models.ForeignKey("queues.ExceptionItem", on_delete=models.CASCADE, related_name="replays")
     batch = models.UUIDField(default=uuid.uuid4, help_text="Replays requested together share it.")
-    target_system = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
+    target_system = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+")
     record_type = models.CharField(max_length=40)
     external_id = models.CharField(max_length=128)
     idempotency_key = models.CharField(max_length=80)

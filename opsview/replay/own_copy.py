@@ -10,7 +10,7 @@ from django.utils.dateparse import parse_datetime
 
 from opsview.queues import state_rules
 from opsview.records.models import Invoice, InvoiceStatus
-from opsview.workspaces.models import SystemKind
+from opsview.systems.models import SystemKind
 
 NOT_YET_POSTED = (InvoiceStatus.DRAFT, InvoiceStatus.ISSUED)
 

@@ -20,12 +20,12 @@ from django_q.tasks import async_task, schedule
 
 from connectors.errors import ConnectorError, NotSupported
 from opsview.audit.trail import record
-from opsview.pulls.connection import connector_for
 from opsview.queues import masking
 from opsview.queues.models import PENDING, ExceptionItem, Resolution, Status
 from opsview.queues.policies import masked_fields_for
 from opsview.replay import own_copy
 from opsview.replay.models import CLAIMABLE, AttemptOutcome, Replay, ReplayAttempt, ReplayStatus
+from opsview.systems.connection import connector_for
 
 logger = logging.getLogger(__name__)
 TASK = "opsview.replay.tasks.run_replay"

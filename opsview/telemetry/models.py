@@ -20,10 +20,10 @@ FINISHED_STATUSES = {RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED, R
 class SyncRun(WorkspaceOwned):
     """One execution of an integration job between two systems."""
 
-    reported_by = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
+    reported_by = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+")
     flow = models.CharField(max_length=80, help_text="Which job, e.g. 'time_entries_to_billing'.")
-    source_system = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
-    target_system = models.ForeignKey("workspaces.System", on_delete=models.CASCADE, related_name="+")
+    source_system = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+")
+    target_system = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+")
     external_id = models.CharField(max_length=128, blank=True, help_text="The job's own run id, if it has one.")
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
     started_at = models.DateTimeField(default=timezone.now)
@@ -71,12 +71,8 @@ class SyncEvent(WorkspaceOwned):
     )
     record_type = models.CharField(max_length=40)
     external_id = models.CharField(max_length=128)
-    source_system = models.ForeignKey(
-        "workspaces.System", on_delete=models.CASCADE, related_name="+", db_constraint=False
-    )
-    target_system = models.ForeignKey(
-        "workspaces.System", on_delete=models.CASCADE, related_name="+", db_constraint=False
-    )
+    source_system = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    target_system = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+", db_constraint=False)
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     error_code = models.CharField(max_length=80, blank=True)
     error_message = models.TextField(blank=True)

@@ -1,18 +1,21 @@
-"""Workspace pages: switching workspace, and the admin's systems and tokens."""
+"""Workspace pages: switching workspace, the admin's branding page, a workspace's logo and colours."""
 
-from django import forms
+import hashlib
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from opsview.pulls import schedules
-from opsview.workspaces import services
-from opsview.workspaces.connectivity import check_connection, connection_state
-from opsview.workspaces.http import require_admin, require_workspace, safe_next
+from opsview.workspaces.forms import BrandingForm
+from opsview.workspaces.http import require_workspace, safe_next
 from opsview.workspaces.middleware import SESSION_KEY
-from opsview.workspaces.models import ApiToken, System
+from opsview.workspaces.models import Workspace, WorkspaceLogo
+from opsview.workspaces.permissions import ADMINISTER, can
+from opsview.workspaces.services import update_branding
+from opsview.workspaces.theme import theme_css
 
 
 @login_required
@@ -29,103 +32,53 @@ def switch_workspace(request):
     return redirect(safe_next(request, "/"))
 
 
-class SystemForm(forms.ModelForm):
-    credentials = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
-        help_text="One 'name=value' per line, e.g. api_token=…; 'name=' removes one. Leave empty to keep what is "
-        "stored. Stored encrypted and never shown again.",
-    )
-
-    class Meta:
-        model = System
-        fields = ["name", "slug", "kind", "vendor", "is_active", "connector_settings"]
-
-    def clean_credentials(self):
-        changes = {}
-        for number, line in enumerate(self.cleaned_data["credentials"].splitlines(), start=1):
-            if not line.strip():
-                continue
-            name, equals, value = line.partition("=")
-            name = name.strip()
-            if not equals or not name:
-                raise forms.ValidationError(f"Line {number} is not 'name=value'.")
-            changes[name] = value.strip()
-        return changes
-
-    def clean_connector_settings(self):
-        value = self.cleaned_data["connector_settings"]
-        problem = schedules.poll_minutes_problem(value)
-        if problem:
-            raise forms.ValidationError(problem)
-        return value
-
-    def clean_slug(self):
-        slug = self.cleaned_data["slug"]
-        taken = System.objects.for_workspace(self.instance.workspace).filter(slug=slug).exclude(pk=self.instance.pk)
-        if taken.exists():
-            raise forms.ValidationError(f"Another system of this workspace already uses '{slug}'.")
-        return slug
-
-
 @login_required
-def systems(request, pk=None):
-    """The workspace's connected systems, with a form to add one or change the one at ``pk``."""
-    workspace = require_admin(request)
-    listing = System.objects.visible_to(request.user, workspace)
-    instance = get_object_or_404(listing, pk=pk) if pk is not None else System(workspace=workspace)
-    form = SystemForm(request.POST or None, instance=instance)
-    if request.method == "POST" and form.is_valid():
-        system = services.save_system(request.user, form.save(commit=False), form.cleaned_data["credentials"])
-        messages.success(request, f"System '{system.name}' saved.")
-        return redirect("systems")
-    rows = [(system, schedules.describe(system), connection_state(system)) for system in listing]
-    return render(request, "workspaces/systems.html", {"form": form, "rows": rows, "editing": pk})
-
-
-@login_required
-@require_POST
-def test_connection(request, pk):
-    """Test one system's connection now, as ``check_connections`` does; admins only, audited."""
-    workspace = require_admin(request)
-    system = get_object_or_404(System.objects.visible_to(request.user, workspace), pk=pk)
-    ok, detail = check_connection(system, request.user)
-    if ok:
-        messages.success(request, f"{system.name} is connected: {detail}.")
-    elif detail.startswith("not connected: "):
-        messages.error(request, f"{system.name} is {detail}: set it up with Edit, then test again.")
-    else:
-        messages.error(request, f"{system.name} could not be reached: {detail}")
-    return redirect("systems")
-
-
-class TokenForm(forms.Form):
-    system = forms.ModelChoiceField(queryset=System.objects.none(), help_text="The system the job reports for.")
-    name = forms.CharField(max_length=120, help_text="What uses the token, e.g. 'nightly Harvest sync'.")
-
-    def __init__(self, *args, workspace, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["system"].queryset = System.objects.for_workspace(workspace)
-
-
-@login_required
-def tokens(request):
-    workspace = require_admin(request)
-    form = TokenForm(request.POST or None, workspace=workspace)
-    new_token = None
-    if request.method == "POST" and form.is_valid():
-        token, new_token = services.issue_token(request.user, form.cleaned_data["system"], form.cleaned_data["name"])
-        messages.success(request, f"Token '{token.name}' created. Copy it now: it will not be shown again.")
-        form = TokenForm(workspace=workspace)
-    listing = ApiToken.objects.visible_to(request.user, workspace).select_related("system", "created_by")
-    return render(request, "workspaces/tokens.html", {"form": form, "tokens": listing, "new_token": new_token})
-
-
-@login_required
-@require_POST
-def revoke_token(request, pk):
+def branding(request):
     workspace = require_workspace(request)
-    token = get_object_or_404(ApiToken.objects.visible_to(request.user, workspace), pk=pk)
-    services.revoke_token(request.user, token)
-    messages.success(request, f"Token '{token.name}' revoked; jobs using it now get 401.")
-    return redirect("tokens")
+    if not can(request.user, workspace, ADMINISTER):
+        raise PermissionDenied("Only workspace admins change the branding.")
+    form = BrandingForm(request.POST or None, request.FILES or None, instance=workspace)
+    if request.method == "POST" and form.is_valid():
+        logo = form.cleaned_data["logo"]
+        update_branding(
+            request.user,
+            workspace,
+            form.cleaned_data["name"],
+            form.cleaned_data["accent_color"],
+            logo=logo.read() if logo else None,
+            logo_type=logo.content_type if logo else "",
+            remove_logo=form.cleaned_data["remove_logo"],
+        )
+        messages.success(request, "Branding saved; every page of this workspace shows it now.")
+        return redirect("branding")
+    return render(request, "workspaces/branding.html", {"form": form})
+
+
+@login_required
+@require_GET
+def logo(request, pk):
+    """The logo of a workspace the user belongs to; 404 for any other."""
+    workspace = get_object_or_404(Workspace.objects.visible_to(request.user), pk=pk)
+    image = get_object_or_404(WorkspaceLogo, workspace=workspace)
+    response = HttpResponse(bytes(image.content), content_type=image.content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    # An SVG opened on its own must not run scripts or load anything.
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+def workspace_theme(request):
+    """The user's workspace colours as a stylesheet (see ``theme``); private, and revalidated by ETag so a
+    new colour shows on the next page."""
+    workspaces = Workspace.objects.visible_to(request.user).order_by("pk")
+    body = theme_css(getattr(request, "workspace", None), workspaces).encode()
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    if etag in request.headers.get("If-None-Match", ""):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type="text/css; charset=utf-8")
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    return response

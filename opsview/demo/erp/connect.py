@@ -30,8 +30,8 @@ from opsview.demo.erp.settings import erp_url
 from opsview.queues.models import Kind, KindSetting
 from opsview.queues.policies import DEFAULTS
 from opsview.records.models import Invoice, InvoiceStatus
+from opsview.systems.models import System
 from opsview.telemetry.models import Outcome, SyncEvent
-from opsview.workspaces.models import System
 
 POLL_MINUTES = 15
 SENDERS = 4

@@ -1,9 +1,10 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from opsview.pulls.kinds import PULL_KINDS, kinds_for
 from opsview.pulls.runs import pull_all
+from opsview.systems.kinds import PULL_KINDS, kinds_for
+from opsview.systems.models import System
 from opsview.telemetry.models import RunStatus
-from opsview.workspaces.models import System, Workspace
+from opsview.workspaces.models import Workspace
 
 
 class Command(BaseCommand):
@@ -13,9 +14,12 @@ class Command(BaseCommand):
         parser.add_argument("system", help="System slug within the workspace.")
         parser.add_argument("--workspace", required=True, help="Workspace slug.")
         parser.add_argument(
-            "--record-type", action="append", choices=list(PULL_KINDS), dest="record_types",
+            "--record-type",
+            action="append",
+            choices=list(PULL_KINDS),
+            dest="record_types",
             help="Pull only this kind (repeat for more); default: every kind the system provides.",
-        )  # fmt: skip
+        )
         parser.add_argument(
             "--from-start", action="store_true", help="Read everything again, ignoring where the last pull stopped."
         )
@@ -35,8 +39,9 @@ class Command(BaseCommand):
             raise CommandError(f"System '{target.slug}' (vendor {target.vendor or 'none'}) cannot be pulled from.")
         unsupported = sorted(set(record_types or ()) - set(provided))
         if unsupported:
-            raise CommandError(f"'{target.slug}' does not provide {', '.join(unsupported)}; it provides: "
-                               f"{', '.join(provided)}.")  # fmt: skip
+            raise CommandError(
+                f"'{target.slug}' does not provide {', '.join(unsupported)}; it provides: {', '.join(provided)}."
+            )
         if not target.is_active:
             raise CommandError(f"System '{target.slug}' is deactivated.")
         runs = pull_all(target, record_types, from_start=from_start)

@@ -1,18 +1,21 @@
-"""A system's connector, built from its connector settings and decrypted credentials."""
+"""A system's connector, built from its connector settings and decrypted credentials, and whether it is connected."""
 
 import inspect
 import re
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from connectors import registry
 from connectors.errors import ConnectorError
-from opsview.pulls.schedules import POLL_MINUTES
-from opsview.workspaces.credentials import CredentialsUnreadable
+from opsview.systems.credentials import CredentialsUnreadable
+from opsview.systems.models import ConnectionStatus
+from opsview.systems.schedules import POLL_MINUTES
 
 # Connector settings that opsview reads itself; the rest are the connector's keywords.
 APP_SETTINGS = frozenset({POLL_MINUTES})
 _MISSING_ARGUMENTS = re.compile(r"missing \d+ required (?:keyword-only |positional )?arguments?: (.*)$")
 _QUOTED = re.compile(r"'([^']+)'")
+NO_SETTINGS = "no connector settings"
 
 
 def build_connector(system):
@@ -74,3 +77,32 @@ def connection_problem(system):
 def not_connected_message(system, problem):
     """What a person reads when ``system`` is not connected: its name, and where to set it up."""
     return f"{system.name} is not connected: set it up under Settings → Systems ({problem})."
+
+
+def not_connected(system):
+    """Why ``system`` has no working connector ("no connector settings", a missing credential...), or None."""
+    if not system.connector_settings and not system.credentials_encrypted:
+        return NO_SETTINGS
+    return connection_problem(system)
+
+
+@dataclass(frozen=True)
+class ConnectionState:
+    """What the systems page says about reaching a system."""
+
+    label: str  # Connected, Failing, Not tested, Not connected
+    css: str
+    detail: str = ""
+    checked_at: object = None
+
+
+def connection_state(system):
+    """The state the systems page shows: not connected (set it up) first, else the last test's outcome."""
+    problem = not_connected(system)
+    if problem:
+        return ConnectionState("Not connected", "untested", f"set it up: {problem}")
+    if system.connection_status == ConnectionStatus.OK:
+        return ConnectionState("Connected", "ok", system.connection_detail, system.connection_checked_at)
+    if system.connection_status == ConnectionStatus.FAILING:
+        return ConnectionState("Failing", "failing", system.connection_detail, system.connection_checked_at)
+    return ConnectionState("Not tested", "untested", "press Test connection")

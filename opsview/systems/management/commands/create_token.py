@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from opsview.workspaces.models import System, Workspace
-from opsview.workspaces.services import issue_token
+from opsview.systems.models import System
+from opsview.systems.services import issue_token
+from opsview.workspaces.models import Workspace
 
 
 class Command(BaseCommand):

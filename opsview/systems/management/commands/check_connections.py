@@ -6,8 +6,9 @@ so a monitor or a deploy script can run it. Each outcome is remembered on the sy
 
 from django.core.management.base import BaseCommand, CommandError
 
-from opsview.workspaces.connectivity import check_connection
-from opsview.workspaces.models import System, Workspace
+from opsview.systems.models import System
+from opsview.systems.services import check_connection
+from opsview.workspaces.models import Workspace
 
 
 class Command(BaseCommand):

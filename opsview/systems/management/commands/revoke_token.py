@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from opsview.workspaces.models import ApiToken
-from opsview.workspaces.services import revoke_token
+from opsview.systems.models import ApiToken
+from opsview.systems.services import revoke_token
 
 
 class Command(BaseCommand):

@@ -10,9 +10,9 @@ from datetime import timedelta
 from django.utils import timezone
 from django_q.models import Schedule
 
-from opsview.pulls.kinds import kinds_for
+from opsview.systems.kinds import kinds_for
 
-TASK = "opsview.pulls.tasks.pull_system"
+TASK = "opsview.pulls.tasks.pull_system"  # a dotted path, so systems need not import pulls
 POLL_MINUTES = "poll_minutes"  # the connector setting opsview reads itself
 MAX_POLL_MINUTES = 7 * 24 * 60
 
@@ -53,9 +53,14 @@ def sync_schedule(system):
     if schedule is None:
         # The first pull runs at once: an admin who sets a schedule wants to see it work.
         return Schedule.objects.create(
-            name=name, func=TASK, args=repr(system.pk), schedule_type=Schedule.MINUTES, minutes=minutes,
-            repeats=-1, next_run=now,
-        )  # fmt: skip
+            name=name,
+            func=TASK,
+            args=repr(system.pk),
+            schedule_type=Schedule.MINUTES,
+            minutes=minutes,
+            repeats=-1,
+            next_run=now,
+        )
     if schedule.minutes != minutes:
         schedule.minutes = minutes
         sooner = now + timedelta(minutes=minutes)

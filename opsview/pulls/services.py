@@ -3,8 +3,8 @@
 from django_q.tasks import async_task
 
 from opsview.audit.trail import record
-from opsview.pulls.kinds import kinds_for
-from opsview.pulls.schedules import TASK
+from opsview.systems.kinds import kinds_for
+from opsview.systems.schedules import TASK
 from opsview.workspaces.permissions import ADMINISTER, require
 
 

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django_q",
     "axes",
     "csp",
+    "opsview.common",
     "opsview.workspaces",
     "opsview.audit",
     "opsview.records",

@@ -80,8 +80,7 @@ def store_events(workspace, events):
     the same event id is the one stored; events already stored are left as they are, so a batch may be
     stored again safely. Events and exceptions commit together, in the caller's transaction if there is
     one: if detection failed alone, a resent batch would be all duplicates and its exceptions would
-    never open. Returns the new events, as
-    the exception queues read them.
+    never open. Returns the new events, as the exception queues read them.
     """
     unique = {}
     for event in events:
@@ -89,8 +88,8 @@ def store_events(workspace, events):
     if not unique:
         return []
     insert = _insert_postgresql if connection.vendor == "postgresql" else _insert_portable
-    # Inside a caller's transaction (a pull stores its page, records and cursor in one) this adds no
-    # savepoint, two more queries per batch: a failure here makes the caller's whole transaction roll back.
+    # No savepoint inside a caller's transaction (a pull stores its page, records and cursor in one): it
+    # would cost two more queries per batch, and a failure here rolls the caller's whole transaction back.
     with transaction.atomic(savepoint=False):
         new_events = insert(workspace, unique, timezone.now())
         sync_failures.on_sync_events(workspace, new_events)

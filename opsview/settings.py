@@ -59,11 +59,13 @@ INSTALLED_APPS = [
     "django_q",
     "axes",
     "csp",
+    "opsview.common",
     "opsview.workspaces",
     "opsview.audit",
     "opsview.records",
     "opsview.telemetry",
     "opsview.systems",
+    "opsview.ingest",
     "opsview.queues",
     "opsview.demo",
     "opsview.kpis",
@@ -268,14 +270,14 @@ AXES_VERBOSE = False
 AXES_CLIENT_IP_CALLABLE = "opsview.accounts.lockouts.client_address"
 OPSVIEW_BEHIND_PROXY = bool(_proxy_header)
 
-# Ingest limits: a batch holds at most this many items, and a body at most
-# this many bytes. Both are part of the API contract and stated in 413s.
 # Replays: attempts per replay, the wait after each failed one (seconds, the last repeats), and how long a
 # replay may stay running before it is taken for a lost worker's.
 REPLAY_MAX_ATTEMPTS = envint("REPLAY_MAX_ATTEMPTS", 5)
 REPLAY_BACKOFF_SECONDS = [int(s) for s in envstr("REPLAY_BACKOFF_SECONDS", "60,300,900,3600").split(",") if s.strip()]
 REPLAY_LEASE_SECONDS = envint("REPLAY_LEASE_SECONDS", 900)
 
+# Ingest limits: a batch holds at most this many items, and a body at most
+# this many bytes. Both are part of the API contract and stated in 413s.
 INGEST_MAX_BATCH_ITEMS = envint("INGEST_MAX_BATCH_ITEMS", 1000)
 INGEST_MAX_BODY_BYTES = envint("INGEST_MAX_BODY_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES

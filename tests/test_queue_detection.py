@@ -184,7 +184,8 @@ def test_a_batch_of_repeated_failures_costs_ingest_a_handful_of_queries(api, nor
 
 
 def test_records_a_scheduled_pull_could_not_store_open_exceptions_too(northwind):
-    from opsview.pulls.recording import record_event, store_events
+    from opsview.ingest.events import store_events
+    from opsview.pulls.recording import record_event
     from opsview.telemetry.models import SyncRun
 
     run = SyncRun.objects.for_workspace(northwind.workspace).get()

@@ -7,8 +7,20 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from opsview.ingest.batches import BatchRejected, BatchTooLarge, InvalidRequest, MalformedBatch
-from opsview.ingest.runs import RunAlreadyFinished
+
+class ApiProblem(Exception):
+    """A request the API refuses, answered in the error shape with ``status_code``.
+
+    The apps' own errors (an invalid batch, a finished run) derive from it, so this module needs to
+    know none of them.
+    """
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    errors = None  # each problem, where there is a list of them
+
+    @property
+    def detail(self):
+        return str(self)
 
 
 class ApiError(serializers.Serializer):
@@ -32,18 +44,10 @@ def unknown_endpoint(request, *args, **kwargs):
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, BatchRejected):
-        detail = f"{exc.invalid_items} of {exc.received} items are invalid; nothing of the batch was written."
-        return Response({"detail": detail, "errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
-    if isinstance(exc, InvalidRequest):
-        detail = "The request is invalid; nothing was written."
-        return Response({"detail": detail, "errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
-    if isinstance(exc, BatchTooLarge):
-        return Response({"detail": str(exc)}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-    if isinstance(exc, MalformedBatch):
-        return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-    if isinstance(exc, RunAlreadyFinished):
-        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    """DRF's handler, with every answer in the error shape: ``{"detail": ..., "errors": [...]}``."""
+    if isinstance(exc, ApiProblem):
+        body = {"detail": exc.detail} if exc.errors is None else {"detail": exc.detail, "errors": exc.errors}
+        return Response(body, status=exc.status_code)
     if isinstance(exc, Http404):
         return Response({"detail": "Not found in this workspace."}, status=status.HTTP_404_NOT_FOUND)
     response = drf_exception_handler(exc, context)

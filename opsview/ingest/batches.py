@@ -1,14 +1,21 @@
 """Rules every ingest batch obeys, whatever it carries."""
 
 from django.conf import settings
+from rest_framework import status
+
+from opsview.api.errors import ApiProblem
 
 
-class InvalidRequest(Exception):
+class InvalidRequest(ApiProblem):
     """The request is invalid; ``errors`` lists each problem as ``{field, message}``."""
 
     def __init__(self, errors):
         super().__init__(f"{len(errors)} problem(s)")
         self.errors = errors
+
+    @property
+    def detail(self):
+        return "The request is invalid; nothing was written."
 
 
 class BatchRejected(InvalidRequest):
@@ -22,14 +29,20 @@ class BatchRejected(InvalidRequest):
     def invalid_items(self):
         return len({e["index"] for e in self.errors})
 
+    @property
+    def detail(self):
+        return f"{self.invalid_items} of {self.received} items are invalid; nothing of the batch was written."
 
-class BatchTooLarge(Exception):
+
+class BatchTooLarge(ApiProblem):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
     def __init__(self, received):
         limit = settings.INGEST_MAX_BATCH_ITEMS
         super().__init__(f"A batch holds at most {limit} items; this one has {received}. Send it in smaller batches.")
 
 
-class MalformedBatch(Exception):
+class MalformedBatch(ApiProblem):
     """The body is JSON but not a batch."""
 
 

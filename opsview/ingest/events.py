@@ -1,4 +1,9 @@
-"""Ingesting sync events: what happened to each record in a run."""
+"""Storing sync events, what happened to each record in a run: the one writer every entry point uses.
+
+The ingest API (``ingest_sync_events``), scheduled pulls and anything else that records events call
+``store_events``: it skips the events already stored, writes the rest and hands the new ones to the
+exception queues, all in one transaction.
+"""
 
 import orjson
 from django.db import connection, transaction
@@ -11,12 +16,12 @@ from opsview.queues import sync_failures
 from opsview.systems.models import System
 from opsview.telemetry.models import Outcome, SyncEvent, SyncRun
 
-# On PostgreSQL a batch is written by this one statement. The cleaned items travel as one
-# JSON document (encoded by orjson in C) that PostgreSQL unpacks with jsonb_to_recordset;
-# ON CONFLICT ... DO NOTHING skips events already stored and RETURNING says which were
-# new (the exception queues look at those). It replaces a duplicate pre-check query, one model instance per event and
-# Django's quoting of 14 values per row, which took most of a request's time (measured with
-# bench/ingest.py); it also counts exactly what was created when two senders race.
+# On PostgreSQL a batch is written by this one statement. The events travel as one JSON document
+# (encoded by orjson in C) that PostgreSQL unpacks with jsonb_to_recordset; ON CONFLICT ... DO NOTHING
+# skips events already stored and RETURNING says which were new (the exception queues look at those).
+# It replaces a duplicate pre-check query, one model instance per event and Django's quoting of 14
+# values per row, which took most of a request's time (measured with bench/ingest.py); it also counts
+# exactly what was created when two senders race.
 INSERT_EVENTS = """
 INSERT INTO telemetry_syncevent (
     workspace_id, event_id, run_id, record_type, external_id, source_system_id, target_system_id,
@@ -33,11 +38,109 @@ RETURNING id, event_id
 """
 
 
-def ingest_sync_events(token, body):
-    """Store a batch of sync events for the token's workspace, all or nothing.
+def sync_event(
+    *,
+    event_id,
+    record_type,
+    external_id,
+    source_system,
+    target_system,
+    outcome,
+    occurred_at,
+    run=None,
+    error_code="",
+    error_message="",
+    payload=None,
+    correlation_id="",
+):
+    """One event as ``store_events`` takes it: a dict, systems and run by id, ``occurred_at`` a datetime.
 
-    Events already stored (same ``event_id``) are counted as duplicates and
-    left as they are, so a job may resend a batch safely.
+    An ingest item, once cleaned and its system slugs turned into ids, has the same shape.
+    """
+    return {
+        "event_id": event_id,
+        "run": run,
+        "record_type": record_type,
+        "external_id": external_id,
+        "source_system": source_system,
+        "target_system": target_system,
+        "outcome": outcome,
+        "error_code": error_code,
+        "error_message": error_message,
+        "payload": payload,
+        "correlation_id": correlation_id,
+        "occurred_at": occurred_at,
+    }
+
+
+def store_events(workspace, events):
+    """Store a batch of sync events of ``workspace`` and open or resolve exceptions from the new ones.
+
+    ``events`` are dicts shaped as ``sync_event`` makes them, already valid. The first of several with
+    the same event id is the one stored; events already stored are left as they are, so a batch may be
+    stored again safely. Events and exceptions commit together, in the caller's transaction if there is
+    one: if detection failed alone, a resent batch would be all duplicates and its exceptions would
+    never open. Returns the new events, as the exception queues read them.
+    """
+    unique = {}
+    for event in events:
+        unique.setdefault(event["event_id"], event)
+    if not unique:
+        return []
+    insert = _insert_postgresql if connection.vendor == "postgresql" else _insert_portable
+    # No savepoint inside a caller's transaction (a pull stores its page, records and cursor in one): it
+    # would cost two more queries per batch, and a failure here rolls the caller's whole transaction back.
+    with transaction.atomic(savepoint=False):
+        new_events = insert(workspace, unique, timezone.now())
+        sync_failures.on_sync_events(workspace, new_events)
+    return new_events
+
+
+def _insert_postgresql(workspace, unique, now):
+    """Insert the new events in one statement; return them as ``StoredEvent``s."""
+    # isoformat() keeps the offset exactly as sent (orjson would drop an offset's seconds).
+    rows = [{**event, "occurred_at": event["occurred_at"].isoformat()} for event in unique.values()]
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT_EVENTS, [workspace.pk, now, orjson.dumps(rows).decode()])
+        new = cursor.fetchall()
+    return [sync_failures.StoredEvent.of(pk, unique[event_id], unique[event_id]["occurred_at"]) for pk, event_id in new]
+
+
+def _insert_portable(workspace, unique, now):
+    """Any other database (SQLite): skip the events already stored, bulk-create the rest; return those."""
+    stored = set(
+        SyncEvent.objects.for_workspace(workspace).filter(event_id__in=list(unique)).values_list("event_id", flat=True)
+    )
+    new_events = [
+        SyncEvent(
+            workspace=workspace,
+            event_id=event_id,
+            run_id=event["run"],
+            record_type=event["record_type"],
+            external_id=event["external_id"],
+            source_system_id=event["source_system"],
+            target_system_id=event["target_system"],
+            outcome=event["outcome"],
+            error_code=event["error_code"],
+            error_message=event["error_message"],
+            payload=event["payload"],
+            correlation_id=event["correlation_id"],
+            occurred_at=event["occurred_at"],
+            received_at=now,
+        )
+        for event_id, event in unique.items()
+        if event_id not in stored
+    ]
+    # ignore_conflicts covers a concurrent writer of the same events.
+    SyncEvent.objects.bulk_create(new_events, ignore_conflicts=True, batch_size=1000)
+    return new_events
+
+
+def ingest_sync_events(token, body):
+    """Check a batch of sync events sent by ``token``'s system and store it, all or nothing.
+
+    Events already stored (same ``event_id``) are counted as duplicates and left as they are, so a job
+    may resend a batch safely. Raises ``BatchRejected`` listing every invalid item, writing nothing.
     """
     items = items_of(body)
     workspace = token.workspace
@@ -72,33 +175,13 @@ def ingest_sync_events(token, body):
         errors.sort(key=lambda e: e["index"])
         raise BatchRejected(errors, len(items))
 
-    # The first of several items with the same event id is the one stored.
-    unique = {}
-    for _, cleaned in valid:
-        unique.setdefault(cleaned["event_id"], cleaned)
-    insert = _insert_postgresql if connection.vendor == "postgresql" else _insert_orm
-    # The queue update commits with the events: if it failed alone, a resent batch would be all
-    # duplicates and its exceptions would never open.
+    for _, cleaned in valid:  # the cleaned dicts are ours: give them the systems' ids in place
+        cleaned["source_system"] = systems[cleaned["source_system"]]
+        cleaned["target_system"] = systems[cleaned["target_system"]]
+    # A savepoint of its own: a failed batch leaves a surrounding transaction usable, as a rejected one does.
     with transaction.atomic():
-        new_events = insert(workspace, systems, unique, timezone.now())
-        sync_failures.on_sync_events(workspace, new_events)
-    created = len(new_events)
+        created = len(store_events(workspace, [cleaned for _, cleaned in valid]))
     return {"received": len(items), "created": created, "duplicates": len(items) - created}
-
-
-def _insert_postgresql(workspace, systems, unique, now):
-    """Insert the new events in one statement; return the new ones, as the queues read them."""
-    occurred = {}
-    for c in unique.values():  # the cleaned dicts are ours: turn them into rows in place
-        c["source_system"] = systems[c["source_system"]]
-        c["target_system"] = systems[c["target_system"]]
-        occurred[c["event_id"]] = c["occurred_at"]
-        # isoformat() keeps the offset exactly as sent (orjson would drop an offset's seconds).
-        c["occurred_at"] = c["occurred_at"].isoformat()
-    with connection.cursor() as cursor:
-        cursor.execute(INSERT_EVENTS, [workspace.pk, now, orjson.dumps(list(unique.values())).decode()])
-        new = cursor.fetchall()
-    return [sync_failures.StoredEvent.of(pk, unique[event_id], occurred[event_id]) for pk, event_id in new]
 
 
 def _payloads_with_nul(valid):
@@ -110,33 +193,3 @@ def _payloads_with_nul(valid):
         for index, c in valid
         if b"\\u0000" in orjson.dumps(c["payload"])
     ]
-
-
-def _insert_orm(workspace, systems, unique, now):
-    """The portable path (SQLite): skip the events already stored, bulk-create the rest; return those."""
-    stored = set(
-        SyncEvent.objects.for_workspace(workspace).filter(event_id__in=list(unique)).values_list("event_id", flat=True)
-    )
-    new_events = [
-        SyncEvent(
-            workspace=workspace,
-            event_id=event_id,
-            run_id=c["run"],
-            record_type=c["record_type"],
-            external_id=c["external_id"],
-            source_system_id=systems[c["source_system"]],
-            target_system_id=systems[c["target_system"]],
-            outcome=c["outcome"],
-            error_code=c["error_code"],
-            error_message=c["error_message"],
-            payload=c["payload"],
-            correlation_id=c["correlation_id"],
-            occurred_at=c["occurred_at"],
-            received_at=now,
-        )
-        for event_id, c in unique.items()
-        if event_id not in stored
-    ]
-    # ignore_conflicts covers a concurrent sender of the same events.
-    SyncEvent.objects.bulk_create(new_events, ignore_conflicts=True, batch_size=1000)
-    return new_events

@@ -1,14 +1,18 @@
 """Sync runs: an integration job starts one, reports progress, and finishes it."""
 
 from django.utils import timezone
+from rest_framework import status
 
+from opsview.api.errors import ApiProblem
 from opsview.ingest.batches import InvalidRequest, MalformedBatch, check_systems, systems_by_slug
 from opsview.ingest.fields import clean_item
 from opsview.ingest.schemas import SYNC_RUN_FINISH, SYNC_RUN_PROGRESS, SYNC_RUN_START
 from opsview.telemetry.models import SyncRun
 
 
-class RunAlreadyFinished(Exception):
+class RunAlreadyFinished(ApiProblem):
+    status_code = status.HTTP_409_CONFLICT
+
     def __init__(self, run):
         super().__init__(
             f"Sync run {run.pk} already finished as '{run.status}' at {run.finished_at:%Y-%m-%dT%H:%M:%SZ}; "

@@ -40,7 +40,7 @@ SYNC_RUN_START = (
         min_value=0,
         max_value=INT32_MAX,
         help="How many records the run expects to touch, if known.",
-    ),  # fmt: skip
+    ),
 )
 
 COUNTERS = tuple(

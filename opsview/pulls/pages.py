@@ -13,9 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from opsview.ingest.batches import BatchRejected
+from opsview.ingest.events import store_events
 from opsview.ingest.states import REFERENCED, STATE_TYPES, upsert_states
 from opsview.pulls.models import PullCursor
-from opsview.pulls.recording import record_event, store_events
+from opsview.pulls.recording import record_event
 from opsview.telemetry.models import Outcome
 
 MISSING_MAPPING = "missing_mapping"

@@ -4,6 +4,7 @@ A record's event id is derived from the system, the record type and what the rec
 says (less ``updated_at``, which some systems stamp at every read), plus the outcome:
 reading a record again, unchanged, gives the same id, so it is a duplicate and not a
 new event; a record that failed and is later stored gets a new, succeeded, event.
+``opsview.ingest.events.store_events`` stores them, as it stores what the ingest API receives.
 """
 
 import hashlib
@@ -11,8 +12,7 @@ import hashlib
 import orjson
 from django.utils import timezone
 
-from opsview.queues import sync_failures
-from opsview.telemetry.models import SyncEvent
+from opsview.ingest.events import sync_event
 
 PULL_RECORD_TYPE = "pull"  # the record type of a pull's own failure
 
@@ -43,17 +43,16 @@ def storable(value):
 
 
 def record_event(system, run, record_type, item, outcome, error_code="", error_message="", occurred_at=None):
-    """An (unsaved) event for one record read by a pull; the record itself is the payload."""
+    """The event for one record read by a pull, as ``store_events`` takes it; the record itself is the payload."""
     item = storable(item)
     external_id = item.get("external_id") if isinstance(item, dict) else None
-    return SyncEvent(
-        workspace_id=system.workspace_id,
+    return sync_event(
         event_id=record_event_id(system, record_type, item, outcome, error_code),
-        run=run,
+        run=run.pk,
         record_type=record_type,
         external_id=str(external_id)[:128] if external_id not in (None, "") else "(none)",
-        source_system=system,
-        target_system=system,
+        source_system=system.pk,
+        target_system=system.pk,
         outcome=outcome,
         error_code=error_code,
         error_message=error_message,
@@ -63,33 +62,17 @@ def record_event(system, run, record_type, item, outcome, error_code="", error_m
 
 
 def pull_event(system, run, kind, outcome, error_code="", error_message="", payload=None):
-    """An (unsaved) event for a pull as a whole: record type ``pull``, external id the kind pulled."""
-    return SyncEvent(
-        workspace_id=system.workspace_id,
+    """The event for a pull as a whole: record type ``pull``, external id the kind pulled."""
+    return sync_event(
         event_id=f"pull:{system.pk}:run:{run.pk}:{outcome}",
-        run=run,
+        run=run.pk,
         record_type=PULL_RECORD_TYPE,
         external_id=kind.name,
-        source_system=system,
-        target_system=system,
+        source_system=system.pk,
+        target_system=system.pk,
         outcome=outcome,
         error_code=error_code[:80],
         error_message=error_message,
         payload=payload,
         occurred_at=timezone.now(),
     )
-
-
-def store_events(workspace, events):
-    """Store the events not stored yet (by event id); returns those that are new."""
-    unique = {}
-    for event in events:
-        unique.setdefault(event.event_id, event)
-    stored = set(
-        SyncEvent.objects.for_workspace(workspace).filter(event_id__in=list(unique)).values_list("event_id", flat=True)
-    )
-    new_events = [event for event_id, event in unique.items() if event_id not in stored]
-    # ignore_conflicts covers a pull of the same records running at the same time.
-    SyncEvent.objects.bulk_create(new_events, ignore_conflicts=True, batch_size=1000)
-    sync_failures.on_sync_events(workspace, new_events)  # failed records open exceptions, as on ingest
-    return new_events

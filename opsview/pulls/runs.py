@@ -15,9 +15,10 @@ from django.utils import timezone
 
 from connectors.base import iter_pages
 from connectors.errors import ConnectorError
+from opsview.ingest.events import store_events
 from opsview.pulls.models import PullCursor
 from opsview.pulls.pages import CursorMoved, Tally, store_page
-from opsview.pulls.recording import PULL_RECORD_TYPE, pull_event, store_events
+from opsview.pulls.recording import PULL_RECORD_TYPE, pull_event
 from opsview.systems.connection import build_connector, connector_for
 from opsview.systems.kinds import PULL_KINDS, kinds_for
 from opsview.telemetry.models import Outcome, RunStatus, SyncRun

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 
-from opsview.api.ingest_views import LIST_ERRORS, IngestView
+from opsview.api.views import LIST_ERRORS, IntegrationView
 from opsview.queues.models import Mapping
 
 
@@ -16,7 +16,7 @@ class MappingSerializer(serializers.ModelSerializer):
         fields = ["kind", "source_system", "target_system", "source_value", "target_value", "created_at"]
 
 
-class MappingListView(IngestView, generics.ListAPIView):
+class MappingListView(IntegrationView, generics.ListAPIView):
     serializer_class = MappingSerializer
 
     def get_queryset(self):

@@ -1,4 +1,4 @@
-"""Background work for the queues, run by django-q2 schedules (see migration 0002_schedules).
+"""Background work for the queues, run by django-q2 schedules (see opsview/common/schedules.py).
 
 Each task is a short function, callable and testable alone.
 """

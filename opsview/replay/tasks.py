@@ -123,15 +123,25 @@ def _attempt(replay, started, outcome, delivery):
     """The attempt on record: what was sent where, and what came back. Never a sync event (see ReplayAttempt)."""
     payload = replay.payload if isinstance(replay.payload, dict) else {}
     request = {
-        "to": replay.target_system.name, "record_type": replay.record_type, "external_id": replay.external_id,
-        "idempotency_key": replay.idempotency_key, "fields": sorted(payload),
+        "to": replay.target_system.name,
+        "record_type": replay.record_type,
+        "external_id": replay.external_id,
+        "idempotency_key": replay.idempotency_key,
+        "fields": sorted(payload),
         "edited": replay.edited_payload is not None,
-    }  # fmt: skip
+    }
     return ReplayAttempt.objects.create(
-        workspace_id=replay.workspace_id, replay=replay, number=replay.attempts, started_at=started,
-        finished_at=timezone.now(), request=request, response=delivery.detail or None, outcome=outcome,
-        error_code=delivery.error_code[:80], error_message=delivery.error_message,
-    )  # fmt: skip
+        workspace_id=replay.workspace_id,
+        replay=replay,
+        number=replay.attempts,
+        started_at=started,
+        finished_at=timezone.now(),
+        request=request,
+        response=delivery.detail or None,
+        outcome=outcome,
+        error_code=delivery.error_code[:80],
+        error_message=delivery.error_message,
+    )
 
 
 def _succeeded(replay, delivery, started):
@@ -149,14 +159,23 @@ def _succeeded(replay, delivery, started):
         _attempt(replay, started, outcome, delivery)
         _finish(replay, status, "")
         resolved = ExceptionItem.objects.filter(pk=item.pk, status__in=PENDING).update(
-            status=Status.RESOLVED, resolution=resolution, resolution_note=note, resolved_at=now,
-            resolved_by=replay.requested_by, snoozed_until=None,
-        )  # fmt: skip
+            status=Status.RESOLVED,
+            resolution=resolution,
+            resolution_note=note,
+            resolved_at=now,
+            resolved_by=replay.requested_by,
+            snoozed_until=None,
+        )
         if resolved:
-            record(system.workspace, replay.requested_by, "exception.resolve", item,
-                   before={"status": item.status, "resolution": item.resolution},
-                   after={"status": Status.RESOLVED, "resolution": resolution, "verified": delivery.verified},
-                   note=note)  # fmt: skip
+            record(
+                system.workspace,
+                replay.requested_by,
+                "exception.resolve",
+                item,
+                before={"status": item.status, "resolution": item.resolution},
+                after={"status": Status.RESOLVED, "resolution": resolution, "verified": delivery.verified},
+                note=note,
+            )
         if delivery.verified:
             own_copy.update_after_replay(replay, delivery.detail)
         system.record_connection(True, f"Replay {replay.pk} was accepted.")
@@ -172,16 +191,21 @@ def _connection_failed(replay, delivery, started):
     """Settings or credentials that do not work are the connection's fault, not the record's: stop at once."""
     system = replay.target_system
     detail = delivery.error_message or delivery.error_code
-    note = (f"{system.name} could not be used: {detail}. Fix its connection under Settings → Systems, "
-            "then replay again.")  # fmt: skip
+    note = f"{system.name} could not be used: {detail}. Fix its connection under Settings → Systems, then replay again."
     with transaction.atomic():
         replay.last_error_code, replay.last_error = delivery.error_code[:80], detail
         replay.result = delivery.detail or None
         _attempt(replay, started, AttemptOutcome.CONNECTION, delivery)
         _finish(replay, ReplayStatus.FAILED, "")
         system.record_connection(False, detail)
-        record(system.workspace, None, "exception.replay_failed", replay.exception,
-               after={"attempts": replay.attempts, "error": delivery.error_code}, note=note)  # fmt: skip
+        record(
+            system.workspace,
+            None,
+            "exception.replay_failed",
+            replay.exception,
+            after={"attempts": replay.attempts, "error": delivery.error_code},
+            note=note,
+        )
 
 
 def _failed(replay, delivery, started):
@@ -198,12 +222,23 @@ def _failed(replay, delivery, started):
         else:
             note = f"Attempt {replay.attempts} of {replay.max_attempts} failed; no more attempts. Fix and replay again."
             _finish(replay, ReplayStatus.FAILED, "")
-        record(replay.target_system.workspace, None, "exception.replay_failed", replay.exception,
-               after={"attempts": replay.attempts, "error": delivery.error_code or delivery.error_message[:80]},
-               note=note)  # fmt: skip
+        record(
+            replay.target_system.workspace,
+            None,
+            "exception.replay_failed",
+            replay.exception,
+            after={"attempts": replay.attempts, "error": delivery.error_code or delivery.error_message[:80]},
+            note=note,
+        )
         if retry:
-            schedule(TASK, replay.pk, name=f"replay {replay.pk} attempt {replay.attempts + 1}",
-                     schedule_type=Schedule.ONCE, next_run=replay.next_retry_at, repeats=-1)  # fmt: skip
+            schedule(
+                TASK,
+                replay.pk,
+                name=f"replay {replay.pk} attempt {replay.attempts + 1}",
+                schedule_type=Schedule.ONCE,
+                next_run=replay.next_retry_at,
+                repeats=-1,
+            )
 
 
 def _finish(replay, status, message):

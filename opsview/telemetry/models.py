@@ -56,10 +56,10 @@ class SyncEvent(WorkspaceOwned):
     """What happened to one record in one run. Idempotent by ``event_id``.
 
     The busiest table by far (tens of millions of rows a year). Its foreign keys
-    are not enforced by the database: the ingest path checks every reference
-    against the workspace before writing, and the per-row checks cost about a
-    third of PostgreSQL's time per inserted event (bench/ingest.py). Deletes
-    still cascade through the ORM.
+    are not enforced by the database: its one writer, ``opsview.ingest.events.store_events``,
+    takes references its callers checked against the workspace (the ingest API every
+    one it receives), and the per-row checks cost about a third of PostgreSQL's time
+    per inserted event (bench/ingest.py). Deletes still cascade through the ORM.
     """
 
     workspace = models.ForeignKey(

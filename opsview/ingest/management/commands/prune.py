@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from opsview.telemetry.retention import BATCH_SIZE, prune
+from opsview.ingest.retention import BATCH_SIZE, prune
 from opsview.workspaces.models import Workspace
 
 

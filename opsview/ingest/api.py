@@ -1,49 +1,22 @@
 """The ingest API: integration jobs report sync runs, sync events and business states.
 
-Views are thin: they authenticate, hand the body to ``opsview.ingest`` and
-render the result. Validation and writing live there.
+Views are thin: they authenticate, hand the body to the rest of ``opsview.ingest`` and
+render the result. Validation and writing live there; the paths are in ``opsview/api/urls.py``.
 """
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from opsview.api.errors import error_response
-from opsview.api.throttling import IngestRateThrottle
+from opsview.api.views import LIST_ERRORS, READ_ERRORS, IntegrationView
 from opsview.ingest import runs, schemas
 from opsview.ingest.events import ingest_sync_events
 from opsview.ingest.fields import item_serializer
 from opsview.ingest.states import STATE_TYPES, upsert_states
-from opsview.systems.models import ApiToken
 from opsview.telemetry.models import SyncRun
 
-
-class IsIntegration(BasePermission):
-    message = "This endpoint takes an integration token: 'Authorization: Bearer <token>'."
-
-    def has_permission(self, request, view):
-        return isinstance(request.auth, ApiToken)
-
-
-class IngestView(APIView):
-    permission_classes = [IsIntegration]
-    throttle_classes = [IngestRateThrottle]
-
-    @property
-    def token(self):
-        return self.request.auth
-
-
-# What every ingest endpoint may answer besides success, all in the API's error shape.
-READ_ERRORS = {
-    401: error_response("Missing, unknown or revoked token."),
-    403: error_response("Not an integration token (a signed-in session, for instance)."),
-    429: error_response("Over the token's rate limit (INGEST_RATE); retry after Retry-After seconds."),
-}
-LIST_ERRORS = {400: error_response("A malformed ?limit= or ?offset=; `errors` says which."), **READ_ERRORS}
 ONE_RUN_ERRORS = {404: error_response("No such sync run of this system."), **READ_ERRORS}
 ERROR_RESPONSES = {
     400: error_response("Invalid: `errors` lists each problem by index, field and message."),
@@ -65,13 +38,24 @@ class SyncRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = SyncRun
         fields = [
-            "id", "flow", "reported_by", "source_system", "target_system", "external_id", "status",
-            "started_at", "finished_at", "records_total", "records_succeeded", "records_failed",
-            "records_skipped", "message",
-        ]  # fmt: skip
+            "id",
+            "flow",
+            "reported_by",
+            "source_system",
+            "target_system",
+            "external_id",
+            "status",
+            "started_at",
+            "finished_at",
+            "records_total",
+            "records_succeeded",
+            "records_failed",
+            "records_skipped",
+            "message",
+        ]
 
 
-class WhoAmIView(IngestView):
+class WhoAmIView(IntegrationView):
     @extend_schema(
         summary="Which workspace and system this token belongs to",
         responses={
@@ -92,7 +76,7 @@ class WhoAmIView(IngestView):
         )
 
 
-class SyncRunListView(IngestView, generics.ListAPIView):
+class SyncRunListView(IntegrationView, generics.ListAPIView):
     serializer_class = SyncRunSerializer
 
     def get_queryset(self):
@@ -115,7 +99,7 @@ class SyncRunListView(IngestView, generics.ListAPIView):
         return Response(SyncRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
 
-class SyncRunDetailView(IngestView):
+class SyncRunDetailView(IntegrationView):
     def get_run(self, pk):
         return get_object_or_404(runs.runs_for(self.token), pk=pk)
 
@@ -126,9 +110,13 @@ class SyncRunDetailView(IngestView):
     @extend_schema(
         summary="Report a running sync run's progress (absolute counters)",
         request=item_serializer("SyncRunProgress", schemas.SYNC_RUN_PROGRESS),
-        responses={200: SyncRunSerializer, 409: error_response("The run already finished."),
-                   **ONE_RUN_ERRORS, **ERROR_RESPONSES},
-    )  # fmt: skip
+        responses={
+            200: SyncRunSerializer,
+            409: error_response("The run already finished."),
+            **ONE_RUN_ERRORS,
+            **ERROR_RESPONSES,
+        },
+    )
     def patch(self, request, pk):
         run = runs.report_progress(self.token, self.get_run(pk), request.data)
         return Response(SyncRunSerializer(run).data)
@@ -140,9 +128,13 @@ class SyncRunFinishView(SyncRunDetailView):
     @extend_schema(
         summary="Finish a sync run with its status",
         request=item_serializer("SyncRunFinish", schemas.SYNC_RUN_FINISH),
-        responses={200: SyncRunSerializer, 409: error_response("Already finished otherwise."),
-                   **ONE_RUN_ERRORS, **ERROR_RESPONSES},
-    )  # fmt: skip
+        responses={
+            200: SyncRunSerializer,
+            409: error_response("Already finished otherwise."),
+            **ONE_RUN_ERRORS,
+            **ERROR_RESPONSES,
+        },
+    )
     def post(self, request, pk):
         run = runs.finish_run(self.token, self.get_run(pk), request.data)
         return Response(SyncRunSerializer(run).data)
@@ -150,12 +142,15 @@ class SyncRunFinishView(SyncRunDetailView):
 
 EVENT_RESULT = inline_serializer(
     "SyncEventBatchResult",
-    {"received": serializers.IntegerField(), "created": serializers.IntegerField(),
-     "duplicates": serializers.IntegerField()},
-)  # fmt: skip
+    {
+        "received": serializers.IntegerField(),
+        "created": serializers.IntegerField(),
+        "duplicates": serializers.IntegerField(),
+    },
+)
 
 
-class SyncEventBatchView(IngestView):
+class SyncEventBatchView(IntegrationView):
     @extend_schema(
         summary="Report a batch of sync events (at most 1,000), all or nothing",
         description="One event per record a run touched. Resending an event id is counted as a duplicate.",
@@ -183,7 +178,7 @@ def state_batch_view(state_type):
     """An upsert endpoint for one kind of business state."""
     name = state_type.model.__name__
 
-    class StateBatchView(IngestView):
+    class StateBatchView(IntegrationView):
         @extend_schema(
             summary=f"Upsert a batch of {state_type.model._meta.verbose_name_plural} (at most 1,000), all or nothing",
             description="Keyed by external id within this token's system. A report older than the stored one "

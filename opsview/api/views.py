@@ -1,0 +1,35 @@
+"""The base of every endpoint an integration job calls with its token, and the errors they all may answer."""
+
+from rest_framework.permissions import BasePermission
+from rest_framework.views import APIView
+
+from opsview.api.errors import error_response
+from opsview.api.throttling import IngestRateThrottle
+from opsview.systems.models import ApiToken
+
+
+class IsIntegration(BasePermission):
+    message = "This endpoint takes an integration token: 'Authorization: Bearer <token>'."
+
+    def has_permission(self, request, view):
+        return isinstance(request.auth, ApiToken)
+
+
+# An endpoint for integration jobs: their token only, within the token's rate limit. (No docstring:
+# drf-spectacular would print it as the description of every endpoint built on it.)
+class IntegrationView(APIView):
+    permission_classes = [IsIntegration]
+    throttle_classes = [IngestRateThrottle]
+
+    @property
+    def token(self):
+        return self.request.auth
+
+
+# What every integration endpoint may answer besides success, all in the API's error shape.
+READ_ERRORS = {
+    401: error_response("Missing, unknown or revoked token."),
+    403: error_response("Not an integration token (a signed-in session, for instance)."),
+    429: error_response("Over the token's rate limit (INGEST_RATE); retry after Retry-After seconds."),
+}
+LIST_ERRORS = {400: error_response("A malformed ?limit= or ?offset=; `errors` says which."), **READ_ERRORS}

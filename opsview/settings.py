@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "django_q",
     "axes",
     "csp",
+    "django_filters",
+    "django_htmx",
+    "django_tables2",
     "opsview.workspaces",
     "opsview.audit",
     "opsview.records",
@@ -83,6 +86,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "opsview.workspaces.middleware.CurrentWorkspaceMiddleware",
     "opsview.common.outofrange.OutOfRangeMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.

@@ -10,10 +10,10 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from opsview.audit.diffs import changes
+from opsview.audit.diffs import masked_changes
 from opsview.audit.models import AuditEntry
-from opsview.queues import actions, configuration, filters
-from opsview.queues.masking import mask, readable_json
+from opsview.common.masking import readable_json
+from opsview.queues import filters, services
 from opsview.queues.models import PENDING, USER_RESOLUTIONS, ExceptionGroup, ExceptionItem, Kind, Mapping, Status
 from opsview.queues.money import money_at_stake, stake_sentence
 from opsview.queues.policies import DEFAULTS, masked_fields_for, policies_for
@@ -24,11 +24,6 @@ from opsview.workspaces.permissions import ADMINISTER, can
 
 HISTORY_LIMIT = 500
 EVENT_LIMIT = 200
-
-
-def changes_of(entry, masked):
-    """The fields an audit entry changed, sensitive fields masked."""
-    return changes(mask(entry.before, masked), mask(entry.after, masked))
 
 
 def _guides(workspace, group):
@@ -76,7 +71,7 @@ def detail(request, pk):
         .order_by("at", "id")[:HISTORY_LIMIT]
     )
     for entry in history:
-        entry.changes = changes_of(entry, masked)
+        entry.changes = masked_changes(entry, masked)
     payload = item.last_event.payload if item.last_event_id else None
     # The same record's other exceptions: its money is at stake once, whatever it fails on.
     same_record = (
@@ -95,7 +90,7 @@ def detail(request, pk):
         "comments": item.comments.select_related("author"),
         "history": history,
         "resolutions": USER_RESOLUTIONS,
-        "teammates": actions.teammates(workspace),
+        "teammates": services.teammates(workspace),
         "mapping": _existing_mapping(workspace, item.group, item),
         **_guides(workspace, item.group),
         **permissions_of(request, workspace),
@@ -129,7 +124,7 @@ def group(request, pk):
         "stake_sentence": stake_sentence(stake),
         "waiting_count": by_status[Status.OPEN] + by_status[Status.SNOOZED],
         "resolutions": USER_RESOLUTIONS,
-        "teammates": actions.teammates(workspace),
+        "teammates": services.teammates(workspace),
         "mapping": _existing_mapping(workspace, group, sample),
         "is_admin": can(request.user, workspace, ADMINISTER),
         **_guides(workspace, group),
@@ -147,7 +142,7 @@ def group_guide(request, pk):
     if NUL in fix_guide:
         messages.error(request, f"Fix guide not saved: {NUL_REFUSED}")
         return redirect("queue-group", pk=group.pk)
-    configuration.save_group_guide(request.user, group, fix_guide)
+    services.save_group_guide(request.user, group, fix_guide)
     messages.success(request, "Fix guide saved.")
     return redirect("queue-group", pk=group.pk)
 
@@ -193,7 +188,7 @@ def queue_settings(request):
                 problem = (f"'{too_long[0][:40]}…' is longer than {MAX_FIELD_NAME} characters; "
                            "a field name is one word per line.")  # fmt: skip
             else:
-                configuration.save_masked_fields(request.user, workspace, names)
+                services.save_masked_fields(request.user, workspace, names)
                 messages.success(request, "Masked fields saved.")
                 return redirect("queue-settings")
             messages.error(request, f"Masked fields not saved: {problem}")
@@ -202,7 +197,7 @@ def queue_settings(request):
             messages.error(request, "Nothing saved: the form did not say which kind of exception it sets.")
             status = 400
         elif forms_by_kind[kind].is_valid():
-            configuration.save_kind_setting(request.user, workspace, kind, **forms_by_kind[kind].cleaned_data)
+            services.save_kind_setting(request.user, workspace, kind, **forms_by_kind[kind].cleaned_data)
             messages.success(request, f"Settings for '{Kind(kind).label}' saved.")
             return redirect("queue-settings")
         else:

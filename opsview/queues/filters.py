@@ -92,7 +92,7 @@ def parse(params):
 def check_choices(query, user, workspace):
     """Name the system, client, project or assignee of ``query`` that the user cannot see: such a filter
     would match nothing, and an empty page would not say why. Returns the problems, also kept on ``query``."""
-    from opsview.queues.actions import teammates
+    from opsview.queues.services import teammates
     from opsview.records.models import Client, Project
     from opsview.workspaces.models import System
 

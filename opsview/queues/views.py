@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from opsview.common.bounds import OutOfBounds, bounded_date, id_or_none
 from opsview.common.csvfiles import csv_lines
-from opsview.queues import actions, configuration, filters, mappings
+from opsview.queues import filters, mappings, services
 from opsview.queues.models import USER_RESOLUTIONS, ExceptionGroup, ExceptionItem, Kind, SavedView
 from opsview.queues.money import money_at_stake, stake_sentence
 from opsview.records.models import Client, Project
@@ -64,7 +64,7 @@ def queue(request):
         "systems": System.objects.visible_to(request.user, workspace),
         "clients": Client.objects.visible_to(request.user, workspace).only("id", "name"),
         "projects": Project.objects.visible_to(request.user, workspace).only("id", "code", "name"),
-        "teammates": actions.teammates(workspace),
+        "teammates": services.teammates(workspace),
         "resolutions": USER_RESOLUTIONS,
         "saved_views": SavedView.objects.visible_to(request.user, workspace).filter(user=request.user),
         "query_string": request.GET.urlencode(),
@@ -113,20 +113,20 @@ def export_csv(request):
 
 def _until(value):
     if not value:
-        raise actions.ActionRefused("Snooze until: choose a date.")
+        raise services.ActionRefused("Snooze until: choose a date.")
     try:
         day = bounded_date(value)
     except OutOfBounds:
-        raise actions.ActionRefused(f"Snooze until: '{value[:40]}' is not a date (YYYY-MM-DD).") from None
+        raise services.ActionRefused(f"Snooze until: '{value[:40]}' is not a date (YYYY-MM-DD).") from None
     return timezone.make_aware(datetime.combine(day, time(8, 0)))
 
 
 def _assignee(workspace, value):
     if not value:
         return None
-    assignee = actions.teammates(workspace).filter(pk=id_or_none(value) or 0).first()
+    assignee = services.teammates(workspace).filter(pk=id_or_none(value) or 0).first()
     if assignee is None:
-        raise actions.ActionRefused(f"Assignee: no teammate {value[:40]} in this workspace.")
+        raise services.ActionRefused(f"Assignee: no teammate {value[:40]} in this workspace.")
     return assignee
 
 
@@ -142,7 +142,7 @@ def _targets(request, workspace):
         return visible.filter(group=group), "the group"
     ids = [i for i in request.POST.getlist("ids") if id_or_none(i)]
     if not ids:
-        raise actions.ActionRefused("Tick at least one exception first, or act on a whole group from its page.")
+        raise services.ActionRefused("Tick at least one exception first, or act on a whole group from its page.")
     return visible.filter(pk__in=ids), f"{len(ids)} selected"
 
 
@@ -158,25 +158,25 @@ def act(request):
     try:
         items, what = _targets(request, workspace)
         if name == "claim":
-            done, verb = actions.claim(user, workspace, items), "claimed"
+            done, verb = services.claim(user, workspace, items), "claimed"
         elif name == "assign":
             assignee = _assignee(workspace, request.POST.get("assignee", ""))
-            done = actions.assign(user, workspace, items, assignee)
+            done = services.assign(user, workspace, items, assignee)
             verb = f"assigned to {assignee.get_username()}" if assignee else "unassigned"
         elif name == "resolve":
-            done, verb = actions.resolve(user, workspace, items, request.POST.get("resolution", ""), note), "resolved"
+            done, verb = services.resolve(user, workspace, items, request.POST.get("resolution", ""), note), "resolved"
         elif name == "snooze":
             until = _until(request.POST.get("until"))
-            done, verb = actions.snooze(user, workspace, items, until, note), "snoozed"
+            done, verb = services.snooze(user, workspace, items, until, note), "snoozed"
         elif name == "ignore":
-            done, verb = actions.ignore(user, workspace, items, note), "ignored"
+            done, verb = services.ignore(user, workspace, items, note), "ignored"
         elif name == "reopen":
-            done, verb = actions.reopen(user, workspace, items, note), "reopened"
+            done, verb = services.reopen(user, workspace, items, note), "reopened"
         elif name == "comment":
-            done, verb = actions.comment(user, workspace, items, request.POST.get("body", "")), "commented on"
+            done, verb = services.comment(user, workspace, items, request.POST.get("body", "")), "commented on"
         else:
-            raise actions.ActionRefused("Choose an action.")
-    except actions.ActionRefused as refusal:
+            raise services.ActionRefused("Choose an action.")
+    except services.ActionRefused as refusal:
         messages.error(request, str(refusal))
     else:
         if done:
@@ -193,7 +193,7 @@ def map_value(request, pk):
     group = get_object_or_404(ExceptionGroup.objects.visible_to(request.user, workspace), pk=pk)
     try:
         mapping, waiting = mappings.map_value(request.user, workspace, group, request.POST.get("target_value"))
-    except actions.ActionRefused as refusal:
+    except services.ActionRefused as refusal:
         messages.error(request, str(refusal))
     else:
         messages.success(request, f"Mapped {mapping.source_value} → {mapping.target_value}; {waiting} still open.")
@@ -209,7 +209,7 @@ def save_view(request):
         problems = filters.parse(QueryDict(query)).problems
         if problems:
             raise ValueError("View not saved: " + " ".join(problems))
-        view = configuration.save_view(request.user, workspace, request.POST.get("name"), query)
+        view = services.save_view(request.user, workspace, request.POST.get("name"), query)
     except ValueError as problem:
         messages.error(request, str(problem))
         return redirect(f"{redirect('queue').url}?{query}" if query else "queue")
@@ -223,7 +223,7 @@ def delete_view(request, pk):
     workspace = require_workspace(request)
     view = get_object_or_404(SavedView.objects.visible_to(request.user, workspace).filter(user=request.user), pk=pk)
     try:
-        configuration.delete_view(request.user, view)
+        services.delete_view(request.user, view)
     except PermissionError as problem:
         raise PermissionDenied(str(problem)) from None
     messages.success(request, f"View '{view.name}' deleted.")

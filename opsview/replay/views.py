@@ -14,11 +14,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from opsview.common.bounds import id_or_none
+from opsview.common.masking import readable_json
 from opsview.queues import mappings
-from opsview.queues.actions import ActionRefused
-from opsview.queues.masking import readable_json
 from opsview.queues.models import ExceptionGroup, ExceptionItem
 from opsview.queues.policies import masked_fields_for
+from opsview.queues.services import ActionRefused
 from opsview.replay import services, source_resends
 from opsview.replay.models import ACTIVE, Replay, ReplayStatus
 from opsview.replay.payloads import PayloadInvalid

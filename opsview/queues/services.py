@@ -143,6 +143,11 @@ def comment(actor, workspace, items, body):
     return len(rows)
 
 
+def permissions_of(user, workspace):
+    """What ``user`` may do with the workspace's exceptions: the pages offer only the forms they may use."""
+    return {"can_act": can(user, workspace, ACT), "can_comment": can(user, workspace, COMMENT)}
+
+
 def teammates(workspace):
     """The people exceptions can be assigned to: the workspace's admins and operators."""
     from opsview.workspaces.models import Membership

@@ -43,7 +43,7 @@ def _existing_mapping(workspace, group, item):
             source_system_id=item.source_system_id,
             target_system=group.system,
             source_value=group.mapping_value,
-        )  # fmt: skip
+        )
         .first()
     )
 
@@ -53,11 +53,21 @@ def detail(request, pk):
     workspace = require_workspace(request)
     item = get_object_or_404(
         ExceptionItem.objects.visible_to(request.user, workspace).select_related(
-            "group", "system", "source_system", "assignee", "resolved_by", "last_event", "project__client",
-            "project__manager", "client", "time_entry__person", "time_entry__project", "invoice__client",
+            "group",
+            "system",
+            "source_system",
+            "assignee",
+            "resolved_by",
+            "last_event",
+            "project__client",
+            "project__manager",
+            "client",
+            "time_entry__person",
+            "time_entry__project",
+            "invoice__client",
         ),
         pk=pk,
-    )  # fmt: skip
+    )
     masked = masked_fields_for(workspace)
     events = list(
         SyncEvent.objects.visible_to(request.user, workspace)

@@ -71,8 +71,16 @@ def _before(item, fields):
 
 def claim(actor, workspace, items):
     require(actor, workspace, ACT)
-    return _change(actor, workspace, items, "exception.claim", PENDING, {"assignee": actor},
-                   {"assignee": _username(actor)}, before_fields=("assignee",))  # fmt: skip
+    return _change(
+        actor,
+        workspace,
+        items,
+        "exception.claim",
+        PENDING,
+        {"assignee": actor},
+        {"assignee": _username(actor)},
+        before_fields=("assignee",),
+    )
 
 
 def assign(actor, workspace, items, assignee):
@@ -80,8 +88,16 @@ def assign(actor, workspace, items, assignee):
     require(actor, workspace, ACT)
     if assignee is not None and not can(assignee, workspace, ACT):
         raise ActionRefused(f"{assignee.get_username()} cannot work exceptions in this workspace.")
-    return _change(actor, workspace, items, "exception.assign", PENDING, {"assignee": assignee},
-                   {"assignee": _username(assignee)}, before_fields=("assignee",))  # fmt: skip
+    return _change(
+        actor,
+        workspace,
+        items,
+        "exception.assign",
+        PENDING,
+        {"assignee": assignee},
+        {"assignee": _username(assignee)},
+        before_fields=("assignee",),
+    )
 
 
 def resolve(actor, workspace, items, resolution, note=""):
@@ -89,13 +105,26 @@ def resolve(actor, workspace, items, resolution, note=""):
     if resolution not in dict(USER_RESOLUTIONS):
         raise ActionRefused("Choose a resolution: " + ", ".join(label for _, label in USER_RESOLUTIONS) + ".")
     changes = {
-        "status": Status.RESOLVED, "resolution": resolution, "resolution_note": note.strip(),
-        "resolved_at": timezone.now(), "resolved_by": actor, "snoozed_until": None,
-    }  # fmt: skip
+        "status": Status.RESOLVED,
+        "resolution": resolution,
+        "resolution_note": note.strip(),
+        "resolved_at": timezone.now(),
+        "resolved_by": actor,
+        "snoozed_until": None,
+    }
     after = {"status": Status.RESOLVED, "resolution": resolution}
     eligible = (*PENDING, Status.IGNORED)
-    return _change(actor, workspace, items, "exception.resolve", eligible, changes, after, note.strip(),
-                   before_fields=("status", "resolution"))  # fmt: skip
+    return _change(
+        actor,
+        workspace,
+        items,
+        "exception.resolve",
+        eligible,
+        changes,
+        after,
+        note.strip(),
+        before_fields=("status", "resolution"),
+    )
 
 
 def snooze(actor, workspace, items, until, note=""):
@@ -104,8 +133,17 @@ def snooze(actor, workspace, items, until, note=""):
         raise ActionRefused("Snooze until a date in the future.")
     changes = {"status": Status.SNOOZED, "snoozed_until": until}
     after = {"status": Status.SNOOZED, "snoozed_until": until.isoformat()}
-    return _change(actor, workspace, items, "exception.snooze", PENDING, changes, after, note.strip(),
-                   before_fields=("status", "snoozed_until"))  # fmt: skip
+    return _change(
+        actor,
+        workspace,
+        items,
+        "exception.snooze",
+        PENDING,
+        changes,
+        after,
+        note.strip(),
+        before_fields=("status", "snoozed_until"),
+    )
 
 
 def ignore(actor, workspace, items, reason):
@@ -119,11 +157,26 @@ def ignore(actor, workspace, items, reason):
 
 def reopen(actor, workspace, items, note=""):
     require(actor, workspace, ACT)
-    changes = {"status": Status.OPEN, "resolution": "", "resolution_note": "", "resolved_at": None,
-               "resolved_by": None, "snoozed_until": None}  # fmt: skip
+    changes = {
+        "status": Status.OPEN,
+        "resolution": "",
+        "resolution_note": "",
+        "resolved_at": None,
+        "resolved_by": None,
+        "snoozed_until": None,
+    }
     eligible = (Status.RESOLVED, Status.IGNORED, Status.SNOOZED)
-    return _change(actor, workspace, items, "exception.reopen", eligible, changes, {"status": Status.OPEN},
-                   note.strip(), before_fields=("status", "resolution"))  # fmt: skip
+    return _change(
+        actor,
+        workspace,
+        items,
+        "exception.reopen",
+        eligible,
+        changes,
+        {"status": Status.OPEN},
+        note.strip(),
+        before_fields=("status", "resolution"),
+    )
 
 
 def comment(actor, workspace, items, body):
@@ -164,10 +217,18 @@ def save_kind_setting(actor, workspace, kind, threshold_days, sla_hours, fix_gui
     setting = KindSetting.objects.for_workspace(workspace).filter(kind=kind).first()
     default = DEFAULTS[kind]
     if setting is None:
-        setting = KindSetting(workspace=workspace, kind=kind, threshold_days=default.threshold_days,
-                              sla_hours=default.sla_hours, fix_guide="")  # fmt: skip
-    before = {"threshold_days": setting.threshold_days, "sla_hours": setting.sla_hours,
-              "fix_guide": setting.fix_guide or default.fix_guide}  # fmt: skip
+        setting = KindSetting(
+            workspace=workspace,
+            kind=kind,
+            threshold_days=default.threshold_days,
+            sla_hours=default.sla_hours,
+            fix_guide="",
+        )
+    before = {
+        "threshold_days": setting.threshold_days,
+        "sla_hours": setting.sla_hours,
+        "fix_guide": setting.fix_guide or default.fix_guide,
+    }
     fix_guide = (fix_guide or "").strip()
     after = {"threshold_days": threshold_days, "sla_hours": sla_hours, "fix_guide": fix_guide or default.fix_guide}
     if before == after:
@@ -214,8 +275,7 @@ def save_view(actor, workspace, name, query):
         raise ValueError(f"A view's name has at most 80 characters; this one has {len(name)}.")
     if len(query) > 1000:
         raise ValueError("This view's filters are too long to save (over 1,000 characters); shorten the search.")
-    view, _ = SavedView.objects.update_or_create(workspace=workspace, user=actor, name=name,
-                                                 defaults={"query": query})  # fmt: skip
+    view, _ = SavedView.objects.update_or_create(workspace=workspace, user=actor, name=name, defaults={"query": query})
     record(workspace, actor, "saved_view.save", view, after={"name": name, "query": query})
     return view
 

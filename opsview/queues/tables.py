@@ -14,19 +14,15 @@ from django.template.defaultfilters import floatformat, truncatechars
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from django_tables2.rows import BoundRow
+from django_tables2.utils import A
 
-from opsview.queues.models import ExceptionGroup, Kind, Status
+from opsview.queues.models import ExceptionGroup, ExceptionItem, Kind, Status
 
 PAGE_SIZE = 50  # rows on a page of the queue and of a group
 
 
 def _file_only(**kwargs):
     return tables.Column(visible=False, **kwargs)
-
-
-def _iso(moment):
-    return moment.isoformat() if moment else ""
 
 
 class ExceptionTable(tables.Table):
@@ -128,7 +124,7 @@ class ExceptionTable(tables.Table):
             )
         return ""
 
-    # The file's plain values, where the page shows more than the value.
+    # The file's plain values, where the page shows more than the value. Each takes the record only.
     def value_record(self, record):
         return str(record)
 
@@ -138,23 +134,23 @@ class ExceptionTable(tables.Table):
     def value_project(self, record):
         return str(record.project) if record.project_id else ""
 
-    def value_amount(self, value):
-        return value
+    def value_amount(self, record):
+        return record.amount
 
-    def value_age_days(self, value):
-        return value
+    def value_age_days(self, record):
+        return record.age_days
 
-    def value_first_seen_at(self, value):
-        return _iso(value)
+    def value_first_seen_at(self, record):
+        return record.first_seen_at.isoformat()
 
-    def value_last_seen_at(self, value):
-        return _iso(value)
+    def value_last_seen_at(self, record):
+        return record.last_seen_at.isoformat()
 
-    def value_sla_due_at(self, value):
-        return _iso(value)
+    def value_sla_due_at(self, record):
+        return record.sla_due_at.isoformat()
 
-    def value_past_sla(self, value):
-        return "yes" if value else "no"
+    def value_past_sla(self, record):
+        return "yes" if record.is_past_sla else "no"
 
     def value_assignee(self, record):
         return record.assignee.username if record.assignee_id else ""
@@ -169,10 +165,23 @@ class ExceptionTable(tables.Table):
         """The header and one row per record of ``records`` (any iterable: the export streams a queryset's
         ``iterator()``), with the columns the file has, in its order."""
         names = [name for name, column in self.base_columns.items() if not column.exclude_from_export]
+        values = [self._file_value(name) for name in names]
         yield names
         for record in records:
-            row = BoundRow(record, table=self)
-            yield [row.get_cell_value(name) for name in names]
+            yield [value(record) for value in values]
+
+    def _file_value(self, name):
+        """``record → value`` for the file's column ``name``: its ``value_<name>``, else the field's value
+        (a choice's label). Found once per export: django-tables2 would inspect every cell's methods anew,
+        which costs more than reading the rows."""
+        method = getattr(self, f"value_{name}", None)
+        if method is not None:
+            return method
+        label = getattr(ExceptionItem, f"get_{name}_display", None)
+        if label is not None:
+            return lambda record: label(record) if getattr(record, name) else ""
+        accessor = A(self.base_columns[name].accessor or name)
+        return accessor.resolve
 
 
 def exception_table(user, page, may):

@@ -62,10 +62,9 @@ class ExceptionTable(tables.Table):
         orderable = False  # the queue's own order (filtersets.SORTS) sorts every page, the file too
         attrs = {"class": "items"}
         row_attrs = {"id": lambda record: f"exception-{record.pk}", "data-record": lambda record: record.external_id}
-        sequence = (
-            *("select", "amount", "kind", "record", "client", "system", "error_message", "age_days", "status"),
-            *("claim", "..."),
-        )
+        # The page's order; the file keeps the order the columns are declared in (see ``as_csv_rows``).
+        sequence = ("select", "amount", "kind", "record", "client", "system", "error_message", "age_days", "status")
+        sequence += ("claim", "...")
 
     def __init__(self, data, *, user=None, selectable=False, claimable=False, **kwargs):
         exclude = [name for name, shown in (("select", selectable), ("claim", claimable)) if not shown]

@@ -60,6 +60,9 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "opsview.common",
+    "django_filters",
+    "django_htmx",
+    "django_tables2",
     "opsview.workspaces",
     "opsview.audit",
     "opsview.records",
@@ -86,6 +89,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "opsview.workspaces.middleware.CurrentWorkspaceMiddleware",
     "opsview.common.outofrange.OutOfRangeMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.

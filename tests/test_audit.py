@@ -4,7 +4,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from opsview.audit.models import AuditEntry
-from opsview.queues import actions
+from opsview.queues import services
 from opsview.queues.models import Resolution
 from tests.conftest import signed_in
 from tests.queue_support import exceptions, failure, send
@@ -14,8 +14,8 @@ from tests.queue_support import exceptions, failure, send
 def trail(api, northwind, olivia, ada):
     send(api, failure("TE-1"), failure("TE-2", payload={"iban": "NL91ABNA0417164300"}))
     items = exceptions(northwind)
-    actions.claim(olivia, northwind.workspace, items)
-    actions.resolve(ada, northwind.workspace, items.filter(external_id="TE-1"), Resolution.DUPLICATE, "twice sent")
+    services.claim(olivia, northwind.workspace, items)
+    services.resolve(ada, northwind.workspace, items.filter(external_id="TE-1"), Resolution.DUPLICATE, "twice sent")
     return items
 
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from opsview.queues import configuration
-from opsview.queues.masking import MASK, is_sensitive, mask
+from opsview.common.masking import MASK, is_sensitive, mask
+from opsview.queues import services
 from opsview.replay.payloads import parse_edit
 from tests.conftest import signed_in
 from tests.queue_support import failure, only_exception, send
@@ -44,7 +44,7 @@ def test_the_rule_holds_with_an_empty_workspace_list_and_at_any_depth():
 
 
 def test_the_exception_page_masks_by_rule_even_when_the_list_is_cleared(client, api, northwind, ada, olivia):
-    configuration.save_masked_fields(ada, northwind.workspace, [])
+    services.save_masked_fields(ada, northwind.workspace, [])
     send(api, failure("TE-M", payload=PAYLOAD))
     item = only_exception(northwind, external_id="TE-M")
 

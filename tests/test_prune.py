@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from opsview.queues import actions
+from opsview.queues import services
 from opsview.queues.models import ExceptionItem
 from opsview.telemetry.models import SyncEvent
 from tests.queue_support import failure, send, success
@@ -40,7 +40,7 @@ def history(api, northwind, contoso, olivia):
          failure("TE-OPEN", at=days_ago(90), event_id="open-last"),
          failure("TE-DONE", at=days_ago(100), event_id="resolved-last"))  # fmt: skip
     done = ExceptionItem.objects.filter(workspace=northwind.workspace, external_id="TE-DONE")
-    actions.resolve(olivia, northwind.workspace, done, "fixed_at_source", "Period reopened and posted by hand")
+    services.resolve(olivia, northwind.workspace, done, "fixed_at_source", "Period reopened and posted by hand")
     SyncEvent.objects.filter(workspace=contoso.workspace).delete()
     other = APIClient()
     other.credentials(HTTP_AUTHORIZATION=f"Bearer {contoso.raw_token}")
@@ -63,7 +63,7 @@ def test_prune_removes_expired_events_in_batches_and_keeps_what_an_open_exceptio
 def test_once_its_exception_is_resolved_a_record_history_goes_at_the_next_prune(history, northwind, olivia):
     prune()
     still_open = ExceptionItem.objects.filter(workspace=northwind.workspace, external_id="TE-OPEN")
-    actions.resolve(olivia, northwind.workspace, still_open, "written_off", "Client agreed to drop it")
+    services.resolve(olivia, northwind.workspace, still_open, "written_off", "Client agreed to drop it")
 
     assert "northwind: removed 2 sync events" in prune("--workspace", "northwind")
     assert event_ids(northwind) == {"recent"}

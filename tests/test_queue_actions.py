@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from opsview.audit.models import AuditEntry
-from opsview.queues import actions, mappings
+from opsview.queues import mappings, services
 from opsview.queues.models import Comment, ExceptionItem, Mapping, Resolution, Status
 from tests.queue_support import exceptions, failure, send
 
@@ -27,7 +27,7 @@ def entries(action):
 
 def test_claim_assigns_to_the_actor_and_is_audited(failures, northwind, olivia):
     one = failures.filter(external_id="TE-3")
-    assert actions.claim(olivia, northwind.workspace, one) == 1
+    assert services.claim(olivia, northwind.workspace, one) == 1
 
     assert one.get().assignee == olivia
     entry = entries("exception.claim").get()
@@ -36,16 +36,16 @@ def test_claim_assigns_to_the_actor_and_is_audited(failures, northwind, olivia):
 
 
 def test_assign_to_a_teammate_and_not_to_an_executive(failures, northwind, olivia, ada, erin):
-    assert actions.assign(olivia, northwind.workspace, failures, ada) == 5
+    assert services.assign(olivia, northwind.workspace, failures, ada) == 5
     assert set(failures.values_list("assignee__username", flat=True)) == {"ada"}
-    with pytest.raises(actions.ActionRefused, match="erin cannot work exceptions"):
-        actions.assign(olivia, northwind.workspace, failures, erin)
+    with pytest.raises(services.ActionRefused, match="erin cannot work exceptions"):
+        services.assign(olivia, northwind.workspace, failures, erin)
     assert entries("exception.assign").count() == 5
 
 
 def test_resolve_with_a_code_and_note(failures, northwind, olivia):
     selection = failures.filter(external_id__in=["TE-3", "TE-4"])
-    actions.resolve(olivia, northwind.workspace, selection, Resolution.WRITTEN_OFF, "below threshold")
+    services.resolve(olivia, northwind.workspace, selection, Resolution.WRITTEN_OFF, "below threshold")
 
     for item in selection:
         assert (item.status, item.resolution, item.resolution_note, item.resolved_by) == (
@@ -54,35 +54,35 @@ def test_resolve_with_a_code_and_note(failures, northwind, olivia):
     entry = entries("exception.resolve").first()
     assert entry.before == {"status": "open", "resolution": ""}
     assert entry.after == {"status": "resolved", "resolution": "written_off"} and entry.note == "below threshold"
-    with pytest.raises(actions.ActionRefused):
-        actions.resolve(olivia, northwind.workspace, selection, Resolution.AUTOMATIC)
+    with pytest.raises(services.ActionRefused):
+        services.resolve(olivia, northwind.workspace, selection, Resolution.AUTOMATIC)
 
 
 def test_snooze_until_a_date_and_reopen(failures, northwind, olivia):
     until = timezone.now() + timedelta(days=3)
     one = failures.filter(external_id="TE-3")
-    actions.snooze(olivia, northwind.workspace, one, until, "waiting for the period to reopen")
+    services.snooze(olivia, northwind.workspace, one, until, "waiting for the period to reopen")
     assert (one.get().status, one.get().snoozed_until) == (Status.SNOOZED, until)
-    with pytest.raises(actions.ActionRefused, match="future"):
-        actions.snooze(olivia, northwind.workspace, one, timezone.now() - timedelta(days=1))
+    with pytest.raises(services.ActionRefused, match="future"):
+        services.snooze(olivia, northwind.workspace, one, timezone.now() - timedelta(days=1))
 
-    actions.reopen(olivia, northwind.workspace, one, "period reopened early")
+    services.reopen(olivia, northwind.workspace, one, "period reopened early")
     assert (one.get().status, one.get().snoozed_until) == (Status.OPEN, None)
     assert entries("exception.reopen").get().before == {"status": "snoozed", "resolution": ""}
 
 
 def test_ignore_needs_a_reason(failures, northwind, olivia):
     one = failures.filter(external_id="TE-3")
-    with pytest.raises(actions.ActionRefused, match="Say why"):
-        actions.ignore(olivia, northwind.workspace, one, "  ")
-    actions.ignore(olivia, northwind.workspace, one, "test record")
+    with pytest.raises(services.ActionRefused, match="Say why"):
+        services.ignore(olivia, northwind.workspace, one, "  ")
+    services.ignore(olivia, northwind.workspace, one, "test record")
 
     assert (one.get().status, one.get().resolution_note) == (Status.IGNORED, "test record")
     assert entries("exception.ignore").get().note == "test record"
 
 
 def test_comment_on_a_selection(failures, northwind, olivia):
-    actions.comment(olivia, northwind.workspace, failures.filter(external_id__in=["TE-3", "TE-4"]), "Asked Wendy")
+    services.comment(olivia, northwind.workspace, failures.filter(external_id__in=["TE-3", "TE-4"]), "Asked Wendy")
 
     assert Comment.objects.filter(body="Asked Wendy", author=olivia).count() == 2
     assert entries("exception.comment").first().after == {"comment": "Asked Wendy"}
@@ -90,7 +90,7 @@ def test_comment_on_a_selection(failures, northwind, olivia):
 
 def test_a_whole_group_is_resolved_in_one_action(failures, northwind, olivia):
     group = failures.get(external_id="TE-4").group
-    resolved = actions.resolve(olivia, northwind.workspace, ExceptionItem.objects.filter(group=group),
+    resolved = services.resolve(olivia, northwind.workspace, ExceptionItem.objects.filter(group=group),
                                Resolution.FIXED_AT_SOURCE)  # fmt: skip
 
     assert resolved == 2
@@ -112,11 +112,11 @@ def test_mapping_an_unknown_value_stores_it_and_leaves_what_waited_on_it_open(fa
 
 
 ACTIONS = {
-    "claim": lambda actor, ws, items: actions.claim(actor, ws, items),
-    "resolve": lambda actor, ws, items: actions.resolve(actor, ws, items, Resolution.FIXED_AT_SOURCE),
-    "snooze": lambda actor, ws, items: actions.snooze(actor, ws, items, timezone.now() + timedelta(days=1)),
-    "ignore": lambda actor, ws, items: actions.ignore(actor, ws, items, "because"),
-    "reopen": lambda actor, ws, items: actions.reopen(actor, ws, items),
+    "claim": lambda actor, ws, items: services.claim(actor, ws, items),
+    "resolve": lambda actor, ws, items: services.resolve(actor, ws, items, Resolution.FIXED_AT_SOURCE),
+    "snooze": lambda actor, ws, items: services.snooze(actor, ws, items, timezone.now() + timedelta(days=1)),
+    "ignore": lambda actor, ws, items: services.ignore(actor, ws, items, "because"),
+    "reopen": lambda actor, ws, items: services.reopen(actor, ws, items),
 }
 
 
@@ -129,19 +129,19 @@ def test_executives_and_managers_may_not_act(failures, northwind, erin, max_mana
 
 
 def test_a_manager_comments_only_on_their_own_projects(failures, northwind, max_manager, erin):
-    assert actions.comment(max_manager, northwind.workspace, failures, "On it") == 1
+    assert services.comment(max_manager, northwind.workspace, failures, "On it") == 1
     assert Comment.objects.get().exception.external_id == "TE-PR-1"
     with pytest.raises(PermissionDenied):
-        actions.comment(erin, northwind.workspace, failures, "Hm")
+        services.comment(erin, northwind.workspace, failures, "Hm")
 
 
 def test_an_outsider_changes_nothing_even_with_the_ids(failures, northwind, contoso, oscar):
     # Oscar acts in his own workspace, but passes Northwind's items: they are not his to see.
-    assert actions.resolve(oscar, contoso.workspace, failures, Resolution.FIXED_AT_SOURCE) == 0
-    assert actions.resolve(oscar, contoso.workspace, ExceptionItem.objects.all(), Resolution.FIXED_AT_SOURCE) == 0
+    assert services.resolve(oscar, contoso.workspace, failures, Resolution.FIXED_AT_SOURCE) == 0
+    assert services.resolve(oscar, contoso.workspace, ExceptionItem.objects.all(), Resolution.FIXED_AT_SOURCE) == 0
     assert not failures.filter(status=Status.RESOLVED).exists()
     with pytest.raises(PermissionDenied):
-        actions.resolve(oscar, northwind.workspace, failures, Resolution.FIXED_AT_SOURCE)
+        services.resolve(oscar, northwind.workspace, failures, Resolution.FIXED_AT_SOURCE)
 
 
 @pytest.mark.parametrize("size", [10, 1000])
@@ -155,11 +155,11 @@ def test_bulk_actions_take_a_bounded_number_of_queries(api, northwind, olivia, a
 
     # PostgreSQL inserts the audit entries 500 to a statement; SQLite's parameter limit needs more statements.
     with django_assert_max_num_queries(20):
-        assert actions.resolve(olivia, northwind.workspace, items, Resolution.REPLAYED) == size
+        assert services.resolve(olivia, northwind.workspace, items, Resolution.REPLAYED) == size
     with django_assert_max_num_queries(20):
-        assert actions.reopen(olivia, northwind.workspace, items) == size
+        assert services.reopen(olivia, northwind.workspace, items) == size
     with django_assert_max_num_queries(20):
-        actions.assign(olivia, northwind.workspace, items, ada)
+        services.assign(olivia, northwind.workspace, items, ada)
     assert AuditEntry.objects.filter(action="exception.resolve").count() == size
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from opsview.queues import actions, configuration
-from opsview.queues.masking import MASK, mask
+from opsview.common.masking import MASK, mask
+from opsview.queues import services
 from opsview.queues.models import ExceptionItem, Resolution
 from tests.conftest import signed_in
 from tests.queue_support import failure, later, only_exception, send, success
@@ -35,7 +35,7 @@ def test_the_payload_is_readable_json_with_sensitive_fields_masked(client, item,
 
 
 def test_masked_fields_are_the_workspaces_own_list_on_top_of_the_rule(client, item, olivia, ada, northwind):
-    configuration.save_masked_fields(ada, northwind.workspace, ["hours"])
+    services.save_masked_fields(ada, northwind.workspace, ["hours"])
     page = signed_in(client, olivia).get(f"/queues/{item.pk}/").content.decode()
 
     # The list replaced the defaults (a personal e-mail shows again); tax ids and IBANs stay masked by rule.
@@ -67,10 +67,10 @@ def test_the_related_time_entry_and_project(client, item, olivia):
 
 def test_comments_and_full_history_with_diffs(client, item, olivia, ada, northwind):
     one = ExceptionItem.objects.filter(pk=item.pk)
-    actions.claim(olivia, northwind.workspace, one)
-    actions.assign(olivia, northwind.workspace, one, ada)
-    actions.comment(olivia, northwind.workspace, one, "Asked finance to reopen October")
-    actions.resolve(ada, northwind.workspace, one, Resolution.FIXED_AT_SOURCE, "period reopened")
+    services.claim(olivia, northwind.workspace, one)
+    services.assign(olivia, northwind.workspace, one, ada)
+    services.comment(olivia, northwind.workspace, one, "Asked finance to reopen October")
+    services.resolve(ada, northwind.workspace, one, Resolution.FIXED_AT_SOURCE, "period reopened")
 
     page = signed_in(client, olivia).get(f"/queues/{item.pk}/").content.decode()
     history = page[page.index("<h2>History</h2>") :]

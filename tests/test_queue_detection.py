@@ -60,10 +60,10 @@ def test_repeated_failures_of_one_record_stay_one_exception_and_are_counted(api,
 
 
 def test_a_record_that_fails_again_after_being_resolved_reopens_and_counts_the_recurrence(api, northwind, olivia):
-    from opsview.queues import actions
+    from opsview.queues import services
 
     send(api, failure("TE-1", at=later(0)))
-    actions.resolve(olivia, northwind.workspace, exceptions(northwind), Resolution.FIXED_AT_SOURCE, "reopened period")
+    services.resolve(olivia, northwind.workspace, exceptions(northwind), Resolution.FIXED_AT_SOURCE, "reopened period")
     send(api, failure("TE-1", at=later(48)))  # tomorrow: after the resolution
 
     item = only_exception(northwind)
@@ -74,10 +74,10 @@ def test_a_record_that_fails_again_after_being_resolved_reopens_and_counts_the_r
 
 
 def test_a_late_delivered_failure_from_before_the_resolution_does_not_reopen(api, northwind, olivia):
-    from opsview.queues import actions
+    from opsview.queues import services
 
     send(api, failure("TE-1", at=later(5)))
-    actions.resolve(olivia, northwind.workspace, exceptions(northwind), Resolution.REPLAYED)
+    services.resolve(olivia, northwind.workspace, exceptions(northwind), Resolution.REPLAYED)
     send(api, failure("TE-1", at=later(1)))
 
     assert only_exception(northwind).status == Status.RESOLVED

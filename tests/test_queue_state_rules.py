@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from opsview.queues import actions, configuration, tasks
+from opsview.queues import services, tasks
 from opsview.queues.models import Kind, Resolution, Status
 from tests.queue_support import exceptions, only_exception
 
@@ -85,7 +85,7 @@ def test_an_issued_invoice_not_posted_in_time_and_its_posting(api, northwind):
 
 
 def test_thresholds_are_per_workspace(northwind, contoso, ada):
-    configuration.save_kind_setting(ada, northwind.workspace, Kind.UNAPPROVED_TIME, 60, 48, "")
+    services.save_kind_setting(ada, northwind.workspace, Kind.UNAPPROVED_TIME, 60, 48, "")
     tasks.scan_business_states()
 
     assert not exceptions(northwind, kind=Kind.UNAPPROVED_TIME).exists()
@@ -94,7 +94,7 @@ def test_thresholds_are_per_workspace(northwind, contoso, ada):
 
 def test_a_persons_resolution_holds_while_the_condition_lasts(northwind, olivia):
     tasks.scan_business_states()
-    actions.resolve(olivia, northwind.workspace, exceptions(northwind), Resolution.NOT_AN_ERROR, "internal project")
+    services.resolve(olivia, northwind.workspace, exceptions(northwind), Resolution.NOT_AN_ERROR, "internal project")
     tasks.scan_business_states()
 
     assert set(exceptions(northwind).values_list("status", flat=True)) == {Status.RESOLVED}
@@ -113,7 +113,7 @@ def test_an_automatic_resolution_reopens_when_the_condition_comes_back(api, nort
 def test_snoozed_exceptions_wake_when_their_date_comes(northwind, olivia):
     tasks.scan_business_states()
     soon = timezone.now() + timedelta(hours=1)
-    actions.snooze(olivia, northwind.workspace, exceptions(northwind), soon)
+    services.snooze(olivia, northwind.workspace, exceptions(northwind), soon)
 
     assert tasks.wake_snoozed(now=soon - timedelta(minutes=1)) == 0
     assert tasks.wake_snoozed(now=soon + timedelta(minutes=1)) == 2

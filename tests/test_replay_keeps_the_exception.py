@@ -14,8 +14,8 @@ from django_q.models import OrmQ, Schedule
 
 from opsview.kpis.scope import Scope
 from opsview.kpis.sync import sync_success_totals
-from opsview.queues.actions import ActionRefused
 from opsview.queues.models import ExceptionItem
+from opsview.queues.services import ActionRefused
 from opsview.replay import services
 from opsview.replay.models import Replay, ReplayAttempt
 from opsview.replay.services import request_replay

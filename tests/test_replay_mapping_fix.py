@@ -10,8 +10,8 @@ from django.utils import timezone
 from opsview.audit.models import AuditEntry
 from opsview.kpis.exceptions import exception_volume
 from opsview.kpis.scope import Scope
-from opsview.queues.filters import counts
 from opsview.queues.models import ExceptionItem, Mapping
+from opsview.queues.tables import counts
 from opsview.replay.models import Replay, SourceResend
 from tests.queue_support import later, send, success
 from tests.replay_support import failing_to, run_queued, webhook_system

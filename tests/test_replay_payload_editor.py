@@ -7,9 +7,9 @@ import json
 import pytest
 
 from opsview.audit.models import AuditEntry
-from opsview.queues.configuration import save_masked_fields
-from opsview.queues.masking import MASK
+from opsview.common.masking import MASK
 from opsview.queues.models import ExceptionItem, Mapping
+from opsview.queues.services import save_masked_fields
 from opsview.replay.models import Replay
 from opsview.replay.payloads import PayloadInvalid
 from opsview.replay.services import request_replay

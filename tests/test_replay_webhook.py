@@ -10,8 +10,8 @@ from django_q.models import OrmQ, Schedule
 
 from connectors.webhook import verify_signature
 from opsview.audit.models import AuditEntry
-from opsview.queues.actions import ActionRefused
 from opsview.queues.models import ExceptionItem, Mapping
+from opsview.queues.services import ActionRefused
 from opsview.replay.models import Replay, ReplayAttempt
 from opsview.replay.payloads import PayloadInvalid
 from opsview.replay.services import request_replay

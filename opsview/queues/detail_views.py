@@ -1,6 +1,5 @@
 """An exception's detail page, a group's page, and the admins' queue settings."""
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -10,25 +9,23 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from opsview.audit.diffs import changes
+from opsview.audit.diffs import masked_changes
 from opsview.audit.models import AuditEntry
-from opsview.queues import actions, configuration, filters
-from opsview.queues.masking import mask, readable_json
-from opsview.queues.models import PENDING, USER_RESOLUTIONS, ExceptionGroup, ExceptionItem, Kind, Mapping, Status
+from opsview.common.masking import readable_json
+from opsview.queues import services
+from opsview.queues.filtersets import STATUS_OPTIONS, QueueFilterSet
+from opsview.queues.forms import NUL, NUL_REFUSED, KindSettingForm, MaskedFieldsForm
+from opsview.queues.models import USER_RESOLUTIONS, ExceptionGroup, ExceptionItem, Kind, Mapping, Status
 from opsview.queues.money import money_at_stake, stake_sentence
 from opsview.queues.policies import DEFAULTS, masked_fields_for, policies_for
-from opsview.queues.views import permissions_of
+from opsview.queues.services import permissions_of
+from opsview.queues.tables import PAGE_SIZE, exception_table
 from opsview.telemetry.models import SyncEvent
 from opsview.workspaces.http import require_workspace
 from opsview.workspaces.permissions import ADMINISTER, can
 
 HISTORY_LIMIT = 500
 EVENT_LIMIT = 200
-
-
-def changes_of(entry, masked):
-    """The fields an audit entry changed, sensitive fields masked."""
-    return changes(mask(entry.before, masked), mask(entry.after, masked))
 
 
 def _guides(workspace, group):
@@ -46,7 +43,7 @@ def _existing_mapping(workspace, group, item):
             source_system_id=item.source_system_id,
             target_system=group.system,
             source_value=group.mapping_value,
-        )  # fmt: skip
+        )
         .first()
     )
 
@@ -56,11 +53,21 @@ def detail(request, pk):
     workspace = require_workspace(request)
     item = get_object_or_404(
         ExceptionItem.objects.visible_to(request.user, workspace).select_related(
-            "group", "system", "source_system", "assignee", "resolved_by", "last_event", "project__client",
-            "project__manager", "client", "time_entry__person", "time_entry__project", "invoice__client",
+            "group",
+            "system",
+            "source_system",
+            "assignee",
+            "resolved_by",
+            "last_event",
+            "project__client",
+            "project__manager",
+            "client",
+            "time_entry__person",
+            "time_entry__project",
+            "invoice__client",
         ),
         pk=pk,
-    )  # fmt: skip
+    )
     masked = masked_fields_for(workspace)
     events = list(
         SyncEvent.objects.visible_to(request.user, workspace)
@@ -76,7 +83,7 @@ def detail(request, pk):
         .order_by("at", "id")[:HISTORY_LIMIT]
     )
     for entry in history:
-        entry.changes = changes_of(entry, masked)
+        entry.changes = masked_changes(entry, masked)
     payload = item.last_event.payload if item.last_event_id else None
     # The same record's other exceptions: its money is at stake once, whatever it fails on.
     same_record = (
@@ -95,10 +102,10 @@ def detail(request, pk):
         "comments": item.comments.select_related("author"),
         "history": history,
         "resolutions": USER_RESOLUTIONS,
-        "teammates": actions.teammates(workspace),
+        "teammates": services.teammates(workspace),
         "mapping": _existing_mapping(workspace, item.group, item),
         **_guides(workspace, item.group),
-        **permissions_of(request, workspace),
+        **permissions_of(request.user, workspace),
     }
     return render(request, "queues/detail.html", context)
 
@@ -106,34 +113,36 @@ def detail(request, pk):
 @login_required
 def group(request, pk):
     workspace = require_workspace(request)
-    group = get_object_or_404(ExceptionGroup.objects.visible_to(request.user, workspace).select_related("system"),
-                              pk=pk)  # fmt: skip
+    groups = ExceptionGroup.objects.visible_to(request.user, workspace).select_related("system")
+    group = get_object_or_404(groups, pk=pk)
     members = ExceptionItem.objects.visible_to(request.user, workspace).filter(group=group)
     by_status = dict.fromkeys(Status.values, 0)
     for status, count in members.order_by().values_list("status").annotate(n=Count("id")):
         by_status[status] = count
     if not any(by_status.values()):
         raise Http404("No exceptions of yours in this group.")  # a manager sees only their projects' groups
-    query = filters.parse(request.GET)
-    listing = filters.ordered(filters.apply(members, query, request.user), query)
-    page = Paginator(listing.select_related("project", "client", "assignee"), 50).get_page(request.GET.get("page"))
+    may = permissions_of(request.user, workspace)
+    filterset = QueueFilterSet(request.GET, members, user=request.user, workspace=workspace)
+    listing = filterset.qs.select_related("system", "project", "client", "assignee")
+    page = Paginator(listing, PAGE_SIZE).get_page(request.GET.get("page"))
     sample = members.only("source_system_id").first()
-    stake = money_at_stake(members.filter(status__in=PENDING))
+    stake = money_at_stake(members.pending())
     context = {
         "group": group,
         "page": page,
-        "query": query,
-        "statuses": filters.STATUS_OPTIONS,
+        "table": exception_table(request.user, page, may),
+        "query": filterset.query,
+        "statuses": STATUS_OPTIONS,
         "by_status": by_status,
         "stake": stake,
         "stake_sentence": stake_sentence(stake),
         "waiting_count": by_status[Status.OPEN] + by_status[Status.SNOOZED],
         "resolutions": USER_RESOLUTIONS,
-        "teammates": actions.teammates(workspace),
+        "teammates": services.teammates(workspace),
         "mapping": _existing_mapping(workspace, group, sample),
         "is_admin": can(request.user, workspace, ADMINISTER),
         **_guides(workspace, group),
-        **permissions_of(request, workspace),
+        **may,
     }
     return render(request, "queues/group.html", context)
 
@@ -147,22 +156,9 @@ def group_guide(request, pk):
     if NUL in fix_guide:
         messages.error(request, f"Fix guide not saved: {NUL_REFUSED}")
         return redirect("queue-group", pk=group.pk)
-    configuration.save_group_guide(request.user, group, fix_guide)
+    services.save_group_guide(request.user, group, fix_guide)
     messages.success(request, "Fix guide saved.")
     return redirect("queue-group", pk=group.pk)
-
-
-MAX_FIELD_NAME = 100
-# Forms refuse NUL themselves (Django's CharField); text read straight from request.POST must too:
-# PostgreSQL cannot store it, and the failed write would be a server error.
-NUL = "\x00"
-NUL_REFUSED = "the text contains the NUL character (\\x00), which cannot be stored; remove it."
-
-
-class KindSettingForm(forms.Form):
-    threshold_days = forms.IntegerField(min_value=0, max_value=3650, label="Threshold in days")
-    sla_hours = forms.IntegerField(min_value=1, max_value=24 * 365, label="SLA in hours")
-    fix_guide = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Fix guide")
 
 
 @login_required
@@ -185,24 +181,18 @@ def queue_settings(request):
     if request.method == "POST":
         kind = request.POST.get("kind")
         if kind == "masked_fields":
-            names = request.POST.get("masked_fields", "").split()
-            too_long = [n for n in names if len(n) > MAX_FIELD_NAME]
-            if any(NUL in n for n in names):
-                problem = NUL_REFUSED
-            elif too_long:
-                problem = (f"'{too_long[0][:40]}…' is longer than {MAX_FIELD_NAME} characters; "
-                           "a field name is one word per line.")  # fmt: skip
-            else:
-                configuration.save_masked_fields(request.user, workspace, names)
+            form = MaskedFieldsForm(request.POST)
+            if form.is_valid():
+                services.save_masked_fields(request.user, workspace, form.cleaned_data["masked_fields"])
                 messages.success(request, "Masked fields saved.")
                 return redirect("queue-settings")
-            messages.error(request, f"Masked fields not saved: {problem}")
+            messages.error(request, f"Masked fields not saved: {' '.join(form.errors['masked_fields'])}")
             masked, status = request.POST.get("masked_fields", "").replace(NUL, ""), 400
         elif kind not in forms_by_kind:
             messages.error(request, "Nothing saved: the form did not say which kind of exception it sets.")
             status = 400
         elif forms_by_kind[kind].is_valid():
-            configuration.save_kind_setting(request.user, workspace, kind, **forms_by_kind[kind].cleaned_data)
+            services.save_kind_setting(request.user, workspace, kind, **forms_by_kind[kind].cleaned_data)
             messages.success(request, f"Settings for '{Kind(kind).label}' saved.")
             return redirect("queue-settings")
         else:

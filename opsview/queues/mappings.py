@@ -11,8 +11,8 @@ or the source job resending them).
 from django.db import transaction
 
 from opsview.audit.trail import record
-from opsview.queues import actions
-from opsview.queues.models import PENDING, ExceptionGroup, ExceptionItem, Kind, Mapping
+from opsview.queues import services
+from opsview.queues.models import ExceptionGroup, ExceptionItem, Kind, Mapping
 from opsview.workspaces.permissions import ACT, require
 
 
@@ -31,20 +31,23 @@ def save_mapping(actor, workspace, group, target_value):
     require(actor, workspace, ACT)
     target_value = (target_value or "").strip()
     if group.kind != Kind.MISSING_MAPPING or not group.mapping_kind or not group.mapping_value:
-        raise actions.ActionRefused("This group has no unknown value to map.")
+        raise services.ActionRefused("This group has no unknown value to map.")
     if not target_value:
-        raise actions.ActionRefused("Give the target system's value to map to.")
+        raise services.ActionRefused("Give the target system's value to map to.")
     if len(target_value) > Mapping._meta.get_field("target_value").max_length:
-        raise actions.ActionRefused("The target system's value is longer than 200 characters.")
+        raise services.ActionRefused("The target system's value is longer than 200 characters.")
     sample = ExceptionItem.objects.visible_to(actor, workspace).filter(group=group).only("source_system_id").first()
     if sample is None:
-        raise actions.ActionRefused("None of this group's exceptions is yours to fix.")
+        raise services.ActionRefused("None of this group's exceptions is yours to fix.")
     with transaction.atomic():
         mapping, created = Mapping.objects.get_or_create(
-            workspace=workspace, kind=group.mapping_kind, source_system_id=sample.source_system_id,
-            target_system=group.system, source_value=group.mapping_value,
+            workspace=workspace,
+            kind=group.mapping_kind,
+            source_system_id=sample.source_system_id,
+            target_system=group.system,
+            source_value=group.mapping_value,
             defaults={"target_value": target_value, "created_by": actor},
-        )  # fmt: skip
+        )
         before = None if created else {"target_value": mapping.target_value}
         if not created and mapping.target_value != target_value:
             mapping.target_value = target_value
@@ -57,11 +60,15 @@ def save_mapping(actor, workspace, group, target_value):
 def waiting_on(actor, workspace, mapping):
     """The open exceptions the actor may see whose records failed for want of ``mapping``'s value."""
     groups = ExceptionGroup.objects.for_workspace(workspace).filter(
-        kind=Kind.MISSING_MAPPING, system=mapping.target_system, mapping_kind=mapping.kind,
+        kind=Kind.MISSING_MAPPING,
+        system=mapping.target_system,
+        mapping_kind=mapping.kind,
         mapping_value=mapping.source_value,
-    )  # fmt: skip
-    return ExceptionItem.objects.visible_to(actor, workspace).filter(
-        group__in=groups, source_system=mapping.source_system, status__in=PENDING
+    )
+    return (
+        ExceptionItem.objects.visible_to(actor, workspace)
+        .pending()
+        .filter(group__in=groups, source_system=mapping.source_system)
     )
 
 

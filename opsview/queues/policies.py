@@ -24,52 +24,77 @@ class Policy:
 
 DEFAULTS = {
     Kind.POSTING_FAILURE: Policy(
-        Kind.POSTING_FAILURE, 0, 24,
+        Kind.POSTING_FAILURE,
+        0,
+        24,
         "The ERP refused to post the record: a closed or locked period, a blocked account, or a fiscal-year rule. "
         "Reopen the period or correct the account in the ERP, then replay the record. In Tryton: an invoice dated "
-        "in a closed period (\"you must reopen the period\"): Financial > Configuration > Fiscal Years > Periods, "
+        'in a closed period ("you must reopen the period"): Financial > Configuration > Fiscal Years > Periods, '
         "open the period of the invoice's date and click Re-Open (later closed periods of its year first); an "
-        "invoice line whose product has no revenue account (\"A value is required for field Account\", product "
+        'invoice line whose product has no revenue account ("A value is required for field Account", product '
         "without a revenue account): Product > Categories, the product's accounting category, Accounting tab, "
-        "set Account Revenue; time refused for its work (\"not valid according to its domain\", timesheet period "
+        'set Account Revenue; time refused for its work ("not valid according to its domain", timesheet period '
         "closed): Project > Works, the project's Timesheet start date.",
     ),
     Kind.SYNC_ERROR: Policy(
-        Kind.SYNC_ERROR, 0, 8,
+        Kind.SYNC_ERROR,
+        0,
+        8,
         "The target could not be reached or refused the connection (timeouts, 5xx answers, expired credentials, "
         "rate limits). Check the system's status and its credentials; most of these succeed on replay.",
     ),
     Kind.MISSING_MAPPING: Policy(
-        Kind.MISSING_MAPPING, 0, 24,
+        Kind.MISSING_MAPPING,
+        0,
+        24,
         "The target does not know a project, client, person or tax code the source sent. Map the unknown value "
         "to the target's own here, or create it in the target, then replay.",
     ),
     Kind.VALIDATION_REJECTED: Policy(
-        Kind.VALIDATION_REJECTED, 0, 48,
+        Kind.VALIDATION_REJECTED,
+        0,
+        48,
         "The target rejected the record's content (a missing or invalid field). Correct the record in its "
         "source system; the next sync sends it again.",
     ),
     Kind.UNAPPROVED_TIME: Policy(
-        Kind.UNAPPROVED_TIME, 7, 48,
+        Kind.UNAPPROVED_TIME,
+        7,
+        48,
         "Time is still draft or submitted after the approval cut-off. Ask the person to submit it and the "
         "project manager to approve it, so it can be billed this period.",
     ),
     Kind.UNBILLED_TIME: Policy(
-        Kind.UNBILLED_TIME, 14, 72,
+        Kind.UNBILLED_TIME,
+        14,
+        72,
         "Approved billable time has not been put on an invoice within the limit. Invoice it in the billing "
         "system, or mark it non-billable at the source if it should not be billed.",
     ),
     Kind.UNPOSTED_INVOICE: Policy(
-        Kind.UNPOSTED_INVOICE, 2, 24,
+        Kind.UNPOSTED_INVOICE,
+        2,
+        24,
         "The invoice was issued but the ERP has no posting for it. Check the billing-to-ERP job's failures for "
         "this invoice; fix them and replay.",
     ),
-}  # fmt: skip
+}
 
 DEFAULT_MASKED_FIELDS = (
-    "bank_account", "iban", "account_number", "routing_number", "tax_id", "vat_number", "ssn",
-    "national_id", "personal_email", "private_email", "home_address", "date_of_birth", "salary",
-)  # fmt: skip
+    "bank_account",
+    "iban",
+    "account_number",
+    "routing_number",
+    "tax_id",
+    "vat_number",
+    "ssn",
+    "national_id",
+    "personal_email",
+    "private_email",
+    "home_address",
+    "date_of_birth",
+    "salary",
+)
 
 
 def policies_for(workspace):

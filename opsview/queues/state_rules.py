@@ -58,11 +58,37 @@ RULES = (
 )
 RULES_BY_MODEL = {TimeEntry: RULES[:2], Invoice: RULES[2:]}
 
-TIME_FIELDS = ("id", "system_id", "external_id", "hours", "bill_rate", "billable", "currency", "work_date",
-               "status", "project_id", "project__client_id", "project__code", "project__name", "person__name",
-               "project__client__name")  # fmt: skip
-INVOICE_FIELDS = ("id", "system_id", "external_id", "amount", "currency", "issue_date", "number", "project_id",
-                  "client_id", "client__name", "project__code", "project__name")  # fmt: skip
+TIME_FIELDS = (
+    "id",
+    "system_id",
+    "external_id",
+    "hours",
+    "bill_rate",
+    "billable",
+    "currency",
+    "work_date",
+    "status",
+    "project_id",
+    "project__client_id",
+    "project__code",
+    "project__name",
+    "person__name",
+    "project__client__name",
+)
+INVOICE_FIELDS = (
+    "id",
+    "system_id",
+    "external_id",
+    "amount",
+    "currency",
+    "issue_date",
+    "number",
+    "project_id",
+    "client_id",
+    "client__name",
+    "project__code",
+    "project__name",
+)
 
 
 def on_states(workspace, model, system, external_ids):
@@ -117,9 +143,10 @@ def evaluate(workspace, rule, now=None):
     in_condition = list(records.filter(rule.condition(policies[rule.kind], now)).values(*fields))
     keys = {state_key(rule.kind, r["system_id"], rule.record_type, r["external_id"]): r for r in in_condition}
 
-    pending = ExceptionItem.objects.for_workspace(workspace).filter(kind=rule.kind, status__in=PENDING)
-    cleared = [item for item in pending.only("id", "key", "status", "record_type", "external_id")
-               if item.key not in keys]  # fmt: skip
+    pending = ExceptionItem.objects.for_workspace(workspace).pending().filter(kind=rule.kind)
+    cleared = [
+        item for item in pending.only("id", "key", "status", "record_type", "external_id") if item.key not in keys
+    ]
     resolve_automatically(workspace, cleared, now, "Its condition cleared in the source system.")
 
     for start in range(0, len(in_condition), CHUNK):
@@ -182,17 +209,34 @@ def _value(rule, row):
     """What an exception learns from a row of ``TIME_FIELDS`` or ``INVOICE_FIELDS``."""
     if rule.model is TimeEntry:
         return RecordValue(
-            value_of_time(row["hours"], row["bill_rate"], row["billable"]), row["currency"], row["work_date"],
-            time_entry_id=row["id"], project_id=row["project_id"], client_id=row["project__client_id"],
-            facts=time_facts(row["person__name"], row["work_date"], row["project__code"], row["project__name"],
-                             row["project__client__name"]),
-        )  # fmt: skip
+            value_of_time(row["hours"], row["bill_rate"], row["billable"]),
+            row["currency"],
+            row["work_date"],
+            time_entry_id=row["id"],
+            project_id=row["project_id"],
+            client_id=row["project__client_id"],
+            facts=time_facts(
+                row["person__name"],
+                row["work_date"],
+                row["project__code"],
+                row["project__name"],
+                row["project__client__name"],
+            ),
+        )
     return RecordValue(
-        row["amount"], row["currency"], row["issue_date"], invoice_id=row["id"], project_id=row["project_id"],
+        row["amount"],
+        row["currency"],
+        row["issue_date"],
+        invoice_id=row["id"],
+        project_id=row["project_id"],
         client_id=row["client_id"],
-        facts={"number": row["number"], "client": row["client__name"], "project_code": row["project__code"],
-               "project_name": row["project__name"]},
-    )  # fmt: skip
+        facts={
+            "number": row["number"],
+            "client": row["client__name"],
+            "project_code": row["project__code"],
+            "project_name": row["project__name"],
+        },
+    )
 
 
 def _item(workspace, rule, key, row, group, now, sla_due):
@@ -208,9 +252,23 @@ def _item(workspace, rule, key, row, group, now, sla_due):
         message = f"Invoice {row['number']} issued {record_date:%Y-%m-%d}, not posted"
     title, search_text = describe(rule.record_type, row["external_id"], value.facts, amount)
     return ExceptionItem(
-        workspace=workspace, key=key, group=group, kind=rule.kind, system_id=row["system_id"],
-        source_system_id=row["system_id"], record_type=rule.record_type, external_id=row["external_id"],
-        error_code=rule.error_code, error_message=message, amount=amount, currency=row["currency"], title=title,
+        workspace=workspace,
+        key=key,
+        group=group,
+        kind=rule.kind,
+        system_id=row["system_id"],
+        source_system_id=row["system_id"],
+        record_type=rule.record_type,
+        external_id=row["external_id"],
+        error_code=rule.error_code,
+        error_message=message,
+        amount=amount,
+        currency=row["currency"],
+        title=title,
         search_text=search_text,
-        record_date=record_date, first_seen_at=now, last_seen_at=now, sla_due_at=sla_due, **links,
-    )  # fmt: skip
+        record_date=record_date,
+        first_seen_at=now,
+        last_seen_at=now,
+        sla_due_at=sla_due,
+        **links,
+    )

@@ -11,7 +11,7 @@ from datetime import datetime
 from django.db import connection
 
 from opsview.queues.classify import classify, fingerprint, normalize_message
-from opsview.queues.models import PENDING, ExceptionItem, Kind, Status
+from opsview.queues.models import ExceptionItem, Kind, Status
 from opsview.queues.policies import policies_for
 from opsview.queues.rowupdates import insert_new, update_each
 from opsview.queues.tracking import (
@@ -49,10 +49,18 @@ class StoredEvent:
     def of(cls, pk, cleaned, occurred_at):
         """From an ingest item as cleaned, its systems already resolved to ids."""
         return cls(
-            pk, cleaned["event_id"], cleaned["record_type"], cleaned["external_id"], cleaned["source_system"],
-            cleaned["target_system"], cleaned["outcome"], cleaned["error_code"], cleaned["error_message"],
-            cleaned["payload"], occurred_at,
-        )  # fmt: skip
+            pk,
+            cleaned["event_id"],
+            cleaned["record_type"],
+            cleaned["external_id"],
+            cleaned["source_system"],
+            cleaned["target_system"],
+            cleaned["outcome"],
+            cleaned["error_code"],
+            cleaned["error_message"],
+            cleaned["payload"],
+            occurred_at,
+        )
 
 
 def key_of(event):
@@ -97,7 +105,8 @@ def _pending_with_keys(workspace, keys):
         return list(ExceptionItem.objects.raw(PENDING_BY_KEY, [workspace.pk, keys]))
     return list(
         ExceptionItem.objects.for_workspace(workspace)
-        .filter(key__in=keys, status__in=PENDING)
+        .pending()
+        .filter(key__in=keys)
         .only("id", "key", "status", "last_seen_at", "record_type", "external_id")
     )
 
@@ -131,8 +140,9 @@ def record_failures(workspace, events):
     seen_at = max(e.occurred_at for e in events)
     groups = ensure_groups(workspace, specs, seen_at)
 
-    values = record_values(workspace, {(evs[-1].source_system_id, evs[-1].record_type, evs[-1].external_id)
-                                       for evs in by_key.values()})  # fmt: skip
+    values = record_values(
+        workspace, {(evs[-1].source_system_id, evs[-1].record_type, evs[-1].external_id) for evs in by_key.values()}
+    )
     existing = {x.key: x for x in ExceptionItem.objects.for_workspace(workspace).filter(key__in=list(by_key))}
     to_create, to_update, repeats, recurring = [], [], [], []
     for key, evs in by_key.items():
@@ -144,10 +154,15 @@ def record_failures(workspace, events):
         item = existing.get(key)
         if item is None:
             item = ExceptionItem(
-                workspace=workspace, key=key, source_system_id=last.source_system_id, record_type=last.record_type,
-                external_id=last.external_id, first_seen_at=evs[0].occurred_at, occurrences=0,
+                workspace=workspace,
+                key=key,
+                source_system_id=last.source_system_id,
+                record_type=last.record_type,
+                external_id=last.external_id,
+                first_seen_at=evs[0].occurred_at,
+                occurrences=0,
                 sla_due_at=evs[0].occurred_at + policies[group.kind].sla,
-            )  # fmt: skip
+            )
             to_create.append(item)
         elif last.occurred_at <= item.last_seen_at:
             continue  # delivered late: the exception already knows a newer failure
@@ -166,8 +181,9 @@ def record_failures(workspace, events):
         if shape is None:
             continue
         if _shape(item) == shape:
-            repeats.append((item.pk, item.last_seen_at, item.last_event_id, len(evs), item.error_code,
-                            item.error_message))  # fmt: skip
+            repeats.append(
+                (item.pk, item.last_seen_at, item.last_event_id, len(evs), item.error_code, item.error_message)
+            )
         else:
             to_update.append(item)
     # Rows are written in key and id order, so two batches touching the same records lock them in
@@ -191,9 +207,24 @@ def record_failures(workspace, events):
 
 
 UPDATED_FIELDS = [
-    "group", "kind", "system", "error_code", "error_message", "last_seen_at", "last_event", "occurrences",
-    "amount", "currency", "record_date", "time_entry", "invoice", "project", "client", "title", "search_text",
-]  # fmt: skip
+    "group",
+    "kind",
+    "system",
+    "error_code",
+    "error_message",
+    "last_seen_at",
+    "last_event",
+    "occurrences",
+    "amount",
+    "currency",
+    "record_date",
+    "time_entry",
+    "invoice",
+    "project",
+    "client",
+    "title",
+    "search_text",
+]
 
 
 REPEAT_FIELDS = ("last_seen_at", "last_event", "occurrences", "error_code", "error_message")
@@ -201,15 +232,23 @@ REPEAT_FIELDS = ("last_seen_at", "last_event", "occurrences", "error_code", "err
 
 def _shape(item):
     """What an exception says apart from its counters; unchanged on a plain repeat of its failure."""
-    return tuple(getattr(item, ExceptionItem._meta.get_field(f).attname) for f in UPDATED_FIELDS
-                 if f not in REPEAT_FIELDS)  # fmt: skip
+    return tuple(
+        getattr(item, ExceptionItem._meta.get_field(f).attname) for f in UPDATED_FIELDS if f not in REPEAT_FIELDS
+    )
 
 
 def _snapshot(item):
     """The item as it was, for the audit entry of its reopening."""
-    copy = ExceptionItem(pk=item.pk, workspace_id=item.workspace_id, record_type=item.record_type,
-                         external_id=item.external_id, kind=item.kind, status=item.status,
-                         resolution=item.resolution, recurrences=item.recurrences)  # fmt: skip
+    copy = ExceptionItem(
+        pk=item.pk,
+        workspace_id=item.workspace_id,
+        record_type=item.record_type,
+        external_id=item.external_id,
+        kind=item.kind,
+        status=item.status,
+        resolution=item.resolution,
+        recurrences=item.recurrences,
+    )
     return copy
 
 

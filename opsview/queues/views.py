@@ -1,8 +1,8 @@
 """The queue page, its CSV export, the one endpoint every action form posts to, and saved views.
 
-Views stay thin: filters live in ``filters``, actions in ``actions``. Action
-forms are plain POSTs answered with a redirect, so the page works without
-JavaScript; with htmx the same POST swaps only the page's main element.
+Views stay thin: filters live in ``filtersets``, columns in ``tables``, what people do in ``services``.
+Action forms are plain POSTs answered with a redirect, so the page works without JavaScript; with htmx
+the same POST swaps only the page's main element.
 """
 
 from datetime import datetime, time
@@ -18,132 +18,98 @@ from django.views.decorators.http import require_POST
 
 from opsview.common.bounds import OutOfBounds, bounded_date, id_or_none
 from opsview.common.csvfiles import csv_lines
-from opsview.queues import actions, configuration, filters, mappings
+from opsview.queues import mappings, services
+from opsview.queues.filtersets import AGES, SORTS, STATUS_OPTIONS, QueueFilterSet
 from opsview.queues.models import USER_RESOLUTIONS, ExceptionGroup, ExceptionItem, Kind, SavedView
 from opsview.queues.money import money_at_stake, stake_sentence
+from opsview.queues.selection import selected
+from opsview.queues.services import ActionRefused, permissions_of
+from opsview.queues.tables import PAGE_SIZE, ExceptionTable, attach_groups, counts, exception_table, grouped
 from opsview.records.models import Client, Project
 from opsview.systems.models import System
 from opsview.workspaces.http import require_workspace, safe_next
-from opsview.workspaces.permissions import ACT, COMMENT, can
-
-PAGE_SIZE = 50
-
-
-def permissions_of(request, workspace):
-    return {"can_act": can(request.user, workspace, ACT), "can_comment": can(request.user, workspace, COMMENT)}
 
 
 @login_required
 def queue(request):
     workspace = require_workspace(request)
-    query = filters.parse(request.GET)
-    filters.check_choices(query, request.user, workspace)
-    visible = filters.base_items(request.user, workspace)
-    matching = filters.apply(visible, query, request.user)
+    may = permissions_of(request.user, workspace)
+    visible = ExceptionItem.objects.visible_to(request.user, workspace)
+    filterset = QueueFilterSet(request.GET, visible, user=request.user, workspace=workspace)
+    query = filterset.query
+    matching = filterset.qs
     stake = money_at_stake(matching)
+    table = None
     if query.view == "groups":
         # Every group's totals in one aggregation (a few thousand rows), paged here: a COUNT would aggregate twice.
-        page = Paginator(list(filters.grouped(matching, query)), PAGE_SIZE).get_page(request.GET.get("page"))
-        filters.attach_groups(page.object_list)
+        page = Paginator(list(grouped(matching, query.sort)), PAGE_SIZE).get_page(request.GET.get("page"))
+        attach_groups(page.object_list)
     else:
-        listing = filters.ordered(matching, query).select_related("system", "project", "client", "assignee")
-        paginator = Paginator(listing, PAGE_SIZE)
+        paginator = Paginator(matching.select_related("system", "project", "client", "assignee"), PAGE_SIZE)
         paginator.count = stake["exceptions"]  # counted with the money already: one pass over the matches, not two
         page = paginator.get_page(request.GET.get("page"))
-    by_kind, totals = filters.counts(visible)
+        table = exception_table(request.user, page, may)
+    by_kind, totals = counts(visible)
     context = {
         "query": query,
         "page": page,
+        "table": table,
         "stake": stake_sentence(stake),
         "counts": [(Kind(kind), row) for kind, row in by_kind.items()],
         "totals": totals,
         "kinds": Kind.choices,
-        "statuses": filters.STATUS_OPTIONS,
-        "sorts": [(key, label) for key, (label, _) in filters.SORTS.items()],
-        "ages": filters.AGES,
+        "statuses": STATUS_OPTIONS,
+        "sorts": [(key, label) for key, (label, _) in SORTS.items()],
+        "ages": AGES,
         "systems": System.objects.visible_to(request.user, workspace),
         "clients": Client.objects.visible_to(request.user, workspace).only("id", "name"),
         "projects": Project.objects.visible_to(request.user, workspace).only("id", "code", "name"),
-        "teammates": actions.teammates(workspace),
+        "teammates": services.teammates(workspace),
         "resolutions": USER_RESOLUTIONS,
         "saved_views": SavedView.objects.visible_to(request.user, workspace).filter(user=request.user),
         "query_string": request.GET.urlencode(),
-        **permissions_of(request, workspace),
+        **may,
     }
     return render(request, "queues/queue.html", context)
-
-
-CSV_COLUMNS = [
-    "id", "kind", "status", "system", "record", "record_type", "external_id", "client", "project", "amount", "currency",
-    "record_date", "age_days", "first_seen_at", "last_seen_at", "sla_due_at", "past_sla", "assignee",
-    "occurrences", "recurrences", "error_code", "error_message", "resolution", "resolution_note",
-]  # fmt: skip
 
 
 @login_required
 def export_csv(request):
     """The current view (filters, search and sort) as CSV, every matching row, streamed."""
     workspace = require_workspace(request)
-    query = filters.parse(request.GET)
-    if filters.check_choices(query, request.user, workspace):
+    visible = ExceptionItem.objects.visible_to(request.user, workspace)
+    filterset = QueueFilterSet(request.GET, visible, user=request.user, workspace=workspace)
+    if filterset.problems:
         # A download cannot show a message: a file of the wrong rows would pass for the right one.
-        return HttpResponseBadRequest("The export was not made:\n" + "\n".join(query.problems),
-                                      content_type="text/plain; charset=utf-8")  # fmt: skip
-    items = filters.ordered(filters.apply(filters.base_items(request.user, workspace), query, request.user), query)
-    items = items.select_related("system", "client", "project", "assignee")
+        return HttpResponseBadRequest(
+            "The export was not made:\n" + "\n".join(filterset.problems), content_type="text/plain; charset=utf-8"
+        )
+    items = filterset.qs.select_related("system", "client", "project", "assignee")
     writer = csv_lines()
-
-    def rows():
-        yield writer.writerow(CSV_COLUMNS)
-        for x in items.iterator(chunk_size=2000):
-            yield writer.writerow((
-                x.pk, x.get_kind_display(), x.get_status_display(), x.system.name, str(x), x.record_type, x.external_id,
-                x.client.name if x.client_id else "", str(x.project) if x.project_id else "", x.amount, x.currency,
-                x.record_date, x.age_days, x.first_seen_at.isoformat(), x.last_seen_at.isoformat(),
-                x.sla_due_at.isoformat(), "yes" if x.is_past_sla else "no",
-                x.assignee.username if x.assignee_id else "", x.occurrences, x.recurrences, x.error_code,
-                x.error_message, x.get_resolution_display() if x.resolution else "", x.resolution_note,
-            ))  # fmt: skip
-
+    rows = ExceptionTable(items).as_csv_rows(items.iterator(chunk_size=2000))
     filename = f"opsview-exceptions-{workspace.slug}-{timezone.localdate():%Y%m%d}.csv"
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
 def _until(value):
     if not value:
-        raise actions.ActionRefused("Snooze until: choose a date.")
+        raise ActionRefused("Snooze until: choose a date.")
     try:
         day = bounded_date(value)
     except OutOfBounds:
-        raise actions.ActionRefused(f"Snooze until: '{value[:40]}' is not a date (YYYY-MM-DD).") from None
+        raise ActionRefused(f"Snooze until: '{value[:40]}' is not a date (YYYY-MM-DD).") from None
     return timezone.make_aware(datetime.combine(day, time(8, 0)))
 
 
 def _assignee(workspace, value):
     if not value:
         return None
-    assignee = actions.teammates(workspace).filter(pk=id_or_none(value) or 0).first()
+    assignee = services.teammates(workspace).filter(pk=id_or_none(value) or 0).first()
     if assignee is None:
-        raise actions.ActionRefused(f"Assignee: no teammate {value[:40]} in this workspace.")
+        raise ActionRefused(f"Assignee: no teammate {value[:40]} in this workspace.")
     return assignee
-
-
-def _targets(request, workspace):
-    """The items a form means: one (a row's button), a whole group, or the ticked selection."""
-    visible = ExceptionItem.objects.visible_to(request.user, workspace)
-    one = request.POST.get("one") or request.POST.get("quick", "").partition(":")[2]
-    if one:
-        return visible.filter(pk=id_or_none(one) or 0), "1 exception"
-    if request.POST.get("group"):
-        group = get_object_or_404(ExceptionGroup.objects.visible_to(request.user, workspace),
-                                  pk=id_or_none(request.POST["group"]) or 0)  # fmt: skip
-        return visible.filter(group=group), "the group"
-    ids = [i for i in request.POST.getlist("ids") if id_or_none(i)]
-    if not ids:
-        raise actions.ActionRefused("Tick at least one exception first, or act on a whole group from its page.")
-    return visible.filter(pk__in=ids), f"{len(ids)} selected"
 
 
 @login_required
@@ -156,27 +122,30 @@ def act(request):
     note = request.POST.get("note", "")
     user = request.user
     try:
-        items, what = _targets(request, workspace)
+        chosen = selected(request, workspace)
+        if chosen.nothing_ticked:
+            raise ActionRefused("Tick at least one exception first, or act on a whole group from its page.")
+        items, what = chosen.items, chosen.label
         if name == "claim":
-            done, verb = actions.claim(user, workspace, items), "claimed"
+            done, verb = services.claim(user, workspace, items), "claimed"
         elif name == "assign":
             assignee = _assignee(workspace, request.POST.get("assignee", ""))
-            done = actions.assign(user, workspace, items, assignee)
+            done = services.assign(user, workspace, items, assignee)
             verb = f"assigned to {assignee.get_username()}" if assignee else "unassigned"
         elif name == "resolve":
-            done, verb = actions.resolve(user, workspace, items, request.POST.get("resolution", ""), note), "resolved"
+            done, verb = services.resolve(user, workspace, items, request.POST.get("resolution", ""), note), "resolved"
         elif name == "snooze":
             until = _until(request.POST.get("until"))
-            done, verb = actions.snooze(user, workspace, items, until, note), "snoozed"
+            done, verb = services.snooze(user, workspace, items, until, note), "snoozed"
         elif name == "ignore":
-            done, verb = actions.ignore(user, workspace, items, note), "ignored"
+            done, verb = services.ignore(user, workspace, items, note), "ignored"
         elif name == "reopen":
-            done, verb = actions.reopen(user, workspace, items, note), "reopened"
+            done, verb = services.reopen(user, workspace, items, note), "reopened"
         elif name == "comment":
-            done, verb = actions.comment(user, workspace, items, request.POST.get("body", "")), "commented on"
+            done, verb = services.comment(user, workspace, items, request.POST.get("body", "")), "commented on"
         else:
-            raise actions.ActionRefused("Choose an action.")
-    except actions.ActionRefused as refusal:
+            raise ActionRefused("Choose an action.")
+    except ActionRefused as refusal:
         messages.error(request, str(refusal))
     else:
         if done:
@@ -193,7 +162,7 @@ def map_value(request, pk):
     group = get_object_or_404(ExceptionGroup.objects.visible_to(request.user, workspace), pk=pk)
     try:
         mapping, waiting = mappings.map_value(request.user, workspace, group, request.POST.get("target_value"))
-    except actions.ActionRefused as refusal:
+    except ActionRefused as refusal:
         messages.error(request, str(refusal))
     else:
         messages.success(request, f"Mapped {mapping.source_value} → {mapping.target_value}; {waiting} still open.")
@@ -205,11 +174,13 @@ def map_value(request, pk):
 def save_view(request):
     workspace = require_workspace(request)
     query = (request.POST.get("query") or "").lstrip("?")
+    visible = ExceptionItem.objects.visible_to(request.user, workspace)
     try:
-        problems = filters.parse(QueryDict(query)).problems
+        # The view is read back through the same filters: one that the page could not use is not saved.
+        problems = QueueFilterSet(QueryDict(query), visible, user=request.user, workspace=workspace).problems
         if problems:
             raise ValueError("View not saved: " + " ".join(problems))
-        view = configuration.save_view(request.user, workspace, request.POST.get("name"), query)
+        view = services.save_view(request.user, workspace, request.POST.get("name"), query)
     except ValueError as problem:
         messages.error(request, str(problem))
         return redirect(f"{redirect('queue').url}?{query}" if query else "queue")
@@ -223,7 +194,7 @@ def delete_view(request, pk):
     workspace = require_workspace(request)
     view = get_object_or_404(SavedView.objects.visible_to(request.user, workspace).filter(user=request.user), pk=pk)
     try:
-        configuration.delete_view(request.user, view)
+        services.delete_view(request.user, view)
     except PermissionError as problem:
         raise PermissionDenied(str(problem)) from None
     messages.success(request, f"View '{view.name}' deleted.")

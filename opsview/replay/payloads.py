@@ -10,7 +10,7 @@ import jsonschema
 
 from connectors import registry
 from opsview.common.bounds import OutOfBounds, load_document
-from opsview.queues.masking import MASK
+from opsview.common.masking import MASK
 from opsview.queues.models import Mapping, MappingKind
 
 # Where each kind of mapped value sits in a payload, per record type: dotted paths, ``[]`` for every

@@ -18,8 +18,8 @@ from django_q.brokers.orm import ORM
 from django_q.tasks import async_task
 
 from opsview.audit.trail import record, record_many
-from opsview.queues.actions import ActionRefused
 from opsview.queues.models import PENDING, SYNC_KINDS, ExceptionItem
+from opsview.queues.services import ActionRefused
 from opsview.replay import payloads
 from opsview.replay.models import ACTIVE, Replay, ReplayStatus
 from opsview.systems.connection import connection_problem, not_connected_message

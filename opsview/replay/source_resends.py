@@ -7,8 +7,8 @@ succeeded sync event for each record (``opsview.queues.sync_failures``) resolves
 from django.db import transaction
 
 from opsview.audit.trail import record_many
-from opsview.queues.actions import ActionRefused
 from opsview.queues.models import PENDING, SYNC_KINDS, ExceptionItem
+from opsview.queues.services import ActionRefused
 from opsview.replay.models import SourceResend
 from opsview.workspaces.permissions import ACT, require
 

@@ -20,7 +20,7 @@ from django_q.tasks import async_task, schedule
 
 from connectors.errors import ConnectorError, NotSupported
 from opsview.audit.trail import record
-from opsview.queues import masking
+from opsview.common import masking
 from opsview.queues.models import PENDING, ExceptionItem, Resolution, Status
 from opsview.queues.policies import masked_fields_for
 from opsview.replay import own_copy

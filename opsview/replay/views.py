@@ -14,11 +14,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from opsview.common.bounds import id_or_none
+from opsview.common.masking import readable_json
 from opsview.queues import mappings
-from opsview.queues.actions import ActionRefused
-from opsview.queues.masking import readable_json
 from opsview.queues.models import ExceptionGroup, ExceptionItem
 from opsview.queues.policies import masked_fields_for
+from opsview.queues.selection import selected
+from opsview.queues.services import ActionRefused
 from opsview.replay import services, source_resends
 from opsview.replay.models import ACTIVE, Replay, ReplayStatus
 from opsview.replay.payloads import PayloadInvalid
@@ -28,33 +29,18 @@ from opsview.workspaces.permissions import ACT, require
 STATUS_LIMIT = 200
 
 
-def _targets(request, workspace):
-    """The exceptions a form means: ``one``, a whole ``group``, or the ticked ``ids``."""
-    visible = ExceptionItem.objects.visible_to(request.user, workspace)
-    one, group = request.POST.get("one", ""), request.POST.get("group", "")
-    if one:
-        found = get_object_or_404(visible, pk=id_or_none(one) or 0)
-        return found, visible.filter(pk=found.pk)
-    if group:
-        found = get_object_or_404(ExceptionGroup.objects.visible_to(request.user, workspace),
-                                  pk=id_or_none(group) or 0)  # fmt: skip
-        return found, visible.filter(group=found)
-    return None, visible.filter(pk__in=[i for i in map(id_or_none, request.POST.getlist("ids")) if i])
-
-
 @login_required
 @require_POST
 def request_replay(request):
     """One exception replays at once; a selection or a group shows its dry run, then replays what was confirmed."""
     workspace = require_workspace(request)
     require(request.user, workspace, ACT)
-    target, items = _targets(request, workspace)
-    single = isinstance(target, ExceptionItem)
+    chosen = selected(request, workspace)
+    single = get_object_or_404(chosen.items) if chosen.one else None
     if not single and "confirm_count" not in request.POST:
-        plan = services.request_replay(request.user, workspace, items, dry_run=True)
-        back_group = target if isinstance(target, ExceptionGroup) else None
-        return render(request, "replay/dry_run.html", dry_run_context(workspace, plan, mapping_group=back_group))
-    return confirm(request, workspace, items, back=reverse("queue-item", args=[target.pk]) if single else None)
+        plan = services.request_replay(request.user, workspace, chosen.items, dry_run=True)
+        return render(request, "replay/dry_run.html", dry_run_context(workspace, plan, mapping_group=chosen.group))
+    return confirm(request, workspace, chosen.items, back=reverse("queue-item", args=[single.pk]) if single else None)
 
 
 def confirm(request, workspace, items, back=None):
@@ -147,7 +133,7 @@ def replays(request):
     total = sum(n for _, n in counts)
     context = {"replays": rows, "batch": batch, "counts": counts, "total": total, "limit": STATUS_LIMIT,
                "active": listing.filter(status__in=ACTIVE).exists()}  # fmt: skip
-    template = "replay/_list.html" if request.headers.get("HX-Request") else "replay/replays.html"
+    template = "replay/_list.html" if request.htmx else "replay/replays.html"
     return render(request, template, context)
 
 

@@ -3,9 +3,9 @@
 from django import template
 from django.core.exceptions import PermissionDenied
 
-from opsview.queues.actions import ActionRefused
-from opsview.queues.masking import readable_json
+from opsview.common.masking import readable_json
 from opsview.queues.policies import masked_fields_for
+from opsview.queues.services import ActionRefused
 from opsview.replay import payloads, services
 from opsview.replay.models import ACTIVE, ReplayAttempt, SourceResend
 

@@ -15,11 +15,40 @@ _NOT_ALNUM = re.compile(r"[^a-z0-9]")
 
 # Parts of a field name that mark it sensitive in any workspace, written as they compare (normalised).
 SENSITIVE_WORDS = (
-    "password", "passwd", "passphrase", "secret", "token", "apikey", "accesskey", "privatekey", "credential",
-    "authorization", "cookie", "session", "iban", "accountnumber", "accountno", "bankaccount", "routingnumber",
-    "sortcode", "taxid", "taxnumber", "vatnumber", "ssn", "socialsecurity", "nationalid", "passport",
-    "creditcard", "cardnumber", "cvv", "cvc", "pin", "salary", "dateofbirth", "birthdate",
-)  # fmt: skip
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "apikey",
+    "accesskey",
+    "privatekey",
+    "credential",
+    "authorization",
+    "cookie",
+    "session",
+    "iban",
+    "accountnumber",
+    "accountno",
+    "bankaccount",
+    "routingnumber",
+    "sortcode",
+    "taxid",
+    "taxnumber",
+    "vatnumber",
+    "ssn",
+    "socialsecurity",
+    "nationalid",
+    "passport",
+    "creditcard",
+    "cardnumber",
+    "cvv",
+    "cvc",
+    "pin",
+    "salary",
+    "dateofbirth",
+    "birthdate",
+)
 # "pin" alone is too common a part of words (shipping, mapping): it only counts as the whole name or its end.
 _WHOLE_OR_END_ONLY = {"pin"}
 _CONTAINED = tuple(w for w in SENSITIVE_WORDS if w not in _WHOLE_OR_END_ONLY)

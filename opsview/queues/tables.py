@@ -1,0 +1,218 @@
+"""The queue's tables: the exceptions table, one column list for the page and its CSV export, and the
+counts and groups that the queue page shows beside it.
+
+Each column of ``ExceptionTable`` is one field of the CSV, in the file's order, named as its header. On the
+page a column renders its HTML (``render_<name>``: money, badges, links); in the file it gives its plain value
+(``value_<name>``). Columns shown only in the file are ``visible=False``; the page's selection box and claim
+button are ``exclude_from_export``. ``Meta.sequence`` orders the page's columns.
+"""
+
+import django_tables2 as tables
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.db.models import Count, Max, Min, Sum
+from django.template.defaultfilters import floatformat, truncatechars
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django_tables2.utils import A
+
+from opsview.queues.models import ExceptionGroup, ExceptionItem, Kind, Status
+
+PAGE_SIZE = 50  # rows on a page of the queue and of a group
+
+
+def _file_only(**kwargs):
+    return tables.Column(visible=False, **kwargs)
+
+
+class ExceptionTable(tables.Table):
+    """Exceptions as the queue lists them. ``user`` is who looks (their own rows offer no "Claim");
+    ``selectable`` and ``claimable`` add the selection box and the claim button for those who may act."""
+
+    id = _file_only(accessor="pk")
+    kind = tables.Column(verbose_name="Kind")
+    status = tables.Column(verbose_name="Status")
+    system = tables.Column(verbose_name="Failed at", accessor="system__name")
+    record = tables.Column(verbose_name="Record", accessor="pk")
+    record_type = _file_only()
+    external_id = _file_only()
+    client = tables.Column(verbose_name="Client · project", empty_values=())
+    project = _file_only(empty_values=())
+    amount = tables.Column(verbose_name="Money at stake", attrs={"th": {"class": "num"}, "td": {"class": "num money"}})
+    currency = _file_only()
+    record_date = _file_only()
+    age_days = tables.Column(verbose_name="Age", attrs={"th": {"class": "num"}, "td": {"class": "num"}})
+    first_seen_at = _file_only()
+    last_seen_at = _file_only()
+    sla_due_at = _file_only()
+    past_sla = _file_only(accessor="is_past_sla")
+    assignee = _file_only(empty_values=())
+    occurrences = _file_only()
+    recurrences = _file_only()
+    error_code = _file_only()
+    error_message = tables.Column(verbose_name="Error", empty_values=(), attrs={"td": {"class": "msg"}})
+    resolution = _file_only()
+    resolution_note = _file_only()
+    select = tables.Column(
+        verbose_name=mark_safe('<span class="sr-only">Select</span>'), accessor="pk", exclude_from_export=True
+    )
+    claim = tables.Column(verbose_name=mark_safe(""), accessor="pk", exclude_from_export=True)
+
+    class Meta:
+        orderable = False  # the queue's own order (filtersets.SORTS) sorts every page, the file too
+        attrs = {"class": "items"}
+        row_attrs = {"id": lambda record: f"exception-{record.pk}", "data-record": lambda record: record.external_id}
+        # The page's order; the file keeps the order the columns are declared in (see ``as_csv_rows``).
+        sequence = ("select", "amount", "kind", "record", "client", "system", "error_message", "age_days", "status")
+        sequence += ("claim", "...")
+
+    def __init__(self, data, *, user=None, selectable=False, claimable=False, **kwargs):
+        exclude = [name for name, shown in (("select", selectable), ("claim", claimable)) if not shown]
+        super().__init__(data, exclude=exclude, **kwargs)
+        self.user = user
+
+    def render_select(self, record):
+        return format_html('<input type="checkbox" name="ids" value="{}" aria-label="Select {}">', record.pk, record)
+
+    def render_amount(self, record):
+        return f"{intcomma(floatformat(record.amount, 2))} {record.currency}"
+
+    def render_record(self, record):
+        return format_html(
+            '<a href="{}">{}</a><br><span class="help">{} {}</span>',
+            reverse("queue-item", args=[record.pk]),
+            record,
+            record.record_type,
+            truncatechars(record.external_id, 40),
+        )
+
+    def render_client(self, record):
+        client = record.client.name if record.client_id else "—"
+        if not record.project_id:
+            return client
+        return format_html('{}<br><span class="help">{}</span>', client, record.project)
+
+    def render_error_message(self, record):
+        code = format_html("<code>{}</code> ", record.error_code) if record.error_code else ""
+        return format_html(
+            '{}{}<br><a href="{}">its group</a>',
+            code,
+            truncatechars(record.error_message, 140),
+            reverse("queue-group", args=[record.group_id]),
+        )
+
+    def render_age_days(self, value):
+        return f"{value} d"
+
+    def render_status(self, record):
+        badges = [(record.status, record.get_status_display())]
+        if record.is_past_sla:
+            badges.append(("late", "past SLA"))
+        html = format_html_join(" ", '<span class="badge {}">{}</span>', badges)
+        if record.recurrences:
+            again = '<span class="badge again" title="Failed again after being resolved">back {}×</span>'
+            html = format_html("{} {}", html, format_html(again, record.recurrences))
+        if record.assignee_id:
+            html = format_html('{}<br><span class="help">{}</span>', html, record.assignee.get_username())
+        return html
+
+    def render_claim(self, record):
+        if record.is_pending and record.assignee_id != self.user.pk:
+            return format_html(
+                '<button type="submit" name="quick" value="claim:{}" class="link">Claim</button>', record.pk
+            )
+        return ""
+
+    # The file's plain values, where the page shows more than the value. Each takes the record only.
+    def value_record(self, record):
+        return str(record)
+
+    def value_client(self, record):
+        return record.client.name if record.client_id else ""
+
+    def value_project(self, record):
+        return str(record.project) if record.project_id else ""
+
+    def value_amount(self, record):
+        return record.amount
+
+    def value_age_days(self, record):
+        return record.age_days
+
+    def value_first_seen_at(self, record):
+        return record.first_seen_at.isoformat()
+
+    def value_last_seen_at(self, record):
+        return record.last_seen_at.isoformat()
+
+    def value_sla_due_at(self, record):
+        return record.sla_due_at.isoformat()
+
+    def value_past_sla(self, record):
+        return "yes" if record.is_past_sla else "no"
+
+    def value_assignee(self, record):
+        return record.assignee.username if record.assignee_id else ""
+
+    def value_error_message(self, record):
+        return record.error_message
+
+    def value_status(self, record):
+        return record.get_status_display()
+
+    def as_csv_rows(self, records):
+        """The header and one row per record of ``records`` (any iterable: the export streams a queryset's
+        ``iterator()``), with the columns the file has, in its order."""
+        names = [name for name, column in self.base_columns.items() if not column.exclude_from_export]
+        values = [self._file_value(name) for name in names]
+        yield names
+        for record in records:
+            yield [value(record) for value in values]
+
+    def _file_value(self, name):
+        """``record → value`` for the file's column ``name``: its ``value_<name>``, else the field's value
+        (a choice's label). Found once per export: django-tables2 would inspect every cell's methods anew,
+        which costs more than reading the rows."""
+        method = getattr(self, f"value_{name}", None)
+        if method is not None:
+            return method
+        label = getattr(ExceptionItem, f"get_{name}_display", None)
+        if label is not None:
+            return lambda record: label(record) if getattr(record, name) else ""
+        accessor = A(self.base_columns[name].accessor or name)
+        return accessor.resolve
+
+
+def exception_table(user, page, may):
+    """A page of exceptions as ``user`` sees it: selection boxes and claim buttons as ``may`` (their
+    ``permissions_of``) allows."""
+    selectable = may["can_act"] or may["can_comment"]
+    return ExceptionTable(list(page.object_list), user=user, selectable=selectable, claimable=may["can_act"])
+
+
+def counts(items):
+    """Open, snoozed, resolved and ignored counts per kind, and their totals: always in view on the queue page."""
+    table = {kind: dict.fromkeys(Status.values, 0) for kind in Kind.values}
+    for row in items.order_by().values("kind", "status").annotate(n=Count("*")):
+        table[row["kind"]][row["status"]] = row["n"]
+    totals = {status: sum(table[k][status] for k in table) for status in Status.values}
+    return table, totals
+
+
+def grouped(items, sort):
+    """Rows of ``{group_id, n, money, oldest, last_seen}`` for the groups of ``items``, in the queue's ``sort``
+    as far as groups have it (most money first otherwise)."""
+    order = {"age": ("oldest", "-money"), "recent": ("-last_seen", "-money"), "recurrences": ("-n", "-money")}
+    return (
+        items.values("group_id")
+        .annotate(n=Count("id"), money=Sum("amount"), oldest=Min("record_date"), last_seen=Max("last_seen_at"))
+        .order_by(*order.get(sort, ("-money", "-n")), "group_id")
+    )
+
+
+def attach_groups(rows):
+    """Each row's ``group``, fetched in one query."""
+    groups = ExceptionGroup.objects.select_related("system").in_bulk([r["group_id"] for r in rows])
+    for row in rows:
+        row["group"] = groups[row["group_id"]]
+    return rows

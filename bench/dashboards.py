@@ -62,8 +62,10 @@ def load(args):
         from bench.synthetic import build
 
         workspaces = args.workspaces or max(1, round(args.time_entries / 125_000))
-        log(f"seed_demo is not available here; loading the synthetic set: {args.time_entries} time entries, "
-            f"{args.sync_events} sync events in {workspaces} workspace(s)")  # fmt: skip
+        log(
+            f"seed_demo is not available here; loading the synthetic set: {args.time_entries} time entries, "
+            f"{args.sync_events} sync events in {workspaces} workspace(s)"
+        )
         build(args.time_entries, args.sync_events, workspaces=workspaces, days=183)
     log(f"Loaded in {time.perf_counter() - started:.0f} s; rolling up 65 days (the default period and the one before)")
     from django.db import connection
@@ -94,9 +96,13 @@ def cast():
     executive, _ = users.get_or_create(username="bench-exec")
     Membership.objects.get_or_create(user=executive, workspace=workspace, defaults={"role": Role.EXECUTIVE})
     busiest = (
-        Project.objects.for_workspace(workspace).exclude(manager=None).values("manager_id")
-        .annotate(n=Count("id")).order_by("-n").values_list("manager_id", flat=True)[:1]
-    )  # fmt: skip
+        Project.objects.for_workspace(workspace)
+        .exclude(manager=None)
+        .values("manager_id")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .values_list("manager_id", flat=True)[:1]
+    )
     person = Person.objects.get(pk__in=busiest)
     manager = person.user or users.get_or_create(username="bench-manager")[0]
     Person.objects.filter(pk=person.pk).update(user=manager)

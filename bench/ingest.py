@@ -65,9 +65,21 @@ DEFAULT_WORKERS = 3
 DEFAULT_THREADS = 2
 
 COLUMNS = (
-    "workspace_id", "event_id", "run_id", "record_type", "external_id", "source_system_id", "target_system_id",
-    "outcome", "error_code", "error_message", "payload", "correlation_id", "occurred_at", "received_at",
-)  # fmt: skip
+    "workspace_id",
+    "event_id",
+    "run_id",
+    "record_type",
+    "external_id",
+    "source_system_id",
+    "target_system_id",
+    "outcome",
+    "error_code",
+    "error_message",
+    "payload",
+    "correlation_id",
+    "occurred_at",
+    "received_at",
+)
 
 SETUP = """
 import json
@@ -238,10 +250,21 @@ class Gunicorn:
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         command = [
-            str(Path(PY).parent / "gunicorn"), "opsview.wsgi:application",
-            "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "--threads", str(threads),
-            "--timeout", "120", "--error-logfile", str(log_path), "--log-level", "warning",
-        ]  # fmt: skip
+            str(Path(PY).parent / "gunicorn"),
+            "opsview.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--timeout",
+            "120",
+            "--error-logfile",
+            str(log_path),
+            "--log-level",
+            "warning",
+        ]
         self.log_file = open(log_path, "ab")  # noqa: SIM115 (closed in stop())
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log_file, stderr=self.log_file)
 
@@ -385,12 +408,21 @@ def long_message_bodies(run_id):
         items = []
         for n in range(100):
             word = "".join(rng.choices(letters, k=LONG_MESSAGE_CHARS))
-            items.append({
-                "event_id": f"long-{b:02d}-{n:03d}", "run": run_id, "record_type": "time_entry",
-                "external_id": f"TE-long-{b}-{n}", "source_system": "harvest", "target_system": "tryton",
-                "outcome": "failed", "error_code": "REJECTED", "error_message": word,
-                "payload": {"hours": 1}, "occurred_at": "2026-11-20T10:00:00Z",
-            })  # fmt: skip
+            items.append(
+                {
+                    "event_id": f"long-{b:02d}-{n:03d}",
+                    "run": run_id,
+                    "record_type": "time_entry",
+                    "external_id": f"TE-long-{b}-{n}",
+                    "source_system": "harvest",
+                    "target_system": "tryton",
+                    "outcome": "failed",
+                    "error_code": "REJECTED",
+                    "error_message": word,
+                    "payload": {"hours": 1},
+                    "occurred_at": "2026-11-20T10:00:00Z",
+                }
+            )
         bodies.append(orjson.dumps({"items": items}))
     return bodies
 
@@ -473,8 +505,10 @@ def main():
     dsn = f"{PG}/{args.db}"
     var_dir = Path(tempfile.mkdtemp(prefix="opsview-bench-"))
     env = app_env(dsn, var_dir)
-    log(f"bench-ingest: {args.events} events in batches of {args.batch}, {args.clients} clients, "
-        f"gunicorn {args.workers} worker(s) x {args.threads} thread(s), database {args.db}")  # fmt: skip
+    log(
+        f"bench-ingest: {args.events} events in batches of {args.batch}, {args.clients} clients, "
+        f"gunicorn {args.workers} worker(s) x {args.threads} thread(s), database {args.db}"
+    )
     ensure_postgres()
     try:
         recreate_database(args.db)
@@ -488,13 +522,17 @@ def main():
         bodies = [orjson.dumps({"items": events[i : i + args.batch]}) for i in range(0, len(events), args.batch)]
         rows = copy_rows(events, ids)
         size = sum(map(len, bodies))
-        log(f"generated {len(events)} events: {len(bodies)} bodies, {size / 1e6:.1f} MB "
-            f"({size / len(events):.0f} B/event), in {time.perf_counter() - started:.1f}s")  # fmt: skip
+        log(
+            f"generated {len(events)} events: {len(bodies)} bodies, {size / 1e6:.1f} MB "
+            f"({size / len(events):.0f} B/event), in {time.perf_counter() - started:.1f}s"
+        )
 
         copy_elapsed, db_cpu, client_cpu = time_copy(dsn, rows)
         copy_rate = len(rows) / copy_elapsed
-        log(f"COPY: {len(rows)} rows in {copy_elapsed:.2f}s = {copy_rate:,.0f} rows/s "
-            "(bare table: same columns, PK on id, no FKs, no unique, no other indexes)")  # fmt: skip
+        log(
+            f"COPY: {len(rows)} rows in {copy_elapsed:.2f}s = {copy_rate:,.0f} rows/s "
+            "(bare table: same columns, PK on id, no FKs, no unique, no other indexes)"
+        )
         log(f"CPU per row: postgres {db_cpu / len(rows) * 1e6:.1f} us, client {client_cpu / len(rows) * 1e6:.1f} us")
 
         with Gunicorn(env, args.workers, args.threads, var_dir / "gunicorn.log") as server:
@@ -509,18 +547,24 @@ def main():
             with psycopg.connect(dsn) as conn:
                 stored = conn.execute("SELECT count(*) FROM telemetry_syncevent").fetchone()[0]
             long_ms = time_long_messages(server.base, ids["token"], ids["run"])
-            log(f"long messages: slowest of {LONG_MESSAGE_BATCHES} batches of 100 failed events with "
-                f"{LONG_MESSAGE_CHARS:,}-character one-word messages: {long_ms:.0f} ms")  # fmt: skip
+            log(
+                f"long messages: slowest of {LONG_MESSAGE_BATCHES} batches of 100 failed events with "
+                f"{LONG_MESSAGE_CHARS:,}-character one-word messages: {long_ms:.0f} ms"
+            )
         rate = created / elapsed
         latencies.sort()
         p50 = statistics.median(latencies) * 1000
         p95 = latencies[int(len(latencies) * 0.95) - 1] * 1000
-        log(f"API: {created} events created in {elapsed:.2f}s = {rate:,.0f} events/s "
-            f"({len(bodies) / elapsed:.1f} requests/s, latency p50 {p50:.0f} ms, p95 {p95:.0f} ms)")  # fmt: skip
+        log(
+            f"API: {created} events created in {elapsed:.2f}s = {rate:,.0f} events/s "
+            f"({len(bodies) / elapsed:.1f} requests/s, latency p50 {p50:.0f} ms, p95 {p95:.0f} ms)"
+        )
         log(f"telemetry_syncevent holds {stored} events")
-        log(f"CPU per event: gunicorn {app_cpu / created * 1e6:.1f} us, postgres {db_cpu / created * 1e6:.1f} us, "
+        log(
+            f"CPU per event: gunicorn {app_cpu / created * 1e6:.1f} us, postgres {db_cpu / created * 1e6:.1f} us, "
             f"client {client_cpu / created * 1e6:.1f} us; {(app_cpu + db_cpu + client_cpu) / elapsed:.2f} of "
-            f"{os.cpu_count()} cores busy with this run")  # fmt: skip
+            f"{os.cpu_count()} cores busy with this run"
+        )
         if created != args.events or stored != args.events:
             raise SystemExit(f"expected {args.events} events, created {created}, stored {stored}")
         ratio = rate / copy_rate

@@ -92,24 +92,41 @@ def build(n_exceptions, n_groups):
     people = Person.objects.bulk_create(
         [Person(workspace=ws, system=harvest, external_id=f"P-{n}", name=f"Person {n}") for n in range(100)]
     )
-    projects = Project.objects.bulk_create([
-        Project(workspace=ws, system=harvest, external_id=f"PR-{n}", code=f"PR{n}", name=f"Project {n}",
-                client=clients[n % 20], manager=people[n % 100])
-        for n in range(200)
-    ])  # fmt: skip
+    projects = Project.objects.bulk_create(
+        [
+            Project(
+                workspace=ws,
+                system=harvest,
+                external_id=f"PR-{n}",
+                code=f"PR{n}",
+                name=f"Project {n}",
+                client=clients[n % 20],
+                manager=people[n % 100],
+            )
+            for n in range(200)
+        ]
+    )
     today = timezone.localdate()
     started = time.perf_counter()
     TimeEntry.objects.bulk_create(
         [
-            TimeEntry(workspace=ws, system=harvest, external_id=f"TE-{i}", person=people[i % 100],
-                      project=projects[i % 200], work_date=today - timedelta(days=rng.randint(1, 120)),
-                      hours=Decimal(rng.choice(["1", "2.5", "4", "6", "7.5", "8"])),
-                      bill_rate=Decimal(rng.choice(["90", "120", "150", "180"])), currency="EUR",
-                      status="approved", approved_at=timezone.now() - timedelta(days=1))
+            TimeEntry(
+                workspace=ws,
+                system=harvest,
+                external_id=f"TE-{i}",
+                person=people[i % 100],
+                project=projects[i % 200],
+                work_date=today - timedelta(days=rng.randint(1, 120)),
+                hours=Decimal(rng.choice(["1", "2.5", "4", "6", "7.5", "8"])),
+                bill_rate=Decimal(rng.choice(["90", "120", "150", "180"])),
+                currency="EUR",
+                status="approved",
+                approved_at=timezone.now() - timedelta(days=1),
+            )
             for i in range(n_exceptions)
         ],
         batch_size=5000,
-    )  # fmt: skip
+    )
     log(f"  {n_exceptions:,} time entries in {time.perf_counter() - started:.1f} s")
 
     now = timezone.now()
@@ -118,12 +135,22 @@ def build(n_exceptions, n_groups):
         batch = []
         for i in range(start, min(n_exceptions, start + 1000)):
             target, code, message = failure_of(i, group_of(i, n_groups))
-            batch.append(SyncEvent(
-                workspace=ws, event_id=f"ev-{i}", record_type="time_entry", external_id=f"TE-{i}",
-                source_system=harvest, target_system=systems[target], outcome="failed", error_code=code,
-                error_message=message, payload={"hours": 7.5, "bank_account": "DE89370400440532"},
-                occurred_at=now - timedelta(minutes=rng.randint(1, 60 * 24 * 30)), received_at=now,
-            ))  # fmt: skip
+            batch.append(
+                SyncEvent(
+                    workspace=ws,
+                    event_id=f"ev-{i}",
+                    record_type="time_entry",
+                    external_id=f"TE-{i}",
+                    source_system=harvest,
+                    target_system=systems[target],
+                    outcome="failed",
+                    error_code=code,
+                    error_message=message,
+                    payload={"hours": 7.5, "bank_account": "DE89370400440532"},
+                    occurred_at=now - timedelta(minutes=rng.randint(1, 60 * 24 * 30)),
+                    received_at=now,
+                )
+            )
         SyncEvent.objects.bulk_create(batch, ignore_conflicts=True)
         began = time.perf_counter()
         on_sync_events(ws, batch)

@@ -43,8 +43,14 @@ def build(records, url):
 
     workspace = Workspace.objects.create(name="Bench Replay", slug="bench-replay")
     source = System.objects.create(workspace=workspace, slug="harvest", name="Harvest", kind="time_tracking")
-    target = System(workspace=workspace, slug="middleware", name="Middleware", kind="billing", vendor="webhook",
-                    connector_settings={"url": url})  # fmt: skip
+    target = System(
+        workspace=workspace,
+        slug="middleware",
+        name="Middleware",
+        kind="billing",
+        vendor="webhook",
+        connector_settings={"url": url},
+    )
     target.credentials = {"secret": "bench-secret"}
     target.save()
     operator = get_user_model().objects.create_user("bench-operator")
@@ -63,7 +69,7 @@ def build(records, url):
             error_message="Service unavailable",
             payload={"hours": 7.5, "bill_rate": 150, "currency": "EUR"},
             occurred_at=at,
-        )  # fmt: skip
+        )
         for i in range(records)
     ]
     for start in range(0, records, 1000):
@@ -98,8 +104,13 @@ def main():
 
     env = {**os.environ, "Q_WORKERS": str(args.workers), "LOG_LEVEL": "WARNING"}
     started = time.monotonic()
-    cluster = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "qcluster"], env=env, cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    cluster = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "qcluster"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         while time.monotonic() - started < args.timeout:
             if not Replay.objects.filter(status__in=ACTIVE).exists():

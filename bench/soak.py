@@ -103,14 +103,27 @@ def build(receiver_url, clients):
     workspace = Workspace.objects.create(name="Soak", slug="soak")
     harvest = System.objects.create(workspace=workspace, slug="harvest", name="Harvest", kind="time_tracking")
     System.objects.create(workspace=workspace, slug="tryton", name="Tryton", kind="erp")
-    target = System(workspace=workspace, slug="middleware", name="Middleware", kind="billing", vendor="webhook",
-                    connector_settings={"url": receiver_url})  # fmt: skip
+    target = System(
+        workspace=workspace,
+        slug="middleware",
+        name="Middleware",
+        kind="billing",
+        vendor="webhook",
+        connector_settings={"url": receiver_url},
+    )
     target.credentials = {"secret": "soak-secret"}
     target.save()
     client = Client.objects.create(workspace=workspace, system=harvest, external_id="C-1", name="Globex")
     person = Person.objects.create(workspace=workspace, system=harvest, external_id="P-1", name="Wendy Worker")
-    Project.objects.create(workspace=workspace, system=harvest, external_id="PR-1", code="GX1", name="Globex Rollout",
-                           client=client, manager=person)  # fmt: skip
+    Project.objects.create(
+        workspace=workspace,
+        system=harvest,
+        external_id="PR-1",
+        code="GX1",
+        name="Globex Rollout",
+        client=client,
+        manager=person,
+    )
     users = {}
     for name, role in (("olivia", Role.OPERATOR), ("otto", Role.OPERATOR), ("erin", Role.EXECUTIVE)):
         users[name] = get_user_model().objects.create_user(name, f"{name}@example.com", PASSWORD)
@@ -144,8 +157,14 @@ def start_server(database, var_dir, port, redis_db):
         "LOG_LEVEL": "WARNING",
     }
     log_file = open(var_dir / "server.log", "ab")  # noqa: SIM115 (closed in stop_server)
-    process = subprocess.Popen(["bash", str(ROOT / "scripts" / "serve-production.sh")], cwd=ROOT, env=env,
-                               stdout=log_file, stderr=log_file, start_new_session=True)  # fmt: skip
+    process = subprocess.Popen(
+        ["bash", str(ROOT / "scripts" / "serve-production.sh")],
+        cwd=ROOT,
+        env=env,
+        stdout=log_file,
+        stderr=log_file,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -210,9 +229,15 @@ def ingest_client(number, base, token, deadline, stats):
             for _ in range(rng.randint(20, 80)):
                 seq += 1
                 occurred = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-                item = {"event_id": f"soak-{number}-{seq}", "record_type": "time_entry", "source_system": "harvest",
-                        "target_system": "middleware", "occurred_at": occurred, "correlation_id": f"job-{number}",
-                        "payload": {"hours": rng.randint(1, 32) / 4, "bill_rate": 150, "currency": "EUR"}}  # fmt: skip
+                item = {
+                    "event_id": f"soak-{number}-{seq}",
+                    "record_type": "time_entry",
+                    "source_system": "harvest",
+                    "target_system": "middleware",
+                    "occurred_at": occurred,
+                    "correlation_id": f"job-{number}",
+                    "payload": {"hours": rng.randint(1, 32) / 4, "bill_rate": 150, "currency": "EUR"},
+                }
                 roll = rng.random()
                 if roll < 0.12:
                     code, message = rng.choice(ERRORS)
@@ -246,15 +271,27 @@ def ingest_client(number, base, token, deadline, stats):
                     with stats.lock:
                         stats.rejected.append(f"a resent batch created {again.json()['created']} events")
             if batch_no % 4 == 0:
-                entries = [{"external_id": f"TE-S{number}-{rng.randint(1, 300)}", "version": batch_no // 4,
-                            "person": "P-1", "project": "PR-1", "work_date": "2026-11-16", "hours": "6.25",
-                            "billable": True, "bill_rate": 140, "currency": "EUR",
-                            "status": rng.choice(["submitted", "approved"])} for _ in range(20)]  # fmt: skip
+                entries = [
+                    {
+                        "external_id": f"TE-S{number}-{rng.randint(1, 300)}",
+                        "version": batch_no // 4,
+                        "person": "P-1",
+                        "project": "PR-1",
+                        "work_date": "2026-11-16",
+                        "hours": "6.25",
+                        "billable": True,
+                        "bill_rate": 140,
+                        "currency": "EUR",
+                        "status": rng.choice(["submitted", "approved"]),
+                    }
+                    for _ in range(20)
+                ]
                 for entry in entries:
                     if entry["status"] == "approved":
                         entry["approved_at"] = "2026-11-17T09:00:00Z"
-                response = post(http, "POST /api/v1/states/time-entries/", "/api/v1/states/time-entries/",
-                                {"items": entries})  # fmt: skip
+                response = post(
+                    http, "POST /api/v1/states/time-entries/", "/api/v1/states/time-entries/", {"items": entries}
+                )
                 if response is not None and response.status_code != 200:
                     with stats.lock:
                         stats.rejected.append(f"states {response.status_code}: {response.text[:300]}")
@@ -308,9 +345,16 @@ def operator(username, base, workspace, deadline, stats, errors):
             if rng.random() < 0.5:
                 session.post("/replays/request/", "POST /replays/request/", {"one": pk})
             else:
-                session.post("/queues/actions/", "POST /queues/actions/ resolve",
-                             {"action": "resolve", "one": pk, "resolution": "fixed_at_source",
-                              "note": "Period reopened, posted at the source"})  # fmt: skip
+                session.post(
+                    "/queues/actions/",
+                    "POST /queues/actions/ resolve",
+                    {
+                        "action": "resolve",
+                        "one": pk,
+                        "resolution": "fixed_at_source",
+                        "note": "Period reopened, posted at the source",
+                    },
+                )
             time.sleep(rng.uniform(0.1, 0.4))
     except Exception as error:  # the run reports it; the other threads carry on
         errors.append(f"operator {username}: {type(error).__name__}: {error}")
@@ -355,15 +399,20 @@ def main():
     workspace, tokens = build(receiver.url, args.clients)
     connections.close_all()
     process, log_file, base = start_server(args.database, var_dir, free_port(), args.redis_db)
-    log(f"soak: {args.seconds} s on {base} (gunicorn 2x4, 2 task workers, Redis db {args.redis_db}), "
-        f"{args.clients} ingest clients, 2 operators, 1 dashboard reader; logs in {var_dir}")  # fmt: skip
+    log(
+        f"soak: {args.seconds} s on {base} (gunicorn 2x4, 2 task workers, Redis db {args.redis_db}), "
+        f"{args.clients} ingest clients, 2 operators, 1 dashboard reader; logs in {var_dir}"
+    )
     stats, errors, clean_stop = Stats(), [], False
     try:
         deadline = time.monotonic() + args.seconds
-        threads = [threading.Thread(target=ingest_client, args=(n, base, t, deadline, stats))
-                   for n, t in enumerate(tokens)]  # fmt: skip
-        threads += [threading.Thread(target=operator, args=(u, base, workspace, deadline, stats, errors))
-                    for u in ("olivia", "otto")]  # fmt: skip
+        threads = [
+            threading.Thread(target=ingest_client, args=(n, base, t, deadline, stats)) for n, t in enumerate(tokens)
+        ]
+        threads += [
+            threading.Thread(target=operator, args=(u, base, workspace, deadline, stats, errors))
+            for u in ("olivia", "otto")
+        ]
         threads.append(threading.Thread(target=reader, args=(base, deadline, stats, errors)))
         for thread in threads:
             thread.start()
@@ -384,8 +433,10 @@ def main():
     everything = []
     for endpoint, values in sorted(stats.latencies.items()):
         everything += values
-        log(f"{endpoint:<40} {len(values):>8} {percentile(values, 0.5):>8.0f} {percentile(values, 0.95):>8.0f} "
-            f"{percentile(values, 0.99):>8.0f}")  # fmt: skip
+        log(
+            f"{endpoint:<40} {len(values):>8} {percentile(values, 0.5):>8.0f} {percentile(values, 0.95):>8.0f} "
+            f"{percentile(values, 0.99):>8.0f}"
+        )
     answers = Counter()
     for (_, status), n in stats.statuses.items():
         answers[status] += n

@@ -41,20 +41,19 @@ def check(workspace, stats, receiver):
         "resolved without a resolution or time": items.filter(status=Status.RESOLVED).filter(
             Q(resolution="") | Q(resolved_at__isnull=True)
         ),
-        "resolved by a person without one named": items.filter(status=Status.RESOLVED, resolved_by__isnull=True)
-        .exclude(resolution=Resolution.AUTOMATIC),
+        "resolved by a person without one named": items.filter(
+            status=Status.RESOLVED, resolved_by__isnull=True
+        ).exclude(resolution=Resolution.AUTOMATIC),
         "resolved by a person without an audit entry": items.filter(status=Status.RESOLVED)
         .exclude(resolution=Resolution.AUTOMATIC)
         .exclude(Exists(audited)),
         "snoozed without an end": items.filter(status=Status.SNOOZED, snoozed_until__isnull=True),
-    }  # fmt: skip
+    }
     for what, rows in inconsistent.items():
         if n := rows.count():
             broken.append(f"{n} exceptions {what}")
     with_exception = set(items.values_list("external_id", flat=True))
-    failed_ingested = set(
-        events.filter(outcome="failed").values_list("external_id", flat=True).distinct()
-    )  # fmt: skip
+    failed_ingested = set(events.filter(outcome="failed").values_list("external_id", flat=True).distinct())
     if missing := failed_ingested - with_exception:
         broken.append(f"{len(missing)} failed records have no exception, e.g. {sorted(missing)[:3]}")
 
@@ -74,7 +73,9 @@ def check(workspace, stats, receiver):
     keys = set(succeeded.values_list("idempotency_key", flat=True))
     if unseen := keys - set(receiver.accepted):
         broken.append(f"{len(unseen)} succeeded replays never reached the receiver")
-    log(f"exceptions: {dict(Counter(items.values_list('status', flat=True)))}; "
+    log(
+        f"exceptions: {dict(Counter(items.values_list('status', flat=True)))}; "
         f"replays: {dict(Counter(replays.values_list('status', flat=True)))}; receiver: {receiver.requests} "
-        f"requests, {receiver.refused} answered 503, {len(receiver.accepted)} keys")  # fmt: skip
+        f"requests, {receiver.refused} answered 503, {len(receiver.accepted)} keys"
+    )
     return stored, lost, doubled, broken

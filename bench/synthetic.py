@@ -20,13 +20,37 @@ from opsview.telemetry.models import SyncEvent, SyncRun
 from opsview.workspaces.models import Workspace
 
 ENTRY_COLUMNS = (
-    "workspace_id", "system_id", "external_id", "received_at", "person_id", "project_id", "work_date", "hours",
-    "billable", "bill_rate", "currency", "status", "submitted_at", "approved_at", "invoice_reference",
-)  # fmt: skip
+    "workspace_id",
+    "system_id",
+    "external_id",
+    "received_at",
+    "person_id",
+    "project_id",
+    "work_date",
+    "hours",
+    "billable",
+    "bill_rate",
+    "currency",
+    "status",
+    "submitted_at",
+    "approved_at",
+    "invoice_reference",
+)
 EVENT_COLUMNS = (
-    "workspace_id", "event_id", "run_id", "record_type", "external_id", "source_system_id", "target_system_id",
-    "outcome", "error_code", "error_message", "occurred_at", "received_at", "correlation_id",
-)  # fmt: skip
+    "workspace_id",
+    "event_id",
+    "run_id",
+    "record_type",
+    "external_id",
+    "source_system_id",
+    "target_system_id",
+    "outcome",
+    "error_code",
+    "error_message",
+    "occurred_at",
+    "received_at",
+    "correlation_id",
+)
 
 
 def write(model, columns, rows):
@@ -54,31 +78,62 @@ class Firm:
         self.xero = System.objects.create(workspace=ws, slug="xero", name="Xero", kind="billing")
         self.tryton = System.objects.create(workspace=ws, slug="tryton", name="Tryton", kind="erp")
         clients = [
-            Client.objects.create(workspace=ws, system=self.harvest, external_id=f"C{n}", name=f"Client {n + 1}",
-                                  currency="USD" if n == 0 else "EUR")
+            Client.objects.create(
+                workspace=ws,
+                system=self.harvest,
+                external_id=f"C{n}",
+                name=f"Client {n + 1}",
+                currency="USD" if n == 0 else "EUR",
+            )
             for n in range(max(3, people // 20))
-        ]  # fmt: skip
+        ]
         self.people = Person.objects.bulk_create(
-            [Person(workspace=ws, system=self.harvest, external_id=f"P{n}", name=f"Person {n + 1}",
-                    weekly_capacity_hours=Decimal(rng.choice([40, 40, 40, 32, 24]))) for n in range(people)]
-        )  # fmt: skip
+            [
+                Person(
+                    workspace=ws,
+                    system=self.harvest,
+                    external_id=f"P{n}",
+                    name=f"Person {n + 1}",
+                    weekly_capacity_hours=Decimal(rng.choice([40, 40, 40, 32, 24])),
+                )
+                for n in range(people)
+            ]
+        )
         managers = self.people[: max(2, people // 15)]
         self.projects = Project.objects.bulk_create(
-            [Project(workspace=ws, system=self.harvest, external_id=f"PR{n}", code=f"P{n:03}", name=f"Project {n + 1}",
-                     client=clients[n % len(clients)], manager=managers[n % len(managers)])
-             for n in range(max(6, people // 4))]
-        )  # fmt: skip
+            [
+                Project(
+                    workspace=ws,
+                    system=self.harvest,
+                    external_id=f"PR{n}",
+                    code=f"P{n:03}",
+                    name=f"Project {n + 1}",
+                    client=clients[n % len(clients)],
+                    manager=managers[n % len(managers)],
+                )
+                for n in range(max(6, people // 4))
+            ]
+        )
         self.rates = {p.pk: Decimal(rng.choice([90, 120, 150, 180])) for p in self.people}
 
 
 def _runs(firm, days, today):
     """One run of the ERP posting job per day; its primary key by day."""
     runs = SyncRun.objects.bulk_create(
-        [SyncRun(workspace=firm.workspace, reported_by=firm.harvest, flow="time_entries_to_erp",
-                 source_system=firm.harvest, target_system=firm.tryton, started_at=at_local(day, 23),
-                 finished_at=at_local(day, 23) + timedelta(minutes=5), status="succeeded")
-         for day in (today - timedelta(days=n) for n in range(days + 40))]
-    )  # fmt: skip
+        [
+            SyncRun(
+                workspace=firm.workspace,
+                reported_by=firm.harvest,
+                flow="time_entries_to_erp",
+                source_system=firm.harvest,
+                target_system=firm.tryton,
+                started_at=at_local(day, 23),
+                finished_at=at_local(day, 23) + timedelta(minutes=5),
+                status="succeeded",
+            )
+            for day in (today - timedelta(days=n) for n in range(days + 40))
+        ]
+    )
     return {run.started_at.date(): run.pk for run in runs}
 
 
@@ -135,9 +190,25 @@ def _entries(firm, count, days, today, now):
                 if status == "draft":
                     submitted = None
                 external_id = f"{ws.pk}-{n}"
-                rows.append([ws.pk, firm.harvest.pk, external_id, now, person.pk, project.pk, day, hours, billable,
-                             firm.rates[person.pk] if billable else Decimal(0), project.client.currency, status,
-                             submitted, approved, ""])  # fmt: skip
+                rows.append(
+                    [
+                        ws.pk,
+                        firm.harvest.pk,
+                        external_id,
+                        now,
+                        person.pk,
+                        project.pk,
+                        day,
+                        hours,
+                        billable,
+                        firm.rates[person.pk] if billable else Decimal(0),
+                        project.client.currency,
+                        status,
+                        submitted,
+                        approved,
+                        "",
+                    ]
+                )
                 if approved:
                     postings.append((external_id, approved))
                 n += 1
@@ -164,10 +235,23 @@ def _invoices(firm, rows, today):
         paid = paid if paid.date() <= today else None
         posted = at_local(issue, 14) if rng.random() > 0.02 else None
         status = "paid" if paid else ("posted" if posted else "issued")
-        invoices.append(Invoice(workspace=ws, system=firm.xero, external_id=number, number=number,
-                                client_id=clients[project_id], project_id=project_id, amount=amount, currency=currency,
-                                status=status, issue_date=issue, due_date=issue + timedelta(days=30),
-                                posted_at=posted, paid_at=paid))  # fmt: skip
+        invoices.append(
+            Invoice(
+                workspace=ws,
+                system=firm.xero,
+                external_id=number,
+                number=number,
+                client_id=clients[project_id],
+                project_id=project_id,
+                amount=amount,
+                currency=currency,
+                status=status,
+                issue_date=issue,
+                due_date=issue + timedelta(days=30),
+                posted_at=posted,
+                paid_at=paid,
+            )
+        )
     return invoices
 
 
@@ -178,8 +262,21 @@ def _events(firm, runs, postings, count, now):
     def event(external_id, outcome, when, error=("", "")):
         nonlocal n
         n += 1
-        return (ws.pk, f"{ws.pk}-ev-{n}", runs.get(when.date()), "time_entry", external_id,
-                firm.harvest.pk, firm.tryton.pk, outcome, error[0], error[1], when, when, "")  # fmt: skip
+        return (
+            ws.pk,
+            f"{ws.pk}-ev-{n}",
+            runs.get(when.date()),
+            "time_entry",
+            external_id,
+            firm.harvest.pk,
+            firm.tryton.pk,
+            outcome,
+            error[0],
+            error[1],
+            when,
+            when,
+            "",
+        )
 
     rows = []
     for external_id, approved in postings:

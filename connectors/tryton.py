@@ -50,10 +50,30 @@ from connectors.tryton_send import (
 )
 
 INVOICE_STATUS = {"draft": "draft", "validated": "issued", "posted": "posted", "paid": "paid", "cancelled": "void"}
-TIMESHEET_FIELDS = ["date", "duration", "employee", "work.origin", "invoice_line.invoice.number",
-                    "invoice_line.invoice.id", "company.currency.code", "create_date", "last_modified_at"]  # fmt: skip
-INVOICE_FIELDS = ["number", "party", "state", "total_amount", "currency.code", "invoice_date", "move.post_date",
-                  "reconciled", "lines_to_pay.maturity_date", "reference", "last_modified_at"]  # fmt: skip
+TIMESHEET_FIELDS = [
+    "date",
+    "duration",
+    "employee",
+    "work.origin",
+    "invoice_line.invoice.number",
+    "invoice_line.invoice.id",
+    "company.currency.code",
+    "create_date",
+    "last_modified_at",
+]
+INVOICE_FIELDS = [
+    "number",
+    "party",
+    "state",
+    "total_amount",
+    "currency.code",
+    "invoice_date",
+    "move.post_date",
+    "reconciled",
+    "lines_to_pay.maturity_date",
+    "reference",
+    "last_modified_at",
+]
 PROJECT_FIELDS = ["name", "number", "party", "project_invoice_method", "status.progress", "last_modified_at"]
 PARTY_FIELDS = ["name", "last_modified_at"]
 EMPLOYEE_FIELDS = ["party.name", "party.email", "active", "last_modified_at"]
@@ -112,8 +132,9 @@ class TrytonConnector(Connector):
         where = list(domain)
         if after:
             moment = parse_datetime(after[0])
-            where.append(["OR", ("last_modified_at", ">", moment),
-                          [("last_modified_at", "=", moment), ("id", ">", after[1])]])  # fmt: skip
+            where.append(
+                ["OR", ("last_modified_at", ">", moment), [("last_modified_at", "=", moment), ("id", ">", after[1])]]
+            )
         elif since:
             where.append(("last_modified_at", ">=", parse_datetime(since)))
         order = [["last_modified_at", "ASC"], ["id", "ASC"]]
@@ -169,8 +190,9 @@ class TrytonConnector(Connector):
 
     def fetch_invoices(self, since_cursor=None) -> Page:
         """Invoices (customer invoices by default) changed since the cursor."""
-        rows, cursor, more = self._scan("account.invoice", INVOICE_FIELDS, since_cursor,
-                                        [("type", "in", self.invoice_types)])  # fmt: skip
+        rows, cursor, more = self._scan(
+            "account.invoice", INVOICE_FIELDS, since_cursor, [("type", "in", self.invoice_types)]
+        )
         projects = self._invoice_projects([r["id"] for r in rows])
         return Page([self._invoice_record(r, projects.get(r["id"])) for r in rows], cursor, more)
 
@@ -178,8 +200,14 @@ class TrytonConnector(Connector):
         """The root project each invoice bills, found through the timesheet lines invoiced on it."""
         if not invoice_ids:
             return {}
-        lines = self.rpc.call("model.timesheet.line.search_read", [("invoice_line.invoice", "in", invoice_ids)],
-                              0, None, None, ["invoice_line.invoice", "work.origin"])  # fmt: skip
+        lines = self.rpc.call(
+            "model.timesheet.line.search_read",
+            [("invoice_line.invoice", "in", invoice_ids)],
+            0,
+            None,
+            None,
+            ["invoice_line.invoice", "work.origin"],
+        )
         roots, _ = self._root_projects({_work_id(r) for r in lines if _work_id(r)})
         found = {}
         for line in lines:
@@ -228,8 +256,9 @@ class TrytonConnector(Connector):
 
     def fetch_clients(self, since_cursor=None) -> Page:
         """Parties changed since the cursor, less the companies' and employees' own parties."""
-        rows, cursor, more = self._scan("party.party", PARTY_FIELDS, since_cursor,
-                                        [("id", "not in", self._own_parties()), WITH_INACTIVE])  # fmt: skip
+        rows, cursor, more = self._scan(
+            "party.party", PARTY_FIELDS, since_cursor, [("id", "not in", self._own_parties()), WITH_INACTIVE]
+        )
         records = [
             ClientRecord(external_id=str(row["id"]), name=row["name"], updated_at=utc(row["last_modified_at"]), raw=row)
             for row in rows
@@ -239,8 +268,9 @@ class TrytonConnector(Connector):
     def _own_parties(self):
         """Ids of the parties that are companies or employees, not clients."""
         companies = self.rpc.call("model.company.company.search_read", [], 0, None, None, ["party"])
-        employees = self.rpc.call("model.company.employee.search_read", [], 0, None, None, ["party"],
-                                  context=INACTIVE_TOO)  # fmt: skip
+        employees = self.rpc.call(
+            "model.company.employee.search_read", [], 0, None, None, ["party"], context=INACTIVE_TOO
+        )
         return sorted({row["party"] for row in companies + employees if row.get("party")})
 
     def fetch_people(self, since_cursor=None) -> Page:
@@ -265,13 +295,20 @@ class TrytonConnector(Connector):
     def read_back(self, record_type, external_id):
         """The record as Tryton holds it now (an invoice's ``state`` is Tryton's own), or None if there is none."""
         if record_type == "time_entry":
-            rows = self.rpc.call("model.timesheet.line.search_read", [("id", "=", int(external_id))], 0, 1, None,
-                                 TIMESHEET_FIELDS + ["description"])  # fmt: skip
+            rows = self.rpc.call(
+                "model.timesheet.line.search_read",
+                [("id", "=", int(external_id))],
+                0,
+                1,
+                None,
+                TIMESHEET_FIELDS + ["description"],
+            )
             return line_detail(rows[0]) if rows else None
         if record_type != "invoice":
             return super().read_back(record_type, external_id)
-        rows = self.rpc.call("model.account.invoice.search_read", [("id", "=", int(external_id))], 0, 1, None,
-                             INVOICE_FIELDS)  # fmt: skip
+        rows = self.rpc.call(
+            "model.account.invoice.search_read", [("id", "=", int(external_id))], 0, 1, None, INVOICE_FIELDS
+        )
         if not rows:
             return None
         return {**self._invoice_record(rows[0]).as_ingest(), "state": rows[0]["state"]}
@@ -282,8 +319,14 @@ class TrytonConnector(Connector):
         A draft invoice left by a refused posting is not "there": the next send posts it.
         """
         if record_type == "time_entry":
-            rows = self.rpc.call("model.timesheet.line.search_read", [("description", "like", f"%[{key}]")], 0, 1,
-                                 None, TIMESHEET_FIELDS + ["description"])  # fmt: skip
+            rows = self.rpc.call(
+                "model.timesheet.line.search_read",
+                [("description", "like", f"%[{key}]")],
+                0,
+                1,
+                None,
+                TIMESHEET_FIELDS + ["description"],
+            )
             return line_detail(rows[0]) if rows else None
         if record_type != "invoice":
             return super().lookup(record_type, key)
@@ -298,9 +341,13 @@ class TrytonConnector(Connector):
     def check(self):
         """Log in and say what answered, e.g. "Tryton 8.2.1, database northwind, user admin"."""
         self.rpc.login()
-        response = self.http.request("POST", "/rpc/", content=dumps({"id": 0, "method": "common.server.version",
-                                                                 "params": []}),
-                                     headers={"Content-Type": "application/json"}, idempotent=True)  # fmt: skip
+        response = self.http.request(
+            "POST",
+            "/rpc/",
+            content=dumps({"id": 0, "method": "common.server.version", "params": []}),
+            headers={"Content-Type": "application/json"},
+            idempotent=True,
+        )
         version = loads(response.content).get("result") if response.status_code == 200 else None
         return f"Tryton {version or '(version unknown)'}, database {self.rpc.database}, user {self.rpc.username}"
 
@@ -370,8 +417,12 @@ class TrytonConnector(Connector):
             if before["state"] in ("posted", "paid"):
                 return SendResult(True, external_id, verified=True, detail={**before, "already": True})
             if before["state"] == "cancelled":
-                return SendResult.failure("cancelled", f"invoice {before['number']} is cancelled in tryton",
-                                          external_id=external_id, detail=before)  # fmt: skip
+                return SendResult.failure(
+                    "cancelled",
+                    f"invoice {before['number']} is cancelled in tryton",
+                    external_id=external_id,
+                    detail=before,
+                )
             try:
                 post_invoice(self.rpc, int(external_id), self.accept_warnings)
             except TrytonError as error:

@@ -28,8 +28,9 @@ class TrytonError(ConnectorError):
 def _decode(obj):
     kind = obj.get("__class__")
     if kind == "datetime":
-        return dt.datetime(obj["year"], obj["month"], obj["day"], obj["hour"], obj["minute"], obj["second"],
-                           obj["microsecond"])  # fmt: skip
+        return dt.datetime(
+            obj["year"], obj["month"], obj["day"], obj["hour"], obj["minute"], obj["second"], obj["microsecond"]
+        )
     if kind == "date":
         return dt.date(obj["year"], obj["month"], obj["day"])
     if kind == "time":
@@ -46,9 +47,16 @@ def _decode(obj):
 def _encode(value):
     if isinstance(value, dt.datetime):
         value = value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
-        return {"__class__": "datetime", "year": value.year, "month": value.month, "day": value.day,
-                "hour": value.hour, "minute": value.minute, "second": value.second,
-                "microsecond": value.microsecond}  # fmt: skip
+        return {
+            "__class__": "datetime",
+            "year": value.year,
+            "month": value.month,
+            "day": value.day,
+            "hour": value.hour,
+            "minute": value.minute,
+            "second": value.second,
+            "microsecond": value.microsecond,
+        }
     if isinstance(value, dt.date):
         return {"__class__": "date", "year": value.year, "month": value.month, "day": value.day}
     if isinstance(value, dt.timedelta):

@@ -122,10 +122,27 @@ def timesheet_values(rpc, payload: dict, key: str, cache=None) -> dict:
         raise Refused("invalid_payload", "payload needs the 'person' and 'project' codes")
     # Employees whose employment ended are inactive today yet still take time within their dates; an
     # employee's "active" is computed, so only the context reaches them.
-    employee = one(rpc, "company.employee", [("party.code", "=", employee_code)], ["company"],
-                   "UNKNOWN_EMPLOYEE", "Employee code", employee_code, context=INACTIVE_TOO, cache=cache)  # fmt: skip
-    project = one(rpc, "project.work", [("number", "=", work_code), ("type", "=", "project")],
-                  ["timesheet_works"], "UNKNOWN_PROJECT", "Project code", work_code, cache=cache)  # fmt: skip
+    employee = one(
+        rpc,
+        "company.employee",
+        [("party.code", "=", employee_code)],
+        ["company"],
+        "UNKNOWN_EMPLOYEE",
+        "Employee code",
+        employee_code,
+        context=INACTIVE_TOO,
+        cache=cache,
+    )
+    project = one(
+        rpc,
+        "project.work",
+        [("number", "=", work_code), ("type", "=", "project")],
+        ["timesheet_works"],
+        "UNKNOWN_PROJECT",
+        "Project code",
+        work_code,
+        cache=cache,
+    )
     if not project["timesheet_works"]:
         raise Refused("UNKNOWN_PROJECT", f"Project code '{work_code}' takes no timesheets in Tryton")
     return {
@@ -141,8 +158,13 @@ def timesheet_values(rpc, payload: dict, key: str, cache=None) -> dict:
 def line_detail(row) -> dict:
     """What the connector answers about a timesheet line it sent or found."""
     hours = hours_from_seconds(row["duration"].total_seconds())
-    return {"external_id": str(row["id"]), "date": row["date"].isoformat(), "hours": str(hours),
-            "description": row.get("description") or "", "state": "recorded"}  # fmt: skip
+    return {
+        "external_id": str(row["id"]),
+        "date": row["date"].isoformat(),
+        "hours": str(hours),
+        "description": row.get("description") or "",
+        "state": "recorded",
+    }
 
 
 def _outside(day, start, end):
@@ -158,8 +180,7 @@ def timesheet_refusal(rpc, error: TrytonError, values: dict) -> TrytonError:
     ``EMPLOYEE_CONTRACT_ENDED``: outside the employee's employment dates.
     """
     day = values["date"]
-    (work,) = rpc.call("model.timesheet.work.read", [values["work"]],
-                       ["timesheet_start_date", "timesheet_end_date"])  # fmt: skip
+    (work,) = rpc.call("model.timesheet.work.read", [values["work"]], ["timesheet_start_date", "timesheet_end_date"])
     window = _outside(day, work.get("timesheet_start_date"), work.get("timesheet_end_date"))
     if window:
         note = f"the work's timesheet period is closed: it takes time {window}"
@@ -193,8 +214,14 @@ def posting_refusal(rpc, error: TrytonError, day) -> TrytonError:
     if not day or error.code != "UserError":
         return error
     day = dt.date.fromisoformat(day) if isinstance(day, str) else day
-    closed = rpc.call("model.account.period.search_read", [("start_date", "<=", day), ("end_date", ">=", day),
-                      ("type", "=", "standard"), ("state", "=", "closed")], 0, 1, None, ["rec_name"])  # fmt: skip
+    closed = rpc.call(
+        "model.account.period.search_read",
+        [("start_date", "<=", day), ("end_date", ">=", day), ("type", "=", "standard"), ("state", "=", "closed")],
+        0,
+        1,
+        None,
+        ["rec_name"],
+    )
     if not closed:
         return error
     note = f"the accounting period {closed[0]['rec_name']} is closed in Tryton"
@@ -209,8 +236,9 @@ def post_invoice(rpc, invoice_id, accept_warnings):
         except TrytonError as error:
             if error.code != "UserWarning" or not accept_warnings:
                 raise
-            rpc.call("model.res.user.warning.create", [{"user": rpc.user_id, "name": error.warning_name,
-                                                       "always": False}])  # fmt: skip
+            rpc.call(
+                "model.res.user.warning.create", [{"user": rpc.user_id, "name": error.warning_name, "always": False}]
+            )
     raise TrytonError("UserWarning", f"tryton raised more than {MAX_WARNINGS} warnings posting invoice {invoice_id}")
 
 
@@ -225,24 +253,41 @@ def invoice_values(rpc, payload: dict, key: str, cache=None) -> dict:
         raise Refused("invalid_payload", "payload needs the invoice 'date' (YYYY-MM-DD)") from None
     if not party_code or not lines:
         raise Refused("invalid_payload", "payload needs 'contact.code' and at least one line")
-    party = one(rpc, "party.party", [("code", "=", party_code)], ["customer_payment_term", "addresses"],
-                "UNKNOWN_PARTY", "Customer code", party_code, cache=cache)  # fmt: skip
+    party = one(
+        rpc,
+        "party.party",
+        [("code", "=", party_code)],
+        ["customer_payment_term", "addresses"],
+        "UNKNOWN_PARTY",
+        "Customer code",
+        party_code,
+        cache=cache,
+    )
     project_code = str(payload.get("reference") or "")
     product = None
     if project_code:
-        project = one(rpc, "project.work", [("number", "=", project_code), ("type", "=", "project")],
-                      ["product"], "UNKNOWN_PROJECT", "Project code", project_code, cache=cache)  # fmt: skip
+        project = one(
+            rpc,
+            "project.work",
+            [("number", "=", project_code), ("type", "=", "project")],
+            ["product"],
+            "UNKNOWN_PROJECT",
+            "Project code",
+            project_code,
+            cache=cache,
+        )
         product = project.get("product")
     if product is None:
-        product = one(rpc, "product.product", [("type", "=", "service")], ["id"], "UNKNOWN_PRODUCT",
-                      "Service product", "any")["id"]  # fmt: skip
-    (item,) = rpc.call("model.product.product.read", [product],
-                       ["default_uom", "account_category.account_revenue"])  # fmt: skip
+        product = one(
+            rpc, "product.product", [("type", "=", "service")], ["id"], "UNKNOWN_PRODUCT", "Service product", "any"
+        )["id"]
+    (item,) = rpc.call("model.product.product.read", [product], ["default_uom", "account_category.account_revenue"])
     revenue = (item.get("account_category.") or {}).get("account_revenue")
     taxes = {}
     for code in sorted({str(line.get("tax_code")) for line in lines if line.get("tax_code")}):
-        taxes[code] = one(rpc, "account.tax", [("name", "=", code)], ["id"], "UNKNOWN_TAX", "Tax code", code,
-                          cache=cache)["id"]  # fmt: skip
+        taxes[code] = one(
+            rpc, "account.tax", [("name", "=", code)], ["id"], "UNKNOWN_TAX", "Tax code", code, cache=cache
+        )["id"]
     values = {
         "type": "out",
         "party": party["id"],
@@ -261,15 +306,23 @@ def invoice_values(rpc, payload: dict, key: str, cache=None) -> dict:
             "Journal type",
             "revenue",
             cache=cache,
-        )["id"],  # fmt: skip
+        )["id"],
         "payment_term": party.get("customer_payment_term"),
         "invoice_address": (party.get("addresses") or [None])[0],
         "lines": [["create", [_line(line, product, item["default_uom"], revenue, taxes) for line in lines]]],
     }
     currency = str(payload.get("currency") or "")
     if currency:
-        values["currency"] = one(rpc, "currency.currency", [("code", "=", currency)], ["id"], "UNKNOWN_CURRENCY",
-                                 "Currency", currency, cache=cache)["id"]  # fmt: skip
+        values["currency"] = one(
+            rpc,
+            "currency.currency",
+            [("code", "=", currency)],
+            ["id"],
+            "UNKNOWN_CURRENCY",
+            "Currency",
+            currency,
+            cache=cache,
+        )["id"]
     return values
 
 

@@ -52,8 +52,14 @@ from connectors.xero_schemas import INVOICE_SCHEMA, PAYLOAD_SCHEMAS
 
 ACCOUNTING_URL = "https://api.xero.com/api.xro/2.0"
 PROJECTS_URL = "https://api.xero.com/projects.xro/2.0"
-INVOICE_STATUS = {"DRAFT": "draft", "SUBMITTED": "draft", "AUTHORISED": "posted", "PAID": "paid",
-                  "VOIDED": "void", "DELETED": "void"}  # fmt: skip
+INVOICE_STATUS = {
+    "DRAFT": "draft",
+    "SUBMITTED": "draft",
+    "AUTHORISED": "posted",
+    "PAID": "paid",
+    "VOIDED": "void",
+    "DELETED": "void",
+}
 INVOICED = "INVOICED"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -204,10 +210,15 @@ class XeroConnector(Connector):
         rows, more = self._projects_page(page, "ProjectsUsers")
         observed = self.clock()
         records = [
-            PersonRecord(external_id=row["userId"], name=row.get("name") or "", email=row.get("email") or "",
-                         updated_at=observed, raw=row)
+            PersonRecord(
+                external_id=row["userId"],
+                name=row.get("name") or "",
+                email=row.get("email") or "",
+                updated_at=observed,
+                raw=row,
+            )
             for row in rows
-        ]  # fmt: skip
+        ]
         return Page(records, encode_cursor({"page": page + 1} if more else {}), more)
 
     def fetch_projects(self, since_cursor=None) -> Page:
@@ -303,9 +314,12 @@ class XeroConnector(Connector):
             invoice["Reference"] = idempotency_key
         try:
             response = self.http.request(
-                "PUT", f"{self.accounting_url}/Invoices", json={"Invoices": [invoice]},
-                headers={IDEMPOTENCY_HEADER: idempotency_key}, idempotent=True,
-            )  # fmt: skip
+                "PUT",
+                f"{self.accounting_url}/Invoices",
+                json={"Invoices": [invoice]},
+                headers={IDEMPOTENCY_HEADER: idempotency_key},
+                idempotent=True,
+            )
         except ConnectorError as error:
             return SendResult.failure(error.code, error.message, retryable=error.retryable)
         if response.status_code == 400:

@@ -6,26 +6,51 @@ _TEXT, _NUMBER = {"type": "string"}, {"type": "number"}
 LINE_ITEM_SCHEMA = {
     "type": "object",
     "properties": {
-        "Description": _TEXT, "Quantity": _NUMBER, "UnitAmount": _NUMBER, "ItemCode": _TEXT, "AccountCode": _TEXT,
-        "TaxType": _TEXT, "TaxAmount": _NUMBER, "LineAmount": _NUMBER, "DiscountRate": _NUMBER,
+        "Description": _TEXT,
+        "Quantity": _NUMBER,
+        "UnitAmount": _NUMBER,
+        "ItemCode": _TEXT,
+        "AccountCode": _TEXT,
+        "TaxType": _TEXT,
+        "TaxAmount": _NUMBER,
+        "LineAmount": _NUMBER,
+        "DiscountRate": _NUMBER,
     },
-}  # fmt: skip
+}
 INVOICE_SCHEMA = {
     "type": "object",
     "properties": {
-        "Type": {"type": "string", "enum": ["ACCPAY", "ACCPAYCREDIT", "APOVERPAYMENT", "APPREPAYMENT", "ACCREC",
-                                            "ACCRECCREDIT", "AROVERPAYMENT", "ARPREPAYMENT"]},
-        "Contact": {"type": "object", "properties": {"ContactID": {"type": "string", "format": "uuid"},
-                                                     "Name": _TEXT, "ContactNumber": _TEXT}},
+        "Type": {
+            "type": "string",
+            "enum": [
+                "ACCPAY",
+                "ACCPAYCREDIT",
+                "APOVERPAYMENT",
+                "APPREPAYMENT",
+                "ACCREC",
+                "ACCRECCREDIT",
+                "AROVERPAYMENT",
+                "ARPREPAYMENT",
+            ],
+        },
+        "Contact": {
+            "type": "object",
+            "properties": {"ContactID": {"type": "string", "format": "uuid"}, "Name": _TEXT, "ContactNumber": _TEXT},
+        },
         "LineItems": {"type": "array", "items": LINE_ITEM_SCHEMA},
-        "Date": _TEXT, "DueDate": _TEXT,
+        "Date": _TEXT,
+        "DueDate": _TEXT,
         "LineAmountTypes": {"type": "string", "enum": ["Exclusive", "Inclusive", "NoTax"]},
         "InvoiceNumber": {"type": "string", "maxLength": 255},
-        "Reference": _TEXT, "Url": _TEXT, "CurrencyCode": _TEXT, "CurrencyRate": _NUMBER,
+        "Reference": _TEXT,
+        "Url": _TEXT,
+        "CurrencyCode": _TEXT,
+        "CurrencyRate": _NUMBER,
         "Status": {"type": "string", "enum": ["DRAFT", "SUBMITTED", "DELETED", "AUTHORISED", "PAID", "VOIDED"]},
-        "SentToContact": {"type": "boolean"}, "ExpectedPaymentDate": _TEXT,
+        "SentToContact": {"type": "boolean"},
+        "ExpectedPaymentDate": _TEXT,
     },
-}  # fmt: skip
+}
 TIME_ENTRY_SCHEMA = {
     "type": "object",
     "properties": {

@@ -113,10 +113,12 @@ def entry_value():
 
 
 def hours(value):
+    """A sum of hours as shown, to the hundredth; no rows is zero hours."""
     return (value or Decimal(0)).quantize(HUNDREDTH)
 
 
 def cents(amount):
+    """An amount of money to the cent; no rows is zero."""
     return Decimal(amount or 0).quantize(HUNDREDTH)
 
 
@@ -132,6 +134,7 @@ def add_money(totals, currency, amount):
 
 
 def rounded(value, places=1):
+    """A figure for a tile or the API, rounded to ``places``; None (no data) stays None."""
     return None if value is None else round(float(value), places)
 
 

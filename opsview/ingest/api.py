@@ -10,7 +10,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
 from opsview.api.errors import error_response
-from opsview.api.views import LIST_ERRORS, READ_ERRORS, IntegrationView
+from opsview.api.integration import LIST_ERRORS, READ_ERRORS, IntegrationView
 from opsview.ingest import runs, schemas
 from opsview.ingest.events import ingest_sync_events
 from opsview.ingest.fields import item_serializer

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 
-from opsview.api.views import LIST_ERRORS, IntegrationView
+from opsview.api.integration import LIST_ERRORS, IntegrationView
 from opsview.queues.models import Mapping
 
 

@@ -1,9 +1,19 @@
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from opsview import health
+from opsview.api.errors import unknown_endpoint
 from opsview.queues.policies import masked_fields_for
+
+# The API for integration jobs and KPI readers: each app's endpoints (its api.py), then the API's own 404
+# for any other path (an id that is not a number, a typo), never the HTML page.
+api_v1 = [
+    path("kpis/", include("opsview.kpis.api")),
+    path("", include("opsview.ingest.api")),
+    path("", include("opsview.queues.api")),
+    re_path(r"", unknown_endpoint),
+]
 
 urlpatterns = [
     path("", include("opsview.front.urls")),
@@ -18,7 +28,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("opsview.accounts.urls")),
     path("healthz", health.healthz, name="healthz"),
-    path("api/v1/", include("opsview.api.urls")),
+    path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -4,8 +4,7 @@ Layers, lowest first. A module imports only from its own layer or below; within 
 use each other as long as no circle forms. Imports inside functions count too: hiding an import in
 a function does not make the dependency go away. The rules a newcomer needs:
 
-- ``workspaces`` is tenancy and imports nothing above it: only its scoping and the audit trail, which
-  every action writes, lie below;
+- ``workspaces`` is tenancy and imports nothing above it;
 - ``records`` and ``telemetry`` hold data and import no process app;
 - connectors know nothing of Django or the app;
 - views never import views: what two pages share lives in a service, a form or the model.
@@ -19,21 +18,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 LAYERS = (
     ("ground", ("connectors", "opsview.common", "opsview.env")),
-    # Every workspace's row is narrowed here; roles are what scoping needs to know of a member.
-    ("scoping", ("opsview.workspaces.scoping", "opsview.workspaces.roles")),
-    # Every action, a workspace's own included, writes the trail.
+    ("tenancy", ("opsview.workspaces",)),
+    # Every action writes the trail.
     ("audit trail", ("opsview.audit",)),
-    ("tenancy", ("opsview.workspaces", "opsview.accounts")),
-    ("data", ("opsview.records", "opsview.telemetry", "opsview.systems", "opsview.api")),
+    ("data", ("opsview.accounts", "opsview.records", "opsview.telemetry", "opsview.systems", "opsview.api")),
     ("exceptions", ("opsview.queues",)),
     ("ingest and KPIs", ("opsview.ingest", "opsview.kpis")),
     ("pulls", ("opsview.pulls",)),
     ("replay", ("opsview.replay",)),
-    ("pages", ("opsview.dashboards", "opsview.front", "opsview.audit.views", "opsview.audit.urls")),
-    (
-        "the whole",
-        ("opsview.demo", "opsview.urls", "opsview.api.urls", "opsview.settings", "opsview.wsgi", "opsview.health"),
-    ),
+    ("pages", ("opsview.dashboards", "opsview.front")),
+    ("the whole", ("opsview.demo", "opsview.urls", "opsview.settings", "opsview.wsgi", "opsview.health")),
 )
 PROCESS_APPS = (
     "opsview.queues",
@@ -65,7 +59,7 @@ MODULES = {
 
 
 def part_of(name):
-    """The longest prefix of ``name`` that a layer names: ``opsview.api.urls`` before ``opsview.api``."""
+    """The longest prefix of ``name`` that a layer names: ``opsview.workspaces.views`` before ``opsview.workspaces``."""
     best = None
     for number, (_, prefixes) in enumerate(LAYERS):
         for prefix in prefixes:

@@ -1,14 +1,19 @@
-"""Pages every member sees: the workspace overview and the sync runs."""
+"""The workspace's own pages: its overview and sync runs for every member, its branding for its admins."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 
+from opsview.front.forms import BrandingForm
+from opsview.front.services import update_branding
 from opsview.kpis.sync import recent_sync_totals
 from opsview.records.models import Client, Invoice, Person, Project, TimeEntry
 from opsview.systems.models import System
 from opsview.telemetry.models import RunStatus, SyncEvent, SyncRun
 from opsview.workspaces.http import require_workspace
+from opsview.workspaces.permissions import ADMINISTER, can
 
 PAGE_SIZE = 50
 
@@ -58,3 +63,25 @@ def sync_run(request, pk):
         events = events.filter(outcome=outcome)
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "front/sync_run.html", {"run": run, "page": page, "outcome": outcome})
+
+
+@login_required
+def branding(request):
+    workspace = require_workspace(request)
+    if not can(request.user, workspace, ADMINISTER):
+        raise PermissionDenied("Only workspace admins change the branding.")
+    form = BrandingForm(request.POST or None, request.FILES or None, instance=workspace)
+    if request.method == "POST" and form.is_valid():
+        logo = form.cleaned_data["logo"]
+        update_branding(
+            request.user,
+            workspace,
+            form.cleaned_data["name"],
+            form.cleaned_data["accent_color"],
+            logo=logo.read() if logo else None,
+            logo_type=logo.content_type if logo else "",
+            remove_logo=form.cleaned_data["remove_logo"],
+        )
+        messages.success(request, "Branding saved; every page of this workspace shows it now.")
+        return redirect("branding")
+    return render(request, "front/branding.html", {"form": form})

@@ -1,10 +1,12 @@
 """The ingest API: integration jobs report sync runs, sync events and business states.
 
 Views are thin: they authenticate, hand the body to the rest of ``opsview.ingest`` and
-render the result. Validation and writing live there; the paths are in ``opsview/api/urls.py``.
+render the result. Validation and writing live there. The paths are at the end, included at
+/api/v1/ (``api_v1`` in ``opsview/urls.py``).
 """
 
 from django.shortcuts import get_object_or_404
+from django.urls import path
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
@@ -194,3 +196,11 @@ def state_batch_view(state_type):
 
 
 STATE_VIEWS = {kind: state_batch_view(state_type) for kind, state_type in STATE_TYPES.items()}
+
+urlpatterns = [
+    path("whoami/", WhoAmIView.as_view(), name="api-whoami"),
+    path("sync-runs/", SyncRunListView.as_view(), name="api-sync-runs"),
+    path("sync-runs/<int:pk>/", SyncRunDetailView.as_view(), name="api-sync-run"),
+    path("sync-runs/<int:pk>/finish/", SyncRunFinishView.as_view(), name="api-sync-run-finish"),
+    path("sync-events/", SyncEventBatchView.as_view(), name="api-sync-events"),
+] + [path(f"states/{kind}/", view, name=f"api-states-{kind}") for kind, view in STATE_VIEWS.items()]

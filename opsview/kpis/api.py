@@ -124,7 +124,7 @@ class KpiIndexView(APIView):
         )
 
 
-# Included at /api/v1/kpis/ by the API root (opsview/api/urls.py).
+# Included at /api/v1/kpis/ by the API root (api_v1 in opsview/urls.py).
 urlpatterns = [path("", KpiIndexView.as_view(), name="api-kpis")] + [
     path(f"{kpi.slug}/", kpi_view(kpi), name=f"api-kpi-{kpi.slug}") for kpi in CATALOG
 ]

@@ -1,5 +1,6 @@
 """Mappings for integration jobs: what operators mapped in the queues, so the next sync uses it."""
 
+from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 
@@ -34,3 +35,6 @@ class MappingListView(IntegrationView, generics.ListAPIView):
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+urlpatterns = [path("mappings/", MappingListView.as_view(), name="api-mappings")]

@@ -1,20 +1,16 @@
-"""Workspace pages: switching workspace, the admin's branding page, a workspace's logo and colours."""
+"""Switching workspace, and a workspace's logo and colours for the header of every page."""
 
 import hashlib
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseNotModified
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_GET, require_POST
 
-from opsview.workspaces.forms import BrandingForm
-from opsview.workspaces.http import require_workspace, safe_next
+from opsview.workspaces.http import safe_next
 from opsview.workspaces.middleware import SESSION_KEY
 from opsview.workspaces.models import Workspace, WorkspaceLogo
-from opsview.workspaces.permissions import ADMINISTER, can
-from opsview.workspaces.services import update_branding
 from opsview.workspaces.theme import theme_css
 
 
@@ -30,28 +26,6 @@ def switch_workspace(request):
     else:
         raise Http404("No such workspace among yours.")
     return redirect(safe_next(request, "/"))
-
-
-@login_required
-def branding(request):
-    workspace = require_workspace(request)
-    if not can(request.user, workspace, ADMINISTER):
-        raise PermissionDenied("Only workspace admins change the branding.")
-    form = BrandingForm(request.POST or None, request.FILES or None, instance=workspace)
-    if request.method == "POST" and form.is_valid():
-        logo = form.cleaned_data["logo"]
-        update_branding(
-            request.user,
-            workspace,
-            form.cleaned_data["name"],
-            form.cleaned_data["accent_color"],
-            logo=logo.read() if logo else None,
-            logo_type=logo.content_type if logo else "",
-            remove_logo=form.cleaned_data["remove_logo"],
-        )
-        messages.success(request, "Branding saved; every page of this workspace shows it now.")
-        return redirect("branding")
-    return render(request, "workspaces/branding.html", {"form": form})
 
 
 @login_required

@@ -36,5 +36,13 @@ def audit_lockout(sender, request, username, ip_address, **kwargs):
         return
     note = f"{settings.AXES_FAILURE_LIMIT} failed sign-ins; from {ip_address or 'an unknown address'}"
     for membership in Membership.objects.filter(user=user).select_related("workspace"):
-        record(membership.workspace, None, "account.locked_out", user, None, {"locked": True}, note=note,
-               actor_label="sign-in throttle")  # fmt: skip
+        record(
+            membership.workspace,
+            None,
+            "account.locked_out",
+            user,
+            None,
+            {"locked": True},
+            note=note,
+            actor_label="sign-in throttle",
+        )

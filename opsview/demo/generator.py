@@ -262,9 +262,15 @@ def _write_records(plan, workspace, harvest_pk, now, today):
 def _finish_runs(schedule, plan, now):
     """Write each run's outcome and tallies, now that its events are known."""
     columns = (
-        "status", "finished_at", "records_total", "records_succeeded", "records_failed", "records_skipped",
-        "message", "external_id",
-    )  # fmt: skip
+        "status",
+        "finished_at",
+        "records_total",
+        "records_succeeded",
+        "records_failed",
+        "records_skipped",
+        "message",
+        "external_id",
+    )
     sql = "UPDATE {} SET {} WHERE id = %s".format(
         connection.ops.quote_name(SyncRun._meta.db_table),
         ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in columns),

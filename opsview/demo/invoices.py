@@ -119,12 +119,18 @@ def _date_back(plan, slots, now):
     today = (now + timedelta(hours=plan.offset)).date()
     first_open = month_index(first_open_day(today))
     candidates = [
-        s for s in slots
-        if s.cents and not s.voided_at and s.issued_at <= now and s.period < first_open - 1
-        and not s.project.erp_service and s.project.erp_mapped_at is not None
-        and s.project.erp_mapped_at <= s.created_at and s.project.client.tax_code_fixed_at is not None
+        s
+        for s in slots
+        if s.cents
+        and not s.voided_at
+        and s.issued_at <= now
+        and s.period < first_open - 1
+        and not s.project.erp_service
+        and s.project.erp_mapped_at is not None
+        and s.project.erp_mapped_at <= s.created_at
+        and s.project.client.tax_code_fixed_at is not None
         and s.project.client.tax_code_fixed_at <= s.created_at
-    ]  # fmt: skip
+    ]
     for slot in sorted(candidates, key=lambda s: s.issued_at)[-BACKDATED_PER_FIRM:]:
         late = min(_closes(plan, slot.period) + timedelta(hours=20), now - timedelta(hours=2))
         slot.issued_at = max(slot.issued_at, late)

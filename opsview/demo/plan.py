@@ -207,10 +207,16 @@ def _plant_unbooked_service(plan, today):
     # The lead's project whose invoicing stalls (``invoices._stalled_invoicing``) tells its own story.
     lead_owned = [p for p in plan.projects if p.billable and p.manager is plan.lead and p.start <= plan.start]
     candidates = [
-        p for p in plan.projects
-        if p.billable and p.end >= today and p.start < today - timedelta(days=120) and p.approvals_stop_at is None
-        and p.erp_mapped_at is not None and p.client.tax_code_fixed_at is not None and p not in lead_owned[:1]
-    ]  # fmt: skip
+        p
+        for p in plan.projects
+        if p.billable
+        and p.end >= today
+        and p.start < today - timedelta(days=120)
+        and p.approvals_stop_at is None
+        and p.erp_mapped_at is not None
+        and p.client.tax_code_fixed_at is not None
+        and p not in lead_owned[:1]
+    ]
     if candidates:
         project = candidates[-1]
         project.erp_service = catalog.UNBOOKED_SERVICE

@@ -18,9 +18,21 @@ SUCCEEDED, FAILED, SKIPPED = Outcome.SUCCEEDED.value, Outcome.FAILED.value, Outc
 RECEIVED_AFTER = timedelta(seconds=2)  # what the ingest API takes to store an event
 
 EVENT_COLUMNS = (
-    "workspace_id", "event_id", "run_id", "record_type", "external_id", "source_system_id", "target_system_id",
-    "outcome", "error_code", "error_message", "payload", "correlation_id", "occurred_at", "received_at",
-)  # fmt: skip
+    "workspace_id",
+    "event_id",
+    "run_id",
+    "record_type",
+    "external_id",
+    "source_system_id",
+    "target_system_id",
+    "outcome",
+    "error_code",
+    "error_message",
+    "payload",
+    "correlation_id",
+    "occurred_at",
+    "received_at",
+)
 
 
 @dataclass(frozen=True)
@@ -50,8 +62,9 @@ class Schedule:
         self.count = int((now - self.t0).total_seconds() // self.period) + 1
         self.starts = [self.t0 + timedelta(seconds=k * self.period) for k in range(self.count)]
         # A few runs die as a whole (the target was down); what they would have sent waits for the next.
-        self.outages = {k: rng.randrange(len(catalog.OUTAGE_MESSAGES)) for k in range(self.count - 1)
-                        if rng.random() < outage_rate}  # fmt: skip
+        self.outages = {
+            k: rng.randrange(len(catalog.OUTAGE_MESSAGES)) for k in range(self.count - 1) if rng.random() < outage_rate
+        }
         self.succeeded = [0] * self.count
         self.failed = [0] * self.count
         self.skipped = [0] * self.count
@@ -164,11 +177,22 @@ class EventWriter:
         h = f"{self.rng.getrandbits(128):032x}"
         self.sink.add(
             (
-                self.workspace_pk, f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}", schedule.pks[k],
-                flow.record_type, external_id, self.systems[flow.source], self.systems[flow.target],
-                outcome, code, message, payload, schedule.external_ids[k], occurred, occurred + RECEIVED_AFTER,
+                self.workspace_pk,
+                f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}",
+                schedule.pks[k],
+                flow.record_type,
+                external_id,
+                self.systems[flow.source],
+                self.systems[flow.target],
+                outcome,
+                code,
+                message,
+                payload,
+                schedule.external_ids[k],
+                occurred,
+                occurred + RECEIVED_AFTER,
             )
-        )  # fmt: skip
+        )
         schedule.tallies[outcome][k] += 1
         self.emitted += 1
 

@@ -19,10 +19,24 @@ DRAFT, SUBMITTED = TimeEntryStatus.DRAFT.value, TimeEntryStatus.SUBMITTED.value
 APPROVED, REJECTED = TimeEntryStatus.APPROVED.value, TimeEntryStatus.REJECTED.value
 
 TIME_ENTRY_COLUMNS = (
-    "workspace_id", "system_id", "external_id", "source_version", "source_updated_at", "received_at",
-    "person_id", "project_id", "work_date", "hours", "billable", "bill_rate", "currency", "status",
-    "submitted_at", "approved_at", "invoice_reference",
-)  # fmt: skip
+    "workspace_id",
+    "system_id",
+    "external_id",
+    "source_version",
+    "source_updated_at",
+    "received_at",
+    "person_id",
+    "project_id",
+    "work_date",
+    "hours",
+    "billable",
+    "bill_rate",
+    "currency",
+    "status",
+    "submitted_at",
+    "approved_at",
+    "invoice_reference",
+)
 
 HOURS = [Decimal(q * 25).scaleb(-2) for q in range(97)]  # quarter hours as 0.25, 0.50, ...
 ONE_DAY = timedelta(days=1)
@@ -160,11 +174,25 @@ class TimesheetWriter:
                 version, updated = 4, max(approved, slot.created_at)
         self.sink.add(
             (
-                self.workspace_pk, self.harvest_pk, external_id, version, updated,
-                min(updated + timedelta(seconds=90), now), person.pk, project.pk, day, HOURS[quarters],
-                billable, self._rate(rate), self.currency, status, submitted, approved, invoice,
+                self.workspace_pk,
+                self.harvest_pk,
+                external_id,
+                version,
+                updated,
+                min(updated + timedelta(seconds=90), now),
+                person.pk,
+                project.pk,
+                day,
+                HOURS[quarters],
+                billable,
+                self._rate(rate),
+                self.currency,
+                status,
+                submitted,
+                approved,
+                invoice,
             )
-        )  # fmt: skip
+        )
         self.written += 1
 
     def _rate(self, rate):
@@ -212,18 +240,26 @@ class TimesheetWriter:
             return None
 
         erp_payload = {
-            "company": self.company, "person": person.external_id, "project": project.code, "date": iso,
-            "duration": hours, "description": description, "origin": f"harvest:{external_id}",
-        }  # fmt: skip
+            "company": self.company,
+            "person": person.external_id,
+            "project": project.code,
+            "date": iso,
+            "duration": hours,
+            "description": description,
+            "origin": f"harvest:{external_id}",
+        }
         events.deliver(self.erp, approved, external_id, erp_payload, erp_check)
         if not project.billable:
             return None
         billing_payload = {
-            "projectCode": project.code, "userId": person.external_id, "dateUtc": f"{iso}T00:00:00Z",
-            "duration": quarters * 15, "description": description,
+            "projectCode": project.code,
+            "userId": person.external_id,
+            "dateUtc": f"{iso}T00:00:00Z",
+            "duration": quarters * 15,
+            "description": description,
             "chargeType": "TIME" if billable else "NON_CHARGEABLE",
             "rate": {"currency": self.currency, "value": f"{rate}.00"},
-        }  # fmt: skip
+        }
         if not billable:
             events.skip(self.billing, approved, external_id, billing_payload)
             return None

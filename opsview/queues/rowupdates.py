@@ -50,15 +50,35 @@ def _adapt(value, kind):
 
 # Columns a new exception is written with; every other column of queues_exceptionitem is NULL.
 _NEW_COLUMNS = (
-    ("workspace_id", "bigint"), ("key", "text"), ("group_id", "bigint"), ("kind", "text"), ("system_id", "bigint"),
-    ("source_system_id", "bigint"), ("record_type", "text"), ("external_id", "text"), ("title", "text"),
-    ("search_text", "text"), ("status", "text"),
-    ("error_code", "text"), ("error_message", "text"), ("amount", "numeric"), ("currency", "text"),
-    ("record_date", "date"), ("first_seen_at", "timestamptz"), ("last_seen_at", "timestamptz"),
-    ("sla_due_at", "timestamptz"), ("occurrences", "integer"), ("recurrences", "integer"), ("resolution", "text"),
-    ("resolution_note", "text"), ("last_event_id", "bigint"), ("time_entry_id", "bigint"), ("invoice_id", "bigint"),
-    ("project_id", "bigint"), ("client_id", "bigint"),
-)  # fmt: skip
+    ("workspace_id", "bigint"),
+    ("key", "text"),
+    ("group_id", "bigint"),
+    ("kind", "text"),
+    ("system_id", "bigint"),
+    ("source_system_id", "bigint"),
+    ("record_type", "text"),
+    ("external_id", "text"),
+    ("title", "text"),
+    ("search_text", "text"),
+    ("status", "text"),
+    ("error_code", "text"),
+    ("error_message", "text"),
+    ("amount", "numeric"),
+    ("currency", "text"),
+    ("record_date", "date"),
+    ("first_seen_at", "timestamptz"),
+    ("last_seen_at", "timestamptz"),
+    ("sla_due_at", "timestamptz"),
+    ("occurrences", "integer"),
+    ("recurrences", "integer"),
+    ("resolution", "text"),
+    ("resolution_note", "text"),
+    ("last_event_id", "bigint"),
+    ("time_entry_id", "bigint"),
+    ("invoice_id", "bigint"),
+    ("project_id", "bigint"),
+    ("client_id", "bigint"),
+)
 
 
 def insert_new(model, items):

@@ -107,8 +107,13 @@ def describe(record_type, external_id, facts, amount=None):
 
 
 def time_facts(person, work_date, project_code, project_name, client):
-    return {"person": person, "day": work_date, "project_code": project_code, "project_name": project_name,
-            "client": client}  # fmt: skip
+    return {
+        "person": person,
+        "day": work_date,
+        "project_code": project_code,
+        "project_name": project_name,
+        "client": client,
+    }
 
 
 def time_value(hours, bill_rate, billable=True):
@@ -130,44 +135,86 @@ def record_values(workspace, wanted):
         pairs = by_type["time_entry"]
         rows = TimeEntry.objects.for_workspace(workspace).filter(**_keyed(pairs))
         for row in rows.values(
-            "id", "system_id", "external_id", "hours", "bill_rate", "billable", "currency", "work_date",
-            "project_id", "project__client_id", "person__name", "project__code", "project__name",
+            "id",
+            "system_id",
+            "external_id",
+            "hours",
+            "bill_rate",
+            "billable",
+            "currency",
+            "work_date",
+            "project_id",
+            "project__client_id",
+            "person__name",
+            "project__code",
+            "project__name",
             "project__client__name",
-        ):  # fmt: skip
+        ):
             found[(row["system_id"], "time_entry", row["external_id"])] = RecordValue(
-                time_value(row["hours"], row["bill_rate"], row["billable"]), row["currency"], row["work_date"],
-                time_entry_id=row["id"], project_id=row["project_id"], client_id=row["project__client_id"],
-                facts=time_facts(row["person__name"], row["work_date"], row["project__code"], row["project__name"],
-                                 row["project__client__name"]),
-            )  # fmt: skip
+                time_value(row["hours"], row["bill_rate"], row["billable"]),
+                row["currency"],
+                row["work_date"],
+                time_entry_id=row["id"],
+                project_id=row["project_id"],
+                client_id=row["project__client_id"],
+                facts=time_facts(
+                    row["person__name"],
+                    row["work_date"],
+                    row["project__code"],
+                    row["project__name"],
+                    row["project__client__name"],
+                ),
+            )
     if by_type.get("invoice"):
         pairs = by_type["invoice"]
         rows = Invoice.objects.for_workspace(workspace).filter(**_keyed(pairs))
         for row in rows.values(
-            "id", "system_id", "external_id", "amount", "currency", "issue_date", "project_id", "client_id",
-            "number", "client__name", "project__code", "project__name",
-        ):  # fmt: skip
+            "id",
+            "system_id",
+            "external_id",
+            "amount",
+            "currency",
+            "issue_date",
+            "project_id",
+            "client_id",
+            "number",
+            "client__name",
+            "project__code",
+            "project__name",
+        ):
             found[(row["system_id"], "invoice", row["external_id"])] = RecordValue(
-                row["amount"], row["currency"], row["issue_date"], invoice_id=row["id"],
-                project_id=row["project_id"], client_id=row["client_id"],
-                facts={"number": row["number"], "client": row["client__name"], "project_code": row["project__code"],
-                       "project_name": row["project__name"]},
-            )  # fmt: skip
+                row["amount"],
+                row["currency"],
+                row["issue_date"],
+                invoice_id=row["id"],
+                project_id=row["project_id"],
+                client_id=row["client_id"],
+                facts={
+                    "number": row["number"],
+                    "client": row["client__name"],
+                    "project_code": row["project__code"],
+                    "project_name": row["project__name"],
+                },
+            )
     if by_type.get("project"):
         pairs = by_type["project"]
         rows = Project.objects.for_workspace(workspace).filter(**_keyed(pairs))
         for row in rows.values("id", "system_id", "external_id", "client_id", "code", "name", "client__name"):
             found[(row["system_id"], "project", row["external_id"])] = RecordValue(
-                project_id=row["id"], client_id=row["client_id"],
+                project_id=row["id"],
+                client_id=row["client_id"],
                 facts={"project_code": row["code"], "project_name": row["name"], "client": row["client__name"]},
-            )  # fmt: skip
+            )
     return found
 
 
 # Payload fields that name the record when opsview has not seen its state, in the words vendors use.
-PAYLOAD_FACTS = {"number": ("number", "invoice_number", "InvoiceNumber"),
-                 "project_code": ("project_code", "project"), "client": ("client", "client_name", "customer"),
-                 "person": ("person", "user", "employee")}  # fmt: skip
+PAYLOAD_FACTS = {
+    "number": ("number", "invoice_number", "InvoiceNumber"),
+    "project_code": ("project_code", "project"),
+    "client": ("client", "client_name", "customer"),
+    "person": ("person", "user", "employee"),
+}
 
 
 def _payload_facts(payload):
@@ -218,18 +265,23 @@ def refresh_descriptions(workspace, items, values=None):
             continue
         described = describe(record_type, external_id, value.facts, amount)
         if described != (title, search_text):
-            changed.append((pk, *described, value.time_entry_id, value.invoice_id, value.project_id,
-                            value.client_id))  # fmt: skip
+            changed.append((pk, *described, value.time_entry_id, value.invoice_id, value.project_id, value.client_id))
     changed.sort()
     return update_each(
         ExceptionItem,
-        [("title", "text"), ("search", "text"), ("te", "bigint"), ("inv", "bigint"), ("pr", "bigint"),
-         ("cl", "bigint")],
+        [
+            ("title", "text"),
+            ("search", "text"),
+            ("te", "bigint"),
+            ("inv", "bigint"),
+            ("pr", "bigint"),
+            ("cl", "bigint"),
+        ],
         changed,
         "title = v.title, search_text = v.search, time_entry_id = COALESCE(time_entry_id, v.te), "
         "invoice_id = COALESCE(invoice_id, v.inv), project_id = COALESCE(project_id, v.pr), "
         "client_id = COALESCE(client_id, v.cl)",
-    )  # fmt: skip
+    )
 
 
 def resolve_automatically(workspace, items, resolved_at, note):
@@ -242,12 +294,14 @@ def resolve_automatically(workspace, items, resolved_at, note):
     moments = resolved_at if isinstance(resolved_at, dict) else dict.fromkeys((i.pk for i in items), resolved_at)
     items = sorted(items, key=lambda i: i.pk)  # one lock order for every writer
     update_each(
-        ExceptionItem, [("at", "datetime")], [(i.pk, moments[i.pk]) for i in items],
+        ExceptionItem,
+        [("at", "datetime")],
+        [(i.pk, moments[i.pk]) for i in items],
         "status = %s, resolution = %s, resolution_note = %s, resolved_at = v.at, resolved_by_id = NULL, "
         "snoozed_until = NULL",
         set_params=[Status.RESOLVED, Resolution.AUTOMATIC, note],
         condition=f"AND status IN ('{Status.OPEN}', '{Status.SNOOZED}')",
-    )  # fmt: skip
+    )
     before = {i.pk: {"status": i.status} for i in items}
     after = {"status": Status.RESOLVED, "resolution": Resolution.AUTOMATIC}
     record_many(workspace, None, "exception.auto_resolve", [(i, before[i.pk], after) for i in items], note=note)
@@ -266,10 +320,16 @@ def reopen_recurring(workspace, items, seen_at, note, policies):
         by_kind.setdefault(item.kind, []).append(item.pk)
     for kind, ids in by_kind.items():
         ExceptionItem.objects.filter(id__in=ids).update(
-            status=Status.OPEN, recurrences=F("recurrences") + 1, last_recurred_at=seen_at, resolution="",
-            resolution_note="", resolved_at=None, resolved_by=None, snoozed_until=None,
+            status=Status.OPEN,
+            recurrences=F("recurrences") + 1,
+            last_recurred_at=seen_at,
+            resolution="",
+            resolution_note="",
+            resolved_at=None,
+            resolved_by=None,
+            snoozed_until=None,
             sla_due_at=seen_at + policies[kind].sla,
-        )  # fmt: skip
+        )
     changes = [
         (i, {"status": i.status, "resolution": i.resolution}, {"status": Status.OPEN, "recurrences": i.recurrences + 1})
         for i in items

@@ -174,7 +174,7 @@ def request_replay(actor, workspace, items, payload_override=None, dry_run=False
                     mappings_applied=p.mappings,
                     max_attempts=settings.REPLAY_MAX_ATTEMPTS,
                     requested_by=actor,
-                )  # fmt: skip
+                )
                 for p in plan.rows
             ],
             ignore_conflicts=True,  # a replay requested at the same moment by someone else stays the only one
@@ -191,12 +191,24 @@ def request_replay(actor, workspace, items, payload_override=None, dry_run=False
         done = [p for p in plan.rows if p.item.pk in created]
         for p in done:
             if p.edited is not None:
-                record(workspace, actor, "exception.edit_payload", p.item, before={"payload": p.original},
-                       after={"payload": p.edited}, note="Edited before replaying.")  # fmt: skip
-        record_many(workspace, actor, "exception.replay", [
-            (p.item, None, {"replay": ReplayStatus.QUEUED, "to": p.item.system.name, "idempotency_key": p.key})
-            for p in done
-        ])  # fmt: skip
+                record(
+                    workspace,
+                    actor,
+                    "exception.edit_payload",
+                    p.item,
+                    before={"payload": p.original},
+                    after={"payload": p.edited},
+                    note="Edited before replaying.",
+                )
+        record_many(
+            workspace,
+            actor,
+            "exception.replay",
+            [
+                (p.item, None, {"replay": ReplayStatus.QUEUED, "to": p.item.system.name, "idempotency_key": p.key})
+                for p in done
+            ],
+        )
         broker = get_broker()
 
         def enqueue():

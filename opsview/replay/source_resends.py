@@ -31,10 +31,18 @@ def wait_for_source(actor, workspace, items, mapping=None, note=""):
         # A choice made before the record was resolved and failed again is replaced by this one.
         SourceResend.objects.filter(exception__in=rows).delete()
         SourceResend.objects.bulk_create(
-            [SourceResend(workspace=workspace, exception=r, mapping=mapping, requested_by=actor, note=note)
-             for r in rows],
-            ignore_conflicts=True, batch_size=500,
-        )  # fmt: skip
-        record_many(workspace, actor, "exception.wait_for_source",
-                    [(r, None, {"waiting_for": "source", "status": r.status}) for r in rows], note=note)  # fmt: skip
+            [
+                SourceResend(workspace=workspace, exception=r, mapping=mapping, requested_by=actor, note=note)
+                for r in rows
+            ],
+            ignore_conflicts=True,
+            batch_size=500,
+        )
+        record_many(
+            workspace,
+            actor,
+            "exception.wait_for_source",
+            [(r, None, {"waiting_for": "source", "status": r.status}) for r in rows],
+            note=note,
+        )
     return len(rows)

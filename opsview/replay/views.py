@@ -50,9 +50,12 @@ def confirm(request, workspace, items, back=None):
     """
     try:
         replays = services.request_replay(
-            request.user, workspace, items, confirm_count=request.POST.get("confirm_count"),
+            request.user,
+            workspace,
+            items,
+            confirm_count=request.POST.get("confirm_count"),
             selection=request.POST.get("selection"),
-        )  # fmt: skip
+        )
     except services.AlreadyQueued as refusal:
         messages.warning(request, str(refusal))
         return redirect(back or reverse("replays"))
@@ -61,8 +64,11 @@ def confirm(request, workspace, items, back=None):
             messages.error(request, str(refusal))
             return redirect(back)
         plan = services.request_replay(request.user, workspace, items, dry_run=True)
-        context = {**dry_run_context(workspace, plan), "problem": str(refusal),
-                   "typed": request.POST.get("confirm_count", "")}  # fmt: skip
+        context = {
+            **dry_run_context(workspace, plan),
+            "problem": str(refusal),
+            "typed": request.POST.get("confirm_count", ""),
+        }
         return render(request, "replay/dry_run.html", context, status=409)
     note = f"{len(replays)} replay{'s' if len(replays) != 1 else ''} queued."
     confirmed = id_or_none(request.POST.get("confirm_count", ""))
@@ -91,8 +97,9 @@ def edit_and_replay(request, pk):
     item = get_object_or_404(ExceptionItem.objects.visible_to(request.user, workspace), pk=pk)
     text = request.POST.get("payload", "")
     try:
-        services.request_replay(request.user, workspace, ExceptionItem.objects.filter(pk=item.pk),
-                                payload_override=text)  # fmt: skip
+        services.request_replay(
+            request.user, workspace, ExceptionItem.objects.filter(pk=item.pk), payload_override=text
+        )
     except PayloadInvalid as invalid:
         for error in invalid.errors:
             messages.error(request, f"{error['field'] or 'payload'}: {error['message']}")
@@ -131,8 +138,14 @@ def replays(request):
     counts = sorted((labels.get(status, status), n) for status, n in by_status)
     rows = list(listing.select_related("target_system", "exception")[:STATUS_LIMIT])
     total = sum(n for _, n in counts)
-    context = {"replays": rows, "batch": batch, "counts": counts, "total": total, "limit": STATUS_LIMIT,
-               "active": listing.filter(status__in=ACTIVE).exists()}  # fmt: skip
+    context = {
+        "replays": rows,
+        "batch": batch,
+        "counts": counts,
+        "total": total,
+        "limit": STATUS_LIMIT,
+        "active": listing.filter(status__in=ACTIVE).exists(),
+    }
     template = "replay/_list.html" if request.htmx else "replay/replays.html"
     return render(request, template, context)
 
@@ -164,8 +177,11 @@ def map_group(request, pk):
         except ActionRefused as refusal:
             messages.error(request, f"{saved} {refusal}")
         else:
-            messages.success(request, f"{saved} {count} exception{'s' if count != 1 else ''} stay open, waiting for "
-                             f"{waiting.first().source_system.name if count else 'the source'} to resend.")  # fmt: skip
+            messages.success(
+                request,
+                f"{saved} {count} exception{'s' if count != 1 else ''} stay open, waiting for "
+                f"{waiting.first().source_system.name if count else 'the source'} to resend.",
+            )
         return redirect(back)
     count = waiting.count()
     messages.success(request, f"{saved} {count} exception{'s' if count != 1 else ''} stay open until replayed.")

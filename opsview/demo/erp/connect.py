@@ -80,8 +80,13 @@ def _connect(workspaces, progress):
         system = System.objects.filter(workspace=workspace, slug="tryton").first()
         if system is None:
             continue
-        settings = {"url": url, "database": workspace.slug, "username": env.ADMIN_USER, "accept_warnings": True,
-                    "poll_minutes": POLL_MINUTES}  # fmt: skip
+        settings = {
+            "url": url,
+            "database": workspace.slug,
+            "username": env.ADMIN_USER,
+            "accept_warnings": True,
+            "poll_minutes": POLL_MINUTES,
+        }
         with _connector(url, workspace.slug) as connector:
             try:
                 answered = connector.check()
@@ -105,9 +110,11 @@ def _guide_to_the_demo_erp(workspace, url):
     through the running server. Written as the firm's own guide, which an admin can edit.
     """
     firm = workspace.slug
-    where = (f"\n\nIn this demo the ERP is a local Tryton at {url} (database {firm}, user {env.ADMIN_USER}; "
-             "README, \"The demo ERP\"). Make the fix from the command line, through the running server, then "
-             "replay: ")  # fmt: skip
+    where = (
+        f"\n\nIn this demo the ERP is a local Tryton at {url} (database {firm}, user {env.ADMIN_USER}; "
+        'README, "The demo ERP"). Make the fix from the command line, through the running server, then '
+        "replay: "
+    )
     commands = {
         Kind.POSTING_FAILURE: (
             f".venv/bin/python manage.py demo_erp fix {firm} reopen-timesheets PROJECT_CODE YYYY-MM-01 (a project's "
@@ -125,10 +132,14 @@ def _guide_to_the_demo_erp(workspace, url):
     for kind, command in commands.items():
         default = DEFAULTS[kind]
         KindSetting.objects.get_or_create(
-            workspace=workspace, kind=kind,
-            defaults={"threshold_days": default.threshold_days, "sla_hours": default.sla_hours,
-                      "fix_guide": default.fix_guide + where + command},
-        )  # fmt: skip
+            workspace=workspace,
+            kind=kind,
+            defaults={
+                "threshold_days": default.threshold_days,
+                "sla_hours": default.sla_hours,
+                "fix_guide": default.fix_guide + where + command,
+            },
+        )
 
 
 def _resend_failures(url, database, system):
@@ -153,8 +164,10 @@ def _resend_failures(url, database, system):
     # Time goes by a few sessions at once. Invoices go one at a time in date order, as a billing job posts
     # them: Tryton numbers invoices in date order and refuses one dated before an invoice it numbered.
     entries = [i for i, item in enumerate(todo) if item[0] != "invoice"]
-    invoices = sorted((i for i, item in enumerate(todo) if item[0] == "invoice"),
-                      key=lambda i: (str(todo[i][2].get("date", "")), todo[i][1]))  # fmt: skip
+    invoices = sorted(
+        (i for i, item in enumerate(todo) if item[0] == "invoice"),
+        key=lambda i: (str(todo[i][2].get("date", "")), todo[i][1]),
+    )
     answers = [None] * len(todo)
     for i, answer in zip(entries, _send_all(url, database, [todo[i][:3] for i in entries]), strict=True):
         answers[i] = answer
@@ -179,9 +192,9 @@ def _resend_failures(url, database, system):
         SyncEvent.objects.bulk_create(accepted)
         # An invoice Tryton took is posted there: the billing system's copy says so, as after any posting.
         posted = [e.external_id for e in accepted if e.record_type == "invoice"]
-        Invoice.objects.filter(workspace_id=system.workspace_id, external_id__in=posted,
-                               status=InvoiceStatus.ISSUED).update(status=InvoiceStatus.POSTED,
-                                                                   posted_at=timezone.now())  # fmt: skip
+        Invoice.objects.filter(
+            workspace_id=system.workspace_id, external_id__in=posted, status=InvoiceStatus.ISSUED
+        ).update(status=InvoiceStatus.POSTED, posted_at=timezone.now())
     tally["accepted"] = len(accepted)
     return tally
 
@@ -190,10 +203,18 @@ def _reached(system, record_type, external_id, payload, source, answer):
     """The succeeded event of a record Tryton took when sent again: it reached its target, now."""
     now = timezone.now()
     return SyncEvent(
-        workspace_id=system.workspace_id, event_id=f"demo-erp-{uuid.uuid4()}", record_type=record_type,
-        external_id=external_id, source_system_id=source, target_system=system, outcome=Outcome.SUCCEEDED,
-        payload=payload, correlation_id=f"demo-erp-resend-{answer.external_id}", occurred_at=now, received_at=now,
-    )  # fmt: skip
+        workspace_id=system.workspace_id,
+        event_id=f"demo-erp-{uuid.uuid4()}",
+        record_type=record_type,
+        external_id=external_id,
+        source_system_id=source,
+        target_system=system,
+        outcome=Outcome.SUCCEEDED,
+        payload=payload,
+        correlation_id=f"demo-erp-resend-{answer.external_id}",
+        occurred_at=now,
+        received_at=now,
+    )
 
 
 def _send_all(url, database, todo):

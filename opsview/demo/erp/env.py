@@ -29,10 +29,16 @@ SERIES = "8.2"
 PACKAGES = [
     f"{name}=={SERIES}.*"
     for name in (
-        "trytond", "proteus", "trytond_account", "trytond_account_invoice", "trytond_company", "trytond_project",
-        "trytond_project_invoice", "trytond_timesheet",
+        "trytond",
+        "proteus",
+        "trytond_account",
+        "trytond_account_invoice",
+        "trytond_company",
+        "trytond_project",
+        "trytond_project_invoice",
+        "trytond_timesheet",
     )
-]  # fmt: skip
+]
 MODULES = ["project_invoice", "account_invoice", "timesheet"]
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "opsview-tryton-admin"
@@ -111,8 +117,23 @@ def ensure_base(root: Path, venv: Path, timings: dict | None = None) -> Path:
     (building / "base.sqlite").touch()
     (building / "password").write_text(ADMIN_PASSWORD)
     env = {**os.environ, "TRYTONPASSFILE": str(building / "password")}
-    run([str(venv / "bin" / "trytond-admin"), "-c", str(config), "-d", "base", "--all", "--activate-dependencies",
-         "--email", "admin@example.com", "-u", *MODULES], env=env, what="creating the Tryton database")  # fmt: skip
+    run(
+        [
+            str(venv / "bin" / "trytond-admin"),
+            "-c",
+            str(config),
+            "-d",
+            "base",
+            "--all",
+            "--activate-dependencies",
+            "--email",
+            "admin@example.com",
+            "-u",
+            *MODULES,
+        ],
+        env=env,
+        what="creating the Tryton database",
+    )
     for stale in root.glob("base-*.sqlite"):  # built with other versions
         stale.unlink()
     (building / "base.sqlite").rename(base)

@@ -48,8 +48,9 @@ def spec_for(plan, today: date) -> dict:
     opens = first_open_day(today)
     # A tax some client still waits for is not in the ERP at all: Tryton has no per-client tax codes.
     missing = {c.tax_code for c in plan.clients if c.tax_code_fixed_at is None}
-    taxes = sorted(({c.tax_code for c in plan.clients} | {c.old_tax_code for c in plan.clients if c.old_tax_code})
-                   - missing)  # fmt: skip
+    taxes = sorted(
+        ({c.tax_code for c in plan.clients} | {c.old_tax_code for c in plan.clients if c.old_tax_code}) - missing
+    )
     return {
         "company": plan.firm.name if plan.index < 8 else plan.name,
         "currency": plan.firm.currency,

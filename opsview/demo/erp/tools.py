@@ -130,8 +130,10 @@ def reopen_period(day):
     if not periods:
         raise SystemExit(f"no period holds {day}")
     (period,) = periods
-    later = Period.find([("start_date", ">", period.end_date), ("state", "=", "closed"),
-                         ("fiscalyear", "=", period.fiscalyear.id)], order=[("start_date", "DESC")])  # fmt: skip
+    later = Period.find(
+        [("start_date", ">", period.end_date), ("state", "=", "closed"), ("fiscalyear", "=", period.fiscalyear.id)],
+        order=[("start_date", "DESC")],
+    )
     for each in [*later, period]:
         if each.state == "closed":
             each.click("reopen")

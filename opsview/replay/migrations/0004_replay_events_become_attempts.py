@@ -29,7 +29,7 @@ def move(apps, schema_editor):
                 request={"to": event.target_system.name, "record_type": event.record_type,
                          "external_id": event.external_id, "idempotency_key": event.correlation_id,
                          "fields": sorted(payload), "edited": replay.edited_payload is not None},
-            )  # fmt: skip
+            )
         moved.append(event.pk)
     for start in range(0, len(moved), 1000):
         chunk = moved[start : start + 1000]
@@ -39,5 +39,5 @@ def move(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [("replay", "0003_attempts_and_source_resends"), ("telemetry", "0002_sync_event_references_checked_by_ingest"),
-                    ("queues", "0003_counts_index")]  # fmt: skip
+                    ("queues", "0003_counts_index")]
     operations = [migrations.RunPython(move, migrations.RunPython.noop)]

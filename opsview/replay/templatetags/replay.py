@@ -21,9 +21,10 @@ def replay_panel(context, item):
     latest = replays[0] if replays else None
     draft = request.session.pop("replay_draft", None)
     attempts = list(
-        ReplayAttempt.objects.filter(replay__exception=item).select_related("replay__requested_by")
+        ReplayAttempt.objects.filter(replay__exception=item)
+        .select_related("replay__requested_by")
         .order_by("-started_at", "-id")[:ATTEMPT_LIMIT]
-    )  # fmt: skip
+    )
     for attempt in attempts:
         attempt.shown_response = readable_json(attempt.response, masked)
     editor = _editor(context, item, masked) if context.get("can_act") and item.is_pending else {}

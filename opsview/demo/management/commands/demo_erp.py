@@ -33,8 +33,15 @@ class Command(BaseCommand):
             raise CommandError(f"usage: demo_erp fix FIRM ({'|'.join(FIXES)}) ARGS...")
         firm, command, *rest = args
         try:
-            out = env.tools(erp_root() / "venv", command, f"{erp_url()}/{firm}/rpc/", env.ADMIN_USER,
-                            env.ADMIN_PASSWORD, *rest, what=f"{command} in {firm}")  # fmt: skip
+            out = env.tools(
+                erp_root() / "venv",
+                command,
+                f"{erp_url()}/{firm}/rpc/",
+                env.ADMIN_USER,
+                env.ADMIN_PASSWORD,
+                *rest,
+                what=f"{command} in {firm}",
+            )
         except env.TrytonUnavailable as error:
             raise CommandError(str(error)) from None
         self.stdout.write(out)

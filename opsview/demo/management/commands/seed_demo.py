@@ -24,9 +24,10 @@ class Command(BaseCommand):
         parser.add_argument("--if-empty", action="store_true", help="Do nothing if any workspace exists.")
         parser.add_argument("--reset", action="store_true", help="Delete the demo workspaces first, then seed.")
         parser.add_argument(
-            "--without-erp", action="store_true",
+            "--without-erp",
+            action="store_true",
             help="Do not look for the demo ERP (Tryton): its systems stay without settings.",
-        )  # fmt: skip
+        )
         parser.add_argument(
             "--seed", type=int, default=DEFAULT_SEED, help="Random seed; the same seed gives the same data."
         )
@@ -35,10 +36,12 @@ class Command(BaseCommand):
         parser.add_argument("--time-entries", type=positive, help="About this many time entries in total.")
         parser.add_argument("--sync-events", type=positive, help="About this many sync events in total.")
         parser.add_argument(
-            "--method", choices=("auto", "copy", "insert", "bulk"), default="auto",
+            "--method",
+            choices=("auto", "copy", "insert", "bulk"),
+            default="auto",
             help="How the big tables are written: COPY (PostgreSQL only), executemany, bulk_create; "
             "auto is COPY on PostgreSQL, else executemany.",
-        )  # fmt: skip
+        )
 
     def handle(self, *args, **options):
         if options["if_empty"] and Workspace.objects.exists():

@@ -18,17 +18,18 @@ from opsview.queues.classify import fingerprint
 from opsview.queues.models import PENDING, ExceptionItem, Kind, Resolution, Status
 from opsview.queues.policies import policies_for
 from opsview.queues.tracking import (
+    INVOICE_FIELDS,
+    TIME_ENTRY_FIELDS,
     GroupSpec,
-    RecordValue,
     describe,
     ensure_groups,
+    invoice_value,
     refresh_descriptions,
     reopen_recurring,
     resolve_automatically,
     state_key,
-    time_facts,
+    time_entry_value,
 )
-from opsview.queues.tracking import time_value as value_of_time
 from opsview.records.models import Invoice, InvoiceStatus, TimeEntry, TimeEntryStatus
 
 CHUNK = 2000
@@ -58,37 +59,8 @@ RULES = (
 )
 RULES_BY_MODEL = {TimeEntry: RULES[:2], Invoice: RULES[2:]}
 
-TIME_FIELDS = (
-    "id",
-    "system_id",
-    "external_id",
-    "hours",
-    "bill_rate",
-    "billable",
-    "currency",
-    "work_date",
-    "status",
-    "project_id",
-    "project__client_id",
-    "project__code",
-    "project__name",
-    "person__name",
-    "project__client__name",
-)
-INVOICE_FIELDS = (
-    "id",
-    "system_id",
-    "external_id",
-    "amount",
-    "currency",
-    "issue_date",
-    "number",
-    "project_id",
-    "client_id",
-    "client__name",
-    "project__code",
-    "project__name",
-)
+# The rules also read a time entry's status; an invoice's is in its rule's filter.
+TIME_FIELDS = (*TIME_ENTRY_FIELDS, "status")
 
 
 def on_states(workspace, model, system, external_ids):
@@ -207,36 +179,7 @@ def _spec(rule, row):
 
 def _value(rule, row):
     """What an exception learns from a row of ``TIME_FIELDS`` or ``INVOICE_FIELDS``."""
-    if rule.model is TimeEntry:
-        return RecordValue(
-            value_of_time(row["hours"], row["bill_rate"], row["billable"]),
-            row["currency"],
-            row["work_date"],
-            time_entry_id=row["id"],
-            project_id=row["project_id"],
-            client_id=row["project__client_id"],
-            facts=time_facts(
-                row["person__name"],
-                row["work_date"],
-                row["project__code"],
-                row["project__name"],
-                row["project__client__name"],
-            ),
-        )
-    return RecordValue(
-        row["amount"],
-        row["currency"],
-        row["issue_date"],
-        invoice_id=row["id"],
-        project_id=row["project_id"],
-        client_id=row["client_id"],
-        facts={
-            "number": row["number"],
-            "client": row["client__name"],
-            "project_code": row["project__code"],
-            "project_name": row["project__name"],
-        },
-    )
+    return time_entry_value(row) if rule.model is TimeEntry else invoice_value(row)
 
 
 def _item(workspace, rule, key, row, group, now, sla_due):

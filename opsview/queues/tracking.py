@@ -120,6 +120,76 @@ def time_value(hours, bill_rate, billable=True):
     return (hours or Decimal(0)) * (bill_rate or Decimal(0)) if billable else Decimal(0)
 
 
+# What an exception learns of a time entry or an invoice opsview knows: the fields read, and its value.
+TIME_ENTRY_FIELDS = (
+    "id",
+    "system_id",
+    "external_id",
+    "hours",
+    "bill_rate",
+    "billable",
+    "currency",
+    "work_date",
+    "project_id",
+    "project__client_id",
+    "project__code",
+    "project__name",
+    "person__name",
+    "project__client__name",
+)
+INVOICE_FIELDS = (
+    "id",
+    "system_id",
+    "external_id",
+    "amount",
+    "currency",
+    "issue_date",
+    "number",
+    "project_id",
+    "client_id",
+    "client__name",
+    "project__code",
+    "project__name",
+)
+
+
+def time_entry_value(row):
+    """The ``RecordValue`` of a time entry read as ``TIME_ENTRY_FIELDS``: its hours at its bill rate."""
+    return RecordValue(
+        time_value(row["hours"], row["bill_rate"], row["billable"]),
+        row["currency"],
+        row["work_date"],
+        time_entry_id=row["id"],
+        project_id=row["project_id"],
+        client_id=row["project__client_id"],
+        facts=time_facts(
+            row["person__name"],
+            row["work_date"],
+            row["project__code"],
+            row["project__name"],
+            row["project__client__name"],
+        ),
+    )
+
+
+def invoice_value(row):
+    """The ``RecordValue`` of an invoice read as ``INVOICE_FIELDS``: its amount."""
+    return RecordValue(
+        row["amount"],
+        row["currency"],
+        row["issue_date"],
+        invoice_id=row["id"],
+        project_id=row["project_id"],
+        client_id=row["client_id"],
+        facts={
+            "number": row["number"],
+            "client": row["client__name"],
+            "project_code": row["project__code"],
+            "project_name": row["project__name"],
+        },
+    )
+
+
 def _keyed(pairs):
     """Lookups that use the (system, external_id) unique index."""
     return {"system_id__in": {s for s, _ in pairs}, "external_id__in": {e for _, e in pairs}}
@@ -132,70 +202,13 @@ def record_values(workspace, wanted):
         by_type.setdefault(record_type, set()).add((system_id, external_id))
     found = {}
     if by_type.get("time_entry"):
-        pairs = by_type["time_entry"]
-        rows = TimeEntry.objects.for_workspace(workspace).filter(**_keyed(pairs))
-        for row in rows.values(
-            "id",
-            "system_id",
-            "external_id",
-            "hours",
-            "bill_rate",
-            "billable",
-            "currency",
-            "work_date",
-            "project_id",
-            "project__client_id",
-            "person__name",
-            "project__code",
-            "project__name",
-            "project__client__name",
-        ):
-            found[(row["system_id"], "time_entry", row["external_id"])] = RecordValue(
-                time_value(row["hours"], row["bill_rate"], row["billable"]),
-                row["currency"],
-                row["work_date"],
-                time_entry_id=row["id"],
-                project_id=row["project_id"],
-                client_id=row["project__client_id"],
-                facts=time_facts(
-                    row["person__name"],
-                    row["work_date"],
-                    row["project__code"],
-                    row["project__name"],
-                    row["project__client__name"],
-                ),
-            )
+        rows = TimeEntry.objects.for_workspace(workspace).filter(**_keyed(by_type["time_entry"]))
+        for row in rows.values(*TIME_ENTRY_FIELDS):
+            found[(row["system_id"], "time_entry", row["external_id"])] = time_entry_value(row)
     if by_type.get("invoice"):
-        pairs = by_type["invoice"]
-        rows = Invoice.objects.for_workspace(workspace).filter(**_keyed(pairs))
-        for row in rows.values(
-            "id",
-            "system_id",
-            "external_id",
-            "amount",
-            "currency",
-            "issue_date",
-            "project_id",
-            "client_id",
-            "number",
-            "client__name",
-            "project__code",
-            "project__name",
-        ):
-            found[(row["system_id"], "invoice", row["external_id"])] = RecordValue(
-                row["amount"],
-                row["currency"],
-                row["issue_date"],
-                invoice_id=row["id"],
-                project_id=row["project_id"],
-                client_id=row["client_id"],
-                facts={
-                    "number": row["number"],
-                    "client": row["client__name"],
-                    "project_code": row["project__code"],
-                    "project_name": row["project__name"],
-                },
-            )
+        rows = Invoice.objects.for_workspace(workspace).filter(**_keyed(by_type["invoice"]))
+        for row in rows.values(*INVOICE_FIELDS):
+            found[(row["system_id"], "invoice", row["external_id"])] = invoice_value(row)
     if by_type.get("project"):
         pairs = by_type["project"]
         rows = Project.objects.for_workspace(workspace).filter(**_keyed(pairs))

@@ -6,11 +6,12 @@ nothing (the page then says so), rather than being dropped and listing everythin
 
 import django_filters
 
+from opsview.common.filtersets import FilterSet
 from opsview.telemetry.models import SyncEvent, SyncRun
 
 
-class SyncRunFilterSet(django_filters.FilterSet):
-    """The runs of ``queryset`` with the asked ``status``; ``asked`` is the value the page shows back."""
+class SyncRunFilterSet(FilterSet):
+    """The runs of ``queryset`` with the asked ``status``."""
 
     status = django_filters.CharFilter(label="Status")
 
@@ -18,22 +19,12 @@ class SyncRunFilterSet(django_filters.FilterSet):
         model = SyncRun
         fields = []
 
-    @property
-    def asked(self):
-        """The status in use, or None: the select marks it."""
-        return self.form.cleaned_data.get("status") if self.is_valid() else None
 
-
-class SyncEventFilterSet(django_filters.FilterSet):
-    """A run's events with the asked ``outcome``; ``asked`` is the value the page shows back."""
+class SyncEventFilterSet(FilterSet):
+    """A run's events with the asked ``outcome``."""
 
     outcome = django_filters.CharFilter(label="Outcome")
 
     class Meta:
         model = SyncEvent
         fields = []
-
-    @property
-    def asked(self):
-        """The outcome in use, or None: the links mark it and the empty list names it."""
-        return self.form.cleaned_data.get("outcome") if self.is_valid() else None

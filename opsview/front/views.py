@@ -47,7 +47,7 @@ def sync_runs(request):
     runs = SyncRun.objects.visible_to(request.user, workspace).select_related("source_system", "target_system")
     filterset = SyncRunFilterSet(request.GET, runs)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"page": page, "status": filterset.asked, "statuses": RunStatus.choices}
+    context = {"page": page, "status": filterset.asked("status"), "statuses": RunStatus.choices}
     return render(request, "front/sync_runs.html", context)
 
 
@@ -60,7 +60,7 @@ def sync_run(request, pk):
     events = SyncEvent.objects.visible_to(request.user, workspace).filter(run=run).order_by("occurred_at", "id")
     filterset = SyncEventFilterSet(request.GET, events)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "front/sync_run.html", {"run": run, "page": page, "outcome": filterset.asked})
+    return render(request, "front/sync_run.html", {"run": run, "page": page, "outcome": filterset.asked("outcome")})
 
 
 @login_required

@@ -4,11 +4,12 @@ import uuid
 
 import django_filters
 
+from opsview.common.filtersets import FilterSet
 from opsview.replay.models import Replay
 
 
-class ReplayFilterSet(django_filters.FilterSet):
-    """The replays of ``queryset`` in the asked ``batch`` (``asked``), or all of them when none is asked."""
+class ReplayFilterSet(FilterSet):
+    """The replays of ``queryset`` in the asked ``batch``, or all of them when none is asked."""
 
     # A plain Filter, not a UUIDFilter: a batch that cannot exist lists nothing instead of being dropped.
     batch = django_filters.Filter(method="in_batch", label="Requested together")
@@ -16,11 +17,6 @@ class ReplayFilterSet(django_filters.FilterSet):
     class Meta:
         model = Replay
         fields = []
-
-    @property
-    def asked(self):
-        """The batch asked for, as typed, or None: the page's heading says when it lists one batch."""
-        return self.form.cleaned_data.get("batch") if self.is_valid() else None
 
     def in_batch(self, replays, name, value):
         try:

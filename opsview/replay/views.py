@@ -134,7 +134,7 @@ def replays(request):
     total = sum(n for _, n in counts)
     context = {
         "replays": rows,
-        "batch": filterset.asked,
+        "batch": filterset.asked("batch"),
         "counts": counts,
         "total": total,
         "limit": STATUS_LIMIT,

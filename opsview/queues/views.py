@@ -1,8 +1,8 @@
 """The queue page, its CSV export, the one endpoint every action form posts to, and saved views.
 
-Views stay thin: filters live in ``filtersets``, columns in ``tables``, what people do in ``services``.
-Action forms are plain POSTs answered with a redirect, so the page works without JavaScript; with htmx
-the same POST swaps only the page's main element.
+Views stay thin: filters live in ``filtersets``, columns in ``tables``, what an action form asks in ``forms``,
+what people do in ``services``. Action forms are plain POSTs answered with a redirect, so the page works
+without JavaScript; with htmx the same POST swaps only the page's main element.
 """
 
 from django.contrib import messages

@@ -73,3 +73,64 @@ def test_executives_read_the_audit_page_managers_and_outsiders_do_not(client, tr
     assert signed_in(client, max_manager).get("/audit/").status_code == 403
     page = signed_in(client, oscar).get("/audit/")
     assert page.status_code == 200 and b"TE-1" not in page.content and b"exception.claim" not in page.content
+
+
+def _entry(northwind, ada, at, action="token.create", target_id="7"):
+    return AuditEntry.objects.create(
+        workspace=northwind.workspace,
+        at=at,
+        actor=ada,
+        actor_label="ada",
+        action=action,
+        target_type="systems.apitoken",
+        target_id=target_id,
+        target_label=f"token {target_id}",
+    )
+
+
+def test_the_audit_page_filters_by_target_and_by_whole_local_days(client, northwind, ada):
+    from datetime import datetime, time, timedelta
+
+    from django.utils import timezone
+
+    day = timezone.localdate() - timedelta(days=10)
+    _entry(northwind, ada, timezone.make_aware(datetime.combine(day, time(0, 0))), target_id="7")
+    _entry(northwind, ada, timezone.make_aware(datetime.combine(day, time(23, 59, 59))), target_id="8")
+    signed_in(client, ada)
+
+    def shown(**query):
+        page = client.get("/audit/", query).content.decode()
+        return {t for t in ("token 7", "token 8") if t in page}
+
+    assert shown(target="systems.apitoken") == {"token 7", "token 8"}
+    assert shown(target="systems.apitoken:8") == {"token 8"}
+    assert shown(target="queues.exceptionitem") == set()
+    assert shown(since=str(day), until=str(day)) == {"token 7", "token 8"}  # until takes its whole day
+    assert shown(since=str(day + timedelta(days=1))) == set()
+    assert shown(until=str(day - timedelta(days=1))) == set()
+    assert shown(action="token.") == {"token 7", "token 8"} and shown(action="token.revoke") == set()
+    # A date that is not a day is ignored, not an error.
+    for bad in ("not-a-date", "2026-02-30", "10/25/2026", "0000-00-00", "\x00"):
+        response = client.get("/audit/", {"since": bad, "until": bad})
+        assert response.status_code == 200 and b"token 7" in response.content, bad
+
+
+def test_the_audit_page_shows_the_filters_it_was_given(client, trail, olivia):
+    page = (
+        signed_in(client, olivia)
+        .get(
+            "/audit/",
+            {
+                "actor": " ada ",
+                "action": "exception.",
+                "target": "queues.exceptionitem:1",
+                "since": "2026-10-01",
+                "until": "2026-10-31",
+            },
+        )
+        .content.decode()
+    )
+    assert 'name="actor" value="ada"' in page
+    assert '<option value="exception." selected>' in page
+    assert 'name="target" value="queues.exceptionitem:1"' in page
+    assert 'name="since" value="2026-10-01"' in page and 'name="until" value="2026-10-31"' in page

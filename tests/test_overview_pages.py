@@ -103,3 +103,16 @@ def test_the_overview_counts_sync_outcomes_as_the_dashboards_do(client, db):
     assert {"succeeded": kpi["succeeded"], "failed": kpi["failed"]} == overview
     assert tile.value == "100.0%"
     assert tile_value(page, "Record events, last 7 days") == 3
+
+
+def test_the_runs_filters_show_what_was_asked_and_an_unknown_value_matches_nothing(client, olivia, northwind):
+    run = SyncRun.objects.for_workspace(northwind.workspace).get()
+    client.force_login(olivia)
+
+    running = client.get("/runs/?status=running").content.decode()
+    unknown = client.get("/runs/?status=bogus").content.decode()
+    no_outcome = client.get(f"/runs/{run.pk}/?outcome=bogus").content.decode()
+
+    assert '<option value="running" selected>' in running
+    assert "time_to_erp" not in unknown and " selected>" not in unknown
+    assert "No record events with outcome “bogus” in this run." in no_outcome

@@ -129,3 +129,19 @@ def test_only_operators_and_admins_map_an_unknown_value(client, api, northwind, 
         assert response.status_code == 403
     assert not Mapping.objects.exists()
     assert exceptions(northwind).get().status == Status.OPEN
+
+
+def test_the_toolbar_checks_only_what_the_chosen_action_needs(client, items, olivia):
+    one = items.get(external_id="TE-9")
+    signed_in(client, olivia)
+    # The toolbar posts every field: a snooze date or an assignee left there does not stop a claim.
+    response = client.post(
+        URL, {"action": "claim", "one": one.pk, "until": "next week", "assignee": "nobody"}, follow=True
+    )
+    assert "1 exception claimed." in response.content.decode()
+    assert ExceptionItem.objects.get(pk=one.pk).assignee == olivia
+
+    response = client.post(URL, {"action": "launch", "quick": f"reopen:{one.pk}"}, follow=True)
+    assert "Nothing to do: none of 1 exception could be reopened." in response.content.decode()
+    response = client.post(URL, {"action": "claim", "quick": f"launch:{one.pk}"}, follow=True)
+    assert "Choose an action." in response.content.decode()

@@ -255,3 +255,20 @@ def test_a_replay_left_running_by_a_lost_worker_is_taken_back_and_sent_with_the_
     assert seen.headers["Idempotency-Key"] == lost_replay.idempotency_key
     assert Replay.objects.get(pk=fresh_replay.pk).status == "running"
     assert Schedule.objects.filter(func="opsview.replay.tasks.requeue_stale", minutes=5).exists()
+
+
+def test_the_replays_page_lists_one_batch_and_a_batch_that_cannot_exist_lists_nothing(
+    client, api, northwind, olivia, target
+):
+    items = failing_to(api, northwind, target, "TE-1", "TE-2")
+    [first] = request_replay(olivia, northwind.workspace, only(items["TE-1"]))
+    request_replay(olivia, northwind.workspace, only(items["TE-2"]))
+    client.force_login(olivia)
+
+    everything = client.get("/replays/").content.decode()
+    one_batch = client.get("/replays/", {"batch": str(first.batch)}).content.decode()
+    no_batch = client.get("/replays/", {"batch": "not-a-batch"}).content.decode()
+
+    assert "Queued: <strong>2</strong>" in everything and "requested together" not in everything
+    assert "Queued: <strong>1</strong>" in one_batch and "Replays requested together" in one_batch
+    assert "No replays." in no_batch and "Replays requested together" in no_batch

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 
+from opsview.front.filtersets import SyncEventFilterSet, SyncRunFilterSet
 from opsview.front.forms import BrandingForm
 from opsview.front.services import update_branding
 from opsview.kpis.sync import recent_sync_totals
@@ -44,11 +45,10 @@ def home(request):
 def sync_runs(request):
     workspace = require_workspace(request)
     runs = SyncRun.objects.visible_to(request.user, workspace).select_related("source_system", "target_system")
-    status = request.GET.get("status")
-    if status:
-        runs = runs.filter(status=status)
-    page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "front/sync_runs.html", {"page": page, "status": status, "statuses": RunStatus.choices})
+    filterset = SyncRunFilterSet(request.GET, runs)
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"page": page, "status": filterset.asked("status"), "statuses": RunStatus.choices}
+    return render(request, "front/sync_runs.html", context)
 
 
 @login_required
@@ -58,11 +58,9 @@ def sync_run(request, pk):
         SyncRun.objects.visible_to(request.user, workspace).select_related("source_system", "target_system"), pk=pk
     )
     events = SyncEvent.objects.visible_to(request.user, workspace).filter(run=run).order_by("occurred_at", "id")
-    outcome = request.GET.get("outcome")
-    if outcome:
-        events = events.filter(outcome=outcome)
-    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "front/sync_run.html", {"run": run, "page": page, "outcome": outcome})
+    filterset = SyncEventFilterSet(request.GET, events)
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "front/sync_run.html", {"run": run, "page": page, "outcome": filterset.asked("outcome")})
 
 
 @login_required

@@ -1,11 +1,9 @@
 """The queue page, its CSV export, the one endpoint every action form posts to, and saved views.
 
-Views stay thin: filters live in ``filtersets``, columns in ``tables``, what people do in ``services``.
-Action forms are plain POSTs answered with a redirect, so the page works without JavaScript; with htmx
-the same POST swaps only the page's main element.
+Views stay thin: filters live in ``filtersets``, columns in ``tables``, what an action form asks in ``forms``,
+what people do in ``services``. Action forms are plain POSTs answered with a redirect, so the page works
+without JavaScript; with htmx the same POST swaps only the page's main element.
 """
-
-from datetime import datetime, time
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,10 +14,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from opsview.common.bounds import OutOfBounds, bounded_date, id_or_none
 from opsview.common.csvfiles import csv_lines
 from opsview.queues import mappings, services
 from opsview.queues.filtersets import AGES, SORTS, STATUS_OPTIONS, QueueFilterSet
+from opsview.queues.forms import QueueActionForm
 from opsview.queues.models import USER_RESOLUTIONS, ExceptionGroup, ExceptionItem, Kind, SavedView
 from opsview.queues.money import money_at_stake, stake_sentence
 from opsview.queues.selection import selected
@@ -93,58 +91,37 @@ def export_csv(request):
     return response
 
 
-def _until(value):
-    if not value:
-        raise ActionRefused("Snooze until: choose a date.")
-    try:
-        day = bounded_date(value)
-    except OutOfBounds:
-        raise ActionRefused(f"Snooze until: '{value[:40]}' is not a date (YYYY-MM-DD).") from None
-    return timezone.make_aware(datetime.combine(day, time(8, 0)))
-
-
-def _assignee(workspace, value):
-    if not value:
-        return None
-    assignee = services.teammates(workspace).filter(pk=id_or_none(value) or 0).first()
-    if assignee is None:
-        raise ActionRefused(f"Assignee: no teammate {value[:40]} in this workspace.")
-    return assignee
-
-
 @login_required
 @require_POST
 def act(request):
     """Every action form posts here: ``action`` says what; ``one``, ``group`` or ``ids`` on what."""
     workspace = require_workspace(request)
-    # A row's own button ("quick" = "claim:42") wins over the toolbar's chosen action.
-    name = request.POST.get("quick", "").partition(":")[0] or request.POST.get("action", "")
-    note = request.POST.get("note", "")
     user = request.user
+    form = QueueActionForm(request.POST, workspace=workspace)
     try:
         chosen = selected(request, workspace)
         if chosen.nothing_ticked:
             raise ActionRefused("Tick at least one exception first, or act on a whole group from its page.")
-        items, what = chosen.items, chosen.label
+        if not form.is_valid():
+            raise ActionRefused(form.refusal)
+        items, what, asked = chosen.items, chosen.label, form.cleaned_data
+        name, note = asked["action"], asked["note"]
         if name == "claim":
             done, verb = services.claim(user, workspace, items), "claimed"
         elif name == "assign":
-            assignee = _assignee(workspace, request.POST.get("assignee", ""))
+            assignee = asked["assignee"]
             done = services.assign(user, workspace, items, assignee)
             verb = f"assigned to {assignee.get_username()}" if assignee else "unassigned"
         elif name == "resolve":
-            done, verb = services.resolve(user, workspace, items, request.POST.get("resolution", ""), note), "resolved"
+            done, verb = services.resolve(user, workspace, items, asked["resolution"], note), "resolved"
         elif name == "snooze":
-            until = _until(request.POST.get("until"))
-            done, verb = services.snooze(user, workspace, items, until, note), "snoozed"
+            done, verb = services.snooze(user, workspace, items, asked["until"], note), "snoozed"
         elif name == "ignore":
             done, verb = services.ignore(user, workspace, items, note), "ignored"
         elif name == "reopen":
             done, verb = services.reopen(user, workspace, items, note), "reopened"
-        elif name == "comment":
-            done, verb = services.comment(user, workspace, items, request.POST.get("body", "")), "commented on"
         else:
-            raise ActionRefused("Choose an action.")
+            done, verb = services.comment(user, workspace, items, asked["body"]), "commented on"
     except ActionRefused as refusal:
         messages.error(request, str(refusal))
     else:

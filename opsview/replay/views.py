@@ -4,8 +4,6 @@ Plain POST forms answered with a redirect or a page, so everything works without
 JavaScript; the status fragment refreshes itself with htmx while a replay is under way.
 """
 
-import uuid
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
@@ -21,6 +19,7 @@ from opsview.queues.policies import masked_fields_for
 from opsview.queues.selection import selected
 from opsview.queues.services import ActionRefused
 from opsview.replay import services, source_resends
+from opsview.replay.filtersets import ReplayFilterSet
 from opsview.replay.models import ACTIVE, Replay, ReplayStatus
 from opsview.replay.payloads import PayloadInvalid
 from opsview.workspaces.http import require_workspace
@@ -125,13 +124,8 @@ def status(request, pk):
 def replays(request):
     """Replays of the workspace, newest first, or of one batch; refreshes itself while any is under way."""
     workspace = require_workspace(request)
-    listing = Replay.objects.visible_to(request.user, workspace)
-    batch = request.GET.get("batch", "")
-    if batch:
-        try:
-            listing = listing.filter(batch=uuid.UUID(batch))
-        except ValueError:
-            listing = listing.none()
+    filterset = ReplayFilterSet(request.GET, Replay.objects.visible_to(request.user, workspace))
+    listing = filterset.qs
     # The counts cover every replay listed, not only the rows shown.
     labels = dict(ReplayStatus.choices)
     by_status = listing.order_by().values_list("status").annotate(n=Count("id"))
@@ -140,7 +134,7 @@ def replays(request):
     total = sum(n for _, n in counts)
     context = {
         "replays": rows,
-        "batch": batch,
+        "batch": filterset.asked("batch"),
         "counts": counts,
         "total": total,
         "limit": STATUS_LIMIT,

@@ -54,3 +54,12 @@ def exceptions(firm, **filters):
 
 def only_exception(firm, **filters):
     return exceptions(firm, **filters).get()
+
+
+def twenty_posting_failures(api, firm):
+    """A group of 20 posting failures, and two other kinds to filter away; the firm's exceptions."""
+    send(api, *[failure(f"TE-{n}", f"Posting period 2026-10 is closed (entry TE-{n})",
+                        payload={"amount": "500", "currency": "EUR"}) for n in range(20)],  # fmt: skip
+         failure("TE-t", "Read timed out after 30s", code="TIMEOUT"),
+         failure("TE-m", "Unknown project code 'ACME-01'", code=""))  # fmt: skip
+    return exceptions(firm)

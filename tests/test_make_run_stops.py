@@ -90,8 +90,8 @@ def test_make_run_serves_with_the_demo_erp_and_stops_every_child_within_10_s(dem
 def test_without_network_the_script_says_once_that_the_demo_erp_is_missing_and_serves_without_it(tmp_path):
     var, wheels = tmp_path / "var", tmp_path / "no-wheels"
     wheels.mkdir()
-    env = {**os.environ, "OPSVIEW_VAR_DIR": str(var), "OPSVIEW_DEMO_ERP_PORT": str(free_port()),
-           "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), **SMALL_DEMO}  # fmt: skip  # pip finds no trytond anywhere
+    env = {**os.environ, "OPSVIEW_VAR_DIR": str(var), "OPSVIEW_DEMO_ERP_PORT": str(free_port()), **SMALL_DEMO}
+    env |= {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels)}  # pip finds no trytond anywhere
     env.pop("DATABASE_URL", None)
     subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
     log = tmp_path / "serve.log"

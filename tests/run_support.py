@@ -17,6 +17,8 @@ import hashlib
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,6 +101,28 @@ def django_db_setup(django_db_setup, django_db_blocker, request):
     yield
     if database is not None and request.config.getvalue("reuse_db"):  # kept by pytest-django, but this run's
         _remove(database)
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(request):
+    """``put(path, env)``: a migrated SQLite database at ``path``, as ``manage.py migrate`` with ``env`` leaves it.
+
+    On SQLite, a copy of the database this run migrated (the same migrations, so the same tables and rows);
+    on PostgreSQL, where there is none, ``migrate`` runs.
+    """
+    database = sqlite_test_database()
+    if database is not None:
+        request.getfixturevalue("django_db_setup")
+
+    def put(path: Path, env: dict):
+        migrated = _run.get("migrated")
+        if database is not None and migrated is not None and migrated.exists():
+            shutil.copyfile(migrated, path)
+        else:
+            migrate = [sys.executable, "manage.py", "migrate", "--no-input", "-v0"]
+            subprocess.run(migrate, cwd=ROOT, env={**env, "DATABASE_URL": f"sqlite:///{path}"}, check=True)
+
+    return put
 
 
 def must_not_skip(item) -> str | None:

@@ -26,7 +26,7 @@ SMALL_DEMO = {"OPSVIEW_DEMO_PEOPLE": "24"}  # the same story, fewer people: seed
 
 
 @pytest.fixture(scope="module")
-def demo_var(tmp_path_factory, tryton_firm_build):
+def demo_var(tmp_path_factory, tryton_firm_build, migrated_sqlite):
     var = tmp_path_factory.mktemp("var")
     venv, _firm = tryton_firm_build
     (var / "tryton").mkdir()
@@ -35,7 +35,7 @@ def demo_var(tmp_path_factory, tryton_firm_build):
         shutil.copyfile(base, var / "tryton" / base.name)
     env = {**os.environ, "OPSVIEW_VAR_DIR": str(var), "OPSVIEW_DEMO_ERP_PORT": str(free_port()), **SMALL_DEMO}
     env.pop("DATABASE_URL", None)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
+    migrated_sqlite(var / "opsview.sqlite3", env)
     return env
 
 
@@ -87,13 +87,16 @@ def test_make_run_serves_with_the_demo_erp_and_stops_every_child_within_10_s(dem
         kill_tree(script)
 
 
-def test_without_network_the_script_says_once_that_the_demo_erp_is_missing_and_serves_without_it(tmp_path):
+def test_without_network_the_script_says_once_that_the_demo_erp_is_missing_and_serves_without_it(
+    tmp_path, migrated_sqlite
+):
     var, wheels = tmp_path / "var", tmp_path / "no-wheels"
     wheels.mkdir()
     env = {**os.environ, "OPSVIEW_VAR_DIR": str(var), "OPSVIEW_DEMO_ERP_PORT": str(free_port()), **SMALL_DEMO}
     env |= {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels)}  # pip finds no trytond anywhere
     env.pop("DATABASE_URL", None)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
+    var.mkdir()
+    migrated_sqlite(var / "opsview.sqlite3", env)
     log = tmp_path / "serve.log"
     with open(log, "w") as out:
         script = subprocess.Popen(["bash", "scripts/serve.sh", "127.0.0.1", str(free_port())], cwd=ROOT, env=env,

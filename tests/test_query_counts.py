@@ -129,9 +129,12 @@ def seed(northwind, contoso, ada, olivia, max_manager, erin, api):
     """Two firms, the cast, and failures in the queue: three in one group, two of other causes."""
     Membership.objects.create(user=erin, workspace=contoso.workspace, role=Role.EXECUTIVE)  # for the portfolio
     sync_failures.on_sync_events(northwind.workspace, list(SyncEvent.objects.for_workspace(northwind.workspace)))
-    send(api, *[failure(f"TE-{n}", payload={"amount": "500", "currency": "EUR"}) for n in range(3)],
-         failure("TE-t", "Read timed out after 30s", code="TIMEOUT"),
-         failure("TE-m", "Unknown project code 'ACME-01'", code=""))  # fmt: skip
+    send(
+        api,
+        *[failure(f"TE-{n}", payload={"amount": "500", "currency": "EUR"}) for n in range(3)],
+        failure("TE-t", "Read timed out after 30s", code="TIMEOUT"),
+        failure("TE-m", "Unknown project code 'ACME-01'", code=""),
+    )
     item = ExceptionItem.objects.for_workspace(northwind.workspace).filter(external_id="TE-0").get()
     run = SyncRun.objects.for_workspace(northwind.workspace).order_by("pk").first()
     users = {"admin": ada, "operator": olivia, "manager": max_manager, "executive": erin}
@@ -170,8 +173,10 @@ def test_no_view_makes_more_queries_than_its_baseline(seed):
     for name, route, takes_arguments in named_patterns():
         view = view_of(name, route)
         if takes_arguments and view.kwargs is None:
-            problems.append(f"{name} ({route}): add it to VIEWS in tests/test_query_counts.py, saying what to fill "
-                            f"its URL arguments with; then run {HOW_TO_UPDATE}")  # fmt: skip
+            problems.append(
+                f"{name} ({route}): add it to VIEWS in tests/test_query_counts.py, saying what to fill "
+                f"its URL arguments with; then run {HOW_TO_UPDATE}"
+            )
             continue
         count = count_queries(seed, view, reverse(name, kwargs=view.kwargs(seed) if view.kwargs else None))
         if count is None:
@@ -182,8 +187,10 @@ def test_no_view_makes_more_queries_than_its_baseline(seed):
         if name not in baselines:
             problems.append(f"{name} ({route}) has no query-count baseline ({count} now): run {HOW_TO_UPDATE}")
         elif count > baselines[name]:
-            problems.append(f"{name} ({route}) makes {count} queries, {count - baselines[name]} more than its "
-                            f"baseline of {baselines[name]}")  # fmt: skip
+            problems.append(
+                f"{name} ({route}) makes {count} queries, {count - baselines[name]} more than its "
+                f"baseline of {baselines[name]}"
+            )
         elif count < baselines[name] and connection.vendor == "sqlite":
             lower.append(f"{name}: {count} queries, baseline {baselines[name]}")
     gone = sorted(set(baselines) - set(counts))
@@ -193,6 +200,7 @@ def test_no_view_makes_more_queries_than_its_baseline(seed):
     if gone:
         problems.append(f"baselines of views that are gone or answer no GET: {', '.join(gone)}; run {HOW_TO_UPDATE}")
     if lower:
-        warnings.warn(f"Fewer queries than the baseline; lower it with {HOW_TO_UPDATE}: " + "; ".join(lower),
-                      stacklevel=1)  # fmt: skip
+        warnings.warn(
+            f"Fewer queries than the baseline; lower it with {HOW_TO_UPDATE}: " + "; ".join(lower), stacklevel=1
+        )
     assert not problems, "\n".join(problems)

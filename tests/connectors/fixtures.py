@@ -57,8 +57,9 @@ def tryton_host(request, tmp_path_factory):
     """The session's one trytond, with a fresh database ready for each test of the session that takes one."""
     from tests.connectors.tryton_env import TrytonHost, TrytonUnavailable
 
-    wanted = {kind: sum(fixture in item.fixturenames for item in request.session.items)
-              for fixture, kind in KINDS.items()}  # fmt: skip
+    wanted = {
+        kind: sum(fixture in item.fixturenames for item in request.session.items) for fixture, kind in KINDS.items()
+    }
     host = None
     for fixture, kind in KINDS.items():
         if not wanted[kind]:

@@ -130,8 +130,8 @@ class TrytonDatabase:
 
     def open_fiscal_year(self, day: str) -> dict:
         """Fix the cause of a failed posting as an accountant would: create the fiscal year, through the server."""
-        out = env.tools(self.venv, "open-fiscal-year", self.rpc_url(self.database), self.username, self.password,
-                        day, what="opening the fiscal year")  # fmt: skip
+        args = ("open-fiscal-year", self.rpc_url(self.database), self.username, self.password, day)
+        out = env.tools(self.venv, *args, what="opening the fiscal year")
         return json.loads(out)
 
 

@@ -92,8 +92,9 @@ def django_db_setup(django_db_setup, django_db_blocker, request):
     database = sqlite_test_database()
     if database is not None and not _run.get("restored"):
         migrated = _run["migrated"]
-        for stale in migrated.parent.glob("migrated-*.sqlite3"):
-            stale.unlink(missing_ok=True)
+        for stale in migrated.parent.glob("migrated-*.sqlite3"):  # of other migrations
+            if stale != migrated:
+                stale.unlink(missing_ok=True)
         building = migrated.with_suffix(f".{os.getpid()}")
         with django_db_blocker.unblock(), sqlite3.connect(database) as source, sqlite3.connect(building) as copy:
             source.backup(copy)

@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench-ingest bench-queues bench-replay bench-dashboards clean
+.PHONY: run test test-fast lint format bench-ingest bench-queues bench-replay bench-dashboards clean
 .PHONY: serve bench-soak
 
 $(VENV)/.installed: requirements.txt
@@ -30,12 +30,19 @@ run: $(VENV)/.installed
 serve: $(VENV)/.installed
 	bash scripts/serve-production.sh
 
-## Install what the tests need and run them (SQLite, or DATABASE_URL when set).
+## Install what the tests need and run them all, as CI does (SQLite, or DATABASE_URL when set), on a test
+## database built from scratch.
 test: $(VENV)/.installed-dev
 	bash scripts/ensure-chromium.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest --create-db $(PYTEST_ARGS)
+
+## The edit-test loop: lint, then every test but the browser and Tryton ones, on the reused test database.
+test-fast: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest --reuse-db -m "not browser and not tryton" $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

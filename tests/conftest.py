@@ -19,8 +19,8 @@ from opsview.telemetry.models import SyncEvent, SyncRun
 from opsview.workspaces.models import Membership, Workspace
 from opsview.workspaces.roles import Role
 
-# The local HTTP server and the real Tryton server, for connector and pull tests alike.
-pytest_plugins = ["tests.connectors.fixtures", "tests.browser", "tests.demo_erp_support"]
+# The local HTTP server and the real Tryton server, for connector and pull tests alike; how the suite runs.
+pytest_plugins = ["tests.connectors.fixtures", "tests.browser", "tests.demo_erp_support", "tests.run_support"]
 
 PASSWORD = "correct horse battery staple"
 

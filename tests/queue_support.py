@@ -54,3 +54,13 @@ def exceptions(firm, **filters):
 
 def only_exception(firm, **filters):
     return exceptions(firm, **filters).get()
+
+
+def twenty_posting_failures(api, firm):
+    """A group of 20 posting failures, and two other kinds to filter away; the firm's exceptions."""
+    amount = {"amount": "500", "currency": "EUR"}
+    group = [failure(f"TE-{n}", f"Posting period 2026-10 is closed (entry TE-{n})", payload=amount) for n in range(20)]
+    timeout = failure("TE-t", "Read timed out after 30s", code="TIMEOUT")
+    unknown = failure("TE-m", "Unknown project code 'ACME-01'", code="")
+    send(api, *group, timeout, unknown)
+    return exceptions(firm)

@@ -10,3 +10,14 @@ import os
 os.environ.setdefault("OPSVIEW_DEBUG", "1")
 
 from opsview.settings import *  # noqa: E402, F403
+from opsview.settings import DATABASES, VAR_DIR  # noqa: E402
+
+# Production hashes passwords slowly on purpose (PBKDF2, a million rounds); the cast signs in hundreds of
+# times, and no test is about the hash itself, so the tests store passwords with a fast one.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not SQLite's in-memory default, so a run can start from a copy of the migrated database
+    # (``--reuse-db``, see tests/run_support.py); one per process, so two runs in one checkout do not collide.
+    (VAR_DIR / "test-db").mkdir(exist_ok=True)
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db" / f"opsview-{os.getpid()}.sqlite3")}

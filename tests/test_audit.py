@@ -37,6 +37,7 @@ def test_entries_cannot_be_changed_or_deleted_through_the_app(trail):
         entry.delete()
 
 
+@pytest.mark.postgresql
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL only")
 def test_postgresql_refuses_update_and_delete_of_queue_entries(trail):
     count = AuditEntry.objects.count()

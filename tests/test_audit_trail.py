@@ -27,6 +27,7 @@ def test_the_app_cannot_change_or_delete_an_entry(entry):
     assert AuditEntry.objects.get(pk=entry.pk).note == ""
 
 
+@pytest.mark.postgresql
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL only")
 def test_postgresql_refuses_update_and_delete_in_sql(entry):
     from django.db.utils import DatabaseError

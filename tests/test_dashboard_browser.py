@@ -1,5 +1,5 @@
 """In real Chromium: the executive dashboard draws every chart, a click on an aging bar opens exactly its entries,
-the manager view shows only the manager's projects, and nothing is fetched from outside the app.
+and nothing is fetched from outside the app. (The manager's view: tests/test_dashboard_manager_view.py.)
 
 Drives Debian's chromium through Playwright against the live test server.
 Skipped, saying why, where Chromium or Playwright is not installed.
@@ -10,13 +10,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from opsview.kpis.rollups import rollup_day
 from opsview.workspaces.roles import Role
 from tests.browser import BROWSER, sign_in
 from tests.conftest import make_user
-from tests.kpi_books import Books, at, day
+from tests.dashboard_support import PERIOD, dashboard_books
 
-PERIOD = "start=2026-11-01&end=2026-11-20"
 CHARTS = ["aging", "wip-trend", "billing-lag", "sync", "worst-clients", "worst-projects"]
 
 pytestmark = BROWSER
@@ -47,22 +45,7 @@ def page(browser, live_server, outside_requests):
 
 @pytest.fixture
 def books(transactional_db):
-    books = Books()
-    books.entry("2026-11-18", 3, "draft")
-    books.entry("2026-11-12", 4, "submitted")
-    books.entry("2026-10-21", "1.5", "submitted", project=books.b1)
-    books.invoice("INV-10", 300, "issued", issued="2026-11-10")
-    books.entry("2026-11-02", 1, approved_at="2026-11-03 08:00", invoice="INV-10")
-    books.entry("2026-11-03", 2, approved_at="2026-11-04 08:00", invoice="INV-10")
-    books.entry("2026-11-06", 5, approved_at="2026-11-09 10:00")
-    books.entry("2026-11-06", 2, approved_at="2026-11-09 10:00", project=books.b1)
-    books.entry("2026-11-06", 1, approved_at="2026-11-10 10:00", project=books.g1, rate="200")
-    books.events(3, "succeeded", "2026-11-01 09:00")
-    books.events(1, "failed", "2026-11-01 09:00")
-    books.events(4, "succeeded", "2026-11-02 09:00")
-    for n in range(5, 20):
-        rollup_day(books.workspace, day(f"2026-11-{n:02}"), now=at("2026-11-20 12:00"))
-    return books
+    return dashboard_books()
 
 
 def test_the_executive_dashboard_draws_every_chart(page, books, outside_requests):
@@ -99,18 +82,3 @@ def test_a_click_on_an_aging_bar_opens_its_entries(page, books):
     assert caption == "Time waiting for approval (unapproved time aging) · 8–14 days since the work date · submitted"
     assert page.locator("p.totals").inner_text() == "1 entry · 4.00 h · EUR 400.00"
     assert page.locator("tbody tr").count() == 1
-
-
-def test_the_manager_view_shows_only_the_managers_projects(page, books):
-    mara = make_user("mara", books.workspace, Role.MANAGER)
-    books.mara.user = mara
-    books.mara.save()
-    sign_in(page, "mara")
-    page.goto(f"/dashboards/projects/?{PERIOD}")
-    assert page.locator("h1").inner_text() == "My projects"
-    names = page.locator("tr[data-project] td:first-child a").all_inner_texts()
-    assert names == ["A1 Acme rollout"]
-    page.goto(f"/dashboards/executive/?{PERIOD}")
-    page.locator('#chart-worst-projects .chart[data-rendered="1"]').wait_for()
-    labels = page.locator("#chart-worst-projects .ytick text").all_text_contents()
-    assert labels == ["Acme rollout (EUR)"]

@@ -22,6 +22,7 @@ from opsview.telemetry.models import SyncEvent
 from tests.queue_support import EVENTS_URL, failure, later, success
 
 pytestmark = [
+    pytest.mark.postgresql,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         connection.vendor != "postgresql",

@@ -31,6 +31,7 @@ from tests.replay_support import failing_to, webhook_system
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = [
+    pytest.mark.postgresql,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         connection.vendor != "postgresql",

@@ -36,7 +36,7 @@ def test_a_cluster_without_live_workers_is_starting_not_running():
     assert (running["state"], running["workers"], running["clusters"]) == ("running", 2, 2)
 
 
-def test_healthz_sees_a_running_task_cluster(client, db, settings, tmp_path):
+def test_healthz_sees_a_running_task_cluster(client, db, settings, tmp_path, migrated_sqlite):
     """Starts a real django-q2 cluster and waits for its heartbeat to show in /healthz."""
     settings.CACHES = {
         "default": {
@@ -46,7 +46,7 @@ def test_healthz_sees_a_running_task_cluster(client, db, settings, tmp_path):
     }
     env = os.environ | {"OPSVIEW_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'q.sqlite3'}"}
     manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-    subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=env, check=True)
+    migrated_sqlite(tmp_path / "q.sqlite3", env)
     cluster = subprocess.Popen([*manage, "qcluster"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 90  # a loaded CI machine starts the cluster slowly

@@ -12,6 +12,7 @@ from tests.test_ingest_states import time_entry
 from tests.test_ingest_sync_events import event
 
 pytestmark = [
+    pytest.mark.postgresql,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="row locking is exercised on PostgreSQL"),
 ]

@@ -11,6 +11,7 @@ from opsview.replay.tasks import run_replay
 from tests.replay_support import failing_to, webhook_system
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(
     connection.vendor == "sqlite",

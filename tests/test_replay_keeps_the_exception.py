@@ -155,6 +155,7 @@ def test_a_mistyped_confirmation_count_re_renders_the_form_saying_what_was_wrong
     assert not Replay.objects.exists()
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(
     connection.vendor == "sqlite",

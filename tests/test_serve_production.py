@@ -26,6 +26,7 @@ def redis_up():
 
 
 pytestmark = [
+    pytest.mark.postgresql,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="the production profile runs on PostgreSQL only"),
     pytest.mark.skipif(not redis_up(), reason="the production profile needs Redis at 127.0.0.1:6379"),

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from opsview.demo import catalog
+from opsview.env import envint
 
 DEMO_DAYS = 183
-DEFAULT_PEOPLE = 150
+# OPSVIEW_DEMO_PEOPLE makes ``make run``'s demo (and its ERP) smaller: the tests of ``make run`` start it in seconds.
+DEFAULT_PEOPLE = envint("OPSVIEW_DEMO_PEOPLE", 150)
 DEFAULT_ENTRIES_PER_PERSON_DAY = 2.0
 PEOPLE_PER_WORKSPACE = 600
 PROJECTS_PER_PERSON = 40 / 150

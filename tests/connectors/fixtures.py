@@ -32,6 +32,7 @@ def sleeps():
 
 
 TRYTON_TIMINGS = {}
+FIRM_KIND = "firm"
 
 
 @pytest.fixture(scope="session")
@@ -47,20 +48,52 @@ def tryton_build():
     return venv, template, ids
 
 
-@pytest.fixture
-def tryton_server(tryton_build, tmp_path):
-    """A trytond on 127.0.0.1 serving a fresh copy of the template database."""
-    from tests.connectors.tryton_env import TrytonServer, TrytonUnavailable
+# The session's tests that take a Tryton database of each kind: the scenario's, and the small firm's.
+KINDS = {"tryton_server": "opsview", "tryton_firm": FIRM_KIND}
 
-    server = TrytonServer(*tryton_build, tmp_path)
+
+@pytest.fixture(scope="session")
+def tryton_host(request, tmp_path_factory):
+    """The session's one trytond, with a fresh database ready for each test of the session that takes one."""
+    from tests.connectors.tryton_env import TrytonHost, TrytonUnavailable
+
+    wanted = {
+        kind: sum(fixture in item.fixturenames for item in request.session.items) for fixture, kind in KINDS.items()
+    }
+    host = None
+    for fixture, kind in KINDS.items():
+        if not wanted[kind]:
+            continue
+        venv, source = request.getfixturevalue(f"{fixture}_source")
+        host = host or TrytonHost(venv, tmp_path_factory.mktemp("tryton"))
+        host.provide(kind, source, wanted[kind])
     started = time.monotonic()
     try:
-        server.start()
+        host.start()
     except TrytonUnavailable as error:
         pytest.fail(str(error), pytrace=False)
-    TRYTON_TIMINGS.setdefault("server_start_seconds", round(time.monotonic() - started, 1))
-    yield server
-    server.stop()
+    TRYTON_TIMINGS["server_start_seconds"] = round(time.monotonic() - started, 1)
+    yield host
+    host.stop()
+
+
+@pytest.fixture(scope="session")
+def tryton_server_source(tryton_build):
+    venv, template, _ids = tryton_build
+    return venv, template / "opsview.sqlite"
+
+
+@pytest.fixture(scope="session")
+def tryton_firm_source(tryton_firm_build):
+    return tryton_firm_build
+
+
+@pytest.fixture
+def tryton_server(tryton_build, tryton_host):
+    """A fresh copy of the template database (the scenario's records) on the session's trytond."""
+    from tests.connectors.tryton_env import TrytonDatabase
+
+    return TrytonDatabase(tryton_host, tryton_host.take("opsview"), tryton_build[2])
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -81,20 +114,8 @@ def tryton_firm_build():
 
 
 @pytest.fixture
-def tryton_firm(tryton_firm_build, tmp_path):
-    """A trytond on a free port serving a fresh copy of the firm database, as database ``firm``."""
-    import shutil
+def tryton_firm(tryton_host):
+    """A fresh copy of the small firm's database (``FIRM_SPEC``) on the session's trytond."""
+    from tests.connectors.tryton_env import TrytonDatabase
 
-    from opsview.demo.erp.env import TrytonServer, TrytonUnavailable
-    from tests.connectors.tryton_env import FIRM
-
-    venv, firm = tryton_firm_build
-    shutil.copyfile(firm, tmp_path / f"{FIRM}.sqlite")
-    server = TrytonServer(venv, tmp_path, [FIRM])
-    server.database = FIRM
-    try:
-        server.start()
-    except TrytonUnavailable as error:
-        pytest.fail(str(error), pytrace=False)
-    yield server
-    server.stop()
+    return TrytonDatabase(tryton_host, tryton_host.take(FIRM_KIND))

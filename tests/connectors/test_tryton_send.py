@@ -43,8 +43,9 @@ def invoices(tryton):
 
 def test_check_says_what_answered_and_refuses_a_wrong_password(tryton_firm):
     with connect(tryton_firm) as tryton:
-        assert tryton.check() == "Tryton 8.2, database firm, user admin"
-    with TrytonConnector(tryton_firm.url, "firm", "admin", "wrong") as tryton, pytest.raises(AuthenticationFailed):
+        assert tryton.check() == f"Tryton 8.2, database {tryton_firm.database}, user admin"
+    wrong = TrytonConnector(tryton_firm.url, tryton_firm.database, "admin", "wrong")
+    with wrong as tryton, pytest.raises(AuthenticationFailed):
         tryton.check()
 
 

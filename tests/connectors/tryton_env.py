@@ -1,12 +1,12 @@
-"""A real trytond for the tests: its own venv, a template database built once, a server per test.
+"""A real trytond for the tests: its own venv, a template database built once, one server per session.
 
 The Tryton venv (trytond, proteus and the modules, from PyPI) lives apart from the
 app's, under ``OPSVIEW_TRYTON_CACHE`` (default ``~/.cache/opsview/tryton``), and so
 does the template SQLite database: activated modules plus the scenario data of
 ``tryton_scenario.py``, keyed by the installed versions and the scenario's text.
-Each test gets a copy of the template and a ``trytond`` started on a free port of
-127.0.0.1, stopped after it. Nothing is skipped: if Tryton cannot be installed or
-started, the tests fail and say why.
+One ``trytond`` on a free port of 127.0.0.1 serves the session, and each test gets a
+database of its own: a fresh copy of the template (or of the firm database). Nothing
+is skipped: if Tryton cannot be installed or started, the tests fail and say why.
 """
 
 import hashlib
@@ -16,6 +16,8 @@ import shutil
 import sys
 import time
 from pathlib import Path
+
+import httpx
 
 from opsview.demo.erp import env
 from opsview.demo.erp.env import (  # noqa: F401 - the tests' fixtures import them from here
@@ -76,18 +78,60 @@ def prepare() -> tuple[Path, Path, dict, dict]:
     return venv, template, ids, timings
 
 
-class TrytonServer(env.TrytonServer):
-    """``trytond -d opsview`` on a copy of the template, on a free port of 127.0.0.1."""
+class TrytonHost(env.TrytonServer):
+    """One trytond for the whole test session, serving a fresh copy of a built database to each test.
 
-    def __init__(self, venv: Path, template: Path, ids: dict, workdir: Path):
-        shutil.copyfile(template / f"{DATABASE}.sqlite", workdir / f"{DATABASE}.sqlite")
-        super().__init__(venv, workdir, [DATABASE])
-        self.ids, self.workdir, self.database = ids, workdir, DATABASE
+    trytond lists the databases of its directory at most every five minutes (its session timeout) and
+    serves none it has not listed, so the copies are made before it starts: as many of each kind as the
+    session's tests will take. A test that finds none left gets a new copy and a restarted server.
+    """
+
+    def __init__(self, venv: Path, directory: Path):
+        super().__init__(venv, directory, [])
+        self.sources, self.unused, self.made = {}, {}, 0
+
+    def provide(self, kind: str, source: Path, count: int):
+        """Copies of the SQLite file ``source`` for ``count`` tests, as databases ``KIND-N``."""
+        self.sources[kind] = source
+        self.unused.setdefault(kind, [])
+        for _ in range(count):
+            self.made += 1
+            name = f"{kind}-{self.made}"
+            shutil.copyfile(source, self.directory / f"{name}.sqlite")
+            self.unused[kind].append(name)
+
+    def start(self, timeout=60):
+        self.databases = [next(name for names in self.unused.values() for name in names)]
+        return super().start(timeout)
+
+    def take(self, kind: str) -> str:
+        """A database of ``kind`` no test has used, loaded by the server (trytond loads it on a first request)."""
+        if not self.unused[kind]:
+            self.provide(kind, self.sources[kind], 1)
+            self.stop()
+            self.start()
+        name = self.unused[kind].pop(0)
+        # A login does not load a database's modules; this path does (then answers 404).
+        httpx.get(f"{self.url}/{name}/r/load", timeout=120)
+        return name
+
+
+class TrytonDatabase:
+    """One test's own Tryton database on the session's server: where it is, and its scenario's ids."""
+
+    def __init__(self, host: TrytonHost, database: str, ids: dict | None = None):
+        self.host, self.database, self.ids = host, database, ids or {}
+        self.venv, self.url, self.port = host.venv, host.url, host.port
+        self.username, self.password = host.username, host.password
+
+    def rpc_url(self, database: str) -> str:
+        """The XML-RPC address of ``database`` on the server, as proteus takes it."""
+        return self.host.rpc_url(database)
 
     def open_fiscal_year(self, day: str) -> dict:
         """Fix the cause of a failed posting as an accountant would: create the fiscal year, through the server."""
-        out = env.tools(self.venv, "open-fiscal-year", self.rpc_url(DATABASE), self.username, self.password, day,
-                        what="opening the fiscal year")  # fmt: skip
+        args = ("open-fiscal-year", self.rpc_url(self.database), self.username, self.password, day)
+        out = env.tools(self.venv, *args, what="opening the fiscal year")
         return json.loads(out)
 
 

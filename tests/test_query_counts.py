@@ -1,0 +1,206 @@
+"""Every page and API view that answers GET makes no more SQL queries than its baseline in query_counts.json.
+
+The views are every named URL pattern of the resolver, each asked for by a signed-in user of the role it is
+for (or the system's API token, or nobody for the sign-in pages) on a small seeded workspace: two firms,
+the cast, a handful of failures in the queue. A count that grows fails and names the view, the baseline and
+the new count: a list that runs one query per row makes its count grow with the seed's rows. A count that
+falls passes with a warning saying to lower the baseline.
+
+Rewrite the baselines after a change that means to move them (on SQLite, the default database):
+
+    UPDATE_QUERY_COUNTS=1 .venv/bin/pytest tests/test_query_counts.py
+
+The baselines are SQLite's counts; on PostgreSQL a few views need fewer, and none may need more.
+
+A new view that takes URL arguments needs an entry in ``VIEWS`` below saying what to fill them with.
+"""
+
+import json
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
+
+from opsview.queues import sync_failures
+from opsview.queues.models import ExceptionItem
+from opsview.telemetry.models import SyncEvent, SyncRun
+from opsview.workspaces.models import Membership
+from opsview.workspaces.roles import Role
+from tests.conftest import make_user
+from tests.queue_support import failure, send
+
+BASELINES = Path(__file__).with_name("query_counts.json")
+UPDATE = os.environ.get("UPDATE_QUERY_COUNTS") == "1"
+HOW_TO_UPDATE = "UPDATE_QUERY_COUNTS=1 .venv/bin/pytest tests/test_query_counts.py"
+
+
+@dataclass(frozen=True)
+class View:
+    """Who asks for a view, and with what: URL arguments (from the seed), a query string; and what it answers."""
+
+    who: str = "admin"  # admin, operator, manager, executive, token (the Harvest system's) or anonymous
+    kwargs: object = None  # seed -> the URL's arguments
+    query: dict = field(default_factory=dict)
+    status: int = 200  # what it answers; 3xx also passes
+
+
+# Views whose URL takes arguments, or whose user is not the admin. Any other view is asked for by the admin.
+VIEWS = {
+    "home": View("operator"),
+    "sync-runs": View("operator"),
+    "sync-run": View("operator", lambda s: {"pk": s.run.pk}),
+    "queue": View("operator"),
+    "queue-export": View("operator"),
+    "queue-delete-view": View("operator", lambda s: {"pk": 1}),
+    "queue-settings": View("admin"),
+    "queue-item": View("operator", lambda s: {"pk": s.item.pk}),
+    "queue-group": View("operator", lambda s: {"pk": s.item.group_id}),
+    "queue-group-guide": View("operator", lambda s: {"pk": s.item.group_id}),
+    "queue-group-map": View("operator", lambda s: {"pk": s.item.group_id}),
+    "replays": View("operator"),
+    "replay-request": View("operator"),
+    "replay-edit": View("operator", lambda s: {"pk": s.item.pk}),
+    "replay-status": View("operator", lambda s: {"pk": s.item.pk}),
+    "replay-map-group": View("operator", lambda s: {"pk": s.item.group_id}),
+    "executive-dashboard": View("executive"),
+    "chart-csv": View("executive", lambda s: {"key": "aging"}),
+    "my-projects": View("manager"),
+    "project-billing": View("manager", lambda s: {"pk": s.firm.managed_project.pk}),
+    "portfolio": View("executive"),
+    "time-entries": View("executive"),
+    "sync-events": View("operator"),
+    "system-edit": View("admin", lambda s: {"pk": s.firm.erp.pk}),
+    "system-test": View("admin", lambda s: {"pk": s.firm.erp.pk}),
+    "system-pull": View("admin", lambda s: {"pk": s.firm.erp.pk}),
+    "workspace-logo": View("admin", lambda s: {"pk": s.firm.workspace.pk}, status=404),  # the seed has no logo
+    "revoke-token": View("admin", lambda s: {"pk": s.firm.token.pk}),
+    "login": View("anonymous"),
+    "password_reset": View("anonymous"),
+    "password_reset_done": View("anonymous"),
+    "password_reset_confirm": View("anonymous", lambda s: {"uidb64": "MQ", "token": "set-password"}),
+    "password_reset_complete": View("anonymous"),
+    "healthz": View("anonymous"),
+    "api-whoami": View("token"),
+    "api-sync-runs": View("token"),
+    "api-sync-run": View("token", lambda s: {"pk": s.run.pk}),
+    "api-sync-run-finish": View("token", lambda s: {"pk": s.run.pk}),
+    "api-sync-events": View("token"),
+    "api-mappings": View("token"),
+}
+API_DEFAULT = View("executive")  # the KPI API, /api/v1/kpis/...: for people signed in
+STATES_API_DEFAULT = View("token")  # the states API, /api/v1/states/...: for integrations
+
+
+def named_patterns(patterns=None, prefix=""):
+    """(name, route) of every named URL pattern, through every include."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            yield from named_patterns(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield pattern.name, prefix + str(pattern.pattern), bool(pattern.pattern.converters)
+
+
+def view_of(name, route):
+    if name in VIEWS:
+        return VIEWS[name]
+    if route.startswith("api/v1/states/"):
+        return STATES_API_DEFAULT
+    if route.startswith("api/"):
+        return API_DEFAULT
+    return View()
+
+
+@dataclass
+class Seed:
+    firm: object
+    run: SyncRun
+    item: ExceptionItem
+    users: dict
+
+
+@pytest.fixture
+def seed(northwind, contoso, ada, olivia, max_manager, erin, api):
+    """Two firms, the cast, and failures in the queue: three in one group, two of other causes."""
+    Membership.objects.create(user=erin, workspace=contoso.workspace, role=Role.EXECUTIVE)  # for the portfolio
+    sync_failures.on_sync_events(northwind.workspace, list(SyncEvent.objects.for_workspace(northwind.workspace)))
+    send(
+        api,
+        *[failure(f"TE-{n}", payload={"amount": "500", "currency": "EUR"}) for n in range(3)],
+        failure("TE-t", "Read timed out after 30s", code="TIMEOUT"),
+        failure("TE-m", "Unknown project code 'ACME-01'", code=""),
+    )
+    item = ExceptionItem.objects.for_workspace(northwind.workspace).filter(external_id="TE-0").get()
+    run = SyncRun.objects.for_workspace(northwind.workspace).order_by("pk").first()
+    users = {"admin": ada, "operator": olivia, "manager": max_manager, "executive": erin}
+    make_user("outsider", contoso.workspace, Role.ADMIN)
+    return Seed(northwind, run, item, users)
+
+
+def client_for(seed, who):
+    client = APIClient()
+    if who == "token":
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {seed.firm.raw_token}")
+    elif who != "anonymous":
+        client.force_login(seed.users[who])
+    return client
+
+
+def count_queries(seed, view, url):
+    """The queries of a second GET of ``url`` (the first warms what a process caches once); None if no GET."""
+    client = client_for(seed, view.who)
+    first = client.get(url, view.query)
+    if first.status_code == 405:
+        return None
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, view.query)
+    assert response.status_code == view.status or 300 <= response.status_code < 400, (
+        f"{url} answered {response.status_code} to {view.who}: fix its entry in VIEWS of tests/test_query_counts.py"
+    )
+    return len(queries)
+
+
+def test_no_view_makes_more_queries_than_its_baseline(seed):
+    if UPDATE and connection.vendor != "sqlite":
+        pytest.fail("The baselines are SQLite's counts: rewrite them without DATABASE_URL")
+    baselines = json.loads(BASELINES.read_text()) if BASELINES.exists() else {}
+    counts, problems, lower = {}, [], []
+    for name, route, takes_arguments in named_patterns():
+        view = view_of(name, route)
+        if takes_arguments and view.kwargs is None:
+            problems.append(
+                f"{name} ({route}): add it to VIEWS in tests/test_query_counts.py, saying what to fill "
+                f"its URL arguments with; then run {HOW_TO_UPDATE}"
+            )
+            continue
+        count = count_queries(seed, view, reverse(name, kwargs=view.kwargs(seed) if view.kwargs else None))
+        if count is None:
+            continue  # answers no GET
+        counts[name] = count
+        if UPDATE:
+            continue
+        if name not in baselines:
+            problems.append(f"{name} ({route}) has no query-count baseline ({count} now): run {HOW_TO_UPDATE}")
+        elif count > baselines[name]:
+            problems.append(
+                f"{name} ({route}) makes {count} queries, {count - baselines[name]} more than its "
+                f"baseline of {baselines[name]}"
+            )
+        elif count < baselines[name] and connection.vendor == "sqlite":
+            lower.append(f"{name}: {count} queries, baseline {baselines[name]}")
+    gone = sorted(set(baselines) - set(counts))
+    if UPDATE:
+        BASELINES.write_text(json.dumps(dict(sorted(counts.items())), indent=2) + "\n")
+        return
+    if gone:
+        problems.append(f"baselines of views that are gone or answer no GET: {', '.join(gone)}; run {HOW_TO_UPDATE}")
+    if lower:
+        warnings.warn(
+            f"Fewer queries than the baseline; lower it with {HOW_TO_UPDATE}: " + "; ".join(lower), stacklevel=1
+        )
+    assert not problems, "\n".join(problems)

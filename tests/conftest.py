@@ -58,10 +58,18 @@ class FirmValues:
 
 # Contoso's: none equal to, or a part of, Northwind's.
 CONTOSO_VALUES = FirmValues(
-    client_id="CX-940", manager="Carla Lindqvist", manager_id="EMP-318", worker="Tobias Okafor", worker_id="EMP-562",
-    project_ids=("JOB-8801", "JOB-8802"), project_codes=("CT-A", "CT-B"), hours="6.25", rate="173.40",
-    event_id="cx-evt-3390", token_name="hourly ledger import",
-)  # fmt: skip
+    client_id="CX-940",
+    manager="Carla Lindqvist",
+    manager_id="EMP-318",
+    worker="Tobias Okafor",
+    worker_id="EMP-562",
+    project_ids=("JOB-8801", "JOB-8802"),
+    project_codes=("CT-A", "CT-B"),
+    hours="6.25",
+    rate="173.40",
+    event_id="cx-evt-3390",
+    token_name="hourly ledger import",
+)
 
 
 def make_firm(name, slug, values=FirmValues()):
@@ -79,28 +87,51 @@ def make_firm(name, slug, values=FirmValues()):
         workspace=workspace, system=harvest, external_id=values.worker_id, name=values.worker
     )
     managed = Project.objects.create(
-        workspace=workspace, system=harvest, external_id=values.project_ids[0], code=values.project_codes[0],
-        name=f"{name} Rollout", client=client, manager=manager_person,
-    )  # fmt: skip
+        workspace=workspace,
+        system=harvest,
+        external_id=values.project_ids[0],
+        code=values.project_codes[0],
+        name=f"{name} Rollout",
+        client=client,
+        manager=manager_person,
+    )
     other = Project.objects.create(
-        workspace=workspace, system=harvest, external_id=values.project_ids[1], code=values.project_codes[1],
-        name=f"{name} Audit", client=client,
-    )  # fmt: skip
+        workspace=workspace,
+        system=harvest,
+        external_id=values.project_ids[1],
+        code=values.project_codes[1],
+        name=f"{name} Audit",
+        client=client,
+    )
     for project in (managed, other):
         TimeEntry.objects.create(
-            workspace=workspace, system=harvest, external_id=f"TE-{project.external_id}", person=worker,
-            project=project, work_date=date(2026, 11, 2), hours=Decimal(values.hours), bill_rate=Decimal(values.rate),
-            currency="EUR", status="submitted",
-        )  # fmt: skip
+            workspace=workspace,
+            system=harvest,
+            external_id=f"TE-{project.external_id}",
+            person=worker,
+            project=project,
+            work_date=date(2026, 11, 2),
+            hours=Decimal(values.hours),
+            bill_rate=Decimal(values.rate),
+            currency="EUR",
+            status="submitted",
+        )
     run = SyncRun.objects.create(
         workspace=workspace, reported_by=harvest, flow="time_to_erp", source_system=harvest, target_system=erp
     )
     SyncEvent.objects.create(
-        workspace=workspace, event_id=values.event_id, run=run, record_type="time_entry",
+        workspace=workspace,
+        event_id=values.event_id,
+        run=run,
+        record_type="time_entry",
         external_id=f"TE-{values.project_ids[0]}",
-        source_system=harvest, target_system=erp, outcome="failed", error_code="PERIOD_CLOSED",
-        error_message=f"{name}: posting period 2026-10 is closed", occurred_at=datetime(2026, 11, 3, tzinfo=UTC),
-    )  # fmt: skip
+        source_system=harvest,
+        target_system=erp,
+        outcome="failed",
+        error_code="PERIOD_CLOSED",
+        error_message=f"{name}: posting period 2026-10 is closed",
+        occurred_at=datetime(2026, 11, 3, tzinfo=UTC),
+    )
     return Firm(workspace, harvest, erp, token, raw, client, managed, other, manager_person, worker)
 
 

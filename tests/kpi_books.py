@@ -57,35 +57,70 @@ class Books:
 
     def _person(self, name, capacity, is_active=True):
         return Person.objects.create(
-            workspace=self.workspace, system=self.harvest, external_id=f"P-{next(_ids)}", name=name,
-            weekly_capacity_hours=Decimal(capacity), is_active=is_active,
-        )  # fmt: skip
+            workspace=self.workspace,
+            system=self.harvest,
+            external_id=f"P-{next(_ids)}",
+            name=name,
+            weekly_capacity_hours=Decimal(capacity),
+            is_active=is_active,
+        )
 
     def _project(self, code, name, client, manager):
         return Project.objects.create(
-            workspace=self.workspace, system=self.harvest, external_id=f"PR-{next(_ids)}", code=code, name=name,
-            client=client, manager=manager,
-        )  # fmt: skip
+            workspace=self.workspace,
+            system=self.harvest,
+            external_id=f"PR-{next(_ids)}",
+            code=code,
+            name=name,
+            client=client,
+            manager=manager,
+        )
 
-    def entry(self, work_date, hours, status="approved", project=None, person=None, rate="100", approved_at=None,
-              invoice="", billable=True):  # fmt: skip
+    def entry(
+        self,
+        work_date,
+        hours,
+        status="approved",
+        project=None,
+        person=None,
+        rate="100",
+        approved_at=None,
+        invoice="",
+        billable=True,
+    ):
         project = project or self.a1
         currency = project.client.currency
         return TimeEntry.objects.create(
-            workspace=self.workspace, system=self.harvest, external_id=f"TE-{next(_ids)}",
-            person=person or self.pia, project=project, work_date=day(work_date), hours=Decimal(str(hours)),
-            billable=billable, bill_rate=Decimal(rate), currency=currency, status=status,
-            approved_at=at(approved_at) if approved_at else None, invoice_reference=invoice,
-        )  # fmt: skip
+            workspace=self.workspace,
+            system=self.harvest,
+            external_id=f"TE-{next(_ids)}",
+            person=person or self.pia,
+            project=project,
+            work_date=day(work_date),
+            hours=Decimal(str(hours)),
+            billable=billable,
+            bill_rate=Decimal(rate),
+            currency=currency,
+            status=status,
+            approved_at=at(approved_at) if approved_at else None,
+            invoice_reference=invoice,
+        )
 
     def invoice(self, number, amount, status="issued", issued=None, paid_at=None, project=None, currency=None):
         project = project or self.a1
         return Invoice.objects.create(
-            workspace=self.workspace, system=self.xero, external_id=f"INV-{next(_ids)}", number=number,
-            client=project.client, project=project, amount=Decimal(str(amount)),
-            currency=currency or project.client.currency, status=status,
-            issue_date=day(issued) if issued else None, paid_at=at(paid_at) if paid_at else None,
-        )  # fmt: skip
+            workspace=self.workspace,
+            system=self.xero,
+            external_id=f"INV-{next(_ids)}",
+            number=number,
+            client=project.client,
+            project=project,
+            amount=Decimal(str(amount)),
+            currency=currency or project.client.currency,
+            status=status,
+            issue_date=day(issued) if issued else None,
+            paid_at=at(paid_at) if paid_at else None,
+        )
 
     def run(self, flow, source, target):
         key = (flow, source.pk, target.pk)
@@ -95,14 +130,21 @@ class Books:
             )
         return self.runs[key]
 
-    def event(self, outcome, occurred_at, target=None, source=None, flow="te2erp", record_type="time_entry",
-              external_id=None):  # fmt: skip
+    def event(
+        self, outcome, occurred_at, target=None, source=None, flow="te2erp", record_type="time_entry", external_id=None
+    ):
         source, target = source or self.harvest, target or self.tryton
         return SyncEvent.objects.create(
-            workspace=self.workspace, event_id=f"ev-{next(_ids)}", run=self.run(flow, source, target) if flow else None,
-            record_type=record_type, external_id=external_id or f"X-{next(_ids)}", source_system=source,
-            target_system=target, outcome=outcome, occurred_at=at(occurred_at),
-        )  # fmt: skip
+            workspace=self.workspace,
+            event_id=f"ev-{next(_ids)}",
+            run=self.run(flow, source, target) if flow else None,
+            record_type=record_type,
+            external_id=external_id or f"X-{next(_ids)}",
+            source_system=source,
+            target_system=target,
+            outcome=outcome,
+            occurred_at=at(occurred_at),
+        )
 
     def events(self, n, outcome, occurred_at, **kwargs):
         return [self.event(outcome, occurred_at, **kwargs) for _ in range(n)]

@@ -11,8 +11,14 @@ SECRET = "whsec-test-secret"
 
 
 def webhook_system(firm, server, slug="middleware"):
-    system = System(workspace=firm.workspace, slug=slug, name="Client middleware", kind="billing", vendor="webhook",
-                    connector_settings={"url": f"{server.url}/records"})  # fmt: skip
+    system = System(
+        workspace=firm.workspace,
+        slug=slug,
+        name="Client middleware",
+        kind="billing",
+        vendor="webhook",
+        connector_settings={"url": f"{server.url}/records"},
+    )
     system.credentials = {"secret": SECRET}
     system.save()
     return system

@@ -44,9 +44,13 @@ def seeded(northwind, settings):
     # The ingest rate limit is tested on its own; here it would only make the answers depend on speed.
     settings.INGEST_RATE = ""
     SEEDED["run"] = SyncRun.objects.create(
-        workspace=northwind.workspace, reported_by=northwind.harvest, flow="time_to_erp",
-        source_system=northwind.harvest, target_system=northwind.erp, external_id="job-7",
-    ).pk  # fmt: skip
+        workspace=northwind.workspace,
+        reported_by=northwind.harvest,
+        flow="time_to_erp",
+        source_system=northwind.harvest,
+        target_system=northwind.erp,
+        external_id="job-7",
+    ).pk
     # The requests run inside the test's transaction: the WSGI handler must not close the connection
     # between requests, as Django's own test client arranges too.
     request_started.disconnect(close_old_connections)

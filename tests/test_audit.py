@@ -21,8 +21,12 @@ def trail(api, northwind, olivia, ada):
 
 def test_each_entry_says_who_what_when_before_and_after(trail, ada):
     entry = AuditEntry.objects.get(action="exception.resolve")
-    assert (entry.actor, entry.actor_label, entry.target_label, entry.note) == (ada, "ada", "time_entry TE-1",
-                                                                               "twice sent")  # fmt: skip
+    assert (entry.actor, entry.actor_label, entry.target_label, entry.note) == (
+        ada,
+        "ada",
+        "time_entry TE-1",
+        "twice sent",
+    )
     assert entry.before == {"status": "open", "resolution": ""}
     assert entry.after == {"status": "resolved", "resolution": "duplicate"}
     assert entry.at is not None
@@ -41,8 +45,10 @@ def test_entries_cannot_be_changed_or_deleted_through_the_app(trail):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL only")
 def test_postgresql_refuses_update_and_delete_of_queue_entries(trail):
     count = AuditEntry.objects.count()
-    for sql in ("UPDATE audit_auditentry SET note = 'x' WHERE action = 'exception.resolve'",
-                "DELETE FROM audit_auditentry WHERE action LIKE 'exception.%%'"):  # fmt: skip
+    for sql in (
+        "UPDATE audit_auditentry SET note = 'x' WHERE action = 'exception.resolve'",
+        "DELETE FROM audit_auditentry WHERE action LIKE 'exception.%%'",
+    ):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cur:
             cur.execute(sql)
     assert AuditEntry.objects.count() == count
@@ -62,8 +68,14 @@ def test_the_audit_page_lists_entries_with_filters(client, trail, olivia):
 def test_the_audit_page_masks_sensitive_fields_in_changes(client, northwind, ada):
     from opsview.audit.trail import record
 
-    record(northwind.workspace, ada, "exception.payload_edit", northwind.token,
-           before={"iban": "NL91ABNA0417164300"}, after={"iban": "DE89370400440532"})  # fmt: skip
+    record(
+        northwind.workspace,
+        ada,
+        "exception.payload_edit",
+        northwind.token,
+        before={"iban": "NL91ABNA0417164300"},
+        after={"iban": "DE89370400440532"},
+    )
     page = signed_in(client, ada).get("/audit/").content.decode()
 
     assert "NL91ABNA0417164300" not in page and "DE89370400440532" not in page

@@ -66,13 +66,28 @@ def set_up(admin, system, vendor, settings, credentials):
 @pytest.fixture
 def connected(northwind, ada, server, vendors):
     """Northwind's Harvest, a Xero and a webhook target, each set up against the local server; Tryton inactive."""
-    harvest = set_up(ada, northwind.harvest, "harvest", {"account_id": ACCOUNT, "base_url": f"{server.url}/v2"},
-                     {"access_token": HARVEST_TOKEN})  # fmt: skip
+    harvest = set_up(
+        ada,
+        northwind.harvest,
+        "harvest",
+        {"account_id": ACCOUNT, "base_url": f"{server.url}/v2"},
+        {"access_token": HARVEST_TOKEN},
+    )
     xero_settings = {"tenant_id": TENANT, "accounting_url": f"{server.url}/api.xro/2.0"}
-    xero = set_up(ada, System(workspace=northwind.workspace, slug="xero", name="Xero", kind="billing"), "xero",
-                  xero_settings, {"access_token": XERO_TOKEN})  # fmt: skip
-    hook = set_up(ada, System(workspace=northwind.workspace, slug="middleware", name="Middleware", kind="other"),
-                  "webhook", {"url": f"{server.url}/hooks/opsview"}, {"secret": "s3cret"})  # fmt: skip
+    xero = set_up(
+        ada,
+        System(workspace=northwind.workspace, slug="xero", name="Xero", kind="billing"),
+        "xero",
+        xero_settings,
+        {"access_token": XERO_TOKEN},
+    )
+    hook = set_up(
+        ada,
+        System(workspace=northwind.workspace, slug="middleware", name="Middleware", kind="other"),
+        "webhook",
+        {"url": f"{server.url}/hooks/opsview"},
+        {"secret": "s3cret"},
+    )
     System.objects.filter(pk=northwind.erp.pk).update(is_active=False)
     return {"harvest": harvest, "xero": xero, "middleware": hook}
 
@@ -96,7 +111,7 @@ def test_every_active_system_is_tested_through_its_connector_and_remembered(conn
         'system=middleware workspace=northwind ok=1 detail="webhook 127.0.0.1 answered HEAD with 405"',
         'system=xero workspace=northwind ok=1 detail="Xero organisation Dev Evangelist - Sid Test 3 (NZ-2016-02), '
         'base currency NZD"',
-    ]  # fmt: skip
+    ]
     assert vendors.problems == []
     for system in connected.values():
         system.refresh_from_db()
@@ -112,8 +127,10 @@ def test_refused_credentials_fail_the_command_and_the_system(connected, vendors,
     lines, failed = run()
     assert failed == "3 of 3 systems are not ok."
     assert lines[0].startswith('system=harvest workspace=northwind ok=0 detail="authentication_failed: Harvest refused')
-    assert lines[1] == ('system=middleware workspace=northwind ok=0 detail="http_501: webhook 127.0.0.1 answered HEAD '
-                        'with 501 Not Implemented"')  # fmt: skip
+    assert lines[1] == (
+        'system=middleware workspace=northwind ok=0 detail="http_501: webhook 127.0.0.1 answered HEAD '
+        'with 501 Not Implemented"'
+    )
     assert lines[2].startswith('system=xero workspace=northwind ok=0 detail="authentication_failed: Xero refused')
     harvest = System.objects.get(pk=connected["harvest"].pk)
     assert harvest.connection_status == "failing" and "Harvest refused" in harvest.connection_detail
@@ -186,8 +203,14 @@ def test_the_systems_page_shows_each_connection_state_and_tests_on_request(clien
     entry = AuditEntry.objects.filter(action="system.check_connection", actor=ada).get()
     assert entry.after["connection_status"] == "failing"
 
-    untested = System.objects.create(workspace=northwind.workspace, slug="psa", name="PSA", kind="psa",
-                                     vendor="harvest", connector_settings={"account_id": "1"})  # fmt: skip
+    untested = System.objects.create(
+        workspace=northwind.workspace,
+        slug="psa",
+        name="PSA",
+        kind="psa",
+        vendor="harvest",
+        connector_settings={"account_id": "1"},
+    )
     save_system(ada, untested, {"access_token": "t"})
     assert (
         'data-connection="psa"><span class="badge untested">Not tested</span>'

@@ -45,13 +45,27 @@ def every_page(firm):
     item = ExceptionItem.objects.for_workspace(firm.workspace).get()
     run = SyncRun.objects.for_workspace(firm.workspace).get()
     return [
-        "/", "/queues/", f"/queues/groups/{item.group_id}/", f"/queues/{item.pk}/", "/queues/settings/",
-        "/replays/", "/dashboards/executive/", "/dashboards/projects/",
+        "/",
+        "/queues/",
+        f"/queues/groups/{item.group_id}/",
+        f"/queues/{item.pk}/",
+        "/queues/settings/",
+        "/replays/",
+        "/dashboards/executive/",
+        "/dashboards/projects/",
         f"/dashboards/projects/{firm.managed_project.pk}/",
-        "/dashboards/portfolio/", "/records/time-entries/", "/records/sync-events/", "/runs/", f"/runs/{run.pk}/",
-        "/settings/systems/", f"/settings/systems/{firm.erp.pk}/", "/settings/tokens/", "/settings/branding/",
-        "/audit/", "/api/docs/",
-    ]  # fmt: skip
+        "/dashboards/portfolio/",
+        "/records/time-entries/",
+        "/records/sync-events/",
+        "/runs/",
+        f"/runs/{run.pk}/",
+        "/settings/systems/",
+        f"/settings/systems/{firm.erp.pk}/",
+        "/settings/tokens/",
+        "/settings/branding/",
+        "/audit/",
+        "/api/docs/",
+    ]
 
 
 def charts_drawn(page):

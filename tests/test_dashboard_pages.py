@@ -23,8 +23,14 @@ def test_executive_dashboard_shows_tiles_charts_and_definitions(client, northwin
     text = page.text
     assert page.status_code == 200
     assert re.search(r"Unapproved time</a></span>\s*<span class=\"value\">15.00 h</span>", text)
-    for title in ("Unapproved time aging", "Unbilled WIP over time", "Billing lag", "Sync success rate",
-                  "Clients with the most unbilled value", "Projects with the most unbilled value"):  # fmt: skip
+    for title in (
+        "Unapproved time aging",
+        "Unbilled WIP over time",
+        "Billing lag",
+        "Sync success rate",
+        "Clients with the most unbilled value",
+        "Projects with the most unbilled value",
+    ):
         assert f"<h2>{title}" in text
     assert "bucketed by days since the work date: 0–7, 8–14, 15–30, 31–60, over 60." in text
     assert "Succeeded ÷ (succeeded + failed) record events, per system, flow and day." in text
@@ -112,10 +118,18 @@ def test_the_manager_view_shows_billing_in_money(client, northwind, erin):
         status="approved", approved_at=at("2026-11-03 10:00"), invoice_reference="NW-7"
     )
     Invoice.objects.create(
-        workspace=northwind.workspace, system=northwind.harvest, external_id="I-7", number="NW-7",
-        client=northwind.client, project=northwind.managed_project, amount="1125.00", currency="EUR",
-        status="paid", issue_date="2026-11-05", paid_at=at("2026-11-15 10:00"),
-    )  # fmt: skip
+        workspace=northwind.workspace,
+        system=northwind.harvest,
+        external_id="I-7",
+        number="NW-7",
+        client=northwind.client,
+        project=northwind.managed_project,
+        amount="1125.00",
+        currency="EUR",
+        status="paid",
+        issue_date="2026-11-05",
+        paid_at=at("2026-11-15 10:00"),
+    )
     text = signed_in(client, erin).get(f"/dashboards/projects/?{PERIOD}").text
     assert "Northwind Audit" in text
     row = re.search(rf'<tr data-project="{northwind.managed_project.pk}">(.*?)</tr>', text, re.S).group(1)

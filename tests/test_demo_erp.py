@@ -27,8 +27,14 @@ from tests.demo_erp_support import SIZES, SMALL, fix
 from tests.replay_support import run_queued
 
 pytestmark = [pytest.mark.tryton, pytest.mark.django_db]
-TRYTONS_CODES = {"UNKNOWN_PROJECT", "TIMESHEET_PERIOD_CLOSED", "EMPLOYEE_CONTRACT_ENDED", "UNKNOWN_TAX",
-                 "PERIOD_CLOSED", "NO_REVENUE_ACCOUNT"}  # fmt: skip
+TRYTONS_CODES = {
+    "UNKNOWN_PROJECT",
+    "TIMESHEET_PERIOD_CLOSED",
+    "EMPLOYEE_CONTRACT_ENDED",
+    "UNKNOWN_TAX",
+    "PERIOD_CLOSED",
+    "NO_REVENUE_ACCOUNT",
+}
 
 
 def replay_one(client, item):
@@ -60,8 +66,13 @@ def test_seeded_tryton_failures_are_trytons_own_refusals_and_replay_after_a_fix_
     call_command("backfill_queues", stdout=StringIO())
 
     tryton = System.objects.get(workspace__slug="northwind", slug="tryton")
-    assert tryton.connector_settings == {"url": demo_erp.url, "database": "northwind", "username": "admin",
-                                         "accept_warnings": True, "poll_minutes": 15}  # fmt: skip
+    assert tryton.connector_settings == {
+        "url": demo_erp.url,
+        "database": "northwind",
+        "username": "admin",
+        "accept_warnings": True,
+        "poll_minutes": 15,
+    }
     assert tryton.credentials == {"password": env.ADMIN_PASSWORD}
     with TrytonConnector(demo_erp.url, "northwind", "admin", tryton.credentials["password"]) as erp:
         assert erp.check() == "Tryton 8.2, database northwind, user admin"
@@ -82,14 +93,20 @@ def test_seeded_tryton_failures_are_trytons_own_refusals_and_replay_after_a_fix_
     unknown = open_items.filter(workspace__slug="northwind", error_code="UNKNOWN_PROJECT").first()
     assert unknown.kind == "missing_mapping" and unknown.error_message.startswith("Project code '")
     # What Tryton took when the seed sent it again reached it: a succeeded event says so, nothing stays open.
-    reached = SyncEvent.objects.filter(workspace__slug="bluebird", record_type="time_entry", outcome="succeeded",
-                                       event_id__startswith="demo-erp-")  # fmt: skip
-    assert reached.exists() and not open_items.filter(workspace__slug="bluebird", error_code__contains="PERIOD_CLOSED",
-                                                      record_type="time_entry").exists()  # fmt: skip
+    reached = SyncEvent.objects.filter(
+        workspace__slug="bluebird", record_type="time_entry", outcome="succeeded", event_id__startswith="demo-erp-"
+    )
+    assert (
+        reached.exists()
+        and not open_items.filter(
+            workspace__slug="bluebird", error_code__contains="PERIOD_CLOSED", record_type="time_entry"
+        ).exists()
+    )
     assert not open_items.filter(external_id__in=reached.values("external_id")).exists()
     assert open_items.filter(workspace__slug="northwind", error_code="TIMESHEET_PERIOD_CLOSED").exists()  # not fixed
-    taken = SyncEvent.objects.filter(workspace__slug="bluebird", record_type="invoice", outcome="succeeded",
-                                     event_id__startswith="demo-erp-").values("external_id")  # fmt: skip
+    taken = SyncEvent.objects.filter(
+        workspace__slug="bluebird", record_type="invoice", outcome="succeeded", event_id__startswith="demo-erp-"
+    ).values("external_id")
     assert {i.status for i in Invoice.objects.filter(external_id__in=taken)} == {"posted"}
     assert not open_items.filter(workspace__slug="bluebird", record_type="invoice").exists()
     assert not ExceptionItem.objects.filter(external_id__in=taken, status="open").exists()  # unposted neither
@@ -124,14 +141,21 @@ def test_seeded_tryton_failures_are_trytons_own_refusals_and_replay_after_a_fix_
     code = unknown.error_message.split("'")[1]
     entry = unknown.last_event.payload
     fix("northwind", "reopen-timesheets", erp_code(code), entry["date"][:8] + "01")
-    Mapping.objects.create(workspace=unknown.workspace, kind="project", source_system=unknown.source_system,
-                           target_system=unknown.system, source_value=code, target_value=erp_code(code))  # fmt: skip
+    Mapping.objects.create(
+        workspace=unknown.workspace,
+        kind="project",
+        source_system=unknown.source_system,
+        target_system=unknown.system,
+        source_value=code,
+        target_value=erp_code(code),
+    )
     client.post("/replays/request/", {"one": unknown.pk})
     assert run_queued() == ["succeeded"]
     unknown.refresh_from_db()
     assert (unknown.status, unknown.resolution) == ("resolved", "replayed")
-    assert Replay.objects.get(exception=unknown).mappings_applied == [{"field": "project", "from": code,
-                                                                  "to": erp_code(code)}]  # fmt: skip
+    assert Replay.objects.get(exception=unknown).mappings_applied == [
+        {"field": "project", "from": code, "to": erp_code(code)}
+    ]
 
     # An invoice dated back into a month Tryton closed: the accountant reopens the period, the replay posts it.
     backdated = open_items.filter(workspace__slug="northwind", error_code="PERIOD_CLOSED").first()

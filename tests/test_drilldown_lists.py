@@ -65,10 +65,16 @@ def test_list_queries_do_not_grow_with_rows(client, northwind, erin):
         client.get(url)
     for n in range(30):
         TimeEntry.objects.create(
-            workspace=northwind.workspace, system=northwind.harvest, external_id=f"TE-X{n}", person=northwind.worker,
-            project=northwind.other_project, work_date=date(2026, 11, 10), hours=Decimal("1"), currency="EUR",
+            workspace=northwind.workspace,
+            system=northwind.harvest,
+            external_id=f"TE-X{n}",
+            person=northwind.worker,
+            project=northwind.other_project,
+            work_date=date(2026, 11, 10),
+            hours=Decimal("1"),
+            currency="EUR",
             status="draft",
-        )  # fmt: skip
+        )
     with CaptureQueriesContext(connection) as many:
         page = client.get(url)
     assert "<strong>32</strong> entries" in page.text
@@ -78,10 +84,16 @@ def test_list_queries_do_not_grow_with_rows(client, northwind, erin):
 def test_sync_events_of_one_system_and_day(client, northwind, erin):
     run = SyncEvent.objects.get(event_id="ev-1").run
     SyncEvent.objects.create(
-        workspace=northwind.workspace, event_id="ev-ok", run=run, record_type="time_entry", external_id="TE-PR-2",
-        source_system=northwind.harvest, target_system=northwind.erp, outcome="succeeded",
+        workspace=northwind.workspace,
+        event_id="ev-ok",
+        run=run,
+        record_type="time_entry",
+        external_id="TE-PR-2",
+        source_system=northwind.harvest,
+        target_system=northwind.erp,
+        outcome="succeeded",
         occurred_at=at("2026-11-03 09:00"),
-    )  # fmt: skip
+    )
     signed_in(client, erin)
     both = client.get(f"/records/sync-events/?{PERIOD}&target={northwind.erp.pk}&day=2026-11-03")
     assert "Succeeded and failed record events sent to Tryton on 3 Nov 2026" in both.text

@@ -56,8 +56,10 @@ def wait_for_blocked_ingest(admin, lock_pid):
 
 def test_a_batch_cut_off_by_a_lost_connection_is_not_half_stored_and_its_retry_succeeds(live_server, northwind):
     assert post(live_server, northwind, {"items": [failure("TE-1", event_id="first")]}).status_code == 200
-    batch = {"items": [success(f"TE-{n}", event_id=f"batch-{n}") for n in range(2, 200)]
-    + [failure("TE-1", "Posting period 2026-11 is closed", at=later(1), event_id="batch-failure")]}  # fmt: skip
+    batch = {
+        "items": [success(f"TE-{n}", event_id=f"batch-{n}") for n in range(2, 200)]
+        + [failure("TE-1", "Posting period 2026-11 is closed", at=later(1), event_id="batch-failure")]
+    }
 
     with psycopg.connect(dsn(), autocommit=True) as admin, psycopg.connect(dsn()) as holder:
         # Hold the exception's row, so the ingest transaction stops right after inserting its events.

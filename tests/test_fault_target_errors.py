@@ -50,9 +50,12 @@ def target(northwind, server):
 
 
 def connector(server, sleeps, timeout=5.0, attempts=4):
-    return WebhookConnector(f"{server.url}/records", SECRET, retry=RetryPolicy(max_attempts=attempts, base_delay=1),
-                            http_options={"sleep": sleeps, "rng": lambda low, high: high,
-                                          "timeout": httpx.Timeout(timeout)})  # fmt: skip
+    return WebhookConnector(
+        f"{server.url}/records",
+        SECRET,
+        retry=RetryPolicy(max_attempts=attempts, base_delay=1),
+        http_options={"sleep": sleeps, "rng": lambda low, high: high, "timeout": httpx.Timeout(timeout)},
+    )
 
 
 def replay_of(api, northwind, olivia, target):

@@ -60,12 +60,23 @@ class HeldReceiver:
 
 def start_cluster(tmp_path):
     db = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
-           "Q_WORKERS": "1", "OPSVIEW_VAR_DIR": str(tmp_path), "LOG_LEVEL": "WARNING"}  # fmt: skip
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        "Q_WORKERS": "1",
+        "OPSVIEW_VAR_DIR": str(tmp_path),
+        "LOG_LEVEL": "WARNING",
+    }
     env.pop("REDIS_URL", None)
     log = open(tmp_path / "cluster.log", "ab")  # noqa: SIM115 (closed with the process by the test)
-    return subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "qcluster"], cwd=ROOT, env=env,
-                            stdout=log, stderr=log, start_new_session=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "qcluster"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
 
 
 def wait_until(condition, seconds=60):

@@ -31,19 +31,51 @@ def test_each_kind_of_state_is_created_with_its_references(api, northwind):
     client = {"external_id": "C-2", "version": 1, "name": "Globex", "currency": "EUR"}
     assert post(api, "clients", [client]).status_code == 200
     assert post(api, "people", [{"external_id": "P-2", "version": 1, "name": "Grace"}]).status_code == 200
-    assert post(
-        api, "projects", [{"external_id": "PR-9", "version": 1, "name": "ERP rollout", "code": "GX1",
-                           "client": "C-2", "manager": "P-2"}]
-    ).status_code == 200  # fmt: skip
+    assert (
+        post(
+            api,
+            "projects",
+            [
+                {
+                    "external_id": "PR-9",
+                    "version": 1,
+                    "name": "ERP rollout",
+                    "code": "GX1",
+                    "client": "C-2",
+                    "manager": "P-2",
+                }
+            ],
+        ).status_code
+        == 200
+    )
     assert post(api, "time-entries", [time_entry(project="PR-9", person="P-2")]).status_code == 200
     response = post(
-        api, "invoices", [{"external_id": "INV-1", "version": 1, "number": "2026-0193", "client": "C-2",
-                           "project": "PR-9", "amount": "875.00", "currency": "EUR", "status": "issued",
-                           "issue_date": "2026-11-20", "due_date": "2026-12-20"}]
-    )  # fmt: skip
+        api,
+        "invoices",
+        [
+            {
+                "external_id": "INV-1",
+                "version": 1,
+                "number": "2026-0193",
+                "client": "C-2",
+                "project": "PR-9",
+                "amount": "875.00",
+                "currency": "EUR",
+                "status": "issued",
+                "issue_date": "2026-11-20",
+                "due_date": "2026-12-20",
+            }
+        ],
+    )
 
-    assert response.json() == {"received": 1, "created": 1, "updated": 0, "duplicates": 0, "stale": 0,
-                               "stale_items": []}  # fmt: skip
+    assert response.json() == {
+        "received": 1,
+        "created": 1,
+        "updated": 0,
+        "duplicates": 0,
+        "stale": 0,
+        "stale_items": [],
+    }
     project = Project.objects.get(external_id="PR-9")
     assert (project.client.name, project.manager.name) == ("Globex", "Grace")
     entry = TimeEntry.objects.get(external_id="TE-9")
@@ -98,8 +130,13 @@ def test_two_versions_of_one_record_in_a_batch_end_on_the_newest(api):
     response = post(api, "time-entries", [time_entry(version=2, hours=8), time_entry(version=1, hours=1)])
 
     assert response.json() | {"stale_items": None} == {
-        "received": 2, "created": 1, "updated": 0, "duplicates": 0, "stale": 1, "stale_items": None
-    }  # fmt: skip
+        "received": 2,
+        "created": 1,
+        "updated": 0,
+        "duplicates": 0,
+        "stale": 1,
+        "stale_items": None,
+    }
     assert TimeEntry.objects.get(external_id="TE-9").hours == 8
 
 
@@ -131,8 +168,13 @@ def test_validation_names_index_and_field(api):
 
     errors = response.json()["errors"]
     assert [(e["index"], e["field"]) for e in errors] == [
-        (0, "hours"), (1, "currency"), (2, "approved_at"), (3, "version"), (4, "work_date"), (5, "bill_rate"),
-    ]  # fmt: skip
+        (0, "hours"),
+        (1, "currency"),
+        (2, "approved_at"),
+        (3, "version"),
+        (4, "work_date"),
+        (5, "bill_rate"),
+    ]
     assert errors[0]["message"] == "must be at most 24"
     assert errors[2]["message"] == "is required when status is 'approved'"
     assert errors[3]["message"] == "send 'version' or 'updated_at' (or both)"

@@ -115,7 +115,7 @@ def test_an_amount_stored_out_of_bounds_before_the_fix_is_cleared_by_the_migrati
         "depth-1000",
         "payload-bytes",
         "message-length",
-    ],  # fmt: skip
+    ],
 )
 def test_an_event_out_of_bounds_is_refused_by_index_and_field(api, northwind, field, value):
     good, bad = failure("TE-1"), failure("TE-2")
@@ -136,8 +136,16 @@ def test_an_event_at_the_bounds_is_taken(api, northwind):
 
 
 def invoice(n, **overrides):
-    item = {"external_id": f"INV-{n}", "version": 1, "number": f"2026-{n}", "client": "C-1", "amount": "100.00",
-            "currency": "EUR", "status": "issued", "issue_date": "2026-11-01"}  # fmt: skip
+    item = {
+        "external_id": f"INV-{n}",
+        "version": 1,
+        "number": f"2026-{n}",
+        "client": "C-1",
+        "amount": "100.00",
+        "currency": "EUR",
+        "status": "issued",
+        "issue_date": "2026-11-01",
+    }
     item.update(overrides)
     return item
 
@@ -174,11 +182,15 @@ def test_the_largest_amount_a_column_holds_is_taken_and_read_back(api, northwind
 @pytest.mark.parametrize("field", ["records_total", "records_failed"])
 @pytest.mark.parametrize("value", [BIG, 2**31], ids=["2**63", "2**31"])  # counters are 32-bit columns
 def test_run_counters_beyond_their_column_are_refused(api, northwind, field, value):
-    started = api.post("/api/v1/sync-runs/", {"flow": "f", "source_system": "harvest", "target_system": "tryton",
-                                              "records_total": value}, format="json")  # fmt: skip
+    started = api.post(
+        "/api/v1/sync-runs/",
+        {"flow": "f", "source_system": "harvest", "target_system": "tryton", "records_total": value},
+        format="json",
+    )
     assert started.status_code == 400 and started.json()["errors"][0]["field"] == "records_total"
-    run = api.post("/api/v1/sync-runs/", {"flow": "f", "source_system": "harvest", "target_system": "tryton"},
-                   format="json").json()  # fmt: skip
+    run = api.post(
+        "/api/v1/sync-runs/", {"flow": "f", "source_system": "harvest", "target_system": "tryton"}, format="json"
+    ).json()
     response = api.patch(f"/api/v1/sync-runs/{run['id']}/", {field: value}, format="json")
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == field
     assert getattr(SyncRun.objects.get(pk=run["id"]), field) in (None, 0)
@@ -278,14 +290,45 @@ def test_the_bounded_helpers_accept_what_is_in_range():
 
 
 PAGES = [
-    "/", "/runs/", "/queues/", "/queues/export.csv", "/replays/", "/audit/", "/dashboards/executive/",
-    "/dashboards/projects/", "/dashboards/portfolio/", "/records/time-entries/", "/records/sync-events/",
-    "/dashboards/executive/aging.csv", "/api/v1/kpis/unapproved-time-aging/", "/api/v1/kpis/billing-lag/",
-]  # fmt: skip
+    "/",
+    "/runs/",
+    "/queues/",
+    "/queues/export.csv",
+    "/replays/",
+    "/audit/",
+    "/dashboards/executive/",
+    "/dashboards/projects/",
+    "/dashboards/portfolio/",
+    "/records/time-entries/",
+    "/records/sync-events/",
+    "/dashboards/executive/aging.csv",
+    "/api/v1/kpis/unapproved-time-aging/",
+    "/api/v1/kpis/billing-lag/",
+]
 PARAMS = [
-    "page", "start", "end", "client", "project", "manager", "system", "target", "day", "since", "until",
-    "assignee", "age", "status", "actor", "kind", "batch", "limit", "offset", "period", "lag", "state",
-]  # fmt: skip
+    "page",
+    "start",
+    "end",
+    "client",
+    "project",
+    "manager",
+    "system",
+    "target",
+    "day",
+    "since",
+    "until",
+    "assignee",
+    "age",
+    "status",
+    "actor",
+    "kind",
+    "batch",
+    "limit",
+    "offset",
+    "period",
+    "lag",
+    "state",
+]
 EXTREMES = ["9" * 20, "0001-01-01", "9999-12-31", "1e300"]
 
 

@@ -40,8 +40,12 @@ def test_billing_lag_median_p90_and_distribution(lag_books):
     assert (result["entries"], result["hours"]) == (6, D("6.00"))
     assert (result["median_days"], result["p90_days"]) == (19.0, 46.0)
     assert [(b["bucket"], b["entries"]) for b in result["buckets"]] == [
-        ("0-7", 2), ("8-14", 1), ("15-30", 1), ("31-60", 1), ("over-60", 1),
-    ]  # fmt: skip
+        ("0-7", 2),
+        ("8-14", 1),
+        ("15-30", 1),
+        ("31-60", 1),
+        ("over-60", 1),
+    ]
 
 
 def test_billing_lag_of_a_period_and_the_one_before_read_together(lag_books):
@@ -110,8 +114,11 @@ def test_billing_lag_reads_rolled_up_days_and_counts_the_others_live(lag_books):
     assert [(b["bucket"], b["entries"]) for b in live["buckets"]][0] == ("0-7", 3)  # −2 days counts as 0–7
     roll_up(lag_books, "2026-11-01", "2026-11-15")  # INV-10 (10 November) rolled up, INV-11 (20th) still live
     assert sorted(DailyBillingLag.objects.values_list("day", "lag_days", "entries")) == [
-        (date(2026, 11, 10), -2, 1), (date(2026, 11, 10), 0, 1), (date(2026, 11, 10), 7, 1), (date(2026, 11, 10), 8, 1),
-    ]  # fmt: skip
+        (date(2026, 11, 10), -2, 1),
+        (date(2026, 11, 10), 0, 1),
+        (date(2026, 11, 10), 7, 1),
+        (date(2026, 11, 10), 8, 1),
+    ]
     assert billing_lag(november) == live
     roll_up(lag_books, "2026-11-16", "2026-11-30")
     assert billing_lag(november) == live

@@ -151,10 +151,16 @@ def test_project_billing_status_of_a_manager(northwind, max_manager):
 def test_a_later_successful_posting_clears_the_failure(northwind, erin):
     failed = SyncEvent.objects.get(event_id="ev-1")
     SyncEvent.objects.create(
-        workspace=northwind.workspace, event_id="ev-2", run=failed.run, record_type="time_entry",
-        external_id="TE-PR-1", source_system=northwind.harvest, target_system=northwind.erp, outcome="succeeded",
+        workspace=northwind.workspace,
+        event_id="ev-2",
+        run=failed.run,
+        record_type="time_entry",
+        external_id="TE-PR-1",
+        source_system=northwind.harvest,
+        target_system=northwind.erp,
+        outcome="succeeded",
         occurred_at=at("2026-11-04 09:00"),
-    )  # fmt: skip
+    )
     scope = scope_from_params(erin, northwind.workspace, {"start": "2026-11-01", "end": "2026-11-20"}, now=NOV_20)
     assert failed_postings(scope) == []
 

@@ -41,8 +41,11 @@ def demo_var(tmp_path_factory, tryton_firm_build, migrated_sqlite):
 
 # Ctrl-C in a terminal signals the whole foreground group; a supervisor's SIGTERM reaches make alone (make
 # passes it on to its recipe); make killed outright passes nothing on, and its recipe notices it is gone.
-STOPS = {"Ctrl-C": (signal.SIGINT, "group"), "SIGTERM to make": (signal.SIGTERM, "make"),
-         "make killed": (signal.SIGKILL, "make")}  # fmt: skip
+STOPS = {
+    "Ctrl-C": (signal.SIGINT, "group"),
+    "SIGTERM to make": (signal.SIGTERM, "make"),
+    "make killed": (signal.SIGKILL, "make"),
+}
 
 
 @pytest.mark.parametrize("stop", list(STOPS))
@@ -51,9 +54,14 @@ def test_make_run_serves_with_the_demo_erp_and_stops_every_child_within_10_s(dem
     port = free_port()
     log = tmp_path / "serve.log"
     with open(log, "w") as out:
-        script = subprocess.Popen(["make", "--no-print-directory", "run", "HOST=127.0.0.1", f"PORT={port}"],
-                                  cwd=ROOT, env=demo_var, stdout=out, stderr=subprocess.STDOUT,
-                                  start_new_session=True)  # fmt: skip
+        script = subprocess.Popen(
+            ["make", "--no-print-directory", "run", "HOST=127.0.0.1", f"PORT={port}"],
+            cwd=ROOT,
+            env=demo_var,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 400
         while "opsview on http" not in log.read_text():
@@ -99,8 +107,14 @@ def test_without_network_the_script_says_once_that_the_demo_erp_is_missing_and_s
     migrated_sqlite(var / "opsview.sqlite3", env)
     log = tmp_path / "serve.log"
     with open(log, "w") as out:
-        script = subprocess.Popen(["bash", "scripts/serve.sh", "127.0.0.1", str(free_port())], cwd=ROOT, env=env,
-                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        script = subprocess.Popen(
+            ["bash", "scripts/serve.sh", "127.0.0.1", str(free_port())],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 300
         while "opsview on http" not in log.read_text():
@@ -111,10 +125,20 @@ def test_without_network_the_script_says_once_that_the_demo_erp_is_missing_and_s
         assert "installing Tryton from PyPI failed" in said
         assert "demo ERP (Tryton) on" not in said and "is not running" not in said
         settings = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", "from opsview.systems.models import System; "
-             "print(sorted({str(s.connector_settings) for s in System.objects.filter(slug='tryton')}))"],
-            cwd=ROOT, env=env, capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
+            [
+                sys.executable,
+                "manage.py",
+                "shell",
+                "-c",
+                "from opsview.systems.models import System; "
+                "print(sorted({str(s.connector_settings) for s in System.objects.filter(slug='tryton')}))",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         assert settings.strip().splitlines()[-1] == "['{}']"
         children = descendants(script.pid)
         script.send_signal(signal.SIGTERM)

@@ -23,9 +23,22 @@ SECRETS = ("DE89370400440532013000", "hunter2-plain", "s3cr3t-nested", "DE123456
 
 @pytest.mark.parametrize(
     "name",
-    ["password", "iban_number", "IBAN", "userPassword", "X-Api-Key", "api key", "stripe_secret_key",
-     "accessToken", "bank.account.number", "ACCOUNT_NUMBER", "taxId", "card_pin", "PIN"],
-)  # fmt: skip
+    [
+        "password",
+        "iban_number",
+        "IBAN",
+        "userPassword",
+        "X-Api-Key",
+        "api key",
+        "stripe_secret_key",
+        "accessToken",
+        "bank.account.number",
+        "ACCOUNT_NUMBER",
+        "taxId",
+        "card_pin",
+        "PIN",
+    ],
+)
 def test_names_that_hold_secrets_are_sensitive_by_rule(name):
     assert is_sensitive(name)
 

@@ -97,8 +97,9 @@ def test_an_operators_morning_closes_the_loop_into_the_real_erp(page, seeded, li
 
     # Tryton holds each invoice once, posted with one move; each exception is resolved as replayed, on record.
     for replay in Replay.objects.filter(exception__group_id=group_id):
-        (invoice,) = in_tryton(server, "account.invoice", [("reference", "=", replay.idempotency_key)],
-                               ["state", "move"])  # fmt: skip
+        (invoice,) = in_tryton(
+            server, "account.invoice", [("reference", "=", replay.idempotency_key)], ["state", "move"]
+        )
         assert invoice["state"] == "posted" and replay.verified and replay.status == "succeeded"
         assert len(in_tryton(server, "account.move", [("origin", "=", f"account.invoice,{invoice['id']}")])) == 1
     resolved = ExceptionItem.objects.filter(pk__in=[i.pk for i in items])

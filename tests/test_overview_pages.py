@@ -44,10 +44,16 @@ def test_a_user_without_workspace_is_told_so(client, db):
 def test_run_page_lists_its_events_and_filters_by_outcome(client, olivia, northwind):
     run = SyncRun.objects.for_workspace(northwind.workspace).get()
     SyncEvent.objects.create(
-        workspace=northwind.workspace, event_id="ev-2", run=run, record_type="time_entry", external_id="TE-OK",
-        source_system=northwind.harvest, target_system=northwind.erp, outcome="succeeded",
+        workspace=northwind.workspace,
+        event_id="ev-2",
+        run=run,
+        record_type="time_entry",
+        external_id="TE-OK",
+        source_system=northwind.harvest,
+        target_system=northwind.erp,
+        outcome="succeeded",
         occurred_at=datetime(2026, 11, 3, 1, tzinfo=UTC),
-    )  # fmt: skip
+    )
     client.force_login(olivia)
 
     everything = client.get(f"/runs/{run.pk}/").content.decode()
@@ -60,9 +66,13 @@ def test_run_page_lists_its_events_and_filters_by_outcome(client, olivia, northw
 def test_runs_list_paginates_and_filters(client, olivia, northwind):
     for n in range(60):
         SyncRun.objects.create(
-            workspace=northwind.workspace, reported_by=northwind.harvest, flow=f"flow_{n}",
-            source_system=northwind.harvest, target_system=northwind.erp, status="succeeded",
-        )  # fmt: skip
+            workspace=northwind.workspace,
+            reported_by=northwind.harvest,
+            flow=f"flow_{n}",
+            source_system=northwind.harvest,
+            target_system=northwind.erp,
+            status="succeeded",
+        )
     client.force_login(olivia)
 
     first = client.get("/runs/").content.decode()

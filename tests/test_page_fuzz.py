@@ -17,22 +17,84 @@ from opsview.queues import sync_failures
 from opsview.queues.models import ExceptionItem
 from opsview.telemetry.models import SyncEvent, SyncRun
 
-FUZZ = settings(max_examples=10, derandomize=True, deadline=None, database=None,
-                suppress_health_check=list(HealthCheck))  # fmt: skip
+FUZZ = settings(
+    max_examples=10, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
 
 # Every name a page reads from its query string (grep request.GET, the scope and queue filters).
 QUERY_NAMES = (
-    "period", "start", "end", "client", "project", "manager", "system", "workspace", "page", "kind", "assignee",
-    "status", "age", "past_sla", "q", "sort", "view", "state", "lag", "outcome", "target", "day", "show", "batch",
-    "actor", "action", "since", "until", "next",
-)  # fmt: skip
+    "period",
+    "start",
+    "end",
+    "client",
+    "project",
+    "manager",
+    "system",
+    "workspace",
+    "page",
+    "kind",
+    "assignee",
+    "status",
+    "age",
+    "past_sla",
+    "q",
+    "sort",
+    "view",
+    "state",
+    "lag",
+    "outcome",
+    "target",
+    "day",
+    "show",
+    "batch",
+    "actor",
+    "action",
+    "since",
+    "until",
+    "next",
+)
 
 EDGE_VALUES = (
-    "", " ", "0", "-1", "1", "9" * 19, "9" * 30, "-" + "9" * 30, "1e309", "NaN", "Infinity", "0x10", "²", "١٢",
-    "0001-01-01", "9999-12-31", "1899-12-31", "2201-01-01", "1900-01-01", "2200-12-31", "2026-02-30",
-    "0000-00-00", "99999-01-01", "2026-11-23T09:30:00", "\x00", "a\x00b", "\ud7ff\ufffd", "🧾", "%00", "../..",
-    "x" * 5000, "<script>", "' OR 1=1 --", "today", "last-30-days", "this-month", "oldest", "failed", "true",
-)  # fmt: skip
+    "",
+    " ",
+    "0",
+    "-1",
+    "1",
+    "9" * 19,
+    "9" * 30,
+    "-" + "9" * 30,
+    "1e309",
+    "NaN",
+    "Infinity",
+    "0x10",
+    "²",
+    "١٢",
+    "0001-01-01",
+    "9999-12-31",
+    "1899-12-31",
+    "2201-01-01",
+    "1900-01-01",
+    "2200-12-31",
+    "2026-02-30",
+    "0000-00-00",
+    "99999-01-01",
+    "2026-11-23T09:30:00",
+    "\x00",
+    "a\x00b",
+    "\ud7ff\ufffd",
+    "🧾",
+    "%00",
+    "../..",
+    "x" * 5000,
+    "<script>",
+    "' OR 1=1 --",
+    "today",
+    "last-30-days",
+    "this-month",
+    "oldest",
+    "failed",
+    "true",
+)
 VALUE = st.one_of(
     st.sampled_from(EDGE_VALUES),
     st.text(max_size=40),
@@ -58,12 +120,27 @@ def forms_of(nw, item):
         "credentials": "",
     }
     return {
-        "queue-act": {"action": "comment", "quick": "", "one": item.pk, "group": "", "ids": "", "note": "checked",
-                      "assignee": "", "resolution": "fixed_at_source", "until": "2026-12-24", "body": "Asked AP",
-                      "next": "/queues/"},
+        "queue-act": {
+            "action": "comment",
+            "quick": "",
+            "one": item.pk,
+            "group": "",
+            "ids": "",
+            "note": "checked",
+            "assignee": "",
+            "resolution": "fixed_at_source",
+            "until": "2026-12-24",
+            "body": "Asked AP",
+            "next": "/queues/",
+        },
         "queue-save-view": {"name": "Mine", "query": "?kind=sync_error&sort=oldest"},
-        "queue-settings": {"kind": "sync_error", "sync_error-threshold_days": "3", "sync_error-sla_hours": "24",
-                           "sync_error-fix_guide": "Ask the ERP team", "masked_fields": "password"},
+        "queue-settings": {
+            "kind": "sync_error",
+            "sync_error-threshold_days": "3",
+            "sync_error-sla_hours": "24",
+            "sync_error-fix_guide": "Ask the ERP team",
+            "masked_fields": "password",
+        },
         "queue-masked-fields": {"kind": "masked_fields", "masked_fields": "password\napi_key"},
         "queue-group-guide": {"fix_guide": "Reopen the period, then replay."},
         "queue-group-map": {"target_value": "P-100"},
@@ -75,16 +152,27 @@ def forms_of(nw, item):
         "tokens": {"system": nw.harvest.pk, "name": "nightly job"},
         "branding": {"name": "Northwind", "accent_color": "#1f6feb", "remove_logo": ""},
         "switch-workspace": {"workspace": nw.workspace.pk, "next": "/"},
-    }  # fmt: skip
+    }
 
 
 # Forms that post to another form's page.
 FORM_PAGES = {"queue-masked-fields": "queue-settings"}
 FORM_NAMES = (
-    "branding", "queue-act", "queue-group-guide", "queue-group-map", "queue-masked-fields", "queue-save-view",
+    "branding",
+    "queue-act",
+    "queue-group-guide",
+    "queue-group-map",
+    "queue-masked-fields",
+    "queue-save-view",
     "queue-settings",
-    "replay-edit", "replay-map-group", "replay-request", "switch-workspace", "system-edit", "systems", "tokens",
-)  # fmt: skip
+    "replay-edit",
+    "replay-map-group",
+    "replay-request",
+    "switch-workspace",
+    "system-edit",
+    "systems",
+    "tokens",
+)
 
 
 def with_edges(names, argument):
@@ -123,29 +211,43 @@ def walk(patterns, prefix=""):
 
 
 ROUTES = dict(walk(get_resolver().url_patterns))
-PAGES = sorted(name for name, route in ROUTES.items() if not route.startswith(("api/", "static")) and
-               name not in SKIPPED)  # fmt: skip
+PAGES = sorted(
+    name for name, route in ROUTES.items() if not route.startswith(("api/", "static")) and name not in SKIPPED
+)
 
 
 @pytest.fixture
 def objects(northwind, ada):
     """Ids of Northwind's own objects, so pages with an id show a real one."""
     SyncRun.objects.create(
-        workspace=northwind.workspace, reported_by=northwind.harvest, flow="time_to_erp",
-        source_system=northwind.harvest, target_system=northwind.erp,
-    )  # fmt: skip
+        workspace=northwind.workspace,
+        reported_by=northwind.harvest,
+        flow="time_to_erp",
+        source_system=northwind.harvest,
+        target_system=northwind.erp,
+    )
     sync_failures.on_sync_events(northwind.workspace, list(SyncEvent.objects.for_workspace(northwind.workspace)))
     item = ExceptionItem.objects.for_workspace(northwind.workspace).get()
     run = SyncRun.objects.for_workspace(northwind.workspace).first()
     return {
         "forms": forms_of(northwind, item),
-        "sync-run": run.pk, "queue-item": item.pk, "queue-group": item.group_id,
-        "queue-group-guide": item.group_id, "queue-group-map": item.group_id, "replay-map-group": item.group_id,
-        "replay-edit": item.pk, "replay-status": item.pk, "project-billing": northwind.managed_project.pk,
-        "system-edit": northwind.erp.pk, "system-test": northwind.erp.pk, "system-pull": northwind.erp.pk,
-        "revoke-token": northwind.token.pk, "queue-delete-view": 10**6, "chart-csv": "aging",
+        "sync-run": run.pk,
+        "queue-item": item.pk,
+        "queue-group": item.group_id,
+        "queue-group-guide": item.group_id,
+        "queue-group-map": item.group_id,
+        "replay-map-group": item.group_id,
+        "replay-edit": item.pk,
+        "replay-status": item.pk,
+        "project-billing": northwind.managed_project.pk,
+        "system-edit": northwind.erp.pk,
+        "system-test": northwind.erp.pk,
+        "system-pull": northwind.erp.pk,
+        "revoke-token": northwind.token.pk,
+        "queue-delete-view": 10**6,
+        "chart-csv": "aging",
         "password_reset_confirm": ("MQ", "set-password"),
-    }  # fmt: skip
+    }
 
 
 def path_of(name, objects):

@@ -23,9 +23,15 @@ def sync_events(firm, succeeded, failed):
     yesterday = timezone.now() - timedelta(days=1)
     for n, outcome in enumerate(["succeeded"] * succeeded + ["failed"] * failed):
         SyncEvent.objects.create(
-            workspace=firm.workspace, event_id=f"recent-{n}", record_type="time_entry", external_id=f"R{n}",
-            source_system=firm.harvest, target_system=firm.erp, outcome=outcome, occurred_at=yesterday,
-        )  # fmt: skip
+            workspace=firm.workspace,
+            event_id=f"recent-{n}",
+            record_type="time_entry",
+            external_id=f"R{n}",
+            source_system=firm.harvest,
+            target_system=firm.erp,
+            outcome=outcome,
+            occurred_at=yesterday,
+        )
 
 
 def tile_order(response):
@@ -87,8 +93,10 @@ def test_an_admin_brands_the_workspace(client, northwind, ada):
 
 def test_the_logo_can_be_removed(client, northwind, ada):
     signed_in(client, ada)
-    client.post("/settings/branding/", {"name": "Northwind", "accent_color": "#aa3366",
-                                        "logo": SimpleUploadedFile("l.png", PNG, "image/png")})  # fmt: skip
+    client.post(
+        "/settings/branding/",
+        {"name": "Northwind", "accent_color": "#aa3366", "logo": SimpleUploadedFile("l.png", PNG, "image/png")},
+    )
     client.post("/settings/branding/", {"name": "Northwind", "accent_color": "#aa3366", "remove_logo": "on"})
     assert client.get(f"/workspace/{northwind.workspace.pk}/logo").status_code == 404
     assert 'class="logo"' not in client.get("/runs/").text
@@ -107,9 +115,9 @@ def test_branding_is_checked(client, northwind, ada):
 
 def test_only_admins_brand_and_only_members_see_the_logo(client, northwind, contoso, ada, olivia, oscar):
     signed_in(client, ada).post(
-        "/settings/branding/", {"name": "Northwind", "accent_color": "#aa3366",
-                                "logo": SimpleUploadedFile("l.png", PNG, "image/png")},
-    )  # fmt: skip
+        "/settings/branding/",
+        {"name": "Northwind", "accent_color": "#aa3366", "logo": SimpleUploadedFile("l.png", PNG, "image/png")},
+    )
     assert signed_in(client, olivia).get("/settings/branding/").status_code == 403
     assert client.get(f"/workspace/{northwind.workspace.pk}/logo").status_code == 200
     assert signed_in(client, oscar).get(f"/workspace/{northwind.workspace.pk}/logo").status_code == 404

@@ -20,13 +20,20 @@ PRODUCTION = {
 def run(tmp_path, *args, drop=(), **env):
     """``manage.py *args`` in a fresh process with the production variables, less ``drop``, plus ``env``."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("OPSVIEW_", "SECRET_KEY", "ALLOWED_HOSTS"))}
-    base |= {"DJANGO_SETTINGS_MODULE": "opsview.settings", "OPSVIEW_VAR_DIR": str(tmp_path),
-             "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}"}  # fmt: skip
+    base |= {
+        "DJANGO_SETTINGS_MODULE": "opsview.settings",
+        "OPSVIEW_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",
+    }
     base |= {k: v for k, v in PRODUCTION.items() if k not in drop} | env
     return subprocess.run(
         [sys.executable, str(settings.BASE_DIR / "manage.py"), *args],
-        env=base, capture_output=True, text=True, cwd=settings.BASE_DIR, timeout=120,
-    )  # fmt: skip
+        env=base,
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+        timeout=120,
+    )
 
 
 def test_the_deploy_check_is_clean_with_the_documented_production_variables(tmp_path):
@@ -74,6 +81,12 @@ def test_production_redirects_to_https_behind_the_proxy_and_sends_hsts(tmp_path)
 
 def test_the_settings_table_documents_every_production_variable():
     readme = (settings.BASE_DIR / "README.md").read_text()
-    for name in (*PRODUCTION, "OPSVIEW_DEBUG", "OPSVIEW_SSL_REDIRECT", "OPSVIEW_HSTS_SECONDS", "EMAIL_HOST",
-                 "OPSVIEW_LOGIN_FAILURE_LIMIT"):  # fmt: skip
+    for name in (
+        *PRODUCTION,
+        "OPSVIEW_DEBUG",
+        "OPSVIEW_SSL_REDIRECT",
+        "OPSVIEW_HSTS_SECONDS",
+        "EMAIL_HOST",
+        "OPSVIEW_LOGIN_FAILURE_LIMIT",
+    ):
         assert f"`{name}`" in readme, name

@@ -34,11 +34,14 @@ def history(api, northwind, contoso, olivia):
     SyncEvent.objects.filter(event_id="ev-1").delete()  # the cast's event, dated by the calendar
     northwind.workspace.event_retention_days = 60
     northwind.workspace.save()
-    send(api, *[success(f"TE-OK-{n}", at=days_ago(100 + n), event_id=f"old-ok-{n}") for n in range(5)],
-         success("TE-NEW", at=days_ago(5), event_id="recent"),
-         success("TE-OPEN", at=days_ago(120), event_id="open-history"),
-         failure("TE-OPEN", at=days_ago(90), event_id="open-last"),
-         failure("TE-DONE", at=days_ago(100), event_id="resolved-last"))  # fmt: skip
+    send(
+        api,
+        *[success(f"TE-OK-{n}", at=days_ago(100 + n), event_id=f"old-ok-{n}") for n in range(5)],
+        success("TE-NEW", at=days_ago(5), event_id="recent"),
+        success("TE-OPEN", at=days_ago(120), event_id="open-history"),
+        failure("TE-OPEN", at=days_ago(90), event_id="open-last"),
+        failure("TE-DONE", at=days_ago(100), event_id="resolved-last"),
+    )
     done = ExceptionItem.objects.filter(workspace=northwind.workspace, external_id="TE-DONE")
     services.resolve(olivia, northwind.workspace, done, "fixed_at_source", "Period reopened and posted by hand")
     SyncEvent.objects.filter(workspace=contoso.workspace).delete()

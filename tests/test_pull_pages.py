@@ -44,8 +44,12 @@ def test_a_harvest_pull_stores_every_kind_from_the_contract_examples(harvest, se
     assert (kim.name, kim.email, kim.weekly_capacity_hours) == ("Kim Allen", "kimallen@example.com", 35)
     assert Project.objects.get(system=harvest, external_id="14308069").client.name == "123 Industries"
     entry = TimeEntry.objects.get(system=harvest, external_id="636709355")
-    assert (entry.person, entry.project.external_id, str(entry.hours), entry.status) == (kim, "14307913", "2.11",
-                                                                                         "approved")  # fmt: skip
+    assert (entry.person, entry.project.external_id, str(entry.hours), entry.status) == (
+        kim,
+        "14307913",
+        "2.11",
+        "approved",
+    )
     assert entry.currency == "EUR"  # Harvest's time has no currency: the workspace's is used
     invoice = Invoice.objects.get(system=harvest, external_id="13150403")
     assert (invoice.number, invoice.status, invoice.project.external_id) == ("1001", "issued", "14308069")
@@ -155,15 +159,29 @@ def test_a_xero_pull_reads_contacts_users_projects_time_and_invoices(northwind, 
     invoice["Contact"]["ContactID"] = contact["ContactID"]
     project = {**copy.deepcopy(projects.example("/Projects")["items"][0]), "contactId": contact["ContactID"]}
     users = projects.example("/ProjectsUsers")["items"]
-    entry = {**copy.deepcopy(projects.example("/Projects/{projectId}/Time")["items"][0]), "userId": users[0]["userId"],
-             "projectId": project["projectId"]}  # fmt: skip
+    entry = {
+        **copy.deepcopy(projects.example("/Projects/{projectId}/Time")["items"][0]),
+        "userId": users[0]["userId"],
+        "projectId": project["projectId"],
+    }
     task = projects.example("/Projects/{projectId}/Tasks")["items"][0]
-    double = XeroDouble(server, specs, invoices=[invoice], projects=[project], contacts=[contact], users=users,
-                        time={project["projectId"]: [entry]}, tasks={project["projectId"]: [task]})  # fmt: skip
+    double = XeroDouble(
+        server,
+        specs,
+        invoices=[invoice],
+        projects=[project],
+        contacts=[contact],
+        users=users,
+        time={project["projectId"]: [entry]},
+        tasks={project["projectId"]: [task]},
+    )
     xero = northwind.erp
     xero.vendor = "xero"
-    xero.connector_settings = {"tenant_id": TENANT, "accounting_url": f"{server.url}/api.xro/2.0",
-                               "projects_url": f"{server.url}/projects.xro/2.0"}  # fmt: skip
+    xero.connector_settings = {
+        "tenant_id": TENANT,
+        "accounting_url": f"{server.url}/api.xro/2.0",
+        "projects_url": f"{server.url}/projects.xro/2.0",
+    }
     xero.credentials = {"access_token": "xero-access-token"}
     xero.save()
 

@@ -55,8 +55,9 @@ def test_no_schedule_for_a_system_without_a_connector_to_pull_from(ada, northwin
 def test_the_systems_form_refuses_a_poll_interval_that_is_not_whole_minutes(client, ada, northwind):
     client.force_login(ada)
     for wrong in ('"15"', "0", "1.5", "true", "100000"):
-        response = client.post(f"/settings/systems/{northwind.erp.pk}/",
-                               FORM | {"connector_settings": f'{{"poll_minutes": {wrong}}}'})  # fmt: skip
+        response = client.post(
+            f"/settings/systems/{northwind.erp.pk}/", FORM | {"connector_settings": f'{{"poll_minutes": {wrong}}}'}
+        )
         assert "poll_minutes must be a whole number of minutes from 1 to 10080" in response.content.decode(), wrong
     assert schedules() == []
 

@@ -21,8 +21,13 @@ def tryton(northwind, tryton_server):
     """Northwind's ERP system, set up to read the test's trytond."""
     system = northwind.erp
     system.vendor = "tryton"
-    system.connector_settings = {"url": tryton_server.url, "database": tryton_server.database, "username": "admin",
-                                 "page_size": 2, "poll_minutes": 15}  # fmt: skip
+    system.connector_settings = {
+        "url": tryton_server.url,
+        "database": tryton_server.database,
+        "username": "admin",
+        "page_size": 2,
+        "poll_minutes": 15,
+    }
     system.credentials = {"password": tryton_server.password}
     system.save()
     return system
@@ -41,9 +46,12 @@ def test_a_pull_stores_clients_people_projects_time_and_invoices_with_their_valu
     runs = pull_all(tryton)
 
     assert [(r.flow, r.status) for r in runs] == [
-        ("pull_clients", "succeeded"), ("pull_people", "succeeded"), ("pull_projects", "succeeded"),
-        ("pull_time_entries", "succeeded"), ("pull_invoices", "succeeded"),
-    ]  # fmt: skip
+        ("pull_clients", "succeeded"),
+        ("pull_people", "succeeded"),
+        ("pull_projects", "succeeded"),
+        ("pull_time_entries", "succeeded"),
+        ("pull_invoices", "succeeded"),
+    ]
     assert all(r.reported_by == r.source_system == r.target_system == tryton and r.finished_at for r in runs)
     time_run = runs[3]
     assert (time_run.records_total, time_run.records_succeeded, time_run.records_failed) == (3, 3, 0)
@@ -55,13 +63,19 @@ def test_a_pull_stores_clients_people_projects_time_and_invoices_with_their_valu
     assert (person.external_id, person.name, person.is_active) == (str(ids["employee"]), "Wendy Worker", True)
     project = Project.objects.get(system=tryton)
     assert (project.external_id, project.name, project.client, project.is_billable) == (
-        str(ids["project"]), "Northwind Rollout", client, True,
-    )  # fmt: skip
+        str(ids["project"]),
+        "Northwind Rollout",
+        client,
+        True,
+    )
     entries = {e.external_id: e for e in TimeEntry.objects.filter(system=tryton)}
     mapping, kick_off, cut_over = (entries[str(i)] for i in ids["timesheet_lines"])
     assert (mapping.work_date, mapping.hours, kick_off.hours, cut_over.hours) == (
-        date(2026, 10, 5), Decimal("3.00"), Decimal("2.50"), Decimal("4.00"),
-    )  # fmt: skip
+        date(2026, 10, 5),
+        Decimal("3.00"),
+        Decimal("2.50"),
+        Decimal("4.00"),
+    )
     assert {(e.person, e.project, e.status, e.currency, e.bill_rate) for e in entries.values()} == {
         (person, project, "approved", "EUR", Decimal("150.00"))
     }
@@ -69,19 +83,28 @@ def test_a_pull_stores_clients_people_projects_time_and_invoices_with_their_valu
     assert cut_over.invoice_reference == "" and mapping.approved_at is not None
     assert mapping.workspace == tryton.workspace and mapping.source_updated_at is not None
     invoice = Invoice.objects.get(system=tryton)
-    assert (invoice.external_id, invoice.number, invoice.status) == (str(ids["invoice"]), f"draft-{ids['invoice']}",
-                                                                     "draft")  # fmt: skip
+    assert (invoice.external_id, invoice.number, invoice.status) == (
+        str(ids["invoice"]),
+        f"draft-{ids['invoice']}",
+        "draft",
+    )
     assert (invoice.amount, invoice.currency, invoice.client, invoice.project) == (
-        Decimal("825.00"), "EUR", client, project,
-    )  # fmt: skip
+        Decimal("825.00"),
+        "EUR",
+        client,
+        project,
+    )
     assert invoice.issue_date == date(2026, 10, 31)
 
     # One succeeded event per record, its payload the record as the ingest API takes it.
     events = pulled_events(tryton)
     assert Counter(events.values_list("record_type", "outcome")) == {
-        ("client", "succeeded"): 1, ("person", "succeeded"): 1, ("project", "succeeded"): 1,
-        ("time_entry", "succeeded"): 3, ("invoice", "succeeded"): 1,
-    }  # fmt: skip
+        ("client", "succeeded"): 1,
+        ("person", "succeeded"): 1,
+        ("project", "succeeded"): 1,
+        ("time_entry", "succeeded"): 3,
+        ("invoice", "succeeded"): 1,
+    }
     event = events.get(record_type="time_entry", external_id=mapping.external_id)
     assert event.run == time_run and event.target_system == tryton
     assert event.payload["hours"] == "3.00" and event.payload["project"] == str(ids["project"])
@@ -113,8 +136,9 @@ def test_a_second_pull_stores_nothing_new_and_records_no_duplicate_events(tryton
 def test_the_cursor_moves_only_past_a_stored_page(tryton, tryton_server, monkeypatch):
     for kind in ("clients", "people", "projects"):
         pull(tryton, kind)
-    with TrytonConnector(tryton_server.url, tryton_server.database, "admin", tryton_server.password,
-                         page_size=2) as direct:  # fmt: skip
+    with TrytonConnector(
+        tryton_server.url, tryton_server.database, "admin", tryton_server.password, page_size=2
+    ) as direct:
         first_page = direct.fetch_time_entries()
     calls = []
     real_upsert = pages.upsert_states

@@ -15,9 +15,14 @@ from tests.queue_support import exceptions, failure, send
 @pytest.fixture
 def failures(api, northwind):
     """Three posting failures (one on Max's project) and two of an unknown project code."""
-    send(api, failure("TE-PR-1"), failure("TE-PR-2"), failure("TE-3"),
-         failure("TE-4", "Unknown project code 'ACME-01'", code=""),
-         failure("TE-5", "Unknown project code 'ACME-01'", code=""))  # fmt: skip
+    send(
+        api,
+        failure("TE-PR-1"),
+        failure("TE-PR-2"),
+        failure("TE-3"),
+        failure("TE-4", "Unknown project code 'ACME-01'", code=""),
+        failure("TE-5", "Unknown project code 'ACME-01'", code=""),
+    )
     return exceptions(northwind)
 
 
@@ -49,8 +54,11 @@ def test_resolve_with_a_code_and_note(failures, northwind, olivia):
 
     for item in selection:
         assert (item.status, item.resolution, item.resolution_note, item.resolved_by) == (
-            Status.RESOLVED, Resolution.WRITTEN_OFF, "below threshold", olivia,
-        )  # fmt: skip
+            Status.RESOLVED,
+            Resolution.WRITTEN_OFF,
+            "below threshold",
+            olivia,
+        )
     entry = entries("exception.resolve").first()
     assert entry.before == {"status": "open", "resolution": ""}
     assert entry.after == {"status": "resolved", "resolution": "written_off"} and entry.note == "below threshold"
@@ -90,8 +98,9 @@ def test_comment_on_a_selection(failures, northwind, olivia):
 
 def test_a_whole_group_is_resolved_in_one_action(failures, northwind, olivia):
     group = failures.get(external_id="TE-4").group
-    resolved = services.resolve(olivia, northwind.workspace, ExceptionItem.objects.filter(group=group),
-                               Resolution.FIXED_AT_SOURCE)  # fmt: skip
+    resolved = services.resolve(
+        olivia, northwind.workspace, ExceptionItem.objects.filter(group=group), Resolution.FIXED_AT_SOURCE
+    )
 
     assert resolved == 2
     assert failures.filter(status=Status.OPEN).count() == 3
@@ -145,8 +154,9 @@ def test_an_outsider_changes_nothing_even_with_the_ids(failures, northwind, cont
 
 
 @pytest.mark.parametrize("size", [10, 1000])
-def test_bulk_actions_take_a_bounded_number_of_queries(api, northwind, olivia, ada, size,
-                                                       django_assert_max_num_queries):  # fmt: skip
+def test_bulk_actions_take_a_bounded_number_of_queries(
+    api, northwind, olivia, ada, size, django_assert_max_num_queries
+):
     for start in range(0, size, 500):
         send(api, *[failure(f"TE-{n}") for n in range(start, min(size, start + 500))])
     group = exceptions(northwind).first().group
@@ -168,6 +178,8 @@ def test_integration_jobs_read_the_mappings_from_the_api(failures, northwind, ol
 
     response = api.get("/api/v1/mappings/?kind=project")
     assert response.status_code == 200
-    assert [(m["source_value"], m["target_value"], m["source_system"], m["target_system"])
-            for m in response.json()["results"]] == [("ACME-01", "4711", "harvest", "tryton")]  # fmt: skip
+    assert [
+        (m["source_value"], m["target_value"], m["source_system"], m["target_system"])
+        for m in response.json()["results"]
+    ] == [("ACME-01", "4711", "harvest", "tryton")]
     assert api.get("/api/v1/mappings/?kind=tax_code").json()["results"] == []

@@ -26,9 +26,16 @@ def group_of_twenty(items):
 def test_resolving_a_whole_group_in_one_post(client, items, olivia):
     group = group_of_twenty(items)
     response = signed_in(client, olivia).post(
-        URL, {"action": "resolve", "group": group.pk, "resolution": "fixed_at_source", "note": "period reopened",
-              "next": f"/queues/groups/{group.pk}/"}, follow=True,
-    )  # fmt: skip
+        URL,
+        {
+            "action": "resolve",
+            "group": group.pk,
+            "resolution": "fixed_at_source",
+            "note": "period reopened",
+            "next": f"/queues/groups/{group.pk}/",
+        },
+        follow=True,
+    )
 
     assert "20 exceptions resolved." in response.content.decode()
     assert items.filter(status=Status.RESOLVED).count() == 20
@@ -77,8 +84,14 @@ def test_a_refused_action_says_why_and_changes_nothing(client, items, olivia):
 @pytest.mark.parametrize("action", ["claim", "assign", "resolve", "snooze", "ignore", "reopen"])
 def test_an_executive_posting_an_action_directly_is_refused(client, items, erin, ada, action):
     group = group_of_twenty(items)
-    data = {"action": action, "group": group.pk, "resolution": "fixed_at_source", "note": "x", "assignee": ada.pk,
-            "until": (timezone.localdate() + timedelta(days=2)).isoformat()}  # fmt: skip
+    data = {
+        "action": action,
+        "group": group.pk,
+        "resolution": "fixed_at_source",
+        "note": "x",
+        "assignee": ada.pk,
+        "until": (timezone.localdate() + timedelta(days=2)).isoformat(),
+    }
     response = signed_in(client, erin).post(URL, data)
 
     assert response.status_code == 403
@@ -113,8 +126,9 @@ def test_an_outsider_posting_northwind_ids_changes_nothing(client, items, oscar)
 
 
 def test_next_never_leaves_the_site(client, items, olivia):
-    response = signed_in(client, olivia).post(URL, {"action": "claim", "one": items.first().pk,
-                                                    "next": "https://evil.example/"})  # fmt: skip
+    response = signed_in(client, olivia).post(
+        URL, {"action": "claim", "one": items.first().pk, "next": "https://evil.example/"}
+    )
 
     assert response["Location"] == "/queues/"
 

@@ -43,7 +43,7 @@ CASES = [
         "Product 'Advisory retainer' on line 1 has no revenue account: the invoice cannot be posted",
         "erp",
         Kind.POSTING_FAILURE,
-    ),  # fmt: skip
+    ),
     # Tryton's own refusals, with the reason the connector found: words that sound like validation, an ERP reason.
     (
         "NO_REVENUE_ACCOUNT",
@@ -51,14 +51,14 @@ CASES = [
         "retainer' has no revenue account in Tryton, on its accounting category)",
         "erp",
         Kind.POSTING_FAILURE,
-    ),  # fmt: skip
+    ),
     (
         "PERIOD_CLOSED",
         'To continue, you must reopen the period "2026-09" of company "Northwind". (the accounting '
         "period 2026-09 is closed in Tryton)",
         "erp",
         Kind.POSTING_FAILURE,
-    ),  # fmt: skip
+    ),
     ("", "Tryton JSON-RPC unavailable: 502 Bad Gateway from erp.northwind.example", "erp", Kind.SYNC_ERROR),
     ("", "Authentication failed: OAuth token for the Xero organisation has expired", "billing", Kind.SYNC_ERROR),
     ("", "Harvest API rate limit exceeded (HTTP 429); run aborted after 3 retries", "billing", Kind.SYNC_ERROR),

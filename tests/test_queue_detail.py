@@ -18,9 +18,12 @@ PAYLOAD = {
 
 @pytest.fixture
 def item(api, northwind):
-    send(api, failure("TE-PR-1", "Posting period 2026-10 is closed", at=later(0), payload=PAYLOAD),
-         success("TE-PR-1", at=later(-5), target_system="tryton"),
-         failure("TE-PR-1", "Posting period 2026-10 is closed", at=later(2), payload=PAYLOAD))  # fmt: skip
+    send(
+        api,
+        failure("TE-PR-1", "Posting period 2026-10 is closed", at=later(0), payload=PAYLOAD),
+        success("TE-PR-1", at=later(-5), target_system="tryton"),
+        failure("TE-PR-1", "Posting period 2026-10 is closed", at=later(2), payload=PAYLOAD),
+    )
     return only_exception(northwind)
 
 
@@ -107,14 +110,18 @@ def test_a_group_page_lists_its_exceptions_and_money(client, api, northwind, oli
 
 
 def test_a_missing_mapping_offers_its_fix_in_place(client, api, northwind, olivia):
-    send(api, failure("TE-1", "Unknown project code 'ACME-01'", code=""),
-         failure("TE-2", "Unknown project code 'ACME-01'", code=""))  # fmt: skip
+    send(
+        api,
+        failure("TE-1", "Unknown project code 'ACME-01'", code=""),
+        failure("TE-2", "Unknown project code 'ACME-01'", code=""),
+    )
     group = ExceptionItem.objects.first().group
     page = signed_in(client, olivia).get(f"/queues/groups/{group.pk}/").content.decode()
     assert "Tryton does not know the project <code>ACME-01</code>" in page
 
-    response = client.post(f"/queues/groups/{group.pk}/map/", {"target_value": "P-4711", "next": "/queues/"},
-                           follow=True)  # fmt: skip
+    response = client.post(
+        f"/queues/groups/{group.pk}/map/", {"target_value": "P-4711", "next": "/queues/"}, follow=True
+    )
     assert "Mapped ACME-01 → P-4711; 2 still open." in response.content.decode()
     assert "It is mapped to <code>P-4711</code>" in client.get(f"/queues/groups/{group.pk}/").content.decode()
 

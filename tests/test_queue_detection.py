@@ -15,8 +15,11 @@ def test_a_failed_event_opens_an_exception_with_its_kind_and_the_money_it_holds_
 
     item = only_exception(northwind)
     assert (item.kind, item.status, item.system, item.error_code) == (
-        Kind.POSTING_FAILURE, Status.OPEN, northwind.erp, "PERIOD_CLOSED",
-    )  # fmt: skip
+        Kind.POSTING_FAILURE,
+        Status.OPEN,
+        northwind.erp,
+        "PERIOD_CLOSED",
+    )
     # The stored time entry: 7.5 h × 150 EUR, on the managed project.
     assert (item.amount, item.currency) == (Decimal("1125.00"), "EUR")
     assert item.time_entry.external_id == "TE-PR-1"
@@ -89,8 +92,10 @@ def test_a_record_that_later_succeeds_resolves_its_exception_by_itself(api, nort
 
     resolved = only_exception(northwind, external_id="TE-1")
     assert (resolved.status, resolved.resolution, resolved.resolved_at) == (
-        Status.RESOLVED, Resolution.AUTOMATIC, later(3),
-    )  # fmt: skip
+        Status.RESOLVED,
+        Resolution.AUTOMATIC,
+        later(3),
+    )
     assert only_exception(northwind, external_id="TE-2").status == Status.OPEN
     entry = AuditEntry.objects.get(action="exception.auto_resolve")
     assert entry.target_id == str(resolved.pk) and entry.actor is None
@@ -132,16 +137,23 @@ def test_a_batch_of_successes_costs_ingest_one_query(northwind, django_assert_nu
     from opsview.telemetry.models import SyncEvent
 
     events = [
-        SyncEvent(workspace=northwind.workspace, event_id=f"e{n}", record_type="time_entry", external_id=f"TE-{n}",
-                  source_system=northwind.harvest, target_system=northwind.erp, outcome="succeeded", occurred_at=BASE)
+        SyncEvent(
+            workspace=northwind.workspace,
+            event_id=f"e{n}",
+            record_type="time_entry",
+            external_id=f"TE-{n}",
+            source_system=northwind.harvest,
+            target_system=northwind.erp,
+            outcome="succeeded",
+            occurred_at=BASE,
+        )
         for n in range(1000)
-    ]  # fmt: skip
+    ]
     with django_assert_num_queries(1):
         on_sync_events(northwind.workspace, events)
 
 
-def test_if_the_queue_update_fails_the_batch_is_not_stored_so_a_resend_opens_the_exception(api, northwind,
-                                                                                          monkeypatch):  # fmt: skip
+def test_if_the_queue_update_fails_the_batch_is_not_stored_so_a_resend_opens_the_exception(api, northwind, monkeypatch):
     from opsview.queues import sync_failures
     from opsview.telemetry.models import SyncEvent
 
@@ -160,19 +172,29 @@ def test_if_the_queue_update_fails_the_batch_is_not_stored_so_a_resend_opens_the
     assert only_exception(northwind).external_id == "TE-1"
 
 
-def test_a_batch_of_repeated_failures_costs_ingest_a_handful_of_queries(api, northwind,
-                                                                        django_assert_max_num_queries):  # fmt: skip
+def test_a_batch_of_repeated_failures_costs_ingest_a_handful_of_queries(api, northwind, django_assert_max_num_queries):
     from opsview.queues.sync_failures import on_sync_events
     from opsview.telemetry.models import SyncEvent
 
     send(api, *[failure(f"TE-{n}", at=later(0)) for n in range(300)])
-    again = SyncEvent.objects.bulk_create([
-        SyncEvent(workspace=northwind.workspace, event_id=f"again-{n}", record_type="time_entry",
-                  external_id=f"TE-{n}", source_system=northwind.harvest, target_system=northwind.erp,
-                  outcome="failed", error_code="PERIOD_CLOSED", error_message="Posting period 2026-11 is closed",
-                  payload={"hours": 7.5, "bill_rate": 150, "currency": "EUR"}, occurred_at=later(1))
-        for n in range(300)
-    ])  # fmt: skip
+    again = SyncEvent.objects.bulk_create(
+        [
+            SyncEvent(
+                workspace=northwind.workspace,
+                event_id=f"again-{n}",
+                record_type="time_entry",
+                external_id=f"TE-{n}",
+                source_system=northwind.harvest,
+                target_system=northwind.erp,
+                outcome="failed",
+                error_code="PERIOD_CLOSED",
+                error_message="Posting period 2026-11 is closed",
+                payload={"hours": 7.5, "bill_rate": 150, "currency": "EUR"},
+                occurred_at=later(1),
+            )
+            for n in range(300)
+        ]
+    )
     with django_assert_max_num_queries(8) as captured:
         on_sync_events(northwind.workspace, again)
     assert not [q for q in captured.captured_queries if "CASE WHEN" in q["sql"]]  # no per-field CASE per row
@@ -190,8 +212,9 @@ def test_records_a_scheduled_pull_could_not_store_open_exceptions_too(northwind)
 
     run = SyncRun.objects.for_workspace(northwind.workspace).get()
     item = {"external_id": "TE-77", "hours": "25"}
-    failed = record_event(northwind.harvest, run, "time_entry", item, "failed", "VALIDATION",
-                          "hours: must be at most 24")  # fmt: skip
+    failed = record_event(
+        northwind.harvest, run, "time_entry", item, "failed", "VALIDATION", "hours: must be at most 24"
+    )
     store_events(northwind.workspace, [failed])
 
     pulled = only_exception(northwind)

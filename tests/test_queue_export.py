@@ -14,16 +14,23 @@ def read_csv(response):
 
 
 def test_the_export_holds_the_current_view_in_its_order(client, api, northwind, olivia):
-    send(api, failure("TE-PR-1"), failure("TE-big", "Read timed out", code="TIMEOUT",
-                                          payload={"amount": "9000", "currency": "EUR"}),
-         failure("TE-7", "Unknown project code 'ACME-01'", code="", payload={"amount": "5"}))  # fmt: skip
+    send(
+        api,
+        failure("TE-PR-1"),
+        failure("TE-big", "Read timed out", code="TIMEOUT", payload={"amount": "9000", "currency": "EUR"}),
+        failure("TE-7", "Unknown project code 'ACME-01'", code="", payload={"amount": "5"}),
+    )
     rows = read_csv(signed_in(client, olivia).get("/queues/export.csv?status=open&sort=money"))
 
     assert [r["external_id"] for r in rows] == ["TE-big", "TE-PR-1", "TE-7"]
     first = rows[1]
     assert (first["kind"], first["status"], first["system"], first["amount"], first["currency"]) == (
-        "ERP posting failure", "Open", "Tryton", "1125.00", "EUR",
-    )  # fmt: skip
+        "ERP posting failure",
+        "Open",
+        "Tryton",
+        "1125.00",
+        "EUR",
+    )
     assert first["client"] == "Northwind Client" and first["project"] == "NW1 Northwind Rollout"
     assert first["error_code"] == "PERIOD_CLOSED" and first["error_message"] == "Posting period 2026-10 is closed"
 

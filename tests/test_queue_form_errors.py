@@ -95,14 +95,18 @@ def test_a_bulk_action_that_cannot_be_done_says_why_and_changes_nothing(client, 
 @pytest.mark.parametrize(
     "form, says",
     [
-        ({"kind": "posting_failure", "posting_failure-threshold_days": "0", "posting_failure-sla_hours": "0"},
-         "not saved. SLA in hours: Ensure this value is greater than or equal to 1."),
-        ({"kind": "unbilled_time", "unbilled_time-threshold_days": "soon", "unbilled_time-sla_hours": "24"},
-         "Threshold in days: Enter a whole number."),
+        (
+            {"kind": "posting_failure", "posting_failure-threshold_days": "0", "posting_failure-sla_hours": "0"},
+            "not saved. SLA in hours: Ensure this value is greater than or equal to 1.",
+        ),
+        (
+            {"kind": "unbilled_time", "unbilled_time-threshold_days": "soon", "unbilled_time-sla_hours": "24"},
+            "Threshold in days: Enter a whole number.",
+        ),
         ({"kind": "whatever"}, "Nothing saved: the form did not say which kind of exception it sets."),
         ({"kind": "masked_fields", "masked_fields": "iban " + "z" * 150}, "Masked fields not saved"),
     ],
-)  # fmt: skip
+)
 def test_a_setting_that_cannot_be_saved_is_shown_again_with_what_was_wrong(client, queue, ada, form, says):
     response = signed_in(client, ada).post("/queues/settings/", form)
     assert response.status_code == 400

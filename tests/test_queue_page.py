@@ -117,8 +117,9 @@ def test_an_outsider_sees_none_of_northwinds_exceptions(client, queue, oscar):
     assert rows_of(page) == [] and b"Northwind" not in page.content
 
 
-def test_the_queue_page_takes_the_same_queries_for_5_or_60_exceptions(client, api, northwind, olivia,
-                                                                       django_assert_max_num_queries):  # fmt: skip
+def test_the_queue_page_takes_the_same_queries_for_5_or_60_exceptions(
+    client, api, northwind, olivia, django_assert_max_num_queries
+):
     send(api, *[failure(f"TE-{n}") for n in range(60)])
     signed_in(client, olivia)
     with django_assert_max_num_queries(20):

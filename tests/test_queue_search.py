@@ -27,24 +27,55 @@ def kestrel(northwind):
     ws = northwind.workspace
     xero = System.objects.create(workspace=ws, slug="xero", name="Xero", kind="billing", vendor="xero")
     client = Client.objects.create(workspace=ws, system=northwind.harvest, external_id="C-K", name="Kestrel Marine")
-    project = Project.objects.create(workspace=ws, system=northwind.harvest, external_id="PR-K", code="NW-0451",
-                                     name="Harbour Rebuild", client=client)  # fmt: skip
+    project = Project.objects.create(
+        workspace=ws,
+        system=northwind.harvest,
+        external_id="PR-K",
+        code="NW-0451",
+        name="Harbour Rebuild",
+        client=client,
+    )
     today = timezone.localdate()
     entry = TimeEntry.objects.create(
-        workspace=ws, system=northwind.harvest, external_id=ENTRY_UUID, person=northwind.worker, project=project,
-        work_date=today - timedelta(days=40), hours=Decimal("7.5"), bill_rate=Decimal("150"), currency="EUR",
-        status="approved", approved_at=timezone.now() - timedelta(days=30),
-    )  # fmt: skip
+        workspace=ws,
+        system=northwind.harvest,
+        external_id=ENTRY_UUID,
+        person=northwind.worker,
+        project=project,
+        work_date=today - timedelta(days=40),
+        hours=Decimal("7.5"),
+        bill_rate=Decimal("150"),
+        currency="EUR",
+        status="approved",
+        approved_at=timezone.now() - timedelta(days=30),
+    )
     invoice = Invoice.objects.create(
-        workspace=ws, system=xero, external_id=INVOICE_UUID, number="INV-2026-0154", client=client, project=project,
-        amount=Decimal("12345.00"), currency="EUR", status="issued", issue_date=today - timedelta(days=10),
-    )  # fmt: skip
+        workspace=ws,
+        system=xero,
+        external_id=INVOICE_UUID,
+        number="INV-2026-0154",
+        client=client,
+        project=project,
+        amount=Decimal("12345.00"),
+        currency="EUR",
+        status="issued",
+        issue_date=today - timedelta(days=10),
+    )
     state_rules.scan_workspace(ws)  # approved-not-invoiced time, invoice-not-posted
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {ApiToken.issue(xero, 'billing to ERP')[1]}")
-    send(api, failure(INVOICE_UUID, record_type="invoice", source_system="xero", target_system="tryton",
-                      message="Account 8400 is blocked for posting", code="ACCOUNT_BLOCKED",
-                      payload={"amount": "12345.00", "currency": "EUR"}))  # fmt: skip
+    send(
+        api,
+        failure(
+            INVOICE_UUID,
+            record_type="invoice",
+            source_system="xero",
+            target_system="tryton",
+            message="Account 8400 is blocked for posting",
+            code="ACCOUNT_BLOCKED",
+            payload={"amount": "12345.00", "currency": "EUR"},
+        ),
+    )
     harvest_api = APIClient()
     harvest_api.credentials(HTTP_AUTHORIZATION=f"Bearer {northwind.raw_token}")
     send(harvest_api, failure(ENTRY_UUID))
@@ -117,10 +148,26 @@ def test_a_failure_reported_before_its_record_gets_the_records_name_when_the_rec
     send(api, failure("TE-LATE"))
     item = exceptions(northwind, external_id="TE-LATE").get()
     assert str(item) == "time_entry TE-LATE" and item.time_entry_id is None
-    response = api.post("/api/v1/states/time-entries/", {"items": [{
-        "external_id": "TE-LATE", "version": 1, "person": "P-W", "project": "PR-1", "work_date": "2026-11-16",
-        "hours": "2", "billable": True, "bill_rate": 100, "currency": "EUR", "status": "submitted",
-    }]}, format="json")  # fmt: skip
+    response = api.post(
+        "/api/v1/states/time-entries/",
+        {
+            "items": [
+                {
+                    "external_id": "TE-LATE",
+                    "version": 1,
+                    "person": "P-W",
+                    "project": "PR-1",
+                    "work_date": "2026-11-16",
+                    "hours": "2",
+                    "billable": True,
+                    "bill_rate": 100,
+                    "currency": "EUR",
+                    "status": "submitted",
+                }
+            ]
+        },
+        format="json",
+    )
     assert response.status_code == 200, response.content
     item.refresh_from_db()
     assert str(item) == "Wendy Worker · 2026-11-16 · NW1" and item.time_entry_id is not None
@@ -146,8 +193,10 @@ def test_a_records_money_counts_once_however_many_open_exceptions_it_has(client,
 
     # Resolving one of the invoice's two exceptions leaves its money at stake, once.
     posting = exceptions(northwind, kind="posting_failure", record_type="invoice").get()
-    client.post("/queues/actions/", {"action": "resolve", "one": posting.pk, "resolution": "fixed_at_source",
-                                     "note": "account unblocked"})  # fmt: skip
+    client.post(
+        "/queues/actions/",
+        {"action": "resolve", "one": posting.pk, "resolution": "fixed_at_source", "note": "account unblocked"},
+    )
     assert "EUR 13,470 at stake in 2 records, 3 exceptions" in listed(client, client=kestrel[0].pk).content.decode()
 
 

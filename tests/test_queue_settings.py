@@ -7,10 +7,16 @@ from tests.conftest import signed_in
 
 
 def test_an_admin_changes_a_kinds_threshold_sla_and_guide(client, northwind, ada):
-    response = signed_in(client, ada).post("/queues/settings/", {
-        "kind": "unapproved_time", "unapproved_time-threshold_days": "3", "unapproved_time-sla_hours": "12",
-        "unapproved_time-fix_guide": "Chase the approver on Slack.",
-    }, follow=True)  # fmt: skip
+    response = signed_in(client, ada).post(
+        "/queues/settings/",
+        {
+            "kind": "unapproved_time",
+            "unapproved_time-threshold_days": "3",
+            "unapproved_time-sla_hours": "12",
+            "unapproved_time-fix_guide": "Chase the approver on Slack.",
+        },
+        follow=True,
+    )
 
     assert "Settings for &#x27;Time unapproved past cut-off&#x27; saved." in response.content.decode()
     policy = policies_for(northwind.workspace)[Kind.UNAPPROVED_TIME]
@@ -20,10 +26,15 @@ def test_an_admin_changes_a_kinds_threshold_sla_and_guide(client, northwind, ada
 
 
 def test_another_workspace_keeps_its_defaults(client, northwind, contoso, ada):
-    signed_in(client, ada).post("/queues/settings/", {
-        "kind": "sync_error", "sync_error-threshold_days": "0", "sync_error-sla_hours": "2",
-        "sync_error-fix_guide": "",
-    })  # fmt: skip
+    signed_in(client, ada).post(
+        "/queues/settings/",
+        {
+            "kind": "sync_error",
+            "sync_error-threshold_days": "0",
+            "sync_error-sla_hours": "2",
+            "sync_error-fix_guide": "",
+        },
+    )
 
     assert policies_for(contoso.workspace)[Kind.SYNC_ERROR].sla_hours == 8
     assert KindSetting.objects.get().workspace == northwind.workspace

@@ -21,20 +21,32 @@ def post(api, kind, items):
 
 def time_entry(ext, version, days_ago, **overrides):
     item = {
-        "external_id": ext, "version": version, "person": "P-W", "project": "PR-1",
-        "work_date": (TODAY - timedelta(days=days_ago)).isoformat(), "hours": "8", "bill_rate": 120,
-        "currency": "EUR", "status": "submitted",
-    }  # fmt: skip
+        "external_id": ext,
+        "version": version,
+        "person": "P-W",
+        "project": "PR-1",
+        "work_date": (TODAY - timedelta(days=days_ago)).isoformat(),
+        "hours": "8",
+        "bill_rate": 120,
+        "currency": "EUR",
+        "status": "submitted",
+    }
     item.update(overrides)
     return item
 
 
 def invoice(ext, version, issued_days_ago, status="issued"):
     return {
-        "external_id": ext, "version": version, "number": f"2026-{ext}", "client": "C-1", "project": "PR-1",
-        "amount": "4800.00", "currency": "EUR", "status": status,
+        "external_id": ext,
+        "version": version,
+        "number": f"2026-{ext}",
+        "client": "C-1",
+        "project": "PR-1",
+        "amount": "4800.00",
+        "currency": "EUR",
+        "status": status,
         "issue_date": (TODAY - timedelta(days=issued_days_ago)).isoformat(),
-    }  # fmt: skip
+    }
 
 
 def test_the_schedule_finds_time_unapproved_past_the_cut_off(northwind):
@@ -70,8 +82,11 @@ def test_approved_time_not_invoiced_within_the_limit_and_its_invoicing(api, nort
     post(api, "time-entries", [time_entry("TE-a", 1, 25, status="approved", approved_at=approved_at)])
     assert only_exception(northwind, kind=Kind.UNBILLED_TIME).status == Status.OPEN
 
-    post(api, "time-entries", [time_entry("TE-a", 2, 25, status="approved", approved_at=approved_at,
-                                          invoice_reference="2026-0193")])  # fmt: skip
+    post(
+        api,
+        "time-entries",
+        [time_entry("TE-a", 2, 25, status="approved", approved_at=approved_at, invoice_reference="2026-0193")],
+    )
     assert only_exception(northwind, kind=Kind.UNBILLED_TIME).status == Status.RESOLVED
 
 
@@ -138,8 +153,10 @@ def test_backfill_opens_exceptions_for_what_was_stored_before(northwind):
 
     # The fixture's failed event (PERIOD_CLOSED on TE-PR-1) and its two unapproved entries.
     assert sorted(exceptions(northwind).values_list("kind", "external_id")) == [
-        (Kind.POSTING_FAILURE, "TE-PR-1"), (Kind.UNAPPROVED_TIME, "TE-PR-1"), (Kind.UNAPPROVED_TIME, "TE-PR-2"),
-    ]  # fmt: skip
+        (Kind.POSTING_FAILURE, "TE-PR-1"),
+        (Kind.UNAPPROVED_TIME, "TE-PR-1"),
+        (Kind.UNAPPROVED_TIME, "TE-PR-2"),
+    ]
     assert only_exception(northwind, kind=Kind.POSTING_FAILURE).occurrences == 1
     assert "northwind: 1 sync events" in out.getvalue()
     out = StringIO()
@@ -148,18 +165,28 @@ def test_backfill_opens_exceptions_for_what_was_stored_before(northwind):
 
 
 @pytest.mark.parametrize("size", [4, 40])
-def test_evaluating_an_ingested_batch_takes_a_bounded_number_of_queries(northwind, size,
-                                                                        django_assert_max_num_queries):  # fmt: skip
+def test_evaluating_an_ingested_batch_takes_a_bounded_number_of_queries(northwind, size, django_assert_max_num_queries):
     from opsview.queues.state_rules import on_states
     from opsview.records.models import TimeEntry
 
     tasks.scan_business_states()  # the groups exist, as they do after the first day
-    TimeEntry.objects.bulk_create([
-        TimeEntry(workspace=northwind.workspace, system=northwind.harvest, external_id=f"TE-b{n}",
-                  person=northwind.worker, project=northwind.managed_project, work_date=TODAY - timedelta(days=10),
-                  hours=Decimal(8), bill_rate=Decimal(100), currency="EUR", status="submitted")
-        for n in range(size)
-    ])  # fmt: skip
+    TimeEntry.objects.bulk_create(
+        [
+            TimeEntry(
+                workspace=northwind.workspace,
+                system=northwind.harvest,
+                external_id=f"TE-b{n}",
+                person=northwind.worker,
+                project=northwind.managed_project,
+                work_date=TODAY - timedelta(days=10),
+                hours=Decimal(8),
+                bill_rate=Decimal(100),
+                currency="EUR",
+                status="submitted",
+            )
+            for n in range(size)
+        ]
+    )
     # One more than the rules need: the records' exceptions learn their names (one lookup, no update here).
     with django_assert_max_num_queries(7):
         on_states(northwind.workspace, TimeEntry, northwind.harvest, [f"TE-b{n}" for n in range(size)])

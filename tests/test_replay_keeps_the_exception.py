@@ -111,8 +111,7 @@ def test_refused_credentials_stop_at_once_and_a_later_success_marks_the_system_o
 @pytest.fixture
 def xero(northwind):
     """A Xero system added but never set up: no credentials."""
-    return System.objects.create(workspace=northwind.workspace, slug="xero", name="Xero", kind="billing",
-                                 vendor="xero")  # fmt: skip
+    return System.objects.create(workspace=northwind.workspace, slug="xero", name="Xero", kind="billing", vendor="xero")
 
 
 def test_a_target_that_is_not_connected_is_named_and_refused_before_anything_is_queued(
@@ -145,9 +144,11 @@ def test_a_mistyped_confirmation_count_re_renders_the_form_saying_what_was_wrong
     dry = client.post("/replays/request/", {"group": items["TE-1"].group_id})
     form = {"ids": [i.pk for i in items.values()], "selection": dry.context["plan"].selection}
 
-    for typed, said in (("two", "'two' is not a number: type 2, the number of records to replay."),
-                        ("3", "You typed 3, but 2 records would be replayed. Type 2."),
-                        ("", "Type the number of records to replay (2) to confirm.")):  # fmt: skip
+    for typed, said in (
+        ("two", "'two' is not a number: type 2, the number of records to replay."),
+        ("3", "You typed 3, but 2 records would be replayed. Type 2."),
+        ("", "Type the number of records to replay (2) to confirm."),
+    ):
         page = client.post("/replays/request/", {**form, "confirm_count": typed})
         assert page.status_code == 409
         html = page.content.decode()
@@ -218,11 +219,18 @@ def test_replay_attempts_once_stored_as_sync_events_move_onto_their_replay(api, 
     (replay,) = request_replay(olivia, northwind.workspace, only(item))
     for number, outcome in ((1, "failed"), (2, "succeeded")):
         SyncEvent.objects.create(
-            workspace=northwind.workspace, event_id=f"replay:{replay.pk}:{number}:{outcome}", record_type="time_entry",
-            external_id="TE-9", source_system=northwind.harvest, target_system=target, outcome=outcome,
-            error_code="http_422" if outcome == "failed" else "", correlation_id=replay.idempotency_key,
-            occurred_at=timezone.now(), payload={"hours": 8},
-        )  # fmt: skip
+            workspace=northwind.workspace,
+            event_id=f"replay:{replay.pk}:{number}:{outcome}",
+            record_type="time_entry",
+            external_id="TE-9",
+            source_system=northwind.harvest,
+            target_system=target,
+            outcome=outcome,
+            error_code="http_422" if outcome == "failed" else "",
+            correlation_id=replay.idempotency_key,
+            occurred_at=timezone.now(),
+            payload={"hours": 8},
+        )
     assert sync_kpis(northwind) != kpis
 
     migration.move(apps, None)
@@ -230,5 +238,6 @@ def test_replay_attempts_once_stored_as_sync_events_move_onto_their_replay(api, 
     assert sync_kpis(northwind) == kpis
     attempts = ReplayAttempt.objects.filter(replay=replay).order_by("number")
     assert [(a.number, a.outcome, a.error_code, a.request["fields"]) for a in attempts] == [
-        (1, "failed", "http_422", ["hours"]), (2, "succeeded", "", ["hours"]),
-    ]  # fmt: skip
+        (1, "failed", "http_422", ["hours"]),
+        (2, "succeeded", "", ["hours"]),
+    ]

@@ -16,8 +16,11 @@ from opsview.replay.models import Replay, SourceResend
 from tests.queue_support import later, send, success
 from tests.replay_support import failing_to, run_queued, webhook_system
 
-UNKNOWN = {"message": "Unknown project code 'ACME-01'", "code": "",
-           "payload": {"project": "ACME-01", "hours": 7.5, "bill_rate": 150, "currency": "EUR"}}  # fmt: skip
+UNKNOWN = {
+    "message": "Unknown project code 'ACME-01'",
+    "code": "",
+    "payload": {"project": "ACME-01", "hours": 7.5, "bill_rate": 150, "currency": "EUR"},
+}
 
 
 @pytest.fixture
@@ -80,8 +83,10 @@ def test_save_mapping_and_replay_dry_runs_with_the_mapping_then_sends_what_was_c
     assert "Nothing is resolved until Client middleware accepts the records." in page
     assert set(ExceptionItem.objects.values_list("status", flat=True)) == {"open"} and server.seen == []
 
-    done = client.post("/replays/request/", {"ids": [i.pk for i in waiting.values()], "confirm_count": "2",
-                                             "selection": dry.context["plan"].selection})  # fmt: skip
+    done = client.post(
+        "/replays/request/",
+        {"ids": [i.pk for i in waiting.values()], "confirm_count": "2", "selection": dry.context["plan"].selection},
+    )
     assert done.status_code == 302
     assert run_queued() == ["succeeded", "succeeded"]
     assert sorted(s.json()["payload"]["project"] for s in server.seen) == ["P-4711", "P-4711"]

@@ -17,8 +17,14 @@ from opsview.systems.models import System
 from tests.replay_support import failing_to, run_queued, webhook_system
 
 IBAN = "DE89370400440532013000"
-PAYLOAD = {"project": "OLD-7", "hours": 7.5, "bill_rate": 150, "currency": "EUR", "bank_account": IBAN,
-           "contacts": [{"name": "Ada", "iban": IBAN}]}  # fmt: skip
+PAYLOAD = {
+    "project": "OLD-7",
+    "hours": 7.5,
+    "bill_rate": 150,
+    "currency": "EUR",
+    "bank_account": IBAN,
+    "contacts": [{"name": "Ada", "iban": IBAN}],
+}
 
 
 @pytest.fixture
@@ -33,8 +39,14 @@ def masked(northwind, ada):
 
 @pytest.fixture
 def item(api, northwind, target, masked):
-    Mapping.objects.create(workspace=northwind.workspace, kind="project", source_system=northwind.harvest,
-                           target_system=target, source_value="OLD-7", target_value="NW1")  # fmt: skip
+    Mapping.objects.create(
+        workspace=northwind.workspace,
+        kind="project",
+        source_system=northwind.harvest,
+        target_system=target,
+        source_value="OLD-7",
+        target_value="NW1",
+    )
     return failing_to(api, northwind, target, "TE-9", payload=PAYLOAD)["TE-9"]
 
 
@@ -79,8 +91,9 @@ def test_the_mask_text_is_never_a_value_that_is_sent(client, northwind, olivia, 
     # A masked field the record never had, or a list entry beyond the original, has no value to restore.
     for edit in ({"hours": 8, "iban": MASK}, {"contacts": [{"iban": MASK}, {"iban": MASK}]}):
         with pytest.raises(PayloadInvalid) as invalid:
-            request_replay(olivia, northwind.workspace, ExceptionItem.objects.filter(pk=item.pk),
-                           payload_override=json.dumps(edit))  # fmt: skip
+            request_replay(
+                olivia, northwind.workspace, ExceptionItem.objects.filter(pk=item.pk), payload_override=json.dumps(edit)
+            )
         assert all(e["message"] == "still shows the mask: type the value to send" for e in invalid.value.errors)
         assert {e["field"] for e in invalid.value.errors} <= {"iban", "contacts.1.iban"}
     assert not Replay.objects.exists() and server.seen == []
@@ -95,8 +108,14 @@ def xero(northwind):
 
 
 def test_an_edit_is_checked_against_the_targets_own_fields_naming_each(client, api, northwind, olivia, xero):
-    invoice = failing_to(api, northwind, xero, "INV-7", record_type="invoice",
-                         payload={"Type": "ACCREC", "Contact": {"ContactID": "c-1"}})["INV-7"]  # fmt: skip
+    invoice = failing_to(
+        api,
+        northwind,
+        xero,
+        "INV-7",
+        record_type="invoice",
+        payload={"Type": "ACCREC", "Contact": {"ContactID": "c-1"}},
+    )["INV-7"]
     entry = failing_to(api, northwind, xero, "TE-7", payload={"duration": 60})["TE-7"]
     client.force_login(olivia)
     page = client.get(f"/queues/{invoice.pk}/").content.decode()
@@ -109,10 +128,16 @@ def test_an_edit_is_checked_against_the_targets_own_fields_naming_each(client, a
     assert "is not a field of this record type" not in said  # opsview's own ingest fields are not the target's
 
     with pytest.raises(PayloadInvalid) as invalid:
-        request_replay(olivia, northwind.workspace, ExceptionItem.objects.filter(pk=entry.pk),
-                       payload_override=json.dumps({"duration": "an hour"}))  # fmt: skip
+        request_replay(
+            olivia,
+            northwind.workspace,
+            ExceptionItem.objects.filter(pk=entry.pk),
+            payload_override=json.dumps({"duration": "an hour"}),
+        )
     assert {(e["field"], e["message"]) for e in invalid.value.errors} == {
-        ("duration", "'an hour' is not of type 'integer'"), ("userId", "is required"), ("taskId", "is required"),
+        ("duration", "'an hour' is not of type 'integer'"),
+        ("userId", "is required"),
+        ("taskId", "is required"),
         ("dateUtc", "is required"),
-    }  # fmt: skip
+    }
     assert not Replay.objects.exists()

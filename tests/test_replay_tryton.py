@@ -24,8 +24,12 @@ def tryton(northwind, tryton_server):
     """Northwind's ERP, set up to post to the test's trytond, confirming Tryton's warnings as its user."""
     system = northwind.erp
     system.vendor = "tryton"
-    system.connector_settings = {"url": tryton_server.url, "database": tryton_server.database, "username": "admin",
-                                 "accept_warnings": True}  # fmt: skip
+    system.connector_settings = {
+        "url": tryton_server.url,
+        "database": tryton_server.database,
+        "username": "admin",
+        "accept_warnings": True,
+    }
     system.credentials = {"password": tryton_server.password}
     system.save()
     return system
@@ -84,15 +88,28 @@ def test_a_refused_replay_keeps_the_posting_failure_and_a_read_back_posting_upda
     invoice_id = str(tryton_server.ids["invoice"])
     issued = (timezone.localdate() - timedelta(days=5)).isoformat()
     # opsview's copy of the billing invoice: issued five days ago and not posted, so it is an exception too.
-    billed = {"external_id": "I-7", "version": 1, "number": "2026-I-7", "client": "C-1", "project": "PR-1",
-              "amount": "4800.00", "currency": "EUR", "status": "issued", "issue_date": issued}  # fmt: skip
+    billed = {
+        "external_id": "I-7",
+        "version": 1,
+        "number": "2026-I-7",
+        "client": "C-1",
+        "project": "PR-1",
+        "amount": "4800.00",
+        "currency": "EUR",
+        "status": "issued",
+        "issue_date": issued,
+    }
     response = api.post("/api/v1/states/invoices/", {"items": [billed]}, format="json")
     assert response.status_code == 200, response.content
     unposted = ExceptionItem.objects.get(workspace=northwind.workspace, kind="unposted_invoice")
     with connect(tryton_server) as erp:
         refused = erp.send("invoice", {"external_id": invoice_id}, "job-run-1")
-    send(api, failure("I-7", refused.error_message, refused.error_code, record_type="invoice",
-                      payload={"external_id": invoice_id}))  # fmt: skip
+    send(
+        api,
+        failure(
+            "I-7", refused.error_message, refused.error_code, record_type="invoice", payload={"external_id": invoice_id}
+        ),
+    )
     item = ExceptionItem.objects.get(workspace=northwind.workspace, kind="posting_failure")
     what = (item.kind, item.group_id, item.group.fingerprint, item.error_code, item.error_message)
     today = timezone.localdate()

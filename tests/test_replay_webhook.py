@@ -26,16 +26,25 @@ def target(northwind, server):
     return webhook_system(northwind, server)
 
 
-EDITED = {"external_id": "TE-9", "person": "P-W", "project": "PR-1", "work_date": "2026-11-02", "hours": 8,
-          "currency": "EUR", "status": "approved", "approved_at": "2026-11-03T09:00:00Z"}  # fmt: skip
+EDITED = {
+    "external_id": "TE-9",
+    "person": "P-W",
+    "project": "PR-1",
+    "work_date": "2026-11-02",
+    "hours": 8,
+    "currency": "EUR",
+    "status": "approved",
+    "approved_at": "2026-11-03T09:00:00Z",
+}
 
 
 def only(item):
     return ExceptionItem.objects.filter(pk=item.pk)
 
 
-def test_a_replay_is_queued_sent_signed_with_its_key_verified_and_resolves_the_exception(api, northwind, olivia,
-                                                                                      target, server):  # fmt: skip
+def test_a_replay_is_queued_sent_signed_with_its_key_verified_and_resolves_the_exception(
+    api, northwind, olivia, target, server
+):
     item = failing_to(api, northwind, target, "TE-9")["TE-9"]
 
     (replay,) = request_replay(olivia, northwind.workspace, only(item))
@@ -53,8 +62,11 @@ def test_a_replay_is_queued_sent_signed_with_its_key_verified_and_resolves_the_e
     # The attempt is kept on the replay; the sync events stay the integration job's own.
     assert list(SyncEvent.objects.filter(external_id="TE-9").values_list("outcome", flat=True)) == ["failed"]
     (attempt,) = ReplayAttempt.objects.filter(replay=replay)
-    assert (attempt.number, attempt.outcome, attempt.request["idempotency_key"]) == (1, "succeeded",
-                                                                                   replay.idempotency_key)  # fmt: skip
+    assert (attempt.number, attempt.outcome, attempt.request["idempotency_key"]) == (
+        1,
+        "succeeded",
+        replay.idempotency_key,
+    )
     entries = AuditEntry.objects.filter(target_id=str(item.pk)).order_by("id")
     actions = list(entries.values_list("action", "actor__username"))
     assert actions == [("exception.replay", "olivia"), ("exception.resolve", "olivia")]
@@ -100,8 +112,11 @@ def test_a_failed_replay_records_the_error_retries_on_backoff_and_stops_after_th
     assert "project NW1 is archived" in replay.last_error and item.error_code == "PERIOD_CLOSED"
     assert 55 <= (replay.next_retry_at - replay.started_at).total_seconds() <= 65
     retry = Schedule.objects.get(func="opsview.replay.tasks.run_replay")
-    assert (retry.func, retry.args, retry.next_run) == ("opsview.replay.tasks.run_replay", f"({replay.pk},)",
-                                                         replay.next_retry_at)  # fmt: skip
+    assert (retry.func, retry.args, retry.next_run) == (
+        "opsview.replay.tasks.run_replay",
+        f"({replay.pk},)",
+        replay.next_retry_at,
+    )
 
     assert run_replay(replay.pk) == "retrying"
     replay.refresh_from_db()
@@ -186,11 +201,18 @@ def test_an_edited_payload_to_a_target_without_fields_must_be_an_object_and_is_k
     assert server.seen[0].json()["payload"]["hours"] == 8
 
 
-def test_a_bulk_replay_shows_a_dry_run_with_mappings_and_needs_the_count_confirmed(client, api, northwind, olivia,
-                                                                                target, server):  # fmt: skip
+def test_a_bulk_replay_shows_a_dry_run_with_mappings_and_needs_the_count_confirmed(
+    client, api, northwind, olivia, target, server
+):
     items = failing_to(api, northwind, target, "TE-1", "TE-2", "TE-3", payload={"project": "OLD-7", "hours": 1})
-    Mapping.objects.create(workspace=northwind.workspace, kind="project", source_system=northwind.harvest,
-                           target_system=target, source_value="OLD-7", target_value="NW1")  # fmt: skip
+    Mapping.objects.create(
+        workspace=northwind.workspace,
+        kind="project",
+        source_system=northwind.harvest,
+        target_system=target,
+        source_value="OLD-7",
+        target_value="NW1",
+    )
     client.force_login(olivia)
     group = items["TE-1"].group_id
 
@@ -212,8 +234,9 @@ def test_a_bulk_replay_shows_a_dry_run_with_mappings_and_needs_the_count_confirm
     stale = client.post("/replays/request/", {"ids": ids, "confirm_count": "3", "selection": selection})
     assert stale.status_code == 409 and "Dry run: 2 records" in stale.content.decode()
 
-    done = client.post("/replays/request/", {"ids": ids, "confirm_count": "2",
-                                             "selection": stale.context["plan"].selection})  # fmt: skip
+    done = client.post(
+        "/replays/request/", {"ids": ids, "confirm_count": "2", "selection": stale.context["plan"].selection}
+    )
     assert done.status_code == 302 and done.url.startswith("/replays/?batch=")
     assert "Queued: <strong>2</strong>" in client.get(done.url).content.decode()
     run_queued()

@@ -63,8 +63,14 @@ def planted(northwind, ada, olivia, server):
     harvest.vendor = "harvest"
     harvest.connector_settings = {"account_id": "424242", "base_url": f"{server.url}/v2"}
     save_system(ada, harvest, {"access_token": ACCESS_TOKEN})
-    hook = System(workspace=northwind.workspace, slug="middleware", name="Client middleware", kind="billing",
-                  vendor="webhook", connector_settings={"url": f"{server.url}/records"})  # fmt: skip
+    hook = System(
+        workspace=northwind.workspace,
+        slug="middleware",
+        name="Client middleware",
+        kind="billing",
+        vendor="webhook",
+        connector_settings={"url": f"{server.url}/records"},
+    )
     save_system(ada, hook, {"secret": WEBHOOK_SECRET})
     return northwind, hook
 
@@ -122,8 +128,14 @@ def test_no_secret_is_printed_shown_exported_audited_or_stored(planted, ada, oli
     firm, hook = planted
     every_logger_at_debug(caplog)
     bodies = []
-    secrets = {"access token": ACCESS_TOKEN, "webhook secret": WEBHOOK_SECRET, "API token": firm.raw_token,
-               "payload IBAN": PAYLOAD_IBAN, "password": PASSWORD, "wrong password": WRONG_PASSWORD}  # fmt: skip
+    secrets = {
+        "access token": ACCESS_TOKEN,
+        "webhook secret": WEBHOOK_SECRET,
+        "API token": firm.raw_token,
+        "payload IBAN": PAYLOAD_IBAN,
+        "password": PASSWORD,
+        "wrong password": WRONG_PASSWORD,
+    }
 
     # An integration job reports a failure whose record carries a bank account number, with its API token.
     send(api, failure("TE-77", target_system="middleware", payload={"hours": 7.5, "iban": PAYLOAD_IBAN}))
@@ -141,12 +153,30 @@ def test_no_secret_is_printed_shown_exported_audited_or_stored(planted, ada, oli
     operator.post("/login/", {"username": "olivia", "password": PASSWORD})
     operator.post("/replays/request/", {"one": item.pk}, follow=True)
     run_queued()  # the target refuses, repeating the record it was sent
-    for url in ("/", "/queues/", f"/queues/{item.pk}/", f"/queues/groups/{item.group_id}/", "/queues/export.csv",
-                "/replays/", "/runs/", "/records/sync-events/", "/dashboards/executive/",
-                "/dashboards/executive/sync.csv", "/api/v1/kpis/", "/api/v1/sync-runs/"):  # fmt: skip
+    for url in (
+        "/",
+        "/queues/",
+        f"/queues/{item.pk}/",
+        f"/queues/groups/{item.group_id}/",
+        "/queues/export.csv",
+        "/replays/",
+        "/runs/",
+        "/records/sync-events/",
+        "/dashboards/executive/",
+        "/dashboards/executive/sync.csv",
+        "/api/v1/kpis/",
+        "/api/v1/sync-runs/",
+    ):
         operator.get(url)
-    for url in ("/settings/systems/", f"/settings/systems/{firm.harvest.pk}/", f"/settings/systems/{hook.pk}/",
-                "/settings/tokens/", "/audit/", "/audit/?format=csv", "/runs/"):  # fmt: skip
+    for url in (
+        "/settings/systems/",
+        f"/settings/systems/{firm.harvest.pk}/",
+        f"/settings/systems/{hook.pk}/",
+        "/settings/tokens/",
+        "/audit/",
+        "/audit/?format=csv",
+        "/runs/",
+    ):
         admin.get(url)
     Recorder(api, bodies).get("/api/v1/sync-runs/")
     with override_settings(DEBUG=False, ROOT_URLCONF="tests.secrets_urlconf"):
@@ -160,9 +190,7 @@ def test_no_secret_is_printed_shown_exported_audited_or_stored(planted, ada, oli
     stored = list(stored_text())
     assert len(logs) > 10 and len(bodies) > 25 and len(stored) > 50  # the sweep saw the app at work
 
-    found = {
-        name: where(secret, logs + printed + bodies + stored) for name, secret in secrets.items()
-    }  # fmt: skip
+    found = {name: where(secret, logs + printed + bodies + stored) for name, secret in secrets.items()}
     assert found == {name: [] for name in secrets}
     # The app did show the failures, in its own words: the search found no secret because there was none.
     assert any("Harvest" in text and "401" in text for _, text in stored)

@@ -62,8 +62,13 @@ def test_two_firms_each_with_its_currency_and_three_connected_systems(demo):
 def test_every_role_signs_in_to_the_first_firm_and_the_partner_to_both(demo, client):
     northwind = first_workspace()
     roles = dict(Membership.objects.filter(workspace=northwind).values_list("user__username", "role"))
-    assert roles == {"admin": Role.ADMIN, "operator": Role.OPERATOR, "manager": Role.MANAGER,
-                     "executive": Role.EXECUTIVE, "partner": Role.ADMIN}  # fmt: skip
+    assert roles == {
+        "admin": Role.ADMIN,
+        "operator": Role.OPERATOR,
+        "manager": Role.MANAGER,
+        "executive": Role.EXECUTIVE,
+        "partner": Role.ADMIN,
+    }
     partner = Membership.objects.filter(user__username="partner")
     assert sorted(partner.values_list("workspace__name", "role")) == [
         ("Bluebird Digital", Role.ADMIN),

@@ -56,17 +56,31 @@ def group_alive(pgid):
 def profile(tmp_path):
     db = connection.settings_dict
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
-           "REDIS_URL": "redis://127.0.0.1:6379/14", "Q_NAME": f"opsview-test-{os.getpid()}",
-           "BIND": f"127.0.0.1:{port}",
-           "SECRET_KEY": "test-only-not-secret", "ALLOWED_HOSTS": "127.0.0.1", "OPSVIEW_VAR_DIR": str(tmp_path),
-           "OPSVIEW_PROXY_SSL_HEADER": "X-Forwarded-Proto",
-           "OPSVIEW_CREDENTIALS_KEY": Fernet.generate_key().decode(), "WEB_WORKERS": "1",
-           "WEB_THREADS": "1", "Q_WORKERS": "1"}  # fmt: skip
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        "REDIS_URL": "redis://127.0.0.1:6379/14",
+        "Q_NAME": f"opsview-test-{os.getpid()}",
+        "BIND": f"127.0.0.1:{port}",
+        "SECRET_KEY": "test-only-not-secret",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "OPSVIEW_VAR_DIR": str(tmp_path),
+        "OPSVIEW_PROXY_SSL_HEADER": "X-Forwarded-Proto",
+        "OPSVIEW_CREDENTIALS_KEY": Fernet.generate_key().decode(),
+        "WEB_WORKERS": "1",
+        "WEB_THREADS": "1",
+        "Q_WORKERS": "1",
+    }
     env.pop("OPSVIEW_DEBUG", None)
     log = open(tmp_path / "serve.log", "ab")  # noqa: SIM115 (closed below)
-    process = subprocess.Popen(["bash", str(ROOT / "scripts" / "serve-production.sh")], cwd=ROOT, env=env,
-                               stdout=log, stderr=log, start_new_session=True)  # fmt: skip
+    process = subprocess.Popen(
+        ["bash", str(ROOT / "scripts" / "serve-production.sh")],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
     base, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 90
     try:
         while time.monotonic() < deadline:

@@ -77,8 +77,11 @@ def test_a_forgotten_password_is_reset_by_email(client, olivia, mailoutbox):
 
     form = client.get(link, follow=True)
     assert "Choose a new password" in form.content.decode()
-    done = client.post(form.redirect_chain[-1][0], {"new_password1": "a new long passphrase",
-                                                   "new_password2": "a new long passphrase"}, follow=True)  # fmt: skip
+    done = client.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "a new long passphrase", "new_password2": "a new long passphrase"},
+        follow=True,
+    )
     assert "Your password is changed" in done.content.decode()
     client.logout()
     assert sign_in(client, "olivia", PASSWORD).status_code == 200  # the old one no longer works

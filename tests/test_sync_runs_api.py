@@ -42,8 +42,9 @@ def test_finishing_twice_the_same_way_is_harmless_but_otherwise_conflicts(api):
 
 def test_counters_cannot_exceed_the_total(api):
     run_id = start(api).json()["id"]
-    response = api.patch(f"/api/v1/sync-runs/{run_id}/", {"records_succeeded": 100, "records_failed": 30},
-                         format="json")  # fmt: skip
+    response = api.patch(
+        f"/api/v1/sync-runs/{run_id}/", {"records_succeeded": 100, "records_failed": 30}, format="json"
+    )
 
     assert response.status_code == 400
     assert response.json()["errors"] == [

@@ -57,9 +57,15 @@ def test_credentials_are_stored_encrypted_and_shown_masked(client, ada, northwin
     secret = "hv-3f9a1c77d2e04b8e9aa1"
     client.post(
         f"/settings/systems/{northwind.harvest.pk}/",
-        {"name": "Harvest", "slug": "harvest", "kind": "time_tracking", "is_active": "on",
-         "connector_settings": '{"account_id": "123456"}', "credentials": f"api_token={secret}\naccount=acme"},
-    )  # fmt: skip
+        {
+            "name": "Harvest",
+            "slug": "harvest",
+            "kind": "time_tracking",
+            "is_active": "on",
+            "connector_settings": '{"account_id": "123456"}',
+            "credentials": f"api_token={secret}\naccount=acme",
+        },
+    )
 
     system = System.objects.get(pk=northwind.harvest.pk)
     assert secret not in system.credentials_encrypted

@@ -81,33 +81,74 @@ def foreign_ids(nw):
     item = northwind_exception(nw)
     nora = northwind_saved_view(nw).user
     ids = {
-        "one": item.pk, "ids": item.pk, "group": item.group_id, "item": item.pk, "exception": item.pk,
-        "system": nw.erp.pk, "source_system": nw.harvest.pk, "target_system": nw.erp.pk, "target": nw.erp.pk,
-        "client": nw.client.pk, "project": nw.managed_project.pk, "person": nw.worker.pk,
-        "manager": nw.manager_person.pk, "workspace": nw.workspace.pk, "view": northwind_saved_view(nw).pk,
-        "run": SyncRun.objects.for_workspace(nw.workspace).get().pk, "token": nw.token.pk, "assignee": nora.pk,
-        "user": nora.pk, "pk": item.pk,
-        "id": item.pk, "quick": f"claim:{item.pk}",
-    }  # fmt: skip
+        "one": item.pk,
+        "ids": item.pk,
+        "group": item.group_id,
+        "item": item.pk,
+        "exception": item.pk,
+        "system": nw.erp.pk,
+        "source_system": nw.harvest.pk,
+        "target_system": nw.erp.pk,
+        "target": nw.erp.pk,
+        "client": nw.client.pk,
+        "project": nw.managed_project.pk,
+        "person": nw.worker.pk,
+        "manager": nw.manager_person.pk,
+        "workspace": nw.workspace.pk,
+        "view": northwind_saved_view(nw).pk,
+        "run": SyncRun.objects.for_workspace(nw.workspace).get().pk,
+        "token": nw.token.pk,
+        "assignee": nora.pk,
+        "user": nora.pk,
+        "pk": item.pk,
+        "id": item.pk,
+        "quick": f"claim:{item.pk}",
+    }
     return {name: str(value) for name, value in ids.items()}
 
 
 # Bodies that would change something were the ids accepted: each action, a replay, a token, a mapping.
 ACTION_BODIES = [
-    {"action": action, "resolution": "written_off", "note": "swept", "body": "swept", "until": "2030-01-01",
-     "confirm_count": "1", "name": "swept", "fix_guide": "swept", "target_value": "SWEPT", "payload": "{}"}
+    {
+        "action": action,
+        "resolution": "written_off",
+        "note": "swept",
+        "body": "swept",
+        "until": "2030-01-01",
+        "confirm_count": "1",
+        "name": "swept",
+        "fix_guide": "swept",
+        "target_value": "SWEPT",
+        "payload": "{}",
+    }
     for action in ("claim", "assign", "resolve", "snooze", "ignore", "reopen", "comment")
-]  # fmt: skip
+]
 
 
 def northwind_only_values(nw):
     """Patterns for every value only Northwind has (none of them is Contoso's, nor a part of one)."""
     entry_total = Decimal(TimeEntry.objects.for_workspace(nw.workspace).first().hours) * Decimal("150")
-    words = [nw.workspace.name, nw.workspace.slug, nw.client.name, nw.client.external_id, nw.managed_project.name,
-             nw.other_project.name, nw.managed_project.external_id, nw.other_project.external_id,
-             nw.managed_project.code, nw.other_project.code, nw.manager_person.name, nw.worker.name,
-             nw.manager_person.external_id, nw.worker.external_id, nw.token.name, nw.token.prefix
-             if hasattr(nw.token, "prefix") else nw.token.name, "ev-1", "TE-PR-1", "TE-PR-2"]  # fmt: skip
+    words = [
+        nw.workspace.name,
+        nw.workspace.slug,
+        nw.client.name,
+        nw.client.external_id,
+        nw.managed_project.name,
+        nw.other_project.name,
+        nw.managed_project.external_id,
+        nw.other_project.external_id,
+        nw.managed_project.code,
+        nw.other_project.code,
+        nw.manager_person.name,
+        nw.worker.name,
+        nw.manager_person.external_id,
+        nw.worker.external_id,
+        nw.token.name,
+        nw.token.prefix if hasattr(nw.token, "prefix") else nw.token.name,
+        "ev-1",
+        "TE-PR-1",
+        "TE-PR-2",
+    ]
     numbers = ["7.5", "7.50", "150.00", "1125", "1125.00", "1,125.00", "2250", "2250.00", "2,250.00", "15.00"]
     assert entry_total == Decimal("1125")  # the numbers above are Northwind's hours, rate and totals
     patterns = [re.escape(w) for w in words] + [re.escape(n) for n in numbers]

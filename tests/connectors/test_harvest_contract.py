@@ -31,8 +31,16 @@ def harvest_spec():
 def paged(spec, resource, rows, page, total_pages):
     """A list response shaped as the contract says, checked against it before it is served."""
     body = copy.deepcopy(spec.example(f"/{resource}"))
-    body.update({resource: rows, "page": page, "total_pages": total_pages, "total_entries": len(rows),
-                 "next_page": page + 1 if page < total_pages else None, "previous_page": page - 1 or None})  # fmt: skip
+    body.update(
+        {
+            resource: rows,
+            "page": page,
+            "total_pages": total_pages,
+            "total_entries": len(rows),
+            "next_page": page + 1 if page < total_pages else None,
+            "previous_page": page - 1 or None,
+        }
+    )
     spec.validate_response(f"/{resource}", "get", body)
     return body
 
@@ -55,9 +63,15 @@ class HarvestDouble:
 
 def connect(server, sleeps, **kwargs):
     return HarvestConnector(
-        TOKEN, ACCOUNT, currency="EUR", base_url=f"{server.url}/v2", user_agent="opsview tests (ops@example.com)",
-        retry=RetryPolicy(max_attempts=3), http_options={"sleep": sleeps}, **kwargs,
-    )  # fmt: skip
+        TOKEN,
+        ACCOUNT,
+        currency="EUR",
+        base_url=f"{server.url}/v2",
+        user_agent="opsview tests (ops@example.com)",
+        retry=RetryPolicy(max_attempts=3),
+        http_options={"sleep": sleeps},
+        **kwargs,
+    )
 
 
 def entries(spec, *changes):
@@ -155,8 +169,20 @@ def test_the_contract_catches_a_renamed_or_retyped_field(harvest_spec):
     with pytest.raises(jsonschema.ValidationError):
         harvest_spec.validate_response("/time_entries", "get", body)
     assert "hours_tracked" not in harvest_spec.schema_of("TimeEntry")["properties"]
-    for field in ("id", "spent_date", "user", "project", "hours", "billable", "billable_rate", "is_closed",
-                  "is_locked", "is_billed", "invoice", "updated_at"):  # fmt: skip
+    for field in (
+        "id",
+        "spent_date",
+        "user",
+        "project",
+        "hours",
+        "billable",
+        "billable_rate",
+        "is_closed",
+        "is_locked",
+        "is_billed",
+        "invoice",
+        "updated_at",
+    ):
         assert field in harvest_spec.schema_of("TimeEntry")["properties"], field
 
 

@@ -46,20 +46,42 @@ def test_statuses_are_the_apps_statuses():
 
 def test_as_ingest_items_pass_the_ingest_validation():
     entry = TimeEntryRecord(
-        external_id="7", person="E-1", project="P-1", work_date=date(2026, 11, 2), hours=hours_from_seconds(9000),
-        currency="EUR", status="approved", bill_rate=Decimal("150.00"),
-        approved_at=datetime(2026, 11, 3, 8, tzinfo=UTC), updated_at=datetime(2026, 11, 3, 8, tzinfo=UTC),
-    )  # fmt: skip
+        external_id="7",
+        person="E-1",
+        project="P-1",
+        work_date=date(2026, 11, 2),
+        hours=hours_from_seconds(9000),
+        currency="EUR",
+        status="approved",
+        bill_rate=Decimal("150.00"),
+        approved_at=datetime(2026, 11, 3, 8, tzinfo=UTC),
+        updated_at=datetime(2026, 11, 3, 8, tzinfo=UTC),
+    )
     invoice = InvoiceRecord(
-        external_id="3", number="INV-3", client="C-1", amount=Decimal("375.00"), currency="EUR", status="posted",
-        issue_date=date(2026, 11, 5), updated_at=datetime(2026, 11, 5, 10, tzinfo=UTC),
-    )  # fmt: skip
+        external_id="3",
+        number="INV-3",
+        client="C-1",
+        amount=Decimal("375.00"),
+        currency="EUR",
+        status="posted",
+        issue_date=date(2026, 11, 5),
+        updated_at=datetime(2026, 11, 5, 10, tzinfo=UTC),
+    )
     project = ProjectRecord(external_id="P-1", name="Rollout", client="C-1", version=3)
     client = ClientRecord(external_id="C-1", name="Northwind Traders", currency="EUR", version=1)
-    person = PersonRecord(external_id="E-1", name="Wendy Worker", weekly_capacity_hours=hours_from_seconds(126000),
-                          updated_at=datetime(2026, 11, 1, tzinfo=UTC))  # fmt: skip
-    checks = ((entry, schemas.TIME_ENTRY), (invoice, schemas.INVOICE), (project, schemas.PROJECT),
-              (client, schemas.CLIENT), (person, schemas.PERSON))  # fmt: skip
+    person = PersonRecord(
+        external_id="E-1",
+        name="Wendy Worker",
+        weekly_capacity_hours=hours_from_seconds(126000),
+        updated_at=datetime(2026, 11, 1, tzinfo=UTC),
+    )
+    checks = (
+        (entry, schemas.TIME_ENTRY),
+        (invoice, schemas.INVOICE),
+        (project, schemas.PROJECT),
+        (client, schemas.CLIENT),
+        (person, schemas.PERSON),
+    )
     for record, schema in checks:
         errors = []
         cleaned = clean_item(schema, record.as_ingest(), errors, 0)

@@ -32,8 +32,11 @@ def test_reads_timesheet_lines_as_time_entries_on_their_root_project(tryton_serv
         assert {e.project for e in entries.values()} == {str(ids["project"])}
         assert mapping.person == str(ids["employee"])
         assert (mapping.work_date, mapping.hours, kick_off.hours, cut_over.hours) == (
-            date(2026, 10, 5), Decimal("3.00"), Decimal("2.50"), Decimal("4.00"),
-        )  # fmt: skip
+            date(2026, 10, 5),
+            Decimal("3.00"),
+            Decimal("2.50"),
+            Decimal("4.00"),
+        )
         assert mapping.bill_rate == Decimal("150.00") and mapping.currency == "EUR"
         assert mapping.status == "approved" and mapping.approved_at is not None
         # Two lines are on the (draft) invoice, the cut-over is not billed yet.

@@ -14,31 +14,59 @@ from opsview.demo.erp.env import tools
 
 pytestmark = pytest.mark.tryton
 
-ENTRY = {"company": "NW01", "person": "E-101", "project": "NW-0401", "date": "2026-11-05", "duration": 2.5,
-         "description": "Mapping", "origin": "harvest:2100000001"}  # fmt: skip
+ENTRY = {
+    "company": "NW01",
+    "person": "E-101",
+    "project": "NW-0401",
+    "date": "2026-11-05",
+    "duration": 2.5,
+    "description": "Mapping",
+    "origin": "harvest:2100000001",
+}
 INVOICE = {
-    "invoice_id": "5f0c", "number": "INV-2026-0042", "company": "NW01",
-    "contact": {"code": "CL-1001", "name": "Acme Logistics"}, "reference": "NW-0401", "date": "2026-11-30",
-    "due_date": "2026-12-30", "currency": "EUR",
-    "lines": [{"line": 1, "description": "Professional services November 2026", "quantity": 10.5,
-               "unit_amount": "150.00", "tax_code": "VAT19", "line_amount": "1575.00"}],
+    "invoice_id": "5f0c",
+    "number": "INV-2026-0042",
+    "company": "NW01",
+    "contact": {"code": "CL-1001", "name": "Acme Logistics"},
+    "reference": "NW-0401",
+    "date": "2026-11-30",
+    "due_date": "2026-12-30",
+    "currency": "EUR",
+    "lines": [
+        {
+            "line": 1,
+            "description": "Professional services November 2026",
+            "quantity": 10.5,
+            "unit_amount": "150.00",
+            "tax_code": "VAT19",
+            "line_amount": "1575.00",
+        }
+    ],
     "total_net": "1575.00",
-}  # fmt: skip
+}
 
 
 def connect(server, **kwargs):
-    return TrytonConnector(server.url, server.database, server.username, server.password, accept_warnings=True,
-                           **kwargs)  # fmt: skip
+    return TrytonConnector(
+        server.url, server.database, server.username, server.password, accept_warnings=True, **kwargs
+    )
 
 
 def fix(server, command, *args):
-    return tools(server.venv, command, server.rpc_url(server.database), server.username, server.password, *args,
-                 what=command)  # fmt: skip
+    return tools(
+        server.venv, command, server.rpc_url(server.database), server.username, server.password, *args, what=command
+    )
 
 
 def invoices(tryton):
-    return tryton.rpc.call("model.account.invoice.search_read", [], 0, None, [["id", "ASC"]],
-                           ["reference", "state", "total_amount", "description"])  # fmt: skip
+    return tryton.rpc.call(
+        "model.account.invoice.search_read",
+        [],
+        0,
+        None,
+        [["id", "ASC"]],
+        ["reference", "state", "total_amount", "description"],
+    )
 
 
 def test_check_says_what_answered_and_refuses_a_wrong_password(tryton_firm):

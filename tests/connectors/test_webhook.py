@@ -20,9 +20,13 @@ def independent_signature(secret, timestamp, body):
 
 def webhook(server, sleeps, **kwargs):
     return WebhookConnector(
-        f"{server.url}/hooks/opsview", SECRET, clock=lambda: SENT_AT, retry=RetryPolicy(max_attempts=3),
-        http_options={"sleep": sleeps, "rng": lambda a, b: b}, **kwargs,
-    )  # fmt: skip
+        f"{server.url}/hooks/opsview",
+        SECRET,
+        clock=lambda: SENT_AT,
+        retry=RetryPolicy(max_attempts=3),
+        http_options={"sleep": sleeps, "rng": lambda a, b: b},
+        **kwargs,
+    )
 
 
 INVOICE = {"external_id": "INV-7", "number": "2026-0007", "amount": "1234.50", "currency": "EUR"}

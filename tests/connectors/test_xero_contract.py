@@ -61,12 +61,19 @@ class XeroDouble:
             key = template.strip("/")
             body[key] = {"Invoices": self.invoices, "Contacts": self.contacts}[key][(page - 1) * size : page * size]
         else:
-            items = {"/Projects": self.projects, "/ProjectsUsers": self.users,
-                     "/Projects/{projectId}/Tasks": self.tasks.get(match.group(1), []),
-                     "/Projects/{projectId}/Time": self.time.get(match.group(1), [])}[template]  # fmt: skip
+            items = {
+                "/Projects": self.projects,
+                "/ProjectsUsers": self.users,
+                "/Projects/{projectId}/Tasks": self.tasks.get(match.group(1), []),
+                "/Projects/{projectId}/Time": self.time.get(match.group(1), []),
+            }[template]
             body["items"] = items[(page - 1) * size : page * size]
-            body["pagination"] = {"page": page, "pageSize": size, "pageCount": max(1, -(-len(items) // size)),
-                                  "itemCount": len(body["items"])}  # fmt: skip
+            body["pagination"] = {
+                "page": page,
+                "pageSize": size,
+                "pageCount": max(1, -(-len(items) // size)),
+                "itemCount": len(body["items"]),
+            }
         spec.validate_response(template, "get", body)
         return Reply(200, body)
 
@@ -74,9 +81,14 @@ class XeroDouble:
 def connect(server, sleeps, **kwargs):
     kwargs.setdefault("access_token", "xero-access-token")
     return XeroConnector(
-        tenant_id=TENANT, accounting_url=f"{server.url}/api.xro/2.0", projects_url=f"{server.url}/projects.xro/2.0",
-        clock=lambda: NOW, retry=RetryPolicy(max_attempts=3), http_options={"sleep": sleeps}, **kwargs,
-    )  # fmt: skip
+        tenant_id=TENANT,
+        accounting_url=f"{server.url}/api.xro/2.0",
+        projects_url=f"{server.url}/projects.xro/2.0",
+        clock=lambda: NOW,
+        retry=RetryPolicy(max_attempts=3),
+        http_options={"sleep": sleeps},
+        **kwargs,
+    )
 
 
 def test_invoices_page_by_modification_and_map_xero_statuses(server, sleeps, specs):
@@ -112,13 +124,19 @@ def test_time_entries_walk_every_project_and_then_roll_the_window(server, sleeps
     second = {**copy.deepcopy(first), "projectId": "9a7a2f6e-6e0c-4f61-8d5e-3c8f2d1b0a99", "status": "CLOSED"}
     entries = proj_spec.example("/Projects/{projectId}/Time")["items"]
     task = proj_spec.example("/Projects/{projectId}/Tasks")["items"][0]  # TIME, 20.00 AUD an hour
-    invoiced = {**copy.deepcopy(entries[0]), "timeEntryId": "5f1b8f8e-1c1d-4a58-9f7e-0d0e7f2b6c31",
-                "projectId": second["projectId"], "status": "INVOICED"}  # fmt: skip
+    invoiced = {
+        **copy.deepcopy(entries[0]),
+        "timeEntryId": "5f1b8f8e-1c1d-4a58-9f7e-0d0e7f2b6c31",
+        "projectId": second["projectId"],
+        "status": "INVOICED",
+    }
     double = XeroDouble(
-        server, specs, projects=[first, second],
+        server,
+        specs,
+        projects=[first, second],
         time={first["projectId"]: entries, second["projectId"]: [invoiced]},
         tasks={first["projectId"]: [task], second["projectId"]: [task]},
-    )  # fmt: skip
+    )
     tokens = itertools.count(1)
     with connect(server, sleeps, page_size=1, access_token=lambda: f"token-{next(tokens)}") as xero:
         pages = list(iter_pages(xero.fetch_time_entries))
@@ -127,8 +145,11 @@ def test_time_entries_walk_every_project_and_then_roll_the_window(server, sleeps
     assert len(set(double.tokens)) == len(double.tokens)  # a fresh token was read for every call
 
     records = [r for p in pages for r in p.records]
-    assert [r.external_id for r in records] == [entries[0]["timeEntryId"], entries[1]["timeEntryId"],
-                                                invoiced["timeEntryId"]]  # fmt: skip
+    assert [r.external_id for r in records] == [
+        entries[0]["timeEntryId"],
+        entries[1]["timeEntryId"],
+        invoiced["timeEntryId"],
+    ]
     mine = records[0]
     assert mine.person == entries[0]["userId"] and mine.project == first["projectId"]
     assert mine.work_date == date(2020, 2, 27) and mine.hours == Decimal("0.75")

@@ -15,10 +15,16 @@ from tests.connectors.localserver import Reply
 TENANT = "0b1f4c6e-6f0a-4d55-9d43-3f1c0c9d6a11"
 CONTACT = "430fa14a-f945-44d3-9f97-5df5e28441b8"
 KEY = "opsview-replay-" + "a1" * 24
-INVOICE = {"Type": "ACCREC", "Contact": {"ContactID": CONTACT}, "Date": "2026-11-02", "DueDate": "2026-12-02",
-           "LineItems": [{"Description": "Consulting, October", "Quantity": 10, "UnitAmount": 150,
-                          "AccountCode": "200"}],
-           "CurrencyCode": "EUR", "Status": "AUTHORISED", "external_id": "INV-7"}  # fmt: skip
+INVOICE = {
+    "Type": "ACCREC",
+    "Contact": {"ContactID": CONTACT},
+    "Date": "2026-11-02",
+    "DueDate": "2026-12-02",
+    "LineItems": [{"Description": "Consulting, October", "Quantity": 10, "UnitAmount": 150, "AccountCode": "200"}],
+    "CurrencyCode": "EUR",
+    "Status": "AUTHORISED",
+    "external_id": "INV-7",
+}
 
 
 class XeroInvoices:
@@ -46,12 +52,23 @@ class XeroInvoices:
             self.problems += self.spec.request_problems("/Invoices", "put", seen, ("Authorization", "Idempotency-Key"))
             self._check_body(seen.json())
             if self.refuse:
-                return Reply(400, {"ErrorNumber": 10, "Type": "ValidationException",
-                                   "Message": "A validation exception occurred",
-                                   "Elements": [{"ValidationErrors": [{"Message": self.refuse}]}]})  # fmt: skip
+                return Reply(
+                    400,
+                    {
+                        "ErrorNumber": 10,
+                        "Type": "ValidationException",
+                        "Message": "A validation exception occurred",
+                        "Elements": [{"ValidationErrors": [{"Message": self.refuse}]}],
+                    },
+                )
             (sent,) = seen.json()["Invoices"]
-            invoice = {**sent, "InvoiceID": str(uuid.uuid4()), "InvoiceNumber": f"INV-{40 + len(self.created)}",
-                       "Total": 1500.0, "UpdatedDateUTC": "/Date(1764288000000+0000)/"}  # fmt: skip
+            invoice = {
+                **sent,
+                "InvoiceID": str(uuid.uuid4()),
+                "InvoiceNumber": f"INV-{40 + len(self.created)}",
+                "Total": 1500.0,
+                "UpdatedDateUTC": "/Date(1764288000000+0000)/",
+            }
             self.created[invoice["InvoiceID"]] = invoice
             return self._answer([invoice])
         if seen.method == "GET" and one:
@@ -71,8 +88,13 @@ def xero(server):
 
 
 def connect(server, sleeps):
-    return XeroConnector("xero-access-token", TENANT, accounting_url=f"{server.url}/api.xro/2.0",
-                         retry=RetryPolicy(max_attempts=2), http_options={"sleep": sleeps})  # fmt: skip
+    return XeroConnector(
+        "xero-access-token",
+        TENANT,
+        accounting_url=f"{server.url}/api.xro/2.0",
+        retry=RetryPolicy(max_attempts=2),
+        http_options={"sleep": sleeps},
+    )
 
 
 def test_an_invoice_is_sent_with_the_idempotency_key_in_its_header_and_reference(server, sleeps, xero):

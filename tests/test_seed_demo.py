@@ -126,7 +126,8 @@ def test_invoiced_time_carries_an_invoice_whose_amount_is_that_time(demo):
 
 def test_invoice_dates_follow_their_status(demo):
     statuses = Counter(Invoice.objects.values_list("status", flat=True))
-    assert statuses["paid"] and statuses["posted"] and statuses["issued"] + statuses["draft"]
+    # A small demo has a score of invoices: at some hours of the month none is posted-not-yet-paid.
+    assert statuses["paid"] and statuses["posted"] + statuses["issued"] + statuses["draft"]
     for invoice in Invoice.objects.all():
         if invoice.status == "draft":
             assert invoice.issue_date is None and invoice.posted_at is None

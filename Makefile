@@ -30,13 +30,18 @@ run: $(VENV)/.installed
 serve: $(VENV)/.installed
 	bash scripts/serve-production.sh
 
+# One worker a core; a file's tests stay together (they share a seeded demo or a Tryton server). The API
+# fuzzing runs apart: under workers schemathesis folds its one test per endpoint into a single test.
+TEST_WORKERS ?= 2
+
 ## Install what the tests need and run them all, as CI does (SQLite, or DATABASE_URL when set), on a test
 ## database built from scratch.
 test: $(VENV)/.installed-dev
 	bash scripts/ensure-chromium.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest --create-db $(PYTEST_ARGS)
+	$(VENV)/bin/pytest --create-db -n $(TEST_WORKERS) --dist loadfile --ignore=tests/test_api_fuzz.py $(PYTEST_ARGS)
+	$(VENV)/bin/pytest --create-db tests/test_api_fuzz.py $(PYTEST_ARGS)
 
 ## The edit-test loop: lint, then every test but the browser and Tryton ones, on the reused test database.
 test-fast: $(VENV)/.installed-dev

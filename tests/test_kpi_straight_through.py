@@ -116,3 +116,11 @@ def test_the_api_and_the_dashboard_show_the_same_figure(sent, erin):
     )
     assert tile.groups() == (f"{body['share'] * 100:.1f}%", "-40.0 pts", "100.0%")
     assert "The share of the period&#x27;s time entries and invoices that reached the ERP" in page
+
+
+def test_the_trend_chart_and_its_csv(sent, erin):
+    client = signed_in(APIClient(), erin)
+    page = client.get("/dashboards/executive/", PERIOD).content.decode()
+    assert "<h2>Straight-through processing" in page
+    csv = client.get("/dashboards/executive/straight-through.csv", PERIOD).content.decode().splitlines()
+    assert csv[1:] == ["2026-11-10,3,2,66.67", "2026-11-11,2,1,50.0"]

@@ -150,6 +150,7 @@ def executive_board(scope):
         ("unbilled-wip-trend", None),
         ("billing-lag", lag),
         ("sync-success-rate", sync),
+        ("straight-through", untouched),
         ("exception-volume", volume),
         ("worst-unbilled-clients", worst_unbilled(scope, "client", breakdown=breakdown)),
         ("worst-unbilled-projects", worst_unbilled(scope, "project", breakdown=breakdown)),

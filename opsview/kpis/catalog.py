@@ -101,7 +101,13 @@ CATALOG = (
     Kpi("billing-lag", "Billing lag", billing_lag, shapes.BillingLag, chart="billing-lag"),
     Kpi("time-to-post", "Time to post", time_to_post, shapes.TimeToPost),
     Kpi("sync-success-rate", "Sync success rate", sync_success_rate, shapes.SyncSuccessRate, chart="sync"),
-    Kpi("straight-through", "Straight-through processing", straight_through, shapes.StraightThrough),
+    Kpi(
+        "straight-through",
+        "Straight-through processing",
+        straight_through,
+        shapes.StraightThrough,
+        chart="straight-through",
+    ),
     Kpi("exception-volume", "Exception volume", exception_volume, shapes.ExceptionVolume, chart="exceptions"),
     Kpi(
         "exception-resolution-time",

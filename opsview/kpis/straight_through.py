@@ -1,11 +1,11 @@
 """Straight-through processing: the records that reached the ERP without a person touching them."""
 
-from django.db.models import Count, Exists, F, Min, OuterRef, Q
+from django.db.models import Exists, F, Min, OuterRef
 from django.utils import timezone
 
 from opsview.queues.models import ExceptionItem
 from opsview.systems.models import SystemKind
-from opsview.telemetry.models import Outcome
+from opsview.telemetry.models import Outcome, SyncEvent
 
 # The record kinds counted, as sync events name them, with the words the KPI shows.
 RECORD_KINDS = {"time_entry": "Time entry", "invoice": "Invoice"}
@@ -20,30 +20,38 @@ def straight_through(scope):
     """The share of the period's time entries and invoices that reached the ERP with no person touching them.
 
     The period's records: each time entry or invoice (source system, record
-    type and external id) sent to an ERP system that has a succeeded sync
-    event to that ERP, counted once per ERP, and whose first sync event to it
-    (of any outcome) falls in the period; its day is the local day of that
-    first event. Touched: the record has an exception of any kind in the
-    workspace, open or resolved (same source system, record type and external
-    id). A replay, with or without an edited payload, always belongs to an
-    exception, so a replayed record is touched through its exception. Per ERP
-    system, per record kind, and per day of the period.
+    type and external id) whose first succeeded sync event to an ERP system
+    occurred in the period, counted once per ERP; its day is the local day of
+    that event, so every record counts in exactly one period. Touched: the
+    record has an exception of any kind in the workspace, open or resolved,
+    before or after it reached the ERP (same source system, record type and
+    external id). A replay, with or without an edited payload, always belongs
+    to an exception, so a replayed record is touched through its exception.
+    Per ERP system, per record kind, and per day of the period.
     """
     touched = ExceptionItem.objects.for_workspace(scope.workspace).filter(
         source_system_id=OuterRef("source_system_id"),
         record_type=OuterRef("record_type"),
         external_id=OuterRef("external_id"),
     )
+    reached = scope.sync_events().filter(
+        record_type__in=RECORD_KINDS, target_system__kind=SystemKind.ERP, outcome=Outcome.SUCCEEDED
+    )
+    # Reached before the period: counted in an earlier one.
+    earlier = SyncEvent.objects.filter(
+        workspace=scope.workspace,
+        record_type=OuterRef("record_type"),
+        external_id=OuterRef("external_id"),
+        source_system_id=OuterRef("source_system_id"),
+        target_system_id=OuterRef("target_system_id"),
+        outcome=Outcome.SUCCEEDED,
+        occurred_at__lt=scope.start_at,
+    )
     records = (
-        scope.sync_events()
-        .filter(record_type__in=RECORD_KINDS, target_system__kind=SystemKind.ERP)
+        reached.filter(occurred_at__gte=scope.start_at, occurred_at__lt=scope.end_at)
+        .filter(~Exists(earlier))
         .values("source_system_id", "record_type", "external_id", "target_system_id")
-        .annotate(
-            first_at=Min("occurred_at"),
-            succeeded=Count("id", filter=Q(outcome=Outcome.SUCCEEDED)),
-            system_name=F("target_system__name"),
-        )
-        .filter(first_at__gte=scope.start_at, first_at__lt=scope.end_at, succeeded__gt=0)
+        .annotate(first_at=Min("occurred_at"), system_name=F("target_system__name"))
         .annotate(touched=Exists(touched))
         .order_by()
     )

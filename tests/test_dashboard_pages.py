@@ -97,7 +97,16 @@ def test_chart_data_as_csv(client, northwind, erin):
 
 def test_every_executive_chart_exports(client, northwind, erin):
     signed_in(client, erin)
-    keys = {"aging", "wip-trend", "billing-lag", "sync", "exceptions", "worst-clients", "worst-projects"}
+    keys = {
+        "aging",
+        "wip-trend",
+        "billing-lag",
+        "sync",
+        "straight-through",
+        "exceptions",
+        "worst-clients",
+        "worst-projects",
+    }
     for key in keys:
         response = client.get(f"/dashboards/executive/{key}.csv?{PERIOD}")
         assert response.status_code == 200, key

@@ -13,6 +13,7 @@ from opsview.kpis.billing import billing_lags, dso, time_to_post
 from opsview.kpis.capacity import utilization
 from opsview.kpis.catalog import BY_SLUG
 from opsview.kpis.exceptions import exception_money_at_stake, exception_volume, items_past_sla
+from opsview.kpis.straight_through import straight_through
 from opsview.kpis.sync import sync_success_rate, sync_success_totals
 from opsview.kpis.wip import backlog_breakdown, invoice_ready_backlog, invoice_ready_total, worst_unbilled
 from opsview.queues.money import stake_money
@@ -70,6 +71,7 @@ def executive_board(scope):
     posting, posting_before = time_to_post(scope), time_to_post(previous)
     sync, sync_before = sync_success_rate(scope), sync_success_totals(previous)
     usage, usage_before = utilization(scope), utilization(previous)
+    untouched, untouched_before = straight_through(scope), straight_through(previous)
     volume, volume_before = exception_volume(scope), exception_volume(previous)
     receivables = {r["currency"]: r["dso_days"] for r in dso(previous)}
     narrowed = {"project": scope.project, "client": scope.client}
@@ -107,6 +109,14 @@ def executive_board(scope):
             lower_is_better=False,
             link=drilldown.sync_events(scope, outcome="failed"),
         ),
+        tile(
+            "Straight-through processing",
+            "straight-through",
+            untouched["share"],
+            untouched_before["share"],
+            "%",
+            lower_is_better=False,
+        ),
         tile("Utilization", "utilization", usage["rate"], usage_before["rate"], "%", lower_is_better=False),
     ]
     for row in dso(scope):
@@ -140,6 +150,7 @@ def executive_board(scope):
         ("unbilled-wip-trend", None),
         ("billing-lag", lag),
         ("sync-success-rate", sync),
+        ("straight-through", untouched),
         ("exception-volume", volume),
         ("worst-unbilled-clients", worst_unbilled(scope, "client", breakdown=breakdown)),
         ("worst-unbilled-projects", worst_unbilled(scope, "project", breakdown=breakdown)),

@@ -197,6 +197,31 @@ def sync_chart(kpi, scope, sync):
     )
 
 
+@draws("straight-through")
+def straight_through_chart(kpi, scope, result):
+    """The share of records that went straight through, per day of the period; days with none are gaps."""
+    days = result["days"]
+    trace = {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "name": "Straight through",
+        "x": [d["day"].isoformat() for d in days],
+        "y": [percent(d["share"]) for d in days],
+        "connectgaps": False,
+        "hovertemplate": "%{x}: %{y:.1f}% straight through<extra></extra>",
+    }
+    rows = [[d["day"], d["records"], d["straight"], percent(d["share"])] for d in days if d["records"]]
+    return Chart(
+        key=kpi.chart,
+        title=kpi.title,
+        help=kpi.definition,
+        figure={"data": [trace], "layout": layout(yaxis={"title": {"text": "% straight through"}, "range": [0, 101]})},
+        columns=["Day", "Records that reached the ERP", "Straight through", "Straight-through %"],
+        rows=rows,
+        empty=not rows,
+    )
+
+
 @draws("exceptions")
 def exceptions_chart(kpi, scope, volume):
     """Exception volume per day, with the resolution time of the period in the note."""

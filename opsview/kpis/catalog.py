@@ -29,6 +29,7 @@ from opsview.kpis.exceptions import (
     exception_volume,
     items_past_sla,
 )
+from opsview.kpis.straight_through import straight_through
 from opsview.kpis.sync import sync_success_rate
 from opsview.kpis.wip import invoice_ready_backlog, unbilled_wip_trend, worst_unbilled_clients, worst_unbilled_projects
 
@@ -100,6 +101,13 @@ CATALOG = (
     Kpi("billing-lag", "Billing lag", billing_lag, shapes.BillingLag, chart="billing-lag"),
     Kpi("time-to-post", "Time to post", time_to_post, shapes.TimeToPost),
     Kpi("sync-success-rate", "Sync success rate", sync_success_rate, shapes.SyncSuccessRate, chart="sync"),
+    Kpi(
+        "straight-through",
+        "Straight-through processing",
+        straight_through,
+        shapes.StraightThrough,
+        chart="straight-through",
+    ),
     Kpi("exception-volume", "Exception volume", exception_volume, shapes.ExceptionVolume, chart="exceptions"),
     Kpi(
         "exception-resolution-time",

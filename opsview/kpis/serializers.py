@@ -166,3 +166,29 @@ class Utilization(s.Serializer):
     people = s.IntegerField()
     weekdays = s.IntegerField()
     rate = s.FloatField(allow_null=True)
+
+
+class StraightThroughCounts(s.Serializer):
+    records = s.IntegerField(help_text="The period's time entries and invoices that reached the ERP.")
+    straight = s.IntegerField(help_text="Of those, the ones with no exception (and so no replay or edit).")
+    share = s.FloatField(allow_null=True, help_text="straight ÷ records; null when there were none.")
+
+
+class StraightThroughKind(StraightThroughCounts):
+    kind = s.CharField(help_text="time_entry or invoice.")
+    label = s.CharField()
+
+
+class StraightThroughSystem(StraightThroughCounts):
+    system_id = s.IntegerField()
+    system = s.CharField()
+    kinds = StraightThroughKind(many=True)
+
+
+class StraightThroughDay(StraightThroughCounts):
+    day = s.DateField()
+
+
+class StraightThrough(StraightThroughCounts):
+    systems = StraightThroughSystem(many=True)
+    days = StraightThroughDay(many=True)

@@ -7,7 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from opsview.kpis.scope import Scope
-from opsview.kpis.straight_through import straight_through
+from opsview.kpis.straight_through import first_arrivals, straight_through
 from opsview.replay.models import Replay
 from opsview.telemetry.models import SyncEvent
 from tests.conftest import signed_in
@@ -115,7 +115,7 @@ def test_the_api_and_the_dashboard_show_the_same_figure(sent, erin):
 
     page = signed_in(client, erin).get("/dashboards/executive/", PERIOD).content.decode()
     tile = re.search(
-        r'Straight-through processing</span>\s*<span class="value">([^<]*)</span>\s*'
+        r'Straight-through processing</a></span>\s*<span class="value">([^<]*)</span>\s*'
         r'<span class="change worse">([^<]*) <span class="was">vs ([^<]*)</span>',
         page,
     )
@@ -129,3 +129,63 @@ def test_the_trend_chart_and_its_csv(sent, erin):
     assert "<h2>Straight-through processing" in page
     csv = client.get("/dashboards/executive/straight-through.csv", PERIOD).content.decode().splitlines()
     assert csv[1:] == ["2026-11-10,3,2,66.67", "2026-11-11,3,1,33.33"]
+
+
+def listed(client, show, **params):
+    """The records the sync event list shows for ``show`` over the period, and its page."""
+    page = client.get("/records/sync-events/", PERIOD | {"show": show} | params)
+    assert page.status_code == 200
+    return sorted(re.findall(r"<code>([A-Z]+-\d+)</code>", page.content.decode())), page.content.decode()
+
+
+def test_the_tile_links_to_the_records_it_counted(sent, erin):
+    client = signed_in(APIClient(), erin)
+    page = client.get("/dashboards/executive/", PERIOD).content.decode()
+    link = "/records/sync-events/?start=2026-11-10&amp;end=2026-11-11&amp;show=reached"
+    assert f'<a href="{link}">Straight-through processing</a>' in page
+
+    reached, body = listed(client, "reached")
+    assert reached == ["INV-1", "INV-2", "TE-1", "TE-2", "TE-3", "TE-6"]
+    assert "Records that reached the ERP, 10 Nov – 11 Nov 2026" in body
+
+
+def test_the_list_shows_exactly_the_straight_through_and_the_touched_records(sent, erin):
+    client = signed_in(APIClient(), erin)
+    result = straight_through(scope_of(sent))
+    straight, body = listed(client, "straight-through")
+    assert straight == ["INV-1", "TE-1", "TE-2"]
+    assert len(straight) == result["straight"]
+    assert "Records that reached the ERP with no one touching them, 10 Nov – 11 Nov 2026" in body
+    touched, body = listed(client, "touched")
+    assert touched == ["INV-2", "TE-3", "TE-6"]
+    assert len(touched) == result["records"] - result["straight"]
+    assert "<strong>3</strong> events" in body
+    # Each record once, at its first arrival: TE-3's failure and TE-7's second sending are not listed.
+    assert body.count("<code>TE-3</code>") == 1
+
+
+def test_the_chart_points_link_to_that_days_records(sent, erin):
+    client = signed_in(APIClient(), erin)
+    page = client.get("/dashboards/executive/", PERIOD).content.decode()
+    assert "/records/sync-events/?start=2026-11-10&amp;end=2026-11-11&amp;show=reached&amp;day=2026-11-11" in page
+    day_11, body = listed(client, "reached", day="2026-11-11")
+    assert day_11 == ["INV-2", "TE-2", "TE-6"]
+    assert "Records that reached the ERP, 11 Nov 2026" in body
+    straight, _ = listed(client, "straight-through", day="2026-11-10")
+    assert straight == ["INV-1", "TE-1"]
+
+
+def test_another_workspaces_records_never_appear(sent, contoso, erin, oscar):
+    events = first_arrivals(scope_of(sent))
+    assert set(events.values_list("workspace_id", flat=True)) == {sent.workspace.pk}
+    assert not events.filter(event_id="contoso-1").exists()
+    client = signed_in(APIClient(), erin)
+    for show in ("reached", "straight-through", "touched"):
+        records, _ = listed(client, show)
+        assert records.count("TE-1") <= 1
+    # Contoso's executive sees only Contoso's one record, never Northwind's.
+    theirs = signed_in(APIClient(), oscar)
+    assert listed(theirs, "reached")[0] == ["TE-1"]
+    assert listed(theirs, "straight-through")[0] == ["TE-1"]
+    assert listed(theirs, "touched")[0] == []
+    assert straight_through(scope_of(contoso))["straight"] == 1

@@ -116,6 +116,7 @@ def executive_board(scope):
             untouched_before["share"],
             "%",
             lower_is_better=False,
+            link=drilldown.first_arrivals(scope),
         ),
         tile("Utilization", "utilization", usage["rate"], usage_before["rate"], "%", lower_is_better=False),
     ]

@@ -208,9 +208,11 @@ def straight_through_chart(kpi, scope, result):
         "x": [d["day"].isoformat() for d in days],
         "y": [percent(d["share"]) for d in days],
         "connectgaps": False,
+        "customdata": [drilldown.first_arrivals(scope, day=d["day"]) for d in days],
         "hovertemplate": "%{x}: %{y:.1f}% straight through<extra></extra>",
     }
-    rows = [[d["day"], d["records"], d["straight"], percent(d["share"])] for d in days if d["records"]]
+    counted = [d for d in days if d["records"]]
+    rows = [[d["day"], d["records"], d["straight"], percent(d["share"])] for d in counted]
     return Chart(
         key=kpi.chart,
         title=kpi.title,
@@ -218,6 +220,7 @@ def straight_through_chart(kpi, scope, result):
         figure={"data": [trace], "layout": layout(yaxis={"title": {"text": "% straight through"}, "range": [0, 101]})},
         columns=["Day", "Records that reached the ERP", "Straight through", "Straight-through %"],
         rows=rows,
+        links=[drilldown.first_arrivals(scope, day=d["day"]) for d in counted],
         empty=not rows,
     )
 

@@ -33,6 +33,16 @@ def failed_postings(scope):
     return _with(reverse("sync-events"), scope.filters() | {"show": "failed-postings"})
 
 
+def first_arrivals(scope, show="reached", day=None):
+    """The records straight-through processing counted for ``scope`` (or on local ``day``).
+
+    ``show`` is "reached" (all of them), "straight-through" (no one touched
+    them) or "touched" (they had an exception).
+    """
+    params = {"show": show, "day": day.isoformat() if day else None}
+    return _with(reverse("sync-events"), scope.filters() | params)
+
+
 def queue(kind=None, status=None, system=None, project=None, client=None, past_sla=False):
     """The exception queue filtered as given."""
     params = {"kind": kind, "status": status, "system": system, "project": project, "client": client}

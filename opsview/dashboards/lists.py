@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 
 from opsview.common import bounds
+from opsview.dashboards import drilldown
 from opsview.dashboards.filters import dashboard_page, page_scope
 from opsview.dashboards.forms import FilterBar
 from opsview.kpis.approval import WAITING_STATES, unapproved_entries
@@ -11,11 +12,14 @@ from opsview.kpis.billing import billed_entries
 from opsview.kpis.expressions import BUCKETS_BY_CODE, Tally, entry_totals
 from opsview.kpis.projects import failed_posting_events
 from opsview.kpis.scope import ScopeError
+from opsview.kpis.straight_through import first_arrivals
 from opsview.kpis.sync import sync_events_behind
 from opsview.kpis.wip import unbilled_entries
 from opsview.systems.models import System
 
 PAGE_SIZE = 50
+# What the sync event list can show of the straight-through KPI's records, and whether they were touched.
+FIRST_ARRIVALS = {"reached": None, "straight-through": False, "touched": True}
 # The columns the time entry list shows: loading only these takes half the time of whole rows.
 LISTED = (
     "work_date",
@@ -100,9 +104,15 @@ def sync_events(request):
         day = bounds.bounded_date(day) if day else None
     except bounds.OutOfBounds:
         raise ScopeError("target must be a system id and day a date, YYYY-MM-DD, in 1900–2200.") from None
-    failed_postings = _choice(request.GET, "show", {"failed-postings"})
+    show = _choice(request.GET, "show", {"failed-postings", *FIRST_ARRIVALS})
+    failed_postings = show == "failed-postings"
     if failed_postings:
         events = failed_posting_events(scope)
+    elif show in FIRST_ARRIVALS:
+        # The same events the straight-through KPI counted, narrowed to the untouched or touched ones.
+        events = first_arrivals(scope, day=day)
+        if FIRST_ARRIVALS[show] is not None:
+            events = events.filter(touched=FIRST_ARRIVALS[show])
     else:
         events = sync_events_behind(scope, system=target, day=day, outcome=outcome or None)
     listing = events.select_related("source_system", "target_system", "run").order_by("occurred_at", "id")
@@ -112,6 +122,13 @@ def sync_events(request):
         "day": day,
         "outcome": outcome,
         "failed_postings": failed_postings,
+        "first_arrivals": show in FIRST_ARRIVALS,
+        "show": show,
+        "arrival_links": {
+            "reached": drilldown.first_arrivals(scope, "reached", day),
+            "straight": drilldown.first_arrivals(scope, "straight-through", day),
+            "touched": drilldown.first_arrivals(scope, "touched", day),
+        },
         "page": Paginator(listing, PAGE_SIZE).get_page(request.GET.get("page")),
         "filters": FilterBar(scope, ("period",), request.GET, ("target", "day", "outcome", "show")),
     }

@@ -1,6 +1,8 @@
 """Straight-through processing: the records that reached the ERP without a person touching them."""
 
-from django.db.models import Exists, F, Min, OuterRef
+from datetime import timedelta
+
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from opsview.queues.models import ExceptionItem
@@ -16,6 +18,41 @@ def share(straight, records):
     return None if records == 0 else round(straight / records, 4)
 
 
+def first_arrivals(scope, day=None):
+    """Each record's first succeeded sync event to an ERP system, when it falls in the period (or on local ``day``).
+
+    The one definition of what straight-through processing counts: the KPI
+    tallies these events and the sync event list shows them. Each event
+    carries ``touched``: the record has an exception in the workspace, open or
+    resolved, before or after it reached the ERP.
+    """
+    start, end = scope.start_at, scope.end_at
+    if day is not None:
+        start, end = scope.midnight(day), scope.midnight(day + timedelta(days=1))
+    touched = ExceptionItem.objects.for_workspace(scope.workspace).filter(
+        source_system_id=OuterRef("source_system_id"),
+        record_type=OuterRef("record_type"),
+        external_id=OuterRef("external_id"),
+    )
+    # An earlier success of the same record to the same ERP, in this period or a
+    # past one: the record counts once, at its first arrival (ties go to the lower id).
+    earlier = SyncEvent.objects.filter(
+        workspace=scope.workspace,
+        record_type=OuterRef("record_type"),
+        external_id=OuterRef("external_id"),
+        source_system_id=OuterRef("source_system_id"),
+        target_system_id=OuterRef("target_system_id"),
+        outcome=Outcome.SUCCEEDED,
+    ).filter(Q(occurred_at__lt=OuterRef("occurred_at")) | Q(occurred_at=OuterRef("occurred_at"), id__lt=OuterRef("id")))
+    return (
+        scope.sync_events()
+        .filter(record_type__in=RECORD_KINDS, target_system__kind=SystemKind.ERP, outcome=Outcome.SUCCEEDED)
+        .filter(occurred_at__gte=start, occurred_at__lt=end)
+        .filter(~Exists(earlier))
+        .annotate(touched=Exists(touched))
+    )
+
+
 def straight_through(scope):
     """The share of the period's time entries and invoices that reached the ERP with no person touching them.
 
@@ -29,30 +66,10 @@ def straight_through(scope):
     to an exception, so a replayed record is touched through its exception.
     Per ERP system, per record kind, and per day of the period.
     """
-    touched = ExceptionItem.objects.for_workspace(scope.workspace).filter(
-        source_system_id=OuterRef("source_system_id"),
-        record_type=OuterRef("record_type"),
-        external_id=OuterRef("external_id"),
-    )
-    reached = scope.sync_events().filter(
-        record_type__in=RECORD_KINDS, target_system__kind=SystemKind.ERP, outcome=Outcome.SUCCEEDED
-    )
-    # Reached before the period: counted in an earlier one.
-    earlier = SyncEvent.objects.filter(
-        workspace=scope.workspace,
-        record_type=OuterRef("record_type"),
-        external_id=OuterRef("external_id"),
-        source_system_id=OuterRef("source_system_id"),
-        target_system_id=OuterRef("target_system_id"),
-        outcome=Outcome.SUCCEEDED,
-        occurred_at__lt=scope.start_at,
-    )
     records = (
-        reached.filter(occurred_at__gte=scope.start_at, occurred_at__lt=scope.end_at)
-        .filter(~Exists(earlier))
-        .values("source_system_id", "record_type", "external_id", "target_system_id")
-        .annotate(first_at=Min("occurred_at"), system_name=F("target_system__name"))
-        .annotate(touched=Exists(touched))
+        first_arrivals(scope)
+        .values("source_system_id", "record_type", "external_id", "target_system_id", "touched")
+        .annotate(first_at=F("occurred_at"), system_name=F("target_system__name"))
         .order_by()
     )
 

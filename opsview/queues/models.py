@@ -22,6 +22,7 @@ class Kind(models.TextChoices):
     UNAPPROVED_TIME = "unapproved_time", "Time unapproved past cut-off"
     UNBILLED_TIME = "unbilled_time", "Approved time not invoiced"
     UNPOSTED_INVOICE = "unposted_invoice", "Invoice not posted to ERP"
+    RECONCILIATION = "reconciliation", "Reconciliation gap"
 
 
 SYNC_KINDS = (Kind.POSTING_FAILURE, Kind.SYNC_ERROR, Kind.MISSING_MAPPING, Kind.VALIDATION_REJECTED)

@@ -78,6 +78,15 @@ DEFAULTS = {
         "The invoice was issued but the ERP has no posting for it. Check the billing-to-ERP job's failures for "
         "this invoice; fix them and replay.",
     ),
+    Kind.RECONCILIATION: Policy(
+        Kind.RECONCILIATION,
+        0,
+        72,
+        "Two systems disagree about the same work and no job reported an error: time approved but missing in "
+        "the ERP, hours that differ, an invoice missing on one side, posted twice or with another amount. "
+        "Compare both sides shown here, correct the system that is wrong (post the missing record, reverse the "
+        "duplicate), and the next reconciliation resolves it by itself. Unused threshold.",
+    ),
 }
 
 DEFAULT_MASKED_FIELDS = (

@@ -144,3 +144,39 @@ class Invoice(SourceRecord):
 
     def __str__(self):
         return self.number
+
+
+class Posting(SourceRecord):
+    """A document or line as a target system (an ERP, a billing system) holds it, carrying one source record.
+
+    What reconciliation compares each source record with: a timesheet line in the ERP, a time line on an
+    invoice in billing, an invoice posted in the ERP. The target reports it (its own id is ``external_id``);
+    ``source_system`` and ``source_external_id`` name the record it carries. Integration jobs send them to
+    the ingest API; opsview records one itself when a replay is verified at the target.
+    """
+
+    record_type = models.CharField(max_length=40, help_text="What it carries: time_entry or invoice.")
+    source_system = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+")
+    source_external_id = models.CharField(max_length=128, help_text="The carried record's id in its source.")
+    number = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Invoice number: the invoice's own for an invoice, the invoice it is on for a time line.",
+    )
+    hours = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    posted_on = models.DateField(null=True, blank=True, help_text="The date it carries in the target.")
+    is_cancelled = models.BooleanField(default=False, help_text="Cancelled or reversed in the target.")
+
+    class Meta(SourceRecord.Meta):
+        ordering = ["-posted_on", "external_id"]
+        indexes = [
+            models.Index(
+                fields=["workspace", "record_type", "source_system", "source_external_id"], name="posting_carries"
+            ),
+            models.Index(fields=["workspace", "record_type", "number"], name="posting_number"),
+        ]
+
+    def __str__(self):
+        return f"{self.record_type} {self.source_external_id} in {self.external_id}"

@@ -1,5 +1,8 @@
+import calendar
+from datetime import date
+
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
@@ -27,6 +30,11 @@ class Workspace(models.Model):
         help_text="Sync events older than this many days are removed by `manage.py prune`, "
         "except those an open exception still needs.",
     )
+    billing_cutoff_day = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(28)],
+        help_text="Day of the month by which time must be approved for billing, 1–28; 0 for the month's last day.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     # Branding, for partners who run opsview for their clients: shown in the header of every page.
     accent_color = models.CharField(
@@ -49,6 +57,11 @@ class Workspace(models.Model):
         if not self.slug:
             self.slug = slugify(self.name)[:80]
         super().save(*args, **kwargs)
+
+    def billing_cutoff(self, year, month):
+        """The date of the billing cut-off in that month: its ``billing_cutoff_day``, or its last day."""
+        last = calendar.monthrange(year, month)[1]
+        return date(year, month, self.billing_cutoff_day or last)
 
 
 class WorkspaceLogo(models.Model):

@@ -23,6 +23,7 @@ class Kind(models.TextChoices):
     UNBILLED_TIME = "unbilled_time", "Approved time not invoiced"
     UNPOSTED_INVOICE = "unposted_invoice", "Invoice not posted to ERP"
     RECONCILIATION = "reconciliation", "Reconciliation gap"
+    ALERT_UNDELIVERED = "alert_undelivered", "Alert not delivered"
 
 
 SYNC_KINDS = (Kind.POSTING_FAILURE, Kind.SYNC_ERROR, Kind.MISSING_MAPPING, Kind.VALIDATION_REJECTED)

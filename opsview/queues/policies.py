@@ -87,6 +87,14 @@ DEFAULTS = {
         "Compare both sides shown here, correct the system that is wrong (post the missing record, reverse the "
         "duplicate), and the next reconciliation resolves it by itself. Unused threshold.",
     ),
+    Kind.ALERT_UNDELIVERED: Policy(
+        Kind.ALERT_UNDELIVERED,
+        0,
+        8,
+        "An alert could not be delivered after its last retry: the mail server or the chat webhook refused it "
+        "or did not answer. Check the channel's address under Settings → Alerts (a webhook URL that was "
+        "revoked, a mailbox that no longer exists); the delivery log shows each attempt's answer.",
+    ),
 }
 
 DEFAULT_MASKED_FIELDS = (

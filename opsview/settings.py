@@ -76,6 +76,9 @@ INSTALLED_APPS = [
     "opsview.front",
     "opsview.pulls",
     "opsview.replay",
+    "opsview.reconcile",
+    "opsview.notify",
+    "opsview.alerts",
     "opsview.accounts",
 ]
 

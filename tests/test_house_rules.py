@@ -26,6 +26,10 @@ LAYERS = (
     ("ingest and KPIs", ("opsview.ingest", "opsview.kpis")),
     ("pulls", ("opsview.pulls",)),
     ("replay", ("opsview.replay",)),
+    ("reconciliation", ("opsview.reconcile",)),
+    # Sending a message knows nothing of why; alerts decide what to send, to whom, and when.
+    ("notifications", ("opsview.notify",)),
+    ("alerts", ("opsview.alerts",)),
     ("pages", ("opsview.dashboards", "opsview.front")),
     ("the whole", ("opsview.demo", "opsview.urls", "opsview.settings", "opsview.wsgi", "opsview.health")),
 )
@@ -34,6 +38,9 @@ PROCESS_APPS = (
     "opsview.ingest",
     "opsview.pulls",
     "opsview.replay",
+    "opsview.reconcile",
+    "opsview.notify",
+    "opsview.alerts",
     "opsview.kpis",
     "opsview.dashboards",
     "opsview.front",

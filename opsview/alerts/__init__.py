@@ -1,0 +1,1 @@
+"""Alerts: the rules admins set, who receives what and how, throttling and digests."""

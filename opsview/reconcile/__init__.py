@@ -1,0 +1,1 @@
+"""Reconciliation: what the time tracking, the ERP and billing say about the same work, compared."""

@@ -1,16 +1,20 @@
 """End to end with a real Tryton: a posting fails for a real reason, the cause is fixed, the operator replays."""
 
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from connectors.tryton import TrytonConnector
 from opsview.audit.models import AuditEntry
+from opsview.demo.erp.env import tools
+from opsview.kpis.reconciled import reconciled_share
 from opsview.kpis.scope import Scope
 from opsview.kpis.sync import sync_success_totals
 from opsview.queues.models import ExceptionItem
-from opsview.records.models import Invoice
+from opsview.records.models import Invoice, Posting, TimeEntry
+from opsview.records.sides import erp_amount
 from opsview.replay.models import Replay
 from opsview.replay.tasks import run_replay
 from tests.queue_support import failure, send
@@ -72,14 +76,20 @@ def test_an_invoice_refused_for_a_missing_period_is_replayed_after_the_fix_and_r
     assert resolve.note == "Replayed to Tryton; verified by reading it back."
     page = client.get(f"/queues/{item.pk}/").content.decode()
     assert "Succeeded" in page and "exception.replay" in page
+    # Tryton holds the invoice now: opsview records its posting there, as Tryton read it back.
+    posting = Posting.objects.get()
+    assert (posting.system, posting.external_id, posting.record_type) == (tryton, invoice_id, "invoice")
+    assert (posting.source_system, posting.source_external_id) == (northwind.harvest, invoice_id)
+    assert (posting.amount, posting.number) == (Decimal(back["amount"]), back["number"])
 
-    # Asked again, Tryton already has it posted: nothing is posted twice.
+    # Asked again, Tryton already has it posted: nothing is posted twice, and there is still one posting.
     item.status = "open"
     item.save()
     client.post("/replays/request/", {"one": item.pk})
     assert run_queued() == ["duplicate"]
     item.refresh_from_db()
     assert item.resolution == "duplicate"
+    assert list(Posting.objects.values_list("external_id", flat=True)) == [invoice_id]
 
 
 def test_a_refused_replay_keeps_the_posting_failure_and_a_read_back_posting_updates_opsviews_invoice(
@@ -132,9 +142,70 @@ def test_a_refused_replay_keeps_the_posting_failure_and_a_read_back_posting_upda
         back = erp.read_back("invoice", invoice_id)
     assert (invoice.status, invoice.number, invoice.erp_reference) == ("posted", "2026-I-7", back["number"])
     assert invoice.posted_at is not None
+    # The ERP's side of the invoice, as reconciliation reads it: found by billing's number, at Tryton's amount.
+    posting = Posting.objects.get(system=tryton)
+    assert (posting.external_id, posting.number, posting.source_external_id) == (invoice_id, "2026-I-7", "I-7")
+    held = Invoice.objects.annotate(held=erp_amount()).get(pk=invoice.pk).held
+    assert held == Decimal(back["amount"])
     unposted.refresh_from_db()
     item.refresh_from_db()
     assert (item.status, unposted.status) == ("resolved", "resolved")
     assert sync_success_totals(scope) == kpis
     page = client.get(f"/queues/{item.pk}/").content.decode()
     assert "Attempt history" in page and "Accepted" in page and "Refused" in page
+
+
+def test_a_time_entry_replayed_into_tryton_closes_its_gap_in_the_reconciled_share(
+    client, api, northwind, olivia, tryton_firm
+):
+    """Non-billable approved time the ERP refused for a closed timesheet period: the replay reconciles it."""
+    erp = northwind.erp
+    erp.vendor = "tryton"
+    erp.connector_settings = {
+        "url": tryton_firm.url,
+        "database": tryton_firm.database,
+        "username": tryton_firm.username,
+        "accept_warnings": True,
+    }
+    erp.credentials = {"password": tryton_firm.password}
+    erp.save()
+    TimeEntry.objects.filter(system=northwind.harvest, external_id="TE-PR-1").update(
+        status="approved", billable=False, hours=Decimal("2.5"), work_date=date(2026, 10, 20)
+    )
+    line = {"company": "NW01", "person": "E-101", "project": "NW-0401", "date": "2026-10-20", "duration": 2.5}
+    with connect(tryton_firm) as tryton:
+        refused = tryton.send("time_entry", line, "te2erp-run-1")
+    assert refused.error_code == "TIMESHEET_PERIOD_CLOSED"
+    send(api, failure("TE-PR-1", refused.error_message, refused.error_code, payload=line))
+    october = Scope(workspace=northwind.workspace, start=date(2026, 10, 1), end=date(2026, 10, 31))
+    assert (reconciled_share(october)["approved_hours"], reconciled_share(october)["share"]) == (Decimal("2.50"), 0.0)
+
+    # The accountant opens the project's timesheets back to October in Tryton; the operator replays.
+    venv, rpc = tryton_firm.venv, tryton_firm.rpc_url(tryton_firm.database)
+    reopen = ("reopen-timesheets", rpc, tryton_firm.username, tryton_firm.password, "NW-0401", "2026-10-01")
+    tools(venv, *reopen, what="reopening the timesheets")
+    item = ExceptionItem.objects.get(workspace=northwind.workspace, external_id="TE-PR-1")
+    client.force_login(olivia)
+    client.post("/replays/request/", {"one": item.pk})
+    assert run_queued() == ["succeeded"]
+
+    posting = Posting.objects.get()
+    with connect(tryton_firm) as tryton:
+        held = tryton.read_back("time_entry", posting.external_id)
+    assert (posting.system, posting.record_type, posting.source_external_id) == (erp, "time_entry", "TE-PR-1")
+    assert (posting.hours, posting.posted_on, held["hours"]) == (Decimal("2.50"), date(2026, 10, 20), "2.50")
+    assert reconciled_share(october) | {"entries": None} == reconciled_share(october) | {
+        "entries": None,
+        "erp_hours": Decimal("2.50"),
+        "reconciled_hours": Decimal("2.50"),
+        "share": 1.0,
+        "erp_share": 1.0,
+    }
+
+    # Replayed again, Tryton finds the line it has: no second line, no second posting.
+    ExceptionItem.objects.filter(pk=item.pk).update(status="open", resolution="")
+    client.post("/replays/request/", {"one": item.pk})
+    assert run_queued() == ["duplicate"]
+    assert list(Posting.objects.values_list("external_id", flat=True)) == [posting.external_id]
+    with connect(tryton_firm) as tryton:
+        assert len(tryton.fetch_time_entries().records) == 1

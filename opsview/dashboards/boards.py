@@ -13,6 +13,7 @@ from opsview.kpis.billing import billing_lags, dso, time_to_post
 from opsview.kpis.capacity import utilization
 from opsview.kpis.catalog import BY_SLUG
 from opsview.kpis.exceptions import exception_money_at_stake, exception_volume, items_past_sla
+from opsview.kpis.reconciled import reconciled_share
 from opsview.kpis.straight_through import straight_through
 from opsview.kpis.sync import sync_success_rate, sync_success_totals
 from opsview.kpis.wip import backlog_breakdown, invoice_ready_backlog, invoice_ready_total, worst_unbilled
@@ -72,6 +73,7 @@ def executive_board(scope):
     sync, sync_before = sync_success_rate(scope), sync_success_totals(previous)
     usage, usage_before = utilization(scope), utilization(previous)
     untouched, untouched_before = straight_through(scope), straight_through(previous)
+    reconciled, reconciled_before = reconciled_share(scope), reconciled_share(previous)
     volume, volume_before = exception_volume(scope), exception_volume(previous)
     receivables = {r["currency"]: r["dso_days"] for r in dso(previous)}
     narrowed = {"project": scope.project, "client": scope.client}
@@ -117,6 +119,15 @@ def executive_board(scope):
             "%",
             lower_is_better=False,
             link=drilldown.first_arrivals(scope),
+        ),
+        tile(
+            "Reconciled share",
+            "reconciled-share",
+            reconciled["share"],
+            reconciled_before["share"],
+            "%",
+            lower_is_better=False,
+            link=drilldown.reconciliation(scope),
         ),
         tile("Utilization", "utilization", usage["rate"], usage_before["rate"], "%", lower_is_better=False),
     ]

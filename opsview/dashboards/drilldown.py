@@ -43,6 +43,12 @@ def first_arrivals(scope, show="reached", day=None):
     return _with(reverse("sync-events"), scope.filters() | params)
 
 
+def reconciliation(scope):
+    """The reconciliation page of the month ``scope``'s period ends in: where its gaps are listed."""
+    # A plain path until the reconciliation page's URL name is there to reverse.
+    return _with("/reconciliation/", {"period": f"{scope.end:%Y-%m}"})
+
+
 def queue(kind=None, status=None, system=None, project=None, client=None, past_sla=False):
     """The exception queue filtered as given."""
     params = {"kind": kind, "status": status, "system": system, "project": project, "client": client}

@@ -108,3 +108,50 @@ INVOICE = (
     Field("paid_at", "datetime"),
     Field("voided_at", "datetime"),
 )
+
+# What a target system holds for one source record: reported by the target (the token's system).
+POSTING_RECORD_TYPES = ("time_entry", "invoice")
+POSTING = (
+    Field("external_id", "str", required=True, max_length=128, help="The posting's id in this token's system."),
+    *VERSIONING,
+    Field("record_type", "choice", required=True, choices=POSTING_RECORD_TYPES, help="What it carries."),
+    Field(
+        "source_system",
+        "slug",
+        required=True,
+        max_length=60,
+        ref="system",
+        help="Slug of the system the carried record comes from, e.g. 'harvest' for a time entry.",
+    ),
+    Field(
+        "source_external_id",
+        "str",
+        required=True,
+        max_length=128,
+        help="The carried record's id in its source system.",
+    ),
+    Field(
+        "number",
+        "str",
+        max_length=64,
+        default="",
+        help="Invoice number: the invoice's own for an invoice (required), the invoice a time line is on.",
+    ),
+    Field(
+        "hours",
+        "decimal",
+        min_value=Decimal(-1000000),
+        max_value=Decimal(1000000),
+        help="Hours it holds (required for a time entry); negative for a reversal.",
+    ),
+    Field(
+        "amount",
+        "decimal",
+        min_value=Decimal("-1e12"),
+        max_value=Decimal("1e12"),
+        help="Amount it holds (required for an invoice).",
+    ),
+    Field("currency", "currency"),
+    Field("posted_on", "date", help="The date it carries in this system."),
+    Field("is_cancelled", "bool", default=False, help="Cancelled or reversed in this system."),
+)

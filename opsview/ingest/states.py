@@ -1,4 +1,4 @@
-"""Upserting business states: clients, people, projects, time entries, invoices.
+"""Upserting business states: clients, people, projects, time entries, invoices, and postings.
 
 A record is keyed by (system, external id). A report older than what is stored
 (by ``version``, else by ``updated_at``) is not applied: out-of-order delivery
@@ -15,7 +15,8 @@ from opsview.ingest import schemas
 from opsview.ingest.batches import BatchRejected, items_of
 from opsview.ingest.fields import clean_item
 from opsview.queues import state_rules
-from opsview.records.models import Client, Invoice, Person, Project, TimeEntry, TimeEntryStatus
+from opsview.records.models import Client, Invoice, Person, Posting, Project, TimeEntry, TimeEntryStatus
+from opsview.systems.models import System
 
 REFERENCED = {"client": Client, "person": Person, "project": Project}
 
@@ -39,6 +40,7 @@ STATE_TYPES = {
         StateType("projects", Project, schemas.PROJECT),
         StateType("time-entries", TimeEntry, schemas.TIME_ENTRY),
         StateType("invoices", Invoice, schemas.INVOICE),
+        StateType("postings", Posting, schemas.POSTING),
     )
 }
 
@@ -49,32 +51,58 @@ def _check_rules(state_type, cleaned, errors, index):
     approved = state_type.model is TimeEntry and cleaned.get("status") == TimeEntryStatus.APPROVED
     if approved and cleaned.get("approved_at") is None:
         errors.append({"index": index, "field": "approved_at", "message": "is required when status is 'approved'"})
+    if state_type.model is Posting:
+        _check_posting(cleaned, errors, index)
+
+
+# What reconciliation matches a posting by: a time line's hours, an invoice's number and amount.
+POSTING_NEEDS = {"time_entry": ("hours",), "invoice": ("number", "amount")}
+
+
+def _check_posting(cleaned, errors, index):
+    record_type = cleaned.get("record_type")
+    for name in POSTING_NEEDS.get(record_type, ()):
+        if cleaned.get(name) in (None, ""):
+            message = f"is required when record_type is '{record_type}'"
+            errors.append({"index": index, "field": name, "message": message})
 
 
 def _resolve_references(state_type, system, valid, errors):
-    """Replace each referenced external id by the row's primary key; unknown ones are errors."""
+    """Replace each referenced external id (or system slug) by the row's primary key; unknown ones are errors."""
     resolved = {}
     for f in state_type.fields:
-        if f.kind != "ref":
+        if not f.ref:
             continue
         wanted = {c[f.name] for _, c in valid if c.get(f.name)}
         if not wanted:
             continue
-        model = REFERENCED[f.ref]
-        found = dict(model.objects.filter(system=system, external_id__in=wanted).values_list("external_id", "id"))
-        resolved[f.name] = found
+        found = resolved[f.name] = _found(f, system, wanted)
         for index, cleaned in valid:
             ext = cleaned.get(f.name)
             if ext and ext not in found:
-                errors.append(
-                    {
-                        "index": index,
-                        "field": f.name,
-                        "message": f"no {f.ref.replace('_', ' ')} with external id '{ext}' in system "
-                        f"'{system.slug}'; send it before the records that refer to it",
-                    }
-                )
+                errors.append({"index": index, "field": f.name, "message": _unknown(f, system, ext)})
+            elif f.ref == "system" and ext == system.slug:
+                message = f"is this token's own system '{ext}'; name the system the carried record comes from"
+                errors.append({"index": index, "field": f.name, "message": message})
     return resolved
+
+
+def _found(f, system, wanted):
+    if f.ref == "system":
+        # A posting's source is another system of the same workspace, named by its slug.
+        systems = System.objects.for_workspace(system.workspace_id).filter(slug__in=wanted)
+        return dict(systems.values_list("slug", "id"))
+    model = REFERENCED[f.ref]
+    return dict(model.objects.filter(system=system, external_id__in=wanted).values_list("external_id", "id"))
+
+
+def _unknown(f, system, ext):
+    if f.ref == "system":
+        return f"no system '{ext}' in this workspace"
+    return (
+        f"no {f.ref.replace('_', ' ')} with external id '{ext}' in system '{system.slug}'; "
+        "send it before the records that refer to it"
+    )
 
 
 def _order(cleaned, stored):
@@ -91,7 +119,7 @@ def _order(cleaned, stored):
 def _apply(state_type, obj, cleaned, resolved, now):
     for f in state_type.data_fields:
         value = cleaned[f.name]
-        if f.kind == "ref":
+        if f.ref:
             setattr(obj, f"{f.name}_id", resolved[f.name][value] if value else None)
         else:
             setattr(obj, f.name, value if value is not None else _blank(obj, f.name))

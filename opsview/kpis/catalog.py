@@ -29,6 +29,7 @@ from opsview.kpis.exceptions import (
     exception_volume,
     items_past_sla,
 )
+from opsview.kpis.reconciled import reconciled_share
 from opsview.kpis.straight_through import straight_through
 from opsview.kpis.sync import sync_success_rate
 from opsview.kpis.wip import invoice_ready_backlog, unbilled_wip_trend, worst_unbilled_clients, worst_unbilled_projects
@@ -108,6 +109,7 @@ CATALOG = (
         shapes.StraightThrough,
         chart="straight-through",
     ),
+    Kpi("reconciled-share", "Reconciled share", reconciled_share, shapes.ReconciledShare),
     Kpi("exception-volume", "Exception volume", exception_volume, shapes.ExceptionVolume, chart="exceptions"),
     Kpi(
         "exception-resolution-time",

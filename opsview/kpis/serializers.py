@@ -192,3 +192,20 @@ class StraightThroughDay(StraightThroughCounts):
 class StraightThrough(StraightThroughCounts):
     systems = StraightThroughSystem(many=True)
     days = StraightThroughDay(many=True)
+
+
+def _hours(help_text):
+    return s.DecimalField(max_digits=14, decimal_places=2, help_text=help_text)
+
+
+class ReconciledShare(s.Serializer):
+    approved_hours = _hours("Hours of the time entries approved and worked in the period.")
+    billable_hours = _hours("Of those, billable hours.")
+    erp_hours = _hours("Approved hours of the entries the ERP holds.")
+    invoiced_hours = _hours("Billable approved hours of the entries billing holds on an invoice.")
+    reconciled_hours = _hours("Approved hours in the ERP and, when billable, on an invoice.")
+    entries = s.IntegerField(help_text="Approved time entries of the period.")
+    reconciled_entries = s.IntegerField(help_text="Of those, the ones reconciled.")
+    share = s.FloatField(allow_null=True, help_text="reconciled_hours ÷ approved_hours; null when there were none.")
+    erp_share = s.FloatField(allow_null=True, help_text="erp_hours ÷ approved_hours.")
+    invoiced_share = s.FloatField(allow_null=True, help_text="invoiced_hours ÷ billable_hours.")

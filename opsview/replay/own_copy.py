@@ -2,7 +2,8 @@
 
 An invoice replayed to the ERP and read back posted is posted in opsview too, in the same
 transaction as the replay's success, and the state rules then resolve what that makes untrue
-(the "invoice not posted to ERP" exception).
+(the "invoice not posted to ERP" exception). Any time entry or invoice the target confirmed is
+recorded as the target's posting of it (``opsview.replay.postings``), for reconciliation.
 """
 
 from django.utils import timezone
@@ -10,15 +11,18 @@ from django.utils.dateparse import parse_datetime
 
 from opsview.queues import state_rules
 from opsview.records.models import Invoice, InvoiceStatus
+from opsview.replay.postings import record_posting
 from opsview.systems.models import SystemKind
 
 NOT_YET_POSTED = (InvoiceStatus.DRAFT, InvoiceStatus.ISSUED)
 
 
 def update_after_replay(replay, detail):
-    """Bring opsview's copy of the replayed record in line with what the target read back."""
+    """Bring opsview's copy of the replayed record, and of the target's posting of it, in line with the target."""
+    back = _read_back(detail)
     if replay.record_type == "invoice" and replay.target_system.kind == SystemKind.ERP:
-        _invoice_posted(replay, _read_back(detail))
+        _invoice_posted(replay, back)
+    record_posting(replay, back, back.get("external_id") or (detail or {}).get("external_id"))
 
 
 def _read_back(detail):

@@ -1,0 +1,69 @@
+"""Reconciled share: the period's approved hours that reached both the ERP and an invoice (three-way)."""
+
+from decimal import Decimal
+
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, Sum
+
+from opsview.kpis.expressions import hours
+from opsview.records.models import TimeEntryStatus
+from opsview.records.sides import erp_hours, invoiced_hours, reached
+
+
+def fraction(part, whole):
+    """part ÷ whole as a fraction of 1, or None when there is nothing to divide."""
+    return round(float(part / whole), 4) if whole else None
+
+
+def held_entries(scope):
+    """The period's approved time entries in ``scope``, each flagged ``in_erp`` and ``on_invoice``.
+
+    ``in_erp``: the ERP holds at least the entry's hours; ``on_invoice``: billing holds at
+    least its hours on an invoice (``opsview.records.sides`` says what each side holds).
+    The one definition of which entries the reconciled share counts as reached.
+    """
+    entries = scope.time_entries().filter(status=TimeEntryStatus.APPROVED, work_date__range=(scope.start, scope.end))
+    return entries.annotate(erp_held=reached(erp_hours()), invoice_held=reached(invoiced_hours())).annotate(
+        in_erp=ExpressionWrapper(Q(erp_held__gte=F("hours")), output_field=BooleanField()),
+        on_invoice=ExpressionWrapper(Q(invoice_held__gte=F("hours")), output_field=BooleanField()),
+    )
+
+
+def reconciled_share(scope):
+    """Approved hours of the period that reached the ERP and an invoice ÷ approved hours of the period
+    (three-way: time tracking, ERP, billing). Non-billable time needs no invoice: it is reconciled once
+    the ERP holds it.
+
+    The period's approved hours are those of time entries approved now and
+    worked in the period. An entry reached the ERP when the ERP's postings
+    carrying it hold at least its hours, cancelled ones left out; a billable
+    entry reached an invoice when billing holds at least its hours on an
+    invoice. Also the two partial shares with the hours behind them: hours
+    that reached the ERP ÷ approved hours, and billable hours invoiced ÷
+    billable approved hours.
+    """
+    rows = (
+        held_entries(scope)
+        .values("billable", "in_erp", "on_invoice")
+        .annotate(entries=Count("id"), total=Sum("hours"))
+        .order_by()
+    )
+    tally = {name: Decimal(0) for name in ("approved", "billable", "erp", "invoiced", "reconciled")}
+    entries = {"approved": 0, "reconciled": 0}
+    for row in rows:
+        total, billable, in_erp, on_invoice = row["total"] or 0, row["billable"], row["in_erp"], row["on_invoice"]
+        done = in_erp and (on_invoice or not billable)
+        tally["approved"] += total
+        tally["billable"] += total if billable else 0
+        tally["erp"] += total if in_erp else 0
+        tally["invoiced"] += total if billable and on_invoice else 0
+        tally["reconciled"] += total if done else 0
+        entries["approved"] += row["entries"]
+        entries["reconciled"] += row["entries"] if done else 0
+    held = {f"{name}_hours": hours(value) for name, value in tally.items()}
+    return held | {
+        "entries": entries["approved"],
+        "reconciled_entries": entries["reconciled"],
+        "share": fraction(tally["reconciled"], tally["approved"]),
+        "erp_share": fraction(tally["erp"], tally["approved"]),
+        "invoiced_share": fraction(tally["invoiced"], tally["billable"]),
+    }

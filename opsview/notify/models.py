@@ -34,7 +34,7 @@ def masked_url(url):
 class Channel(WorkspaceOwned):
     """A chat room or endpoint an admin set up to receive the workspace's alerts."""
 
-    name = models.CharField(max_length=120, help_text="How people know it, e.g. '#finance-ops'.")
+    name = models.CharField(max_length=120, help_text="How people know it, e.g. '#finance-alerts'.")
     kind = models.CharField(max_length=10, choices=ChannelKind.choices)
     # The webhook URL (its path is the credential) and the signing secret, encrypted together.
     secrets_encrypted = models.TextField(blank=True, editable=False)

@@ -118,6 +118,7 @@ class Delivery(WorkspaceOwned):
     attempts = models.PositiveSmallIntegerField(default=0)
     max_attempts = models.PositiveSmallIntegerField(default=1)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="When a worker took its current attempt.")
     last_error = models.TextField(blank=True, help_text="The last failed attempt's answer; never a secret.")
     response_status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="HTTP or SMTP status.")
     created_at = models.DateTimeField(default=timezone.now)

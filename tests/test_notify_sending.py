@@ -43,6 +43,7 @@ def test_an_email_carries_the_subject_both_bodies_the_branding_and_the_absolute_
 
     (sent,) = mail.outbox
     assert sent.to == ["ada@example.com"]
+    assert sent.from_email == '"Northwind Traders via opsview" <opsview@localhost>'
     assert sent.subject == "3 new posting failures at Tryton (EUR 12,400.00)"
     assert "- Period 2026-10 is closed" in sent.body and "- Chase: Wendy Worker, Max Manager" in sent.body
     assert f"Open in opsview: {LINK}" in sent.body and "Northwind Traders" in sent.body

@@ -44,6 +44,10 @@ NORTHWIND_OBJECTS = {
     "replay-status": lambda nw: {"pk": northwind_exception(nw).pk},
     "project-billing": lambda nw: {"pk": nw.managed_project.pk},
     "workspace-logo": lambda nw: {"pk": nw.workspace.pk},
+    "alert-channel-edit": lambda nw: {"pk": northwind_channel(nw).pk},
+    "alert-channel-deactivate": lambda nw: {"pk": northwind_channel(nw).pk},
+    "alert-channel-test": lambda nw: {"pk": northwind_channel(nw).pk},
+    "alert-delivery-retry": lambda nw: {"pk": northwind_delivery(nw).pk},
 }
 
 # URLs whose parameter names a page of one's own workspace, not an object: they are
@@ -76,6 +80,26 @@ def northwind_saved_view(nw):
     return SavedView.objects.get_or_create(workspace=nw.workspace, user=owner, name="Northwind view")[0]
 
 
+def northwind_channel(nw):
+    from opsview.notify.models import Channel
+
+    channel = Channel.objects.for_workspace(nw.workspace).first()
+    if channel is None:
+        channel = Channel(workspace=nw.workspace, name="#northwind-finance", kind="slack")
+        channel.set_secrets(url="http://127.0.0.1:9/northwind-hook")
+        channel.save()
+    return channel
+
+
+def northwind_delivery(nw):
+    from opsview.notify.models import Delivery
+
+    channel = northwind_channel(nw)
+    return Delivery.objects.for_workspace(nw.workspace).first() or Delivery.objects.create(
+        workspace=nw.workspace, channel=channel, subject="Northwind alert", body="b", link="http://x/", status="failed"
+    )
+
+
 def foreign_ids(nw):
     """Every Northwind id a form or query might name, under the names the app's forms and filters use."""
     item = northwind_exception(nw)
@@ -103,6 +127,8 @@ def foreign_ids(nw):
         "pk": item.pk,
         "id": item.pk,
         "quick": f"claim:{item.pk}",
+        "channel": northwind_channel(nw).pk,
+        "delivery": northwind_delivery(nw).pk,
     }
     return {name: str(value) for name, value in ids.items()}
 

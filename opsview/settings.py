@@ -283,6 +283,13 @@ REPLAY_MAX_ATTEMPTS = envint("REPLAY_MAX_ATTEMPTS", 5)
 REPLAY_BACKOFF_SECONDS = [int(s) for s in envstr("REPLAY_BACKOFF_SECONDS", "60,300,900,3600").split(",") if s.strip()]
 REPLAY_LEASE_SECONDS = envint("REPLAY_LEASE_SECONDS", 900)
 
+# Alerts (opsview.notify): links in messages are absolute, from this address; a failed delivery is tried
+# again after each of these waits, NOTIFY_MAX_ATTEMPTS tries in all, then raised as an exception.
+OPSVIEW_BASE_URL = envstr("OPSVIEW_BASE_URL", "http://localhost:8000")
+NOTIFY_MAX_ATTEMPTS = envint("NOTIFY_MAX_ATTEMPTS", 4)
+NOTIFY_BACKOFF_SECONDS = [int(s) for s in envstr("NOTIFY_BACKOFF_SECONDS", "60,300,1800").split(",") if s.strip()]
+NOTIFY_TIMEOUT_SECONDS = envint("NOTIFY_TIMEOUT_SECONDS", 10)
+
 # Ingest limits: a batch holds at most this many items, and a body at most
 # this many bytes. Both are part of the API contract and stated in 413s.
 INGEST_MAX_BATCH_ITEMS = envint("INGEST_MAX_BATCH_ITEMS", 1000)
@@ -325,5 +332,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
+    # httpx logs each request's full URL at INFO; a chat webhook's URL is its credential (opsview.notify).
+    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }

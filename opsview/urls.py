@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("opsview.workspaces.urls")),
     path("settings/", include("opsview.systems.urls")),
     path("settings/systems/", include("opsview.pulls.urls")),
+    path("settings/alerts/", include("opsview.notify.urls")),
     path("", include("opsview.alerts.urls")),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("opsview.accounts.urls")),

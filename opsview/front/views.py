@@ -31,7 +31,7 @@ def home(request):
         for model in (Client, Project, Person, TimeEntry, Invoice)
     ]
     context = {
-        "systems": System.objects.visible_to(request.user, workspace),
+        "systems": System.objects.visible_to(request.user, workspace).connected(),
         "recent_runs": SyncRun.objects.visible_to(request.user, workspace).select_related(
             "source_system", "target_system"
         )[:10],

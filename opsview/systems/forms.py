@@ -51,4 +51,4 @@ class TokenForm(forms.Form):
 
     def __init__(self, *args, workspace, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["system"].queryset = System.objects.for_workspace(workspace)
+        self.fields["system"].queryset = System.objects.for_workspace(workspace).connected()

@@ -29,6 +29,17 @@ class ConnectionStatus(models.TextChoices):
     FAILING = "failing", "Failing"
 
 
+# opsview's own outgoing alerts (opsview.notify) hang their undelivered-alert exceptions on a system of this
+# vendor; it is no connected application, so the systems pages leave it out (``connected``).
+OWN_VENDOR = "opsview"
+
+
+class SystemQuerySet(WorkspaceQuerySet):
+    def connected(self):
+        """The connected applications, without opsview's own alerts system."""
+        return self.exclude(vendor=OWN_VENDOR)
+
+
 class System(WorkspaceOwned):
     """A connected application: time tracking, billing, ERP or PSA."""
 
@@ -48,6 +59,8 @@ class System(WorkspaceOwned):
     )
     connection_detail = models.TextField(blank=True, editable=False, help_text="In the vendor's words, never secrets.")
     connection_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = SystemQuerySet.as_manager()
 
     # The audit trail named systems this before they had their own app; one name keeps each history whole.
     AUDIT_TYPE = "workspaces.system"

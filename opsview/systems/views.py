@@ -16,7 +16,7 @@ from opsview.workspaces.http import require_admin, require_workspace
 def systems(request, pk=None):
     """The workspace's connected systems, with a form to add one or change the one at ``pk``."""
     workspace = require_admin(request)
-    listing = System.objects.visible_to(request.user, workspace)
+    listing = System.objects.visible_to(request.user, workspace).connected()
     instance = get_object_or_404(listing, pk=pk) if pk is not None else System(workspace=workspace)
     form = SystemForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():

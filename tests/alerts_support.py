@@ -4,14 +4,22 @@ from datetime import timedelta
 from decimal import Decimal
 from itertools import count
 
+import pytest
 from django.core import mail
 from django.utils import timezone
 
 from opsview.alerts import services
 from opsview.alerts.models import Receipt, Rule, RuleKind
 from opsview.queues.models import ExceptionGroup, ExceptionItem, Kind, Status
+from tests.notify_support import run_tasks_at_once
 
 _numbers = count(1)
+
+
+@pytest.fixture(autouse=True)
+def tasks_at_once(monkeypatch):
+    """Deliveries go out here and now, as a django-q2 cluster would send them."""
+    run_tasks_at_once(monkeypatch)
 
 
 def make_group(firm, items=1, amount="100", project=None, kind=Kind.POSTING_FAILURE, sla_due_at=None, **group):

@@ -9,10 +9,10 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from opsview.alerts.models import Digest, How, Receipt
+from opsview.alerts.models import Digest, How, Receipt, RuleKind
 from opsview.alerts.rules import local_now
 from opsview.notify.messages import Message
-from opsview.notify.services import notify
+from opsview.notify.services import absolute_url, notify
 from opsview.workspaces.models import Membership, Workspace
 
 DIGEST_HOUR = 7
@@ -55,17 +55,21 @@ def _send_one(workspace, user, today, now):
         except IntegrityError:
             return None  # they had today's digest already; these alerts wait for tomorrow's
         waiting(workspace).filter(user=user).update(digest=digest)
-        receipts = list(
-            Receipt.objects.filter(digest=digest)
-            .select_related("alert__rule")
-            .order_by("alert__rule__kind", "alert__rule__name", "alert__rule_id", "alert__fired_at", "alert_id")
-        )
+        receipts = list(Receipt.objects.filter(digest=digest).select_related("alert__rule"))
         if not receipts:
             digest.delete()
             return None
-        deliveries = notify(workspace, digest_message([r.alert for r in receipts], workspace), users=[user])
+        alerts = sorted((r.alert for r in receipts), key=_in_rule_order)
+        deliveries = notify(workspace, digest_message(alerts, workspace), users=[user])
         digest.deliveries.add(*deliveries)
     return digest
+
+
+KIND_ORDER = {kind: n for n, kind in enumerate(RuleKind.values)}
+
+
+def _in_rule_order(alert):
+    return (KIND_ORDER[alert.rule.kind], alert.rule.name, alert.rule_id, alert.fired_at, alert.pk)
 
 
 def digest_message(alerts, workspace):
@@ -77,8 +81,8 @@ def digest_message(alerts, workspace):
     for alert in alerts:
         if alert.rule_id != rule:
             rule = alert.rule_id
-            lines.append(f"{alert.rule.name} ({per_rule[rule]})")
-        lines.append(f"• {alert.title}: {alert.link}")
+            lines.append(f"{alert.rule.name} ({per_rule[rule]}):")
+        lines.append(f"→ {alert.title}: {absolute_url(alert.link)}")
     count = len(alerts)
     return Message(
         subject=f"Daily digest: {count} alert{'s' if count != 1 else ''} in {workspace.name}",

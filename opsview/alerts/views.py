@@ -101,7 +101,7 @@ def fired(request):
         at_once=Count("receipts", filter=Q(receipts__how=How.AT_ONCE)),
         in_digest=Count("receipts", filter=Q(receipts__how=How.DIGEST, receipts__digest__isnull=False)),
         waiting=Count("receipts", filter=Q(receipts__how=How.DIGEST, receipts__digest__isnull=True)),
-    )
+    ).order_by("-fired_at", "-id")
     page = Paginator(alerts, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"page": page, "everyone": everyone, "with_baseline": request.GET.get("baseline") == "1"}
     return render(request, "alerts/fired.html", context)

@@ -92,12 +92,6 @@ class RuleForm(forms.ModelForm):
             self.add_error("roles", "Choose at least one role or chat channel: otherwise nobody hears of it.")
         return data
 
-    def _post_clean(self):
-        super()._post_clean()
-        for name in (*THRESHOLDS, "exception_kind"):
-            if name in self.cleaned_data:
-                setattr(self.instance, name, self.cleaned_data[name])
-
 
 class PreferencesForm(forms.Form):
     """One choice per rule the member's role receives: at once, daily digest or off."""

@@ -44,6 +44,12 @@ NORTHWIND_OBJECTS = {
     "replay-status": lambda nw: {"pk": northwind_exception(nw).pk},
     "project-billing": lambda nw: {"pk": nw.managed_project.pk},
     "workspace-logo": lambda nw: {"pk": nw.workspace.pk},
+    "alert-rule-edit": lambda nw: {"pk": northwind_rule(nw).pk},
+    "alert-rule-active": lambda nw: {"pk": northwind_rule(nw).pk},
+    "alert-channel-edit": lambda nw: {"pk": northwind_channel(nw).pk},
+    "alert-channel-deactivate": lambda nw: {"pk": northwind_channel(nw).pk},
+    "alert-channel-test": lambda nw: {"pk": northwind_channel(nw).pk},
+    "alert-delivery-retry": lambda nw: {"pk": northwind_delivery(nw).pk},
 }
 
 # URLs whose parameter names a page of one's own workspace, not an object: they are
@@ -56,6 +62,39 @@ NOT_OBJECT_PARAMETERS = {
 
 # Signing out would end the sweep's session; it is swept like the rest but signed in again after.
 NO_SESSION_AFTER = {"logout"}
+
+
+def northwind_rule(nw):
+    from opsview.alerts.models import Rule
+
+    return Rule.objects.for_workspace(nw.workspace).order_by("pk").first()
+
+
+def northwind_channel(nw):
+    from opsview.notify.models import Channel
+
+    channel = Channel.objects.for_workspace(nw.workspace).first()
+    if channel is None:
+        channel = Channel(workspace=nw.workspace, name="#northwind-finance", kind="slack")
+        channel.set_secrets(url="https://hooks.slack.example/services/T0/B0/northwind")
+        channel.save()
+    return channel
+
+
+def northwind_delivery(nw):
+    from opsview.notify.models import Delivery
+
+    delivery = Delivery.objects.for_workspace(nw.workspace).first()
+    if delivery is None:
+        delivery = Delivery.objects.create(
+            workspace=nw.workspace,
+            channel=northwind_channel(nw),
+            subject="Northwind alert",
+            body="Northwind alert",
+            link="https://ops.example/queues/",
+            status="failed",
+        )
+    return delivery
 
 
 def northwind_exception(nw):
@@ -180,6 +219,7 @@ def concrete(route, kwargs):
 def northwind_rows(nw):
     """Every row of Northwind's, as values: the sweep must leave them all as they were."""
     foreign_ids(nw)  # its exception, group and saved view exist before the first look
+    northwind_delivery(nw)  # and its chat channel and a delivery
     return firm_rows(nw)
 
 

@@ -134,7 +134,9 @@ def new_groups(rule, now):
 
 
 def _stake_in(stake, currency):
-    return sum((r["amount"] for r in stake["by_currency"] if r["currency"] == currency), Decimal(0))
+    # SQLite's SUM of the raw query answers a float: compared with a threshold in cents, as money.
+    amounts = (Decimal(str(r["amount"])) for r in stake["by_currency"] if r["currency"] == currency)
+    return sum(amounts, Decimal(0)).quantize(Decimal("0.01"))
 
 
 def grown_groups(rule, now):

@@ -7,6 +7,7 @@ from opsview.alerts.models import How, Preference, Rule, RuleKind
 from opsview.audit.models import AuditEntry
 from tests.alerts_support import (
     NEW_GROUP,
+    PAST_SLA,
     check,
     make_group,
     only_rule,
@@ -135,3 +136,24 @@ def test_the_alerts_page_shows_admins_all_and_others_their_own_with_the_page_beh
     assert alert.title not in signed_in(client, olivia).get("/alerts/").content.decode()
     assert "No alerts yet" in signed_in(client, max_manager).get("/alerts/").content.decode()
     assert alert.title not in signed_in(client, oscar).get("/alerts/").content.decode()
+
+
+def test_a_rule_turned_on_again_starts_from_what_is_there_then(client, northwind, ada):
+    rule = only_rule(northwind, NEW_GROUP)
+    signed_in(client, ada)
+    client.post(f"/settings/alerts/rules/{rule.pk}/active/", {"active": "0"})
+    make_group(northwind, items=1)  # while it was off
+    client.post(f"/settings/alerts/rules/{rule.pk}/active/", {"active": "1"})
+    assert check(northwind) == []
+    make_group(northwind, items=1)
+    assert len(check(northwind)) == 1
+
+
+def test_a_rule_given_another_kind_starts_afresh(client, northwind, ada):
+    rule = only_rule(northwind, PAST_SLA)
+    make_group(northwind, items=1)
+    data = {"name": "New groups", "kind": NEW_GROUP, "is_active": "on", "throttle_hours": "24", "roles": ["admin"]}
+    assert signed_in(client, ada).post(f"/settings/alerts/rules/{rule.pk}/", data).status_code == 302
+    assert check(northwind) == []  # its first check as a new-group rule
+    make_group(northwind, items=1)
+    assert [a.rule_id for a in check(northwind)] == [rule.pk]

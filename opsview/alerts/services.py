@@ -149,7 +149,10 @@ def save_rule(actor, workspace, rule, channels):
     require(actor, workspace, ADMINISTER)
     assert rule.workspace_id == workspace.pk
     created = rule.pk is None
-    before = None if created else rule_snapshot(Rule.objects.get(pk=rule.pk))
+    stored = None if created else Rule.objects.get(pk=rule.pk)
+    before = None if created else rule_snapshot(stored)
+    if stored is not None and stored.kind != rule.kind:
+        _start_afresh(rule)  # what it recorded was about another condition
     with transaction.atomic():
         rule.save()
         rule.channels.set(channels)
@@ -158,13 +161,23 @@ def save_rule(actor, workspace, rule, channels):
     return rule
 
 
+def _start_afresh(rule):
+    """The rule's next check is a first check again: it records the state and sends nothing."""
+    rule.checked_at = None
+    rule.baseline_group_id = None
+
+
 def set_rule_active(actor, rule, active):
     """Deactivate (keep, never check) or activate a rule again; audited."""
     require(actor, rule.workspace, ADMINISTER)
     if rule.is_active == active:
         return rule
+    if active:
+        _start_afresh(rule)  # what happened while it was off is not news: its next check starts from now
     with transaction.atomic():
-        Rule.objects.filter(pk=rule.pk).update(is_active=active)
+        Rule.objects.filter(pk=rule.pk).update(
+            is_active=active, checked_at=rule.checked_at, baseline_group_id=rule.baseline_group_id
+        )
         action = "alert_rule.activate" if active else "alert_rule.deactivate"
         record(rule.workspace, actor, action, rule, before={"is_active": rule.is_active}, after={"is_active": active})
     rule.is_active = active

@@ -1,7 +1,12 @@
 """The alert pages: rules for admins only, with clear errors and an audit trail; My alerts for everyone; the
 alerts fired, all for admins and each person's own for the others."""
 
+import importlib
+from types import SimpleNamespace
+
 import pytest
+from django.apps import apps
+from django.db import connection
 
 from opsview.alerts.models import How, Preference, Rule, RuleKind
 from opsview.audit.models import AuditEntry
@@ -157,3 +162,13 @@ def test_a_rule_given_another_kind_starts_afresh(client, northwind, ada):
     assert check(northwind) == []  # its first check as a new-group rule
     make_group(northwind, items=1)
     assert [a.rule_id for a in check(northwind)] == [rule.pk]
+
+
+def test_workspaces_that_existed_before_alerts_get_the_default_rules_from_the_migration(northwind, contoso):
+    migration = importlib.import_module("opsview.alerts.migrations.0002_default_rules")
+    Rule.objects.for_workspace(northwind.workspace).delete()
+    custom = Rule.objects.for_workspace(contoso.workspace)
+    custom.exclude(kind=NEW_GROUP).delete()
+    migration.add_default_rules(apps, SimpleNamespace(connection=connection))
+    assert Rule.objects.for_workspace(northwind.workspace).count() == len(RuleKind.values)
+    assert custom.count() == 1  # a workspace with rules of its own keeps them as they are

@@ -191,6 +191,7 @@ def test_unapproved_time_before_the_cutoff_goes_to_each_manager_about_their_own_
     assert alert.title == "7.50 unapproved hours on your projects before the 30 Nov billing cut-off"
     assert alert.lines == [
         "Billing cut-off Mon 30 Nov 2026, in 2 days: approve or chase these hours first",
+        "Projects managed by Max Manager",
         "Wendy Worker: 7.50 h",
     ]
     assert alert.manager == max_manager

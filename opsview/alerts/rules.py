@@ -350,7 +350,7 @@ def unapproved_before_cutoff(rule, now):
         entries = entries.filter(system_id=rule.system_id)
     rows = (
         entries.order_by()
-        .values("project__manager_id", "project__manager__user_id", "person__name")
+        .values("project__manager_id", "project__manager__user_id", "project__manager__name", "person__name")
         .annotate(sum_hours=Sum("hours"))
         .order_by("project__manager_id", "-sum_hours", "person__name")
     )
@@ -364,7 +364,10 @@ def unapproved_before_cutoff(rule, now):
         if f"manager:{person_id}:{cutoff.isoformat()}" in hushed:
             continue
         total = hours(sum((p["sum_hours"] for p in people), Decimal(0)))
-        lines = [f"Billing cut-off {cutoff:%a %d %b %Y}, {when}: approve or chase these hours first"]
+        lines = [
+            f"Billing cut-off {cutoff:%a %d %b %Y}, {when}: approve or chase these hours first",
+            f"Projects managed by {people[0]['project__manager__name']}",
+        ]
         lines += [f"{p['person__name']}: {hours(p['sum_hours'])} h" for p in people[:MAX_PEOPLE]]
         if len(people) > MAX_PEOPLE:
             lines.append(f"and {len(people) - MAX_PEOPLE} more people")

@@ -105,21 +105,21 @@ def evaluate_rule(rule, now, members, choices):
                 for found in findings(rule, now)
             ]
         )
-        if not first:
+        if not first and alerts:
+            channels = list(rule.channels.filter(is_active=True))
             for alert in alerts:
                 alert.rule = rule
-                _deliver(rule, alert, audience(rule, alert, members, choices))
+                _deliver(rule, alert, audience(rule, alert, members, choices), channels)
         rule.checked_at = now
         rule.save(update_fields=["checked_at", "baseline_group_id"])
     return alerts
 
 
-def _deliver(rule, alert, receivers):
+def _deliver(rule, alert, receivers, channels):
     Receipt.objects.bulk_create(
         [Receipt(workspace_id=alert.workspace_id, alert=alert, user=user, how=how) for user, how in receivers]
     )
     at_once = [user for user, how in receivers if how == How.AT_ONCE]
-    channels = list(rule.channels.filter(is_active=True))
     if at_once or channels:
         deliveries = notify(rule.workspace, message_of(alert), users=at_once, channels=channels)
         alert.deliveries.add(*deliveries)

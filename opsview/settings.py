@@ -289,6 +289,8 @@ OPSVIEW_BASE_URL = envstr("OPSVIEW_BASE_URL", "http://localhost:8000")
 NOTIFY_MAX_ATTEMPTS = envint("NOTIFY_MAX_ATTEMPTS", 4)
 NOTIFY_BACKOFF_SECONDS = [int(s) for s in envstr("NOTIFY_BACKOFF_SECONDS", "60,300,1800").split(",") if s.strip()]
 NOTIFY_TIMEOUT_SECONDS = envint("NOTIFY_TIMEOUT_SECONDS", 10)
+# Webhook URLs must be https:// in production: their path is a credential.
+NOTIFY_ALLOW_HTTP = envbool("NOTIFY_ALLOW_HTTP", DEBUG)
 
 # Ingest limits: a batch holds at most this many items, and a body at most
 # this many bytes. Both are part of the API contract and stated in 413s.

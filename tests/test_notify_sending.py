@@ -13,7 +13,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from opsview.notify.models import Delivery
 from opsview.notify.services import absolute_url, notify, retry_delivery
 from opsview.notify.signing import new_secret
-from opsview.notify.tasks import TASK, send_delivery
+from opsview.notify.tasks import TASK, requeue_stale, send_delivery
 from opsview.queues.models import ExceptionItem
 from opsview.systems.models import System
 from tests.connectors.localserver import Reply
@@ -43,6 +43,7 @@ def test_an_email_carries_the_subject_both_bodies_the_branding_and_the_absolute_
 
     (sent,) = mail.outbox
     assert sent.to == ["ada@example.com"]
+    assert sent.from_email == '"Northwind Traders via opsview" <opsview@localhost>'
     assert sent.subject == "3 new posting failures at Tryton (EUR 12,400.00)"
     assert "- Period 2026-10 is closed" in sent.body and "- Chase: Wendy Worker, Max Manager" in sent.body
     assert f"Open in opsview: {LINK}" in sent.body and "Northwind Traders" in sent.body
@@ -122,6 +123,12 @@ def test_a_signed_webhook_verifies_with_the_standard_webhooks_library(branded, s
         Webhook(new_secret()).verify(seen.body, headers)
 
 
+def when_due(delivery):
+    """Run the delivery's next attempt as its schedule does once ``next_attempt_at`` has come."""
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    return send_delivery(delivery.pk)
+
+
 def _open_alert_exceptions(workspace):
     return ExceptionItem.objects.for_workspace(workspace).filter(kind="alert_undelivered", status="open")
 
@@ -147,17 +154,18 @@ def test_a_failing_webhook_is_retried_with_backoff_then_raised_and_a_later_retry
         f"({delivery.pk},)",
     )
 
+    assert send_delivery(delivery.pk) == "not due" and len(server.seen) == 1  # a task delivered twice
     waits = []
     for expected_wait in (300, 1800):
         start = timezone.now()
-        send_delivery(delivery.pk)  # what the schedule runs at next_attempt_at
+        when_due(delivery)
         delivery.refresh_from_db()
         waits.append(delivery.next_attempt_at - start)
         assert delivery.status == "retrying" and timedelta(seconds=expected_wait) <= waits[-1]
     assert delivery.attempts == 3 and delivery.response_status == 503
     assert not _open_alert_exceptions(branded).exists()
 
-    send_delivery(delivery.pk)  # the last of NOTIFY_MAX_ATTEMPTS = 4
+    when_due(delivery)  # the last of NOTIFY_MAX_ATTEMPTS = 4
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == ("failed", 4, None)
     assert send_delivery(delivery.pk) == "not sendable"
@@ -193,7 +201,7 @@ def test_a_refused_email_is_retried_then_raised_once_per_cause(branded, ada, oli
 
     deliveries = notify(branded, MESSAGE, users=[ada, olivia])
     for delivery in deliveries:
-        send_delivery(delivery.pk)
+        when_due(delivery)
 
     assert [d.status for d in Delivery.objects.order_by("pk")] == ["failed", "failed"]
     items = list(_open_alert_exceptions(branded).order_by("pk"))
@@ -229,3 +237,22 @@ def test_the_alerts_system_stays_off_the_systems_pages(branded, server, ada, cli
     item = _open_alert_exceptions(branded).get()
     assert "#finance-ops" in client.get(f"/queues/{item.pk}/").content.decode()
     assert escape(item.title) in client.get("/queues/?kind=alert_undelivered").content.decode()
+
+
+def test_a_delivery_whose_worker_died_counts_a_failed_attempt_and_a_lost_task_is_sent_again(branded, server):
+    slack = channel(branded, server, "slack", "#finance-ops")
+    long_ago = timezone.now() - timedelta(minutes=30)
+    common = {"workspace": branded, "channel": slack, "subject": "s", "body": "s", "link": LINK, "max_attempts": 4}
+    died = Delivery.objects.create(status="pending", attempts=1, claimed_at=long_ago, **common)
+    lost = Delivery.objects.create(status="retrying", attempts=1, next_attempt_at=long_ago, **common)
+    waiting = Delivery.objects.create(status="retrying", attempts=1, next_attempt_at=timezone.now(), **common)
+
+    assert requeue_stale() == (1, 1)
+
+    died.refresh_from_db()
+    lost.refresh_from_db()
+    waiting.refresh_from_db()
+    assert (died.status, died.attempts, died.claimed_at) == ("retrying", 1, None)
+    assert died.last_error == "The worker sending it stopped before an answer came."
+    assert (lost.status, lost.attempts) == ("sent", 2) and len(server.seen) == 1
+    assert (waiting.status, waiting.attempts) == ("retrying", 1)

@@ -30,6 +30,7 @@ from rest_framework.test import APIClient
 
 from opsview.alerts import services as alerts
 from opsview.alerts.models import Rule, RuleKind
+from opsview.notify.models import Channel, Delivery
 from opsview.queues import sync_failures
 from opsview.queues.models import ExceptionItem
 from opsview.telemetry.models import SyncEvent, SyncRun
@@ -83,17 +84,16 @@ VIEWS = {
     "system-pull": View("admin", lambda s: {"pk": s.firm.erp.pk}),
     "workspace-logo": View("admin", lambda s: {"pk": s.firm.workspace.pk}, status=404),  # the seed has no logo
     "revoke-token": View("admin", lambda s: {"pk": s.firm.token.pk}),
+    "alert-channel-edit": View("admin", lambda s: {"pk": alert_channel(s).pk}),
+    "alert-channel-deactivate": View("admin", lambda s: {"pk": alert_channel(s).pk}),
+    "alert-channel-test": View("admin", lambda s: {"pk": alert_channel(s).pk}),
+    "alert-delivery-retry": View("admin", lambda s: {"pk": alert_delivery(s).pk}),
     "login": View("anonymous"),
     "password_reset": View("anonymous"),
     "password_reset_done": View("anonymous"),
     "password_reset_confirm": View("anonymous", lambda s: {"uidb64": "MQ", "token": "set-password"}),
     "password_reset_complete": View("anonymous"),
     "healthz": View("anonymous"),
-    # notify's pages (merged from the notify branch); the seed has no channel or delivery
-    "alert-channel-edit": View("admin", lambda s: {"pk": 1}, status=404),
-    "alert-channel-deactivate": View("admin", lambda s: {"pk": 1}),  # answers no GET
-    "alert-channel-test": View("admin", lambda s: {"pk": 1}),  # answers no GET
-    "alert-delivery-retry": View("admin", lambda s: {"pk": 1}),  # answers no GET
     "alerts": View("operator"),
     "my-alerts": View("manager"),
     "alert-rule-edit": View("admin", lambda s: {"pk": Rule.objects.for_workspace(s.firm.workspace).first().pk}),
@@ -105,6 +105,23 @@ VIEWS = {
     "api-sync-events": View("token"),
     "api-mappings": View("token"),
 }
+
+
+def alert_channel(seed):
+    channel = Channel.objects.for_workspace(seed.firm.workspace).first()
+    if channel is None:
+        channel = Channel(workspace=seed.firm.workspace, name="#finance-ops", kind="slack")
+        channel.set_secrets(url="http://127.0.0.1:9/hook")
+        channel.save()
+    return channel
+
+
+def alert_delivery(seed):
+    return Delivery.objects.for_workspace(seed.firm.workspace).first() or Delivery.objects.create(
+        workspace=seed.firm.workspace, channel=alert_channel(seed), subject="s", body="b", link="http://x/"
+    )
+
+
 API_DEFAULT = View("executive")  # the KPI API, /api/v1/kpis/...: for people signed in
 STATES_API_DEFAULT = View("token")  # the states API, /api/v1/states/...: for integrations
 

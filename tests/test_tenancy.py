@@ -70,33 +70,6 @@ def northwind_rule(nw):
     return Rule.objects.for_workspace(nw.workspace).order_by("pk").first()
 
 
-def northwind_channel(nw):
-    from opsview.notify.models import Channel
-
-    channel = Channel.objects.for_workspace(nw.workspace).first()
-    if channel is None:
-        channel = Channel(workspace=nw.workspace, name="#northwind-finance", kind="slack")
-        channel.set_secrets(url="https://hooks.slack.example/services/T0/B0/northwind")
-        channel.save()
-    return channel
-
-
-def northwind_delivery(nw):
-    from opsview.notify.models import Delivery
-
-    delivery = Delivery.objects.for_workspace(nw.workspace).first()
-    if delivery is None:
-        delivery = Delivery.objects.create(
-            workspace=nw.workspace,
-            channel=northwind_channel(nw),
-            subject="Northwind alert",
-            body="Northwind alert",
-            link="https://ops.example/queues/",
-            status="failed",
-        )
-    return delivery
-
-
 def northwind_exception(nw):
     from opsview.queues import sync_failures
     from opsview.queues.models import ExceptionItem
@@ -113,6 +86,26 @@ def northwind_saved_view(nw):
 
     owner = get_user_model().objects.filter(username="nora").first() or make_user("nora", nw.workspace, "operator")
     return SavedView.objects.get_or_create(workspace=nw.workspace, user=owner, name="Northwind view")[0]
+
+
+def northwind_channel(nw):
+    from opsview.notify.models import Channel
+
+    channel = Channel.objects.for_workspace(nw.workspace).first()
+    if channel is None:
+        channel = Channel(workspace=nw.workspace, name="#northwind-finance", kind="slack")
+        channel.set_secrets(url="http://127.0.0.1:9/northwind-hook")
+        channel.save()
+    return channel
+
+
+def northwind_delivery(nw):
+    from opsview.notify.models import Delivery
+
+    channel = northwind_channel(nw)
+    return Delivery.objects.for_workspace(nw.workspace).first() or Delivery.objects.create(
+        workspace=nw.workspace, channel=channel, subject="Northwind alert", body="b", link="http://x/", status="failed"
+    )
 
 
 def foreign_ids(nw):
@@ -142,6 +135,8 @@ def foreign_ids(nw):
         "pk": item.pk,
         "id": item.pk,
         "quick": f"claim:{item.pk}",
+        "channel": northwind_channel(nw).pk,
+        "delivery": northwind_delivery(nw).pk,
     }
     return {name: str(value) for name, value in ids.items()}
 
@@ -219,7 +214,6 @@ def concrete(route, kwargs):
 def northwind_rows(nw):
     """Every row of Northwind's, as values: the sweep must leave them all as they were."""
     foreign_ids(nw)  # its exception, group and saved view exist before the first look
-    northwind_delivery(nw)  # and its chat channel and a delivery
     return firm_rows(nw)
 
 

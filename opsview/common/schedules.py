@@ -29,6 +29,9 @@ SCHEDULES = (
     FixedSchedule("queues: business-state exceptions", "opsview.queues.tasks.scan_business_states", MINUTES, 15),
     FixedSchedule("queues: wake snoozed exceptions", "opsview.queues.tasks.wake_snoozed", MINUTES, 5),
     FixedSchedule("replay: take back replays of lost workers", "opsview.replay.tasks.requeue_stale", MINUTES, 5),
+    FixedSchedule(
+        "notify: take back alert deliveries of lost workers", "opsview.notify.tasks.requeue_stale", MINUTES, 5
+    ),
     FixedSchedule("kpi-daily-rollup", "opsview.kpis.rollups.rollup_missing_days", HOURLY),
     FixedSchedule("alerts: check the rules", "opsview.alerts.tasks.evaluate_all", MINUTES, 10),
     # Hourly, so each workspace's digest goes at its own morning hour (alerts.digests.DIGEST_HOUR, local).

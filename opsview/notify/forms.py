@@ -57,7 +57,7 @@ class ChannelForm(forms.ModelForm):
                 raise forms.ValidationError("A new channel needs its webhook URL.")
             return ""
         parts = urlsplit(url)
-        schemes = ("https",) if not settings.DEBUG else ("https", "http")
+        schemes = ("https", "http") if settings.NOTIFY_ALLOW_HTTP else ("https",)
         if parts.scheme not in schemes or not parts.hostname:
             raise forms.ValidationError(f"The webhook URL must start with {' or '.join(s + '://' for s in schemes)}.")
         return url

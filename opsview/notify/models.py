@@ -34,7 +34,7 @@ def masked_url(url):
 class Channel(WorkspaceOwned):
     """A chat room or endpoint an admin set up to receive the workspace's alerts."""
 
-    name = models.CharField(max_length=120, help_text="How people know it, e.g. '#finance-ops'.")
+    name = models.CharField(max_length=120, help_text="How people know it, e.g. '#finance-alerts'.")
     kind = models.CharField(max_length=10, choices=ChannelKind.choices)
     # The webhook URL (its path is the credential) and the signing secret, encrypted together.
     secrets_encrypted = models.TextField(blank=True, editable=False)
@@ -118,6 +118,7 @@ class Delivery(WorkspaceOwned):
     attempts = models.PositiveSmallIntegerField(default=0)
     max_attempts = models.PositiveSmallIntegerField(default=1)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="When a worker took its current attempt.")
     last_error = models.TextField(blank=True, help_text="The last failed attempt's answer; never a secret.")
     response_status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="HTTP or SMTP status.")
     created_at = models.DateTimeField(default=timezone.now)

@@ -69,7 +69,8 @@ def slack_payload(workspace, delivery):
         }
     )
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"opsview · {name}"}]})
-    return {"text": f"{name}: {subject} <{delivery.link}|{_slack_escape(delivery.link_label)}>", "blocks": blocks}
+    link = f"<{_slack_escape(delivery.link)}|{_slack_escape(delivery.link_label)}>"
+    return {"text": f"{name}: {subject} {link}", "blocks": blocks}
 
 
 def teams_payload(workspace, delivery):

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.brokers.orm import ORM
@@ -25,6 +25,9 @@ from opsview.systems.credentials import CredentialsUnreadable
 
 logger = logging.getLogger(__name__)
 TASK = "opsview.notify.tasks.send_delivery"
+# Longer than any attempt takes (a webhook's or the mail server's timeout): a claim older than this was a
+# worker's that died, and a delivery due this long ago lost its task.
+LEASE = timedelta(minutes=5)
 
 
 def enqueue(delivery_ids):
@@ -55,8 +58,10 @@ def send_delivery(delivery_id):
     delivery = Delivery.objects.select_related("workspace", "channel", "user").filter(pk=delivery_id).first()
     if delivery is None or delivery.status not in SENDABLE or delivery.attempts >= delivery.max_attempts:
         return "not sendable"
+    if delivery.next_attempt_at and delivery.next_attempt_at > timezone.now() + timedelta(seconds=5):
+        return "not due"  # a second task for an attempt already made, whose next one waits for its backoff
     claimed = Delivery.objects.filter(pk=delivery.pk, status__in=SENDABLE, attempts=delivery.attempts).update(
-        attempts=F("attempts") + 1, next_attempt_at=None
+        attempts=F("attempts") + 1, next_attempt_at=None, claimed_at=timezone.now()
     )
     if not claimed:
         return "not claimed"
@@ -78,7 +83,7 @@ def deliver(delivery):
     workspace = delivery.workspace
     if delivery.channel_id is None:
         html = render.email_html(workspace, delivery)
-        return transport.send_email(delivery.address, delivery.subject, delivery.body, html)
+        return transport.send_email(delivery.address, delivery.subject, delivery.body, html, workspace.name)
     channel = delivery.channel
     if not channel.is_active:
         return transport.Answer(False, error="The channel was deactivated.", code="deactivated", permanent=True)
@@ -105,8 +110,8 @@ def _sent(delivery, answer):
     now = timezone.now()
     with transaction.atomic():
         delivery.status, delivery.sent_at, delivery.response_status = DeliveryStatus.SENT, now, answer.status
-        delivery.next_attempt_at = None
-        delivery.save(update_fields=["status", "sent_at", "response_status", "next_attempt_at"])
+        delivery.next_attempt_at = delivery.claimed_at = None
+        delivery.save(update_fields=["status", "sent_at", "response_status", "next_attempt_at", "claimed_at"])
         undelivered.resolve_delivered(delivery, now)
 
 
@@ -114,13 +119,14 @@ def _failed(delivery, answer):
     now = timezone.now()
     retry = not answer.permanent and delivery.attempts < delivery.max_attempts
     delivery.last_error, delivery.response_status = answer.error[:2000], answer.status
+    delivery.claimed_at = None
     with transaction.atomic():
         if retry:
             delivery.status = DeliveryStatus.RETRYING
             delivery.next_attempt_at = now + timedelta(seconds=backoff(delivery.attempts))
         else:
             delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
-        delivery.save(update_fields=["status", "next_attempt_at", "last_error", "response_status"])
+        delivery.save(update_fields=["status", "next_attempt_at", "last_error", "response_status", "claimed_at"])
         if retry:
             schedule(
                 TASK,
@@ -132,3 +138,24 @@ def _failed(delivery, answer):
             )
         elif answer.code != "deactivated":  # an admin turned the channel off: nothing to chase
             undelivered.raise_undelivered(delivery, answer.code, now)
+
+
+def requeue_stale(now=None):
+    """Deliveries whose worker died mid-attempt count it as failed (retried or raised as any failure);
+    deliveries due for a while whose task was lost (a Redis restarted empty) are queued again.
+    Returns how many of each: ``(taken_back, requeued)``."""
+    now = now or timezone.now()
+    sendable = Delivery.objects.filter(status__in=SENDABLE)
+    taken_back = 0
+    for delivery in sendable.filter(claimed_at__lt=now - LEASE).select_related("workspace", "channel", "user"):
+        # The claim's own condition again: only this sweep records the lost attempt.
+        if Delivery.objects.filter(pk=delivery.pk, claimed_at=delivery.claimed_at).update(claimed_at=None):
+            lost = transport.Answer(False, error="The worker sending it stopped before an answer came.", code="lost")
+            _failed(delivery, lost)
+            taken_back += 1
+    overdue = sendable.filter(claimed_at__isnull=True, attempts__lt=F("max_attempts")).filter(
+        Q(next_attempt_at__lt=now - LEASE) | Q(next_attempt_at__isnull=True, created_at__lt=now - LEASE)
+    )
+    due = list(overdue.values_list("pk", flat=True))
+    enqueue(due)
+    return taken_back, len(due)

@@ -2,6 +2,7 @@
 
 import smtplib
 from dataclasses import dataclass
+from email.utils import parseaddr
 
 import httpx
 from django.conf import settings
@@ -48,11 +49,18 @@ def post_json(url, body, headers=None):
     )
 
 
-def send_email(to, subject, text, html):
+def sender(name):
+    """DEFAULT_FROM_EMAIL's address under ``name``, so the inbox shows whose alert it is."""
+    # Django encodes a display name that is not ASCII; quotes and line breaks could not stay in one.
+    clean = " ".join(name.replace('"', "").replace("\\", "").split())
+    return f'"{clean} via opsview" <{parseaddr(settings.DEFAULT_FROM_EMAIL)[1]}>'
+
+
+def send_email(to, subject, text, html, from_name):
     """Send one e-mail through Django's mail backend (console in development, SMTP from the environment)."""
     if not to:
         return Answer(False, error="The user has no e-mail address.", code="no_email_address", permanent=True)
-    mail = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
+    mail = EmailMultiAlternatives(subject, text, sender(from_name), [to])
     mail.attach_alternative(html, "text/html")
     try:
         get_connection(fail_silently=False).send_messages([mail])

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('notify', '0001_initial'),
+        ('notify', '0001_channels_and_deliveries'),
         ('systems', '0001_system_and_apitoken_from_workspaces'),
         ('workspaces', '0007_billing_cutoff_day'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -26,6 +26,7 @@ urlpatterns = [
     path("settings/", include("opsview.systems.urls")),
     path("settings/systems/", include("opsview.pulls.urls")),
     path("settings/alerts/", include("opsview.notify.urls")),
+    path("", include("opsview.alerts.urls")),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("opsview.accounts.urls")),
     path("healthz", health.healthz, name="healthz"),

@@ -16,18 +16,18 @@ HREF = re.compile(r'<a\b[^>]*\bhref="([^"#]+)"')
 TOPBAR_NAV = re.compile(r'<header class="topbar">.*?<nav>(.*?)</nav>', re.S)
 SKIPPED = ("/logout/", "/static/", "/api/v1/", "/api/schema/", "/workspace/")
 
-EVERYONE = ["home", "executive-dashboard", "queue", "my-projects", "sync-runs", "api-docs"]
+EVERYONE = ["home", "executive-dashboard", "queue", "my-projects", "sync-runs", "api-docs", "alerts", "my-alerts"]
 PAGES = {
-    "ada": EVERYONE + ["audit", "replays", "systems", "queue-settings", "tokens", "branding"],
+    "ada": EVERYONE + ["audit", "replays", "systems", "queue-settings", "tokens", "branding", "alert-rules"],
     "olivia": EVERYONE + ["audit", "replays"],
     "erin": EVERYONE + ["audit"],
     "max": EVERYONE,
 }
 NOT_SHOWN = {
     "ada": [],
-    "olivia": ["systems", "queue-settings", "tokens", "branding"],
-    "erin": ["replays", "systems", "queue-settings", "tokens", "branding"],
-    "max": ["audit", "replays", "systems", "queue-settings", "tokens", "branding"],
+    "olivia": ["systems", "queue-settings", "tokens", "branding", "alert-rules"],
+    "erin": ["replays", "systems", "queue-settings", "tokens", "branding", "alert-rules"],
+    "max": ["audit", "replays", "systems", "queue-settings", "tokens", "branding", "alert-rules"],
 }
 
 

@@ -25,8 +25,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from opsview.alerts import services as alerts
+from opsview.alerts.models import Rule, RuleKind
 from opsview.notify.models import Channel, Delivery
 from opsview.queues import sync_failures
 from opsview.queues.models import ExceptionItem
@@ -91,6 +94,10 @@ VIEWS = {
     "password_reset_confirm": View("anonymous", lambda s: {"uidb64": "MQ", "token": "set-password"}),
     "password_reset_complete": View("anonymous"),
     "healthz": View("anonymous"),
+    "alerts": View("operator"),
+    "my-alerts": View("manager"),
+    "alert-rule-edit": View("admin", lambda s: {"pk": Rule.objects.for_workspace(s.firm.workspace).first().pk}),
+    "alert-rule-active": View("admin", lambda s: {"pk": 1}),  # answers no GET
     "api-whoami": View("token"),
     "api-sync-runs": View("token"),
     "api-sync-run": View("token", lambda s: {"pk": s.run.pk}),
@@ -157,6 +164,11 @@ def seed(northwind, contoso, ada, olivia, max_manager, erin, api):
         failure("TE-t", "Read timed out after 30s", code="TIMEOUT"),
         failure("TE-m", "Unknown project code 'ACME-01'", code=""),
     )
+    # The alerts page lists what fired: each new group alerted the admin and the operator.
+    Rule.objects.for_workspace(northwind.workspace).filter(kind=RuleKind.NEW_GROUP).update(
+        baseline_group_id=0, checked_at=timezone.now()
+    )
+    alerts.evaluate_workspace(northwind.workspace)
     item = ExceptionItem.objects.for_workspace(northwind.workspace).filter(external_id="TE-0").get()
     run = SyncRun.objects.for_workspace(northwind.workspace).order_by("pk").first()
     users = {"admin": ada, "operator": olivia, "manager": max_manager, "executive": erin}

@@ -30,6 +30,8 @@ def test_after_migrate_each_schedule_exists_once_with_its_function_and_interval(
             ("replay: take back replays of lost workers", "opsview.replay.tasks.requeue_stale", "I", 5, -1),
             ("notify: take back alert deliveries of lost workers", "opsview.notify.tasks.requeue_stale", "I", 5, -1),
             ("kpi-daily-rollup", "opsview.kpis.rollups.rollup_missing_days", "H", None, -1),
+            ("alerts: check the rules", "opsview.alerts.tasks.evaluate_all", "I", 10, -1),
+            ("alerts: daily digests", "opsview.alerts.tasks.send_daily_digests", "H", None, -1),
         ]
     )
 

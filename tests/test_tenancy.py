@@ -44,6 +44,8 @@ NORTHWIND_OBJECTS = {
     "replay-status": lambda nw: {"pk": northwind_exception(nw).pk},
     "project-billing": lambda nw: {"pk": nw.managed_project.pk},
     "workspace-logo": lambda nw: {"pk": nw.workspace.pk},
+    "alert-rule-edit": lambda nw: {"pk": northwind_rule(nw).pk},
+    "alert-rule-active": lambda nw: {"pk": northwind_rule(nw).pk},
     "alert-channel-edit": lambda nw: {"pk": northwind_channel(nw).pk},
     "alert-channel-deactivate": lambda nw: {"pk": northwind_channel(nw).pk},
     "alert-channel-test": lambda nw: {"pk": northwind_channel(nw).pk},
@@ -60,6 +62,12 @@ NOT_OBJECT_PARAMETERS = {
 
 # Signing out would end the sweep's session; it is swept like the rest but signed in again after.
 NO_SESSION_AFTER = {"logout"}
+
+
+def northwind_rule(nw):
+    from opsview.alerts.models import Rule
+
+    return Rule.objects.for_workspace(nw.workspace).order_by("pk").first()
 
 
 def northwind_exception(nw):

@@ -33,6 +33,9 @@ SCHEDULES = (
         "notify: take back alert deliveries of lost workers", "opsview.notify.tasks.requeue_stale", MINUTES, 5
     ),
     FixedSchedule("kpi-daily-rollup", "opsview.kpis.rollups.rollup_missing_days", HOURLY),
+    FixedSchedule("alerts: check the rules", "opsview.alerts.tasks.evaluate_all", MINUTES, 10),
+    # Hourly, so each workspace's digest goes at its own morning hour (alerts.digests.DIGEST_HOUR, local).
+    FixedSchedule("alerts: daily digests", "opsview.alerts.tasks.send_daily_digests", HOURLY),
 )
 
 

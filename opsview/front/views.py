@@ -47,7 +47,13 @@ def sync_runs(request):
     runs = SyncRun.objects.visible_to(request.user, workspace).select_related("source_system", "target_system")
     filterset = SyncRunFilterSet(request.GET, runs)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"page": page, "status": filterset.asked("status"), "statuses": RunStatus.choices}
+    context = {
+        "page": page,
+        "status": filterset.asked("status"),
+        "statuses": RunStatus.choices,
+        "system": filterset.asked("system"),
+        "systems": System.objects.visible_to(request.user, workspace).only("id", "name"),
+    }
     return render(request, "front/sync_runs.html", context)
 
 

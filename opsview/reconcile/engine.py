@@ -9,15 +9,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import connections
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, Sum
 from django.utils import timezone
 
 from opsview.reconcile import invoices
 from opsview.reconcile.causes import BY_CODE
 from opsview.reconcile.figures import GRACE, TOLERANCE, ZERO, Balance, Gap, Result, Side, dec, project_key
-from opsview.reconcile.known import known_in_queue
+from opsview.reconcile.known import known_records
 from opsview.records.models import Posting, Project, TimeEntry, TimeEntryStatus
-from opsview.records.sides import erp_hours, invoiced_hours
+from opsview.records.sides import postings_in
 from opsview.systems.models import System, SystemKind
 
 TIME_SOURCES = (SystemKind.TIME_TRACKING, SystemKind.PSA)
@@ -87,6 +87,18 @@ def unreported(ctx):
     return said
 
 
+# Each entry beside its sides and the queue's knowledge of it: plain joins to grouped tables.
+JOINED = """
+SELECT e.*, erp.carried AS erp_h, inv.carried AS inv_h,
+  CASE WHEN ke.external_id IS NULL THEN 0 ELSE 1 END AS known_erp,
+  CASE WHEN kb.external_id IS NULL THEN 0 ELSE 1 END AS known_bill
+FROM ({}) e
+LEFT JOIN ({}) erp ON erp.source_system_id = e.system_id AND erp.source_external_id = e.external_id
+LEFT JOIN ({}) inv ON inv.source_system_id = e.system_id AND inv.source_external_id = e.external_id
+LEFT JOIN ({}) ke ON ke.source_system_id = e.system_id AND ke.external_id = e.external_id
+LEFT JOIN ({}) kb ON kb.source_system_id = e.system_id AND kb.external_id = e.external_id
+"""
+
 # Each approved entry's state on each side, from the columns of the inner query (its sides read once each).
 STATES = f"""
 SELECT s.*,
@@ -106,8 +118,8 @@ SELECT m.project_id, m.erp_state, m.bill_state, m.in_transit, m.known_erp, m.kno
   MAX(m.erp_h), MAX(m.inv_h)
 FROM (
   SELECT t.*, CASE WHEN NOT t.in_transit AND (
-      ({{erp_on}} = 1 AND t.erp_state <> 'ok' AND NOT t.known_erp)
-      OR ({{bill_on}} = 1 AND t.bill_state IN ('missing', 'differ') AND NOT t.known_bill)
+      ({{erp_on}} = 1 AND t.erp_state <> 'ok' AND t.known_erp = 0)
+      OR ({{bill_on}} = 1 AND t.bill_state IN ('missing', 'differ') AND t.known_bill = 0)
     ) THEN t.id END AS gap_id
   FROM ({STATES}) t
 ) m
@@ -136,23 +148,40 @@ COLUMNS = [
 ]
 
 
-def approved_entries(ctx):
-    """The period's approved entries from time tracking, each with its sides and whether the queue knows it."""
+def period_entries(ctx):
+    """The period's approved entries from time tracking."""
     p = ctx.period
-    entries = TimeEntry.objects.for_workspace(ctx.workspace).filter(
+    return TimeEntry.objects.for_workspace(ctx.workspace).filter(
         system__kind__in=TIME_SOURCES, status=TimeEntryStatus.APPROVED, work_date__gte=p.start, work_date__lte=p.end
     )
+
+
+def carried_hours(ctx, system_kind, on_invoice=False):
+    """Hours each record's live postings in systems of ``system_kind`` carry, for the period's entries only:
+    ``records.sides`` (``erp_hours``, ``invoiced_hours``) as one grouped table, so the database joins it
+    to the entries in one pass instead of looking each entry up."""
+    entries = period_entries(ctx).filter(system=OuterRef("source_system"), external_id=OuterRef("source_external_id"))
+    postings = postings_in(system_kind, "time_entry").filter(workspace=ctx.workspace).filter(Exists(entries))
+    if on_invoice:
+        postings = postings.exclude(number="")
     return (
-        entries.order_by()
-        .annotate(
-            erp_h=erp_hours(),
-            inv_h=invoiced_hours(),
-            known_erp=known_in_queue("time_entry", SystemKind.ERP, "system", "external_id"),
-            known_bill=known_in_queue("time_entry", SystemKind.BILLING, "system", "external_id"),
-            in_transit=ExpressionWrapper(Q(approved_at__gt=ctx.now - GRACE), output_field=BooleanField()),
-        )
+        postings.order_by()
+        .values("source_system_id", "source_external_id")
+        .annotate(carried=Sum("hours"))
+        .values("source_system_id", "source_external_id", "carried")
+    )
+
+
+def approved_entries(ctx):
+    """``(sql, params)``: the period's approved entries, each with its hours in the ERP and on invoices
+    (NULL when none), whether the queue already knows it on each track, and whether it is in transit."""
+    entries = (
+        period_entries(ctx)
+        .order_by()
+        .annotate(in_transit=ExpressionWrapper(Q(approved_at__gt=ctx.now - GRACE), output_field=BooleanField()))
         .values(
             "id",
+            "system_id",
             "external_id",
             "project_id",
             "hours",
@@ -161,20 +190,25 @@ def approved_entries(ctx):
             "currency",
             "work_date",
             "invoice_reference",
-            "erp_h",
-            "inv_h",
-            "known_erp",
-            "known_bill",
             "in_transit",
         )
     )
+    parts = [
+        entries,
+        carried_hours(ctx, SystemKind.ERP),
+        carried_hours(ctx, SystemKind.BILLING, on_invoice=True),
+        known_records(ctx.workspace, "time_entry", SystemKind.ERP),
+        known_records(ctx.workspace, "time_entry", SystemKind.BILLING),
+    ]
+    compiled = [part.query.sql_with_params() for part in parts]
+    sql = JOINED.format(*(text for text, _ in compiled))
+    return sql, [param for _, params in compiled for param in params]
 
 
 def grouped_rows(ctx):
-    inner = approved_entries(ctx)
-    sql, params = inner.query.sql_with_params()
+    sql, params = approved_entries(ctx)
     query = GROUPED.format(erp_on=int(ctx.erp_time_reported), bill_on=int(ctx.billing_time_reported), inner=sql)
-    with connections[inner.db].cursor() as cursor:
+    with connections[TimeEntry.objects.db].cursor() as cursor:
         cursor.execute(query, params)
         return [dict(zip(COLUMNS, row, strict=True)) for row in cursor.fetchall()]
 

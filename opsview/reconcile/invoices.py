@@ -7,16 +7,16 @@ Like the time side, each is one query that classifies in SQL and returns only mi
 from collections import defaultdict
 
 from django.db import connections
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Value
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
 from opsview.queues.models import Kind
 from opsview.reconcile.causes import BY_CODE
 from opsview.reconcile.figures import GRACE, TOLERANCE, ZERO, Gap, Side, dec, invoice_key, run_key
-from opsview.reconcile.known import known_in_queue
+from opsview.reconcile.known import known_in_queue, known_records
 from opsview.records.models import Invoice, InvoiceStatus, TimeEntry, TimeEntryStatus
-from opsview.records.sides import erp_amount, postings_in
+from opsview.records.sides import postings_in
 from opsview.systems.models import SystemKind
 from opsview.telemetry.models import FINISHED_STATUSES, SyncEvent, SyncRun
 
@@ -60,8 +60,14 @@ def erp_only_time(ctx):
     )
 
 
+JOINED = """
+SELECT i.*, erp.n AS erp_n, erp.total AS erp_amt, CASE WHEN k.external_id IS NULL THEN 0 ELSE 1 END AS known
+FROM ({}) i
+LEFT JOIN ({}) erp ON erp.number = i.number
+LEFT JOIN ({}) k ON k.source_system_id = i.system_id AND k.external_id = i.external_id
+"""
 STATES = f"""
-SELECT t.*, CASE WHEN NOT t.in_transit AND NOT t.known AND t.state <> 'ok' THEN t.id END AS gap_id
+SELECT t.*, CASE WHEN NOT t.in_transit AND t.known = 0 AND t.state <> 'ok' THEN t.id END AS gap_id
 FROM (
   SELECT s.*, CASE WHEN s.erp_n IS NULL THEN 'missing' WHEN s.erp_n >= 2 THEN 'twice'
     WHEN ABS(s.erp_amt - s.amount) >= {TOLERANCE} THEN 'differs' ELSE 'ok' END AS state
@@ -101,26 +107,14 @@ CAUSE_OF_STATE = {
 
 
 def _issued_in_period(ctx):
+    """``(sql, params)``: the period's issued invoices, each with the number and total of the ERP's live
+    postings of its number (``records.sides.erp_amount`` as one grouped table), and whether the queue knows it."""
     p = ctx.period
-    postings = (
-        postings_in(SystemKind.ERP, "invoice")
-        .filter(workspace=OuterRef("workspace"), number=OuterRef("number"))
-        .order_by()
-        .values("number")
-        .annotate(n=Count("*"))
-        .values("n")
-    )
+    issued = billing_invoices(ctx.workspace).filter(issue_date__gte=p.start, issue_date__lte=p.end)
     issued_recently = timezone.localdate(ctx.now - GRACE)
-    return (
-        billing_invoices(ctx.workspace)
-        .filter(issue_date__gte=p.start, issue_date__lte=p.end)
-        .order_by()
-        .annotate(
-            erp_n=Subquery(postings),
-            erp_amt=erp_amount(),
-            known=known_in_queue("invoice", SystemKind.ERP, "system", "external_id", Q(kind=Kind.UNPOSTED_INVOICE)),
-            in_transit=ExpressionWrapper(Q(issue_date__gte=issued_recently), output_field=BooleanField()),
-        )
+    invoices = (
+        issued.order_by()
+        .annotate(in_transit=ExpressionWrapper(Q(issue_date__gte=issued_recently), output_field=BooleanField()))
         .values(
             "id",
             "number",
@@ -131,12 +125,21 @@ def _issued_in_period(ctx):
             "client_id",
             "project_id",
             "issue_date",
-            "erp_n",
-            "erp_amt",
-            "known",
             "in_transit",
         )
     )
+    postings = (
+        postings_in(SystemKind.ERP, "invoice")
+        .filter(workspace=ctx.workspace)
+        .filter(Exists(issued.filter(number=OuterRef("number"))))
+        .order_by()
+        .values("number")
+        .annotate(n=Count("*"), total=Sum("amount"))
+        .values("number", "n", "total")
+    )
+    known = known_records(ctx.workspace, "invoice", SystemKind.ERP, Q(kind=Kind.UNPOSTED_INVOICE))
+    compiled = [part.query.sql_with_params() for part in (invoices, postings, known)]
+    return JOINED.format(*(text for text, _ in compiled)), [p for _, params in compiled for p in params]
 
 
 def invoice_gaps(ctx):
@@ -145,9 +148,8 @@ def invoice_gaps(ctx):
     gaps = []
     if not ctx.billing_invoices_reported:
         return gaps, _texts(totals)
-    inner = _issued_in_period(ctx)
-    sql, params = inner.query.sql_with_params()
-    with connections[inner.db].cursor() as cursor:
+    sql, params = _issued_in_period(ctx)
+    with connections[Invoice.objects.db].cursor() as cursor:
         cursor.execute(GROUPED.format(inner=sql), params)
         rows = [dict(zip(COLUMNS, row, strict=True)) for row in cursor.fetchall()]
     mismatched = []

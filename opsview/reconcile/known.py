@@ -30,3 +30,19 @@ def known_in_queue(record_type, system_kind, system_ref, id_ref, also=None):
         .filter(on_track)
         .filter(decided_or_pending())
     )
+
+
+def known_records(workspace, record_type, system_kind, also=None):
+    """``known_in_queue`` as a table: the records (``source_system_id``, ``external_id``) of ``record_type``
+    the queue holds on the track to systems of ``system_kind``, each once, for a join."""
+    on_track = Q(system__kind=system_kind) | (also or Q())
+    return (
+        ExceptionItem.objects.for_workspace(workspace)
+        .filter(record_type=record_type)
+        .exclude(kind=Kind.RECONCILIATION)
+        .filter(on_track)
+        .filter(decided_or_pending())
+        .order_by()
+        .values("source_system_id", "external_id")
+        .distinct()
+    )

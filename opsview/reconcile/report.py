@@ -89,7 +89,8 @@ def report_for(user, workspace, period):
     report.totals["gaps"] = len(gaps)
     money = defaultdict(Decimal)
     for gap in gaps:
-        money[gap.currency] += gap.money_at_stake
+        if gap.money_at_stake:  # a run's lost records hold no known money
+            money[gap.currency] += gap.money_at_stake
     report.money = sorted(money.items(), key=lambda kv: -kv[1])
     return report
 

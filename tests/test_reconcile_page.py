@@ -3,13 +3,15 @@ the CSV, "Run now" for those who may act, a manager's own projects, the empty st
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from django_q.models import OrmQ
 
 from opsview.audit.models import AuditEntry
 from opsview.queues.models import ExceptionItem, Kind
-from opsview.reconcile.models import ReconciliationRun, RunState, Trigger
+from opsview.reconcile.models import LOST_AFTER, ReconciliationRun, RunState, Trigger
 from opsview.reconcile.services import TASK, run_reconciliation
 from tests.conftest import signed_in
 from tests.reconcile_support import NOVEMBER, NOW, three_systems
@@ -35,7 +37,7 @@ def test_totals_and_mismatches_first(client, olivia, reconciled):
     assert 'data-total="money">2,962.51 EUR<' in html  # 600 + 37.50 + 1,125 + 1,200 + 0.01; the run holds none
     order = [html.index(f'data-project="{code}"') for code in ("NW2", "NW1", "NW3")]
     assert order == sorted(order)  # two gaps, one, none
-    assert "Approved time missing in the ERP" in html and "Invoice INV-1 · invoice posted twice" in html
+    assert "Approved time missing in the ERP" in html and "Invoice INV-1 · posted twice" in html
     item = ExceptionItem.objects.get(kind=Kind.RECONCILIATION, error_code="MISSING_IN_ERP")
     assert f'href="/queues/{item.pk}/"' in html
     assert "Sync run lost records" in html
@@ -133,3 +135,17 @@ def test_the_navigation_leads_there(client, erin, reconciled):
     html = signed_in(client, erin).get("/").content.decode()
 
     assert 'href="/reconciliation/"' in html
+
+
+def test_a_second_run_now_waits_for_the_first_unless_it_was_lost(client, olivia, reconciled):
+    signed_in(client, olivia).post("/reconciliation/run/", {"period": "2026-11"})
+
+    again = client.post("/reconciliation/run/", {"period": "2026-11"}, follow=True).content.decode()
+
+    assert "already queued or running" in again
+    assert ReconciliationRun.objects.filter(trigger=Trigger.MANUAL).count() == 1
+    lost = timezone.now() - LOST_AFTER - timedelta(minutes=1)
+    ReconciliationRun.objects.filter(trigger=Trigger.MANUAL).update(requested_at=lost)
+    assert "data-running" not in page(client, olivia).content.decode()
+    client.post("/reconciliation/run/", {"period": "2026-11"})
+    assert ReconciliationRun.objects.filter(trigger=Trigger.MANUAL).count() == 2

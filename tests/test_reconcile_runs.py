@@ -36,7 +36,7 @@ def test_a_run_opens_one_exception_per_gap_with_both_sides(northwind, planted):
     items = {i.error_code.lower(): i for i in reconciliation_items(northwind)}
     assert len(items) == 6
     missing = items["missing_in_erp"]
-    assert missing.title == "NW1 Northwind Rollout · 2026-11 · approved time missing in the erp"
+    assert missing.title == "NW1 Northwind Rollout · 2026-11 · approved time missing in the ERP"
     assert (missing.amount, missing.system, missing.source_system) == (
         Decimal("600.00"),
         northwind.erp,

@@ -11,6 +11,12 @@ class Cause:
     track: str  # time, invoice or run
     target: str  # the kind of system where the gap is: erp, billing, or the run's target
 
+    @property
+    def in_title(self):
+        """The label after a record's name in an exception's title: "Invoice INV-1 · posted twice"."""
+        words = self.label.removeprefix("Invoice ")
+        return words[0].lower() + words[1:]
+
 
 CAUSES = (
     Cause(

@@ -277,7 +277,7 @@ def _time_gaps(ctx, balances, found):
                 key=project_key(code, project_id, ctx.period),
                 record_type="project",
                 external_id=f"{code}:{project.external_id if project else 'none'}:{ctx.period.label}"[:128],
-                title=f"{name} · {ctx.period.label} · {cause.label.lower()}"[:200],
+                title=f"{name} · {ctx.period.label} · {cause.in_title}"[:200],
                 message=f"{len(rows)} approved entr{'y' if len(rows) == 1 else 'ies'}, {source_hours} h in time "
                 f"tracking; {target_hours} h in {target_name}",
                 source=Side("Time tracking", len(rows), source_hours, source_amount),

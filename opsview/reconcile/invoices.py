@@ -210,7 +210,7 @@ def _invoice_gap(ctx, code, row, extras):
         key=invoice_key(code, row["number"], ctx.period),
         record_type="invoice",
         external_id=row["external_id"],
-        title=f"Invoice {row['number']} · {BY_CODE[code].label.lower()}"[:200],
+        title=f"Invoice {row['number']} · {BY_CODE[code].in_title}"[:200],
         message=f"Invoice {row['number']} {what}",
         source=Side(ctx.names(ctx.billing, "Billing"), 1, None, amount),
         target=Side(erp_name, row["erp_n"] or 0, None, dec(erp_amt) if erp_amt is not None else ZERO),

@@ -1,5 +1,7 @@
 """Reconciliation runs, each project's three-way balance per run, and each gap's two sides."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -19,6 +21,17 @@ class RunState(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Done"
     FAILED = "failed", "Failed"
+
+
+# A queued or running run not finished after this is taken as lost (no task cluster, a killed worker): it no
+# longer shows as running nor holds back "Run now". A month's comparison takes well under a minute.
+LOST_AFTER = timedelta(hours=1)
+
+
+def active_runs(runs, now=None):
+    """The runs among ``runs`` still queued or running, and not lost."""
+    since = (now or timezone.now()) - LOST_AFTER
+    return runs.filter(status__in=[RunState.QUEUED, RunState.RUNNING], requested_at__gte=since)
 
 
 class ReconciliationRun(WorkspaceOwned):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from opsview.reconcile.causes import BY_CODE, CAUSES
-from opsview.reconcile.models import Gap, ProjectBalance, ReconciliationRun, RunState
+from opsview.reconcile.models import Gap, ProjectBalance, ReconciliationRun, RunState, active_runs
 from opsview.workspaces.permissions import ACT, can, role_of
 from opsview.workspaces.roles import Role
 
@@ -55,7 +55,7 @@ def report_for(user, workspace, period):
     report = Report(
         period=period,
         run=runs.filter(status=RunState.SUCCEEDED).order_by("-finished_at", "-id").first(),
-        active=runs.filter(status__in=[RunState.QUEUED, RunState.RUNNING]).order_by("-requested_at").first(),
+        active=active_runs(runs).order_by("-requested_at").first(),
         can_run=can(user, workspace, ACT),
         is_manager=role_of(user, workspace) == Role.MANAGER,
         periods=_periods(period),

@@ -13,7 +13,7 @@ from opsview.queues.tracking import GroupSpec, ensure_groups, reopen_recurring, 
 from opsview.reconcile.causes import BY_CODE
 from opsview.reconcile.engine import reconcile
 from opsview.reconcile.figures import period_suffix
-from opsview.reconcile.models import Gap, ProjectBalance, ReconciliationRun, RunState, Trigger
+from opsview.reconcile.models import Gap, ProjectBalance, ReconciliationRun, RunState, Trigger, active_runs
 from opsview.workspaces.permissions import ACT, require
 
 TASK = "opsview.reconcile.tasks.run_requested"
@@ -26,10 +26,7 @@ class RunRefused(Exception):
 def request_run(actor, workspace, period):
     """Queue a reconciliation of ``period`` now (operators and admins); audited. Returns the queued run."""
     require(actor, workspace, ACT)
-    active = ReconciliationRun.objects.for_workspace(workspace).filter(
-        period=period.label, status__in=[RunState.QUEUED, RunState.RUNNING]
-    )
-    if active.exists():
+    if active_runs(ReconciliationRun.objects.for_workspace(workspace).filter(period=period.label)).exists():
         raise RunRefused(f"A reconciliation of {period.label} is already queued or running; its result shows here.")
     run = ReconciliationRun.objects.create(
         workspace=workspace, period=period.label, trigger=Trigger.MANUAL, requested_by=actor

@@ -32,6 +32,14 @@ def test_after_migrate_each_schedule_exists_once_with_its_function_and_interval(
             ("kpi-daily-rollup", "opsview.kpis.rollups.rollup_missing_days", "H", None, -1),
             ("alerts: check the rules", "opsview.alerts.tasks.evaluate_all", "I", 10, -1),
             ("alerts: daily digests", "opsview.alerts.tasks.send_daily_digests", "H", None, -1),
+            ("reconcile: this month, daily", "opsview.reconcile.tasks.reconcile_daily", "D", None, -1),
+            (
+                "reconcile: last month, at period close",
+                "opsview.reconcile.tasks.reconcile_period_close",
+                "D",
+                None,
+                -1,
+            ),
         ]
     )
 

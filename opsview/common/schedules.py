@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.apps import apps as global_apps
 
-MINUTES, HOURLY = "I", "H"  # django-q2's Schedule.MINUTES and Schedule.HOURLY
+MINUTES, HOURLY, DAILY = "I", "H", "D"  # django-q2's Schedule.MINUTES, HOURLY and DAILY
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,8 @@ SCHEDULES = (
     FixedSchedule("alerts: check the rules", "opsview.alerts.tasks.evaluate_all", MINUTES, 10),
     # Hourly, so each workspace's digest goes at its own morning hour (alerts.digests.DIGEST_HOUR, local).
     FixedSchedule("alerts: daily digests", "opsview.alerts.tasks.send_daily_digests", HOURLY),
+    FixedSchedule("reconcile: this month, daily", "opsview.reconcile.tasks.reconcile_daily", DAILY),
+    FixedSchedule("reconcile: last month, at period close", "opsview.reconcile.tasks.reconcile_period_close", DAILY),
 )
 
 

@@ -149,3 +149,15 @@ def test_a_second_run_now_waits_for_the_first_unless_it_was_lost(client, olivia,
     assert "data-running" not in page(client, olivia).content.decode()
     client.post("/reconciliation/run/", {"period": "2026-11"})
     assert ReconciliationRun.objects.filter(trigger=Trigger.MANUAL).count() == 2
+
+
+def test_the_pages_reconciled_share_is_the_kpis(client, olivia, reconciled, northwind):
+    """One rule of "reconciled" (records.sides.holds): the page's share is the executive tile's for the month."""
+    from opsview.kpis.reconciled import reconciled_share
+    from opsview.kpis.scope import Scope
+
+    html = page(client, olivia).content.decode()
+    kpi = reconciled_share(Scope(northwind.workspace, NOVEMBER.start, NOVEMBER.end, now=NOW))
+
+    assert kpi["share"] is not None
+    assert f'data-total="share">{kpi["share"] * 100:.1f} %' in html

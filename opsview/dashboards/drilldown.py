@@ -45,8 +45,7 @@ def first_arrivals(scope, show="reached", day=None):
 
 def reconciliation(scope):
     """The reconciliation page of the month ``scope``'s period ends in: where its gaps are listed."""
-    # A plain path until the reconciliation page's URL name is there to reverse.
-    return _with("/reconciliation/", {"period": f"{scope.end:%Y-%m}"})
+    return _with(reverse("reconciliation"), {"period": f"{scope.end:%Y-%m}"})
 
 
 def queue(kind=None, status=None, system=None, project=None, client=None, past_sla=False):

@@ -2,11 +2,11 @@
 
 from decimal import Decimal
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, Sum
 
 from opsview.kpis.expressions import hours
 from opsview.records.models import TimeEntryStatus
-from opsview.records.sides import erp_hours, invoiced_hours, reached
+from opsview.records.sides import erp_hours, holds, invoiced_hours, reached
 
 
 def fraction(part, whole):
@@ -17,14 +17,15 @@ def fraction(part, whole):
 def held_entries(scope):
     """The period's approved time entries in ``scope``, each flagged ``in_erp`` and ``on_invoice``.
 
-    ``in_erp``: the ERP holds at least the entry's hours; ``on_invoice``: billing holds at
-    least its hours on an invoice (``opsview.records.sides`` says what each side holds).
+    ``in_erp``: the ERP holds the entry's hours; ``on_invoice``: billing holds its hours
+    on an invoice, to the cent: more (posted twice) or less is a reconciliation gap, not reached
+    (``opsview.records.sides`` says what each side holds).
     The one definition of which entries the reconciled share counts as reached.
     """
     entries = scope.time_entries().filter(status=TimeEntryStatus.APPROVED, work_date__range=(scope.start, scope.end))
     return entries.annotate(erp_held=reached(erp_hours()), invoice_held=reached(invoiced_hours())).annotate(
-        in_erp=ExpressionWrapper(Q(erp_held__gte=F("hours")), output_field=BooleanField()),
-        on_invoice=ExpressionWrapper(Q(invoice_held__gte=F("hours")), output_field=BooleanField()),
+        in_erp=ExpressionWrapper(holds("erp_held", "hours"), output_field=BooleanField()),
+        on_invoice=ExpressionWrapper(holds("invoice_held", "hours"), output_field=BooleanField()),
     )
 
 
@@ -33,13 +34,11 @@ def reconciled_share(scope):
     (three-way: time tracking, ERP, billing). Non-billable time needs no invoice: it is reconciled once
     the ERP holds it.
 
-    The period's approved hours are those of time entries approved now and
-    worked in the period. An entry reached the ERP when the ERP's postings
-    carrying it hold at least its hours, cancelled ones left out; a billable
-    entry reached an invoice when billing holds at least its hours on an
-    invoice. Also the two partial shares with the hours behind them: hours
-    that reached the ERP ÷ approved hours, and billable hours invoiced ÷
-    billable approved hours.
+    The period's approved hours are those of time entries approved now and worked in the period. An
+    entry reached the ERP when the ERP's postings carrying it hold its hours, cancelled ones left out; a
+    billable entry reached an invoice when billing holds its hours on an invoice (``records.sides.holds``,
+    the rule reconciliation applies too). Also the two partial shares with the hours behind them: hours
+    that reached the ERP ÷ approved hours, and billable hours invoiced ÷ billable approved hours.
     """
     rows = (
         held_entries(scope)

@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from opsview.reconcile import invoices
 from opsview.reconcile.causes import BY_CODE
-from opsview.reconcile.figures import GRACE, TOLERANCE, ZERO, Balance, Gap, Result, Side, dec, project_key
+from opsview.reconcile.figures import GRACE, ZERO, Balance, Gap, Result, Side, dec, project_key
 from opsview.reconcile.known import known_records
 from opsview.records.models import Posting, Project, TimeEntry, TimeEntryStatus
-from opsview.records.sides import postings_in
+from opsview.records.sides import TOLERANCE, postings_in
 from opsview.systems.models import System, SystemKind
 
 TIME_SOURCES = (SystemKind.TIME_TRACKING, SystemKind.PSA)
@@ -238,8 +238,10 @@ def time_side(ctx):
         b.currency = b.currency or row["currency"] or ""
         erp_open = ctx.erp_time_reported and row["erp_state"] != "ok"
         bill_open = ctx.billing_time_reported and row["bill_state"] in ("missing", "differ")
-        if row["erp_state"] == "ok" and row["bill_state"] == "ok":
-            b.reconciled_hours += hours
+        if row["erp_state"] == "ok":
+            # records.sides.holds: the ERP holds it, and billing on an invoice where billable.
+            billable = dec(row["billable_hours"])
+            b.reconciled_hours += hours - billable + (billable if row["bill_state"] == "ok" else ZERO)
         if not (erp_open or bill_open):
             continue
         if row["in_transit"]:

@@ -12,8 +12,6 @@ from decimal import Decimal
 # as "in transit" in the totals and open no exception; the next day's run judges them.
 GRACE = timedelta(hours=24)
 
-# Hours and amounts are kept to the cent; SQLite sums decimals as floats, so "equal" is within half a cent.
-TOLERANCE = Decimal("0.005")
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
 

@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from opsview.queues.models import Kind
 from opsview.reconcile.causes import BY_CODE
-from opsview.reconcile.figures import GRACE, TOLERANCE, ZERO, Gap, Side, dec, invoice_key, run_key
+from opsview.reconcile.figures import GRACE, ZERO, Gap, Side, dec, invoice_key, run_key
 from opsview.reconcile.known import known_in_queue, known_records
 from opsview.records.models import Invoice, InvoiceStatus, TimeEntry, TimeEntryStatus
-from opsview.records.sides import postings_in
+from opsview.records.sides import TOLERANCE, postings_in
 from opsview.systems.models import SystemKind
 from opsview.telemetry.models import FINISHED_STATUSES, SyncEvent, SyncRun
 

@@ -80,7 +80,10 @@ class ProjectBalance(WorkspaceOwned):
     transit_hours = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     known_hours = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     reconciled_hours = models.DecimalField(
-        max_digits=14, decimal_places=2, default=0, help_text="Approved hours in the ERP and on an invoice as approved."
+        max_digits=14,
+        decimal_places=2,
+        default=0,
+        help_text="Approved hours the ERP holds and, where billable, billing holds on an invoice.",
     )
     gap_count = models.PositiveIntegerField(default=0)
     money_at_stake = models.DecimalField(max_digits=16, decimal_places=2, default=0)

@@ -7,11 +7,14 @@ postings that carry it, cancelled ones left out.
 
 from decimal import Decimal
 
-from django.db.models import DecimalField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from opsview.records.models import Posting
 from opsview.systems.models import SystemKind
+
+# Hours and amounts are kept to the cent; SQLite sums decimals as floats, so "equal" is within half a cent.
+TOLERANCE = Decimal("0.005")
 
 HOURS = DecimalField(max_digits=12, decimal_places=2)
 MONEY = DecimalField(max_digits=16, decimal_places=2)
@@ -56,6 +59,15 @@ def erp_amount():
         .values("total")
     )
     return Subquery(carried, output_field=MONEY)
+
+
+def holds(held, hours):
+    """Condition: a side that holds ``held`` hours agrees with an entry of ``hours`` (both field names).
+
+    The one rule of "reconciled": an approved entry is reconciled when its ERP side holds its hours and,
+    if billable, billing holds them on an invoice. Holding more (posted twice) or less is a gap, not reached.
+    """
+    return Q(**{f"{held}__gt": F(hours) - TOLERANCE, f"{held}__lt": F(hours) + TOLERANCE})
 
 
 def reached(hours_expression):

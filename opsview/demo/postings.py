@@ -8,8 +8,10 @@ still trying to, the target does not hold. So reconciling the demo as generated 
 no gap but the ones ``planting`` puts there on purpose.
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
+
+from django.utils import timezone
 
 from opsview.records.models import InvoiceStatus, Posting
 
@@ -38,13 +40,42 @@ REPORTED_AFTER = timedelta(minutes=1)
 RECEIVED_AFTER = timedelta(minutes=2)
 
 
+# The ERP's records from before the demo's own Tryton database was built: ids far above any it gives.
+HISTORY = 10_000_000
+
+
 def erp_line_id(n):
     """A Tryton timesheet line, as Tryton names a record: model and id."""
-    return f"timesheet.line,{n}"
+    return f"timesheet.line,{HISTORY + n}"
 
 
 def erp_invoice_id(n):
-    return f"account.invoice,{n}"
+    return f"account.invoice,{HISTORY + n}"
+
+
+def resent_posting(system, record_type, external_id, payload, source_pk, target_id):
+    """What the demo ERP (Tryton) holds of a record it took when the seed sent it again (unsaved)."""
+    now = timezone.now()
+    day = payload.get("date")
+    posting = Posting(
+        workspace_id=system.workspace_id,
+        system_id=system.pk,
+        external_id=f"{'timesheet.line' if record_type == TIME_ENTRY else 'account.invoice'},{target_id}",
+        source_version=1,
+        source_updated_at=now,
+        received_at=now,
+        record_type=record_type,
+        source_system_id=source_pk,
+        source_external_id=external_id,
+        posted_on=date.fromisoformat(day) if day else None,
+    )
+    if record_type == TIME_ENTRY:
+        posting.hours = Decimal(str(payload["duration"]))
+    else:
+        posting.number = payload.get("number", "")
+        posting.amount = Decimal(str(payload["total_net"]))
+        posting.currency = payload.get("currency", "")
+    return posting
 
 
 def billing_line_id(workspace_index, n):

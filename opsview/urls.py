@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("opsview.front.urls")),
     path("queues/", include("opsview.queues.urls")),
     path("replays/", include("opsview.replay.urls")),
+    path("reconciliation/", include("opsview.reconcile.urls")),
     # The audit page masks what the queue settings mask; the audit app sits below the queues, so it is told how.
     path("audit/", include("opsview.audit.urls"), {"masked_fields_for": masked_fields_for}),
     path("", include("opsview.dashboards.urls")),

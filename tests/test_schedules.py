@@ -29,6 +29,14 @@ def test_after_migrate_each_schedule_exists_once_with_its_function_and_interval(
             ("queues: wake snoozed exceptions", "opsview.queues.tasks.wake_snoozed", "I", 5, -1),
             ("replay: take back replays of lost workers", "opsview.replay.tasks.requeue_stale", "I", 5, -1),
             ("kpi-daily-rollup", "opsview.kpis.rollups.rollup_missing_days", "H", None, -1),
+            ("reconcile: this month, daily", "opsview.reconcile.tasks.reconcile_daily", "D", None, -1),
+            (
+                "reconcile: last month, at period close",
+                "opsview.reconcile.tasks.reconcile_period_close",
+                "D",
+                None,
+                -1,
+            ),
         ]
     )
 

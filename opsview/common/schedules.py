@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.apps import apps as global_apps
 
-MINUTES, HOURLY = "I", "H"  # django-q2's Schedule.MINUTES and Schedule.HOURLY
+MINUTES, HOURLY, DAILY = "I", "H", "D"  # django-q2's Schedule.MINUTES, HOURLY and DAILY
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ SCHEDULES = (
     FixedSchedule("queues: wake snoozed exceptions", "opsview.queues.tasks.wake_snoozed", MINUTES, 5),
     FixedSchedule("replay: take back replays of lost workers", "opsview.replay.tasks.requeue_stale", MINUTES, 5),
     FixedSchedule("kpi-daily-rollup", "opsview.kpis.rollups.rollup_missing_days", HOURLY),
+    FixedSchedule("reconcile: this month, daily", "opsview.reconcile.tasks.reconcile_daily", DAILY),
+    FixedSchedule("reconcile: last month, at period close", "opsview.reconcile.tasks.reconcile_period_close", DAILY),
 )
 
 

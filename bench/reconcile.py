@@ -102,11 +102,11 @@ def load(entries):
 
 def reconcile_all(label):
     """Each workspace's reconciliation of ``label``: ``({slug: Result}, seconds per slug)``."""
-    from opsview.reconcile import engine
+    from opsview.reconcile.engine import reconcile
+    from opsview.reconcile.periods import Period
     from opsview.workspaces.models import Workspace
 
-    period = engine.Period.parse(label)
-    reconcile = engine.reconcile
+    period = Period.parse(label)
     results, seconds = {}, {}
     for workspace in Workspace.objects.order_by("pk"):
         started = time.perf_counter()

@@ -30,7 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import PG, ROOT, drop_database, log, recreate_database, setup_django  # noqa: E402
+from bench.support import PG, ROOT, database_exists, drop_database, log, recreate_database, setup_django  # noqa: E402
+
+PLANTS = ROOT / "var" / "bench-reconcile" / "planted-gaps.json"
 
 
 def parse_args():
@@ -39,6 +41,9 @@ def parse_args():
     parser.add_argument("--db", default=os.environ.get("BENCH_DB", "opsview_rbench_bench"), help="database name")
     parser.add_argument("--sqlite", action="store_true", help="run on a SQLite file under var/ instead")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--reuse", action="store_true", help="reconcile a database kept by --keep again, without loading (PostgreSQL)"
+    )
     args = parser.parse_args()
     if args.entries < 5_000:
         parser.error("--entries must be at least 5000")
@@ -147,13 +152,15 @@ def main():
         sqlite_path = setup_sqlite()
         log(f"SQLite at {sqlite_path.relative_to(ROOT)}")
     else:
-        recreate_database(args.db)
+        if not (args.reuse and database_exists(args.db)):
+            args.reuse = False
+            recreate_database(args.db)
         setup_django(args.db, var_dir="bench-reconcile")
         log(f"PostgreSQL database {args.db} at {PG.split('@')[1]}")
     try:
         run(args, sqlite_path)
     finally:
-        if not args.keep and not args.sqlite:
+        if not args.keep and not args.reuse and not args.sqlite:
             drop_database(args.db)
 
 
@@ -161,11 +168,20 @@ def run(args, sqlite_path):
     from datetime import date
 
     from opsview.demo.plan import month_start
-    from opsview.demo.planting import CAUSES, in_period, plant_month
+    from opsview.demo.planting import CAUSES, in_period, plant_month, read_plants, write_plants
 
-    summary, timings = load(args.entries)
+    if args.reuse:
+        from opsview.records.models import TimeEntry
+
+        entries, timings = TimeEntry.objects.count(), {"seed": 0.0, "backfill": 0.0}
+        all_plants = read_plants(PLANTS)
+        log(f"Reusing {args.db}: {entries} time entries, {len(all_plants)} planted gaps")
+    else:
+        summary, timings = load(args.entries)
+        entries, all_plants = summary.time_entries, summary.plants
+        write_plants(all_plants, PLANTS)
     label = f"{month_start(plant_month(date.today())):%Y-%m}"
-    plants = in_period(summary.plants, label)
+    plants = in_period(all_plants, label)
     log(f"Reconciling {label} in every workspace ({len(plants)} gaps planted in it)")
     results, seconds = reconcile_all(label)
     total = sum(seconds.values())
@@ -181,7 +197,7 @@ def run(args, sqlite_path):
     log("Disk: " + ", ".join(f"{name} {size / 2**20:.0f} MB" for name, size in sizes.items()))
     log(f"Seed {timings['seed']:.0f} s, exceptions {timings['backfill']:.0f} s, reconciliation {total:.1f} s")
     n_planted, n_found, n_false = sum(planted.values()), sum(found.values()), sum(false.values())
-    log(f"entries={summary.time_entries} seconds={total:.1f} planted={n_planted} found={n_found} false={n_false}")
+    log(f"entries={entries} seconds={total:.1f} planted={n_planted} found={n_found} false={n_false}")
     if n_found < n_planted or n_false:
         sys.exit(1)
 

@@ -211,7 +211,7 @@ def _write_workspace(rng, plan, sizes, now, today, method, summary, seed):
     erp_invoices = planter.plant_invoices(
         invoices, invoice_postings(invoices, workspace.pk, systems, now), systems, workspace.pk, plan.firm.currency
     )
-    extra = planter.only_in_erp(systems, workspace.pk, postings.erp_lines, first_entry_id, plan.firm.currency)
+    extra = planter.only_in_erp(systems, workspace.pk, postings.erp_lines, first_entry_id)
     Posting.objects.bulk_create(erp_invoices + extra, batch_size=500)
     for schedule in schedules.values():
         _finish_runs(schedule, plan, now)

@@ -74,7 +74,6 @@ class Planter:
         self.rng = random.Random(f"{seed}:{plan.index}:gaps")
         self.slug = slug
         self.now = now
-        self.index = plan.index
         self.month = plant_month(today)
         first = month_start(self.month)
         last = month_start(self.month + 1) - timedelta(days=1)
@@ -108,7 +107,7 @@ class Planter:
             self.sample[j] = candidate
 
     def plant_entries(self, systems):
-        """Change the sampled entries' lines in the ERP and billing; add lines only the ERP holds."""
+        """Take out or change the sampled entries' lines in the ERP and billing, one cause after another."""
         erp, billing = systems["tryton"], systems["xero"]
         chosen = sorted(self.sample)
         self.rng.shuffle(chosen)
@@ -124,7 +123,7 @@ class Planter:
                 line.update(hours=F("hours") + QUARTER)
             self._add(cause, entry_id)
 
-    def only_in_erp(self, systems, workspace_pk, erp_lines, harvest_ids_from, currency):
+    def only_in_erp(self, systems, workspace_pk, erp_lines, harvest_ids_from):
         """Timesheet lines the ERP holds for time entries the time tracking never had (typed into the ERP)."""
         postings = []
         for n in range(self.per_entry_cause):

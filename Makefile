@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint format bench-ingest bench-queues bench-replay bench-dashboards clean
+.PHONY: run test test-fast lint format bench-ingest bench-queues bench-replay bench-dashboards bench-reconcile clean
 .PHONY: serve bench-soak
 
 $(VENV)/.installed: requirements.txt
@@ -69,6 +69,9 @@ bench-replay: $(VENV)/.installed-dev
 
 bench-dashboards: $(VENV)/.installed-dev
 	$(PY) bench/dashboards.py $(BENCH_ARGS)
+
+bench-reconcile: $(VENV)/.installed-dev
+	$(PY) bench/reconcile.py $(BENCH_ARGS)
 
 bench-soak: $(VENV)/.installed-dev
 	$(PY) bench/soak.py

@@ -8,6 +8,7 @@ as the README tells an operator, and the replay posts the record.
 
 from collections import Counter
 from datetime import date
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -19,7 +20,7 @@ from opsview.demo.erp import env
 from opsview.demo.erp.firms import demo_plans, erp_code
 from opsview.queues.models import ExceptionItem, Mapping
 from opsview.queues.policies import policies_for
-from opsview.records.models import Invoice
+from opsview.records.models import Invoice, Posting
 from opsview.replay.models import Replay
 from opsview.systems.models import System
 from opsview.telemetry.models import SyncEvent
@@ -103,6 +104,12 @@ def test_seeded_tryton_failures_are_trytons_own_refusals_and_replay_after_a_fix_
         ).exists()
     )
     assert not open_items.filter(external_id__in=reached.values("external_id")).exists()
+    # ... and Tryton holds it, with its hours, so reconciliation finds it there (tests/test_demo_postings.py).
+    held = Posting.objects.filter(workspace__slug="bluebird", system__slug="tryton", record_type="time_entry")
+    lines = {p.source_external_id: p.hours for p in held.filter(source_external_id__in=reached.values("external_id"))}
+    assert lines.keys() == set(reached.values_list("external_id", flat=True))
+    for event in reached:
+        assert lines[event.external_id] == Decimal(str(event.payload["duration"]))
     assert open_items.filter(workspace__slug="northwind", error_code="TIMESHEET_PERIOD_CLOSED").exists()  # not fixed
     taken = SyncEvent.objects.filter(
         workspace__slug="bluebird", record_type="invoice", outcome="succeeded", event_id__startswith="demo-erp-"

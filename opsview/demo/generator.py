@@ -14,7 +14,7 @@ thousand.
 
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.db import connection, transaction
@@ -26,10 +26,12 @@ from opsview.demo.catalog import FIRMS
 from opsview.demo.invoices import invoice_rows, plan_invoices
 from opsview.demo.pgload import bulk_load
 from opsview.demo.plan import DEFAULT_ENTRIES_PER_PERSON_DAY, Sizes, at, firm_for, plan_workspace
+from opsview.demo.planting import Planter
+from opsview.demo.postings import POSTING_COLUMNS, PostingWriter, invoice_postings
 from opsview.demo.sinks import make_sinks
-from opsview.demo.sync import EVENT_COLUMNS, FLOWS, EventBudget, EventWriter, Schedule
+from opsview.demo.sync import EVENT_COLUMNS, FLOWS, TIME_TO_ERP, EventBudget, EventWriter, Schedule
 from opsview.demo.timesheets import TIME_ENTRY_COLUMNS, TimesheetWriter, expected_days
-from opsview.records.models import Client, Invoice, Person, Project, TimeEntry
+from opsview.records.models import Client, Invoice, Person, Posting, Project, TimeEntry
 from opsview.systems.models import ApiToken, System, SystemKind
 from opsview.telemetry.models import SyncEvent, SyncRun
 from opsview.workspaces.models import Membership, Workspace
@@ -54,7 +56,14 @@ class Summary:
     invoices: int = 0
     sync_runs: int = 0
     sync_events: int = 0
+    postings: int = 0
     seconds: float = 0.0
+    # The gaps planted for reconciliation to find (planting.Plant: workspace, cause, record, period).
+    plants: list = field(default_factory=list)
+
+    @property
+    def planted(self):
+        return len(self.plants)
 
 
 class DemoError(Exception):
@@ -79,7 +88,19 @@ def reset_demo():
         )
     with transaction.atomic():
         # Children first, each in one statement: the cascade collector would load millions of rows.
-        for model in (SyncEvent, SyncRun, TimeEntry, Invoice, Project, Person, Client, ApiToken, System, Membership):
+        for model in (
+            SyncEvent,
+            SyncRun,
+            Posting,
+            TimeEntry,
+            Invoice,
+            Project,
+            Person,
+            Client,
+            ApiToken,
+            System,
+            Membership,
+        ):
             model.objects.filter(workspace__in=workspaces).delete()
         Workspace.objects.filter(pk__in=[w.pk for w in workspaces]).delete()
     return len(workspaces)
@@ -102,12 +123,12 @@ def seed_demo(sizes=None, seed=DEFAULT_SEED, now=None, today=None, method="auto"
     taken = Workspace.objects.filter(slug__in=[firm_for(i)[2] for i in range(sizes.workspaces)])
     if taken.exists():
         raise DemoError(f"Workspace '{taken.first().slug}' already exists.")
-    with transaction.atomic(), bulk_load([TimeEntry, SyncEvent] if method != "bulk" else []):
+    with transaction.atomic(), bulk_load([TimeEntry, SyncEvent, Posting] if method != "bulk" else []):
         workspaces, plans = [], []
         for index in range(sizes.workspaces):
             rng = random.Random(f"{seed}:{index}")
             plan = plan_workspace(rng, sizes, index, today)
-            workspace = _write_workspace(rng, plan, sizes, now, today, method, summary)
+            workspace = _write_workspace(rng, plan, sizes, now, today, method, summary, seed)
             workspaces.append(workspace)
             plans.append(plan)
             progress(
@@ -123,7 +144,7 @@ def seed_demo(sizes=None, seed=DEFAULT_SEED, now=None, today=None, method="auto"
     return summary
 
 
-def _write_workspace(rng, plan, sizes, now, today, method, summary):
+def _write_workspace(rng, plan, sizes, now, today, method, summary, seed):
     workspace = Workspace.objects.create(
         name=plan.name,
         slug=plan.slug,
@@ -142,30 +163,61 @@ def _write_workspace(rng, plan, sizes, now, today, method, summary):
     entries_target = sizes.split(sizes.time_entries, plan.index) if sizes.time_entries else None
     per_day = entries_target / max(days, 1) if entries_target else DEFAULT_ENTRIES_PER_PERSON_DAY
     events_target = sizes.split(sizes.sync_events, plan.index) if sizes.sync_events else None
-    budget = EventBudget(events_target, entries_target or round(per_day * days))
-    # Events stream and time entries go in chunks: far more events than entries are made.
-    event_sink, entry_sink = make_sinks(
-        [(SyncEvent, EVENT_COLUMNS, ("payload",)), (TimeEntry, TIME_ENTRY_COLUMNS, ())], method=method
+    expected = entries_target or round(per_day * days)
+    budget = EventBudget(events_target, expected)
+    # Events stream and time entries and postings go in chunks: far more events than entries are made.
+    event_sink, entry_sink, posting_sink = make_sinks(
+        [
+            (SyncEvent, EVENT_COLUMNS, ("payload",)),
+            (TimeEntry, TIME_ENTRY_COLUMNS, ()),
+            (Posting, POSTING_COLUMNS, ()),
+        ],
+        method=method,
     )
+    sinks = (event_sink, entry_sink, posting_sink)
     events = EventWriter(rng, event_sink, workspace.pk, systems, budget, now)
+    postings = PostingWriter(posting_sink, workspace.pk, plan.index, systems, plan.firm.currency, now)
+    planter = Planter(seed, plan, plan.slug, expected, now, today)
     timesheets = TimesheetWriter(
-        rng, plan, workspace.pk, systems["harvest"], entry_sink, events, schedules, per_day, now, today
+        rng,
+        plan,
+        workspace.pk,
+        systems["harvest"],
+        entry_sink,
+        events,
+        schedules,
+        per_day,
+        now,
+        today,
+        postings,
+        planter,
     )
+    first_entry_id = timesheets.next_id
     try:
         for person in plan.people:
             timesheets.write_person(person)
             budget.update(timesheets.written, events.natural, events.emitted)
         invoices = invoice_rows(rng, plan, workspace.pk, systems["xero"], events, schedules, now)
     except BaseException as error:
-        event_sink.close(error)
-        entry_sink.close(error)
+        for sink in sinks:
+            sink.close(error)
         raise
-    event_sink.close()
-    entry_sink.close()
-    # No other query may run while a COPY is open, so the invoices wait until the sinks are closed.
+    for sink in sinks:
+        sink.close()
+    # No other query may run while a COPY is open, so the invoices and the planted gaps wait until the sinks
+    # are closed.
     Invoice.objects.bulk_create(invoices, batch_size=500)
+    planter.plant_entries(systems)
+    erp_invoices = planter.plant_invoices(
+        invoices, invoice_postings(invoices, workspace.pk, systems, now), systems, workspace.pk, plan.firm.currency
+    )
+    extra = planter.only_in_erp(systems, workspace.pk, postings.erp_lines, first_entry_id)
+    Posting.objects.bulk_create(erp_invoices + extra, batch_size=500)
     for schedule in schedules.values():
         _finish_runs(schedule, plan, now)
+    planter.plant_runs(schedules[TIME_TO_ERP.name])
+    summary.plants += planter.plants
+    summary.postings += postings.written - planter.removed + len(erp_invoices) + len(extra)
     summary.invoices += len(invoices)
 
     summary.people += len(plan.people)

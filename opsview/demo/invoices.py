@@ -213,7 +213,17 @@ def _post(rng, plan, invoice, slot, events, schedule, now, duplicate_rate=0.05):
             return Failure(catalog.DUPLICATE_INVOICE_NUMBER, message, t + timedelta(hours=rng.uniform(4, 40)))
         return None
 
-    posted = events.deliver(schedule, invoice.issued_at, invoice.external_id, payload, check)
+    refused = []
+
+    def noted(t, attempt):
+        failure = check(t, attempt)
+        if failure is not None:
+            refused.append(failure)
+        return failure
+
+    posted = events.deliver(schedule, invoice.issued_at, invoice.external_id, payload, noted)
+    # The ERP took it the first time: no exception was ever opened for it (planting chooses among these).
+    invoice.erp_clean = posted is not None and not refused
     if posted is None:
         return
     invoice.posted_at = min(posted + timedelta(seconds=rng.uniform(5, 90)), now)

@@ -11,7 +11,10 @@ time. One connection runs one COPY at a time, so sinks sharing a connection take
 turns through a ``CopyChannel``.
 """
 
+from datetime import UTC
+
 import orjson
+from django.conf import settings
 from django.db import connection
 
 BULK_CHUNK = 5_000
@@ -63,7 +66,7 @@ class InsertSink:
         self.rows = []
         self.written = 0
         fields = [model._meta.get_field(c) for c in columns]
-        self.preps = [(i, f.get_db_prep_save) for i, f in enumerate(fields) if f.get_internal_type() in ADAPTED_TYPES]
+        self.preps = [(i, _prep(f)) for i, f in enumerate(fields) if f.get_internal_type() in ADAPTED_TYPES]
         quote = connection.ops.quote_name
         names = ", ".join(quote(f.column) for f in fields)
         marks = ", ".join(["%s"] * len(fields))
@@ -93,6 +96,24 @@ class InsertSink:
     def close(self, error=None):
         if error is None:
             self.flush()
+
+
+def _utc_text(value, connection):
+    """An aware datetime as SQLite stores it in UTC, as Django writes it, without Django's checks for each row."""
+    return str(value.astimezone(UTC).replace(tzinfo=None))
+
+
+def _prep(field):
+    # Adapting each datetime through its field was a third of the demo's seed time on SQLite; the generator's
+    # datetimes are all aware, so SQLite in UTC takes them as plain text.
+    if (
+        field.get_internal_type() == "DateTimeField"
+        and connection.vendor == "sqlite"
+        and settings.USE_TZ
+        and connection.timezone == UTC
+    ):
+        return _utc_text
+    return field.get_db_prep_save
 
 
 class CopyChannel:

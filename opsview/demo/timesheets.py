@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from opsview.demo import catalog
 from opsview.demo.plan import at, month_index, month_start
+from opsview.demo.postings import money
 from opsview.demo.sync import TIME_TO_BILLING, TIME_TO_ERP, Failure
 from opsview.records.models import TimeEntryStatus
 
@@ -56,8 +57,12 @@ def expected_days(person, first_day, today):
 class TimesheetWriter:
     """Writes the time entries of one workspace, and through ``events`` their sync events."""
 
-    def __init__(self, rng, plan, workspace_pk, harvest_pk, sink, events, schedules, per_day, now, today):
+    def __init__(
+        self, rng, plan, workspace_pk, harvest_pk, sink, events, schedules, per_day, now, today, postings, planter
+    ):
         self.rng = rng
+        self.postings = postings  # what the ERP and billing hold of the entries they accepted
+        self.planter = planter
         self.plan = plan
         self.workspace_pk = workspace_pk
         self.harvest_pk = harvest_pk
@@ -165,13 +170,22 @@ class TimesheetWriter:
             version, updated = 3, min(submitted + timedelta(hours=rng.uniform(2, 40)), now)
         elif status == APPROVED:
             version, updated = 3, approved
-            billed = self._sync(person, day, iso, project, quarters, billable, rate, approved, external_id)
+            erp_at, billed, clean = self._sync(
+                person, day, iso, project, quarters, billable, rate, approved, external_id
+            )
             slot = self._slot(project, day, billed) if billed is not None else None
+            invoiced_at = None
             if slot is not None:
-                invoice = slot.number
+                invoice, invoiced_at = slot.number, slot.created_at
                 slot.cents += quarters * rate * 25
                 slot.quarters_by_rate[rate] = slot.quarters_by_rate.get(rate, 0) + quarters
                 version, updated = 4, max(approved, slot.created_at)
+            amount = money(quarters, rate) if billed is not None else None
+            lines = self.postings.time_entry(
+                external_id, day, HOURS[quarters], amount, erp_at, billed, invoice, invoiced_at
+            )
+            if clean and invoice:
+                self.planter.offer_entry(external_id, day, approved, invoiced_at, lines)
         self.sink.add(
             (
                 self.workspace_pk,
@@ -216,8 +230,13 @@ class TimesheetWriter:
         return close
 
     def _sync(self, person, day, iso, project, quarters, billable, rate, approved, external_id):
-        """Send the approved entry to the ERP and, if billable, to billing; when billing accepted it, or None."""
+        """Send the approved entry to the ERP and, if billable, to billing.
+
+        Returns when the ERP accepted it and when billing did (None: not, or not yet), and whether both
+        took it the first time, so that no exception was ever opened for it.
+        """
         rng, events = self.rng, self.events
+        refused = []  # every failure either target answered
         description = rng.choice(project.tasks)
         hours = quarters / 4
         period = month_index(day)
@@ -248,9 +267,9 @@ class TimesheetWriter:
             "description": description,
             "origin": f"harvest:{external_id}",
         }
-        events.deliver(self.erp, approved, external_id, erp_payload, erp_check)
+        erp_at = events.deliver(self.erp, approved, external_id, erp_payload, _noting(erp_check, refused))
         if not project.billable:
-            return None
+            return erp_at, None, False
         billing_payload = {
             "projectCode": project.code,
             "userId": person.external_id,
@@ -262,7 +281,7 @@ class TimesheetWriter:
         }
         if not billable:
             events.skip(self.billing, approved, external_id, billing_payload)
-            return None
+            return erp_at, None, False
 
         def billing_check(t, attempt):
             mapped = project.billing_mapped_at
@@ -270,4 +289,17 @@ class TimesheetWriter:
                 return Failure(catalog.UNKNOWN_PROJECT, catalog.unknown_project(project.code), mapped)
             return None
 
-        return events.deliver(self.billing, approved, external_id, billing_payload, billing_check)
+        billed = events.deliver(self.billing, approved, external_id, billing_payload, _noting(billing_check, refused))
+        return erp_at, billed, erp_at is not None and billed is not None and not refused
+
+
+def _noting(check, refused):
+    """``check``, noting in ``refused`` each failure it answers."""
+
+    def noted(t, attempt):
+        failure = check(t, attempt)
+        if failure is not None:
+            refused.append(failure)
+        return failure
+
+    return noted

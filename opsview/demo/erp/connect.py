@@ -8,8 +8,8 @@ record's failed events then carry Tryton's real answer (code and words), before
 ``backfill_queues`` classifies them. Tryton does not check rates: a rate the ERP
 contract lacks shows there as an employment that ended before the new contract
 (see ``firms.py``). A record Tryton accepts when sent again reached it: a succeeded
-event at the time of sending says so (an invoice is posted), and its exception resolves
-on the next backfill.
+event at the time of sending says so (an invoice is posted), Tryton holds it (a posting),
+and its exception resolves on the next backfill.
 """
 
 import logging
@@ -27,9 +27,10 @@ from connectors.tryton import TrytonConnector
 from opsview.demo import catalog
 from opsview.demo.erp import env
 from opsview.demo.erp.settings import erp_url
+from opsview.demo.postings import resent_posting
 from opsview.queues.models import Kind, KindSetting
 from opsview.queues.policies import DEFAULTS
-from opsview.records.models import Invoice, InvoiceStatus
+from opsview.records.models import Invoice, InvoiceStatus, Posting
 from opsview.systems.models import System
 from opsview.telemetry.models import Outcome, SyncEvent
 
@@ -179,17 +180,20 @@ def _resend_failures(url, database, system):
             record_type, external_id, payload, _source = todo[i]
             answers[i] = connector.send(record_type, payload, f"demo-{record_type}-{external_id}")
     tally = {"sent": len(todo), "refused": 0, "accepted": 0, "seconds": round(time.monotonic() - began, 1)}
-    accepted = []
+    accepted, held = [], []
     with transaction.atomic():
         for (record_type, external_id, payload, source), answer in zip(todo, answers, strict=True):
             if answer.ok:
                 accepted.append(_reached(system, record_type, external_id, payload, source, answer))
+                held.append(resent_posting(system, record_type, external_id, payload, source, answer.external_id))
                 continue
             tally["refused"] += 1
             SyncEvent.objects.filter(
                 target_system=system, record_type=record_type, external_id=external_id, outcome=Outcome.FAILED
             ).update(error_code=answer.error_code[:80], error_message=answer.error_message)
         SyncEvent.objects.bulk_create(accepted)
+        # Tryton holds what it took: reconciliation finds it there, as it finds what the generator delivered.
+        Posting.objects.bulk_create(held, ignore_conflicts=True)
         # An invoice Tryton took is posted there: the billing system's copy says so, as after any posting.
         posted = [e.external_id for e in accepted if e.record_type == "invoice"]
         Invoice.objects.filter(

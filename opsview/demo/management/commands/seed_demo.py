@@ -1,9 +1,11 @@
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from opsview.demo.erp.connect import connect_demo_erp
 from opsview.demo.generator import DEFAULT_SEED, DemoError, demo_workspaces, reset_demo, seed_demo
 from opsview.demo.plan import Sizes
+from opsview.demo.planting import PLANTS_FILE, write_plants
 from opsview.workspaces.models import Workspace
 
 
@@ -68,9 +70,11 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Demo loaded in {summary.seconds:.1f} s: {summary.workspaces} workspaces, {summary.people} people, "
                 f"{summary.projects} projects, {summary.time_entries} time entries, {summary.invoices} invoices, "
-                f"{summary.sync_runs} sync runs, {summary.sync_events} sync events."
+                f"{summary.sync_runs} sync runs, {summary.sync_events} sync events, {summary.postings} postings "
+                f"in the ERP and billing, {summary.planted} planted reconciliation gaps (listed in {PLANTS_FILE})."
             )
         )
+        write_plants(summary.plants, settings.VAR_DIR / PLANTS_FILE)
         if not options["without_erp"] and connect_demo_erp(demo_workspaces(), progress) is None:
             self.stdout.write("The demo ERP (Tryton) is not running: the Tryton systems are left without settings.")
         if options["verbosity"] >= 1:

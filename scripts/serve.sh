@@ -65,6 +65,7 @@ seed_options=(--if-empty)
 [ -z "$erp" ] && seed_options+=(--without-erp)  # it was said once already
 $py manage.py seed_demo "${seed_options[@]}" || exit 1
 $py manage.py backfill_queues --if-empty || exit 1
+$py manage.py reconcile --months 6 --if-never-run >/dev/null || exit 1  # the reconciliation page starts with its months
 start $py manage.py qcluster
 $py manage.py demo_logins || true
 [ -n "$erp" ] && echo "demo ERP (Tryton) on $erp/  (databases $(cat "$var/tryton/db/databases"), user admin)"

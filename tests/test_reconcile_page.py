@@ -161,3 +161,28 @@ def test_the_pages_reconciled_share_is_the_kpis(client, olivia, reconciled, nort
 
     assert kpi["share"] is not None
     assert f'data-total="share">{kpi["share"] * 100:.1f} %' in html
+
+
+def test_earlier_months_show_their_open_gaps(client, olivia, reconciled, northwind):
+    """The way to a month with gaps is in view: each earlier month says how many its last run left open."""
+    from opsview.reconcile.periods import Period
+
+    december = Period.parse("2026-12")
+    html = page(client, olivia, period="2026-12").content.decode()
+
+    assert december.previous() == NOVEMBER
+    assert 'data-period="2026-11">2026-11</a> (6 gaps)' in html
+    assert 'data-period="2026-10">2026-10</a> (not run)' in html
+
+
+def test_the_reconcile_command_runs_this_month_and_the_months_before(northwind, capsys):
+    from django.core.management import call_command
+
+    call_command("reconcile", "--workspace", northwind.workspace.slug, "--period", "2026-11", "--months", "3")
+    runs = ReconciliationRun.objects.for_workspace(northwind.workspace)
+
+    assert sorted(runs.values_list("period", flat=True)) == ["2026-09", "2026-10", "2026-11"]
+    assert set(runs.values_list("trigger", flat=True)) == {Trigger.PERIOD_CLOSE}
+    call_command("reconcile", "--workspace", northwind.workspace.slug, "--if-never-run")
+    assert runs.count() == 3  # reconciled before: left alone
+    assert "2026-11: 0 gap(s) found" in capsys.readouterr().out

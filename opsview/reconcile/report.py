@@ -5,6 +5,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db.models import Count
+
 from opsview.reconcile.causes import BY_CODE, CAUSES
 from opsview.reconcile.models import Gap, ProjectBalance, ReconciliationRun, RunState, active_runs
 from opsview.workspaces.permissions import ACT, can, role_of
@@ -58,7 +60,7 @@ def report_for(user, workspace, period):
         active=active_runs(runs).order_by("-requested_at").first(),
         can_run=can(user, workspace, ACT),
         is_manager=role_of(user, workspace) == Role.MANAGER,
-        periods=_periods(period),
+        periods=_periods(user, workspace, period),
     )
     if report.run is None:
         return report
@@ -95,12 +97,40 @@ def report_for(user, workspace, period):
     return report
 
 
-def _periods(period):
+def _periods(user, workspace, period):
+    """The months before ``period``, each with the gaps its last run left open as this user sees them (None:
+    never reconciled), so the way to a month with gaps is in view."""
     shown, current = [], period
     for _ in range(PERIODS_SHOWN):
         current = current.previous()
         shown.append(current)
-    return shown
+    runs = (
+        ReconciliationRun.objects.visible_to(user, workspace)
+        .filter(period__in=[p.label for p in shown], status=RunState.SUCCEEDED)
+        .order_by("period", "-finished_at", "-id")
+        .values_list("period", "pk")
+    )
+    last = {}
+    for label, pk in runs:
+        last.setdefault(label, pk)
+    gaps = dict(
+        Gap.objects.visible_to(user, workspace)
+        .filter(last_run__in=last.values())
+        .order_by()
+        .values_list("last_run")
+        .annotate(n=Count("id"))
+    )
+    return [PeriodLink(p, gaps.get(last[p.label], 0) if p.label in last else None) for p in shown]
+
+
+@dataclass(frozen=True)
+class PeriodLink:
+    period: object
+    gaps: int | None
+
+    @property
+    def label(self):
+        return self.period.label
 
 
 CSV_HEADER = (

@@ -111,6 +111,7 @@ def test_the_workspace_colours_apply_without_inline_style(page, firm, contoso):
     if page.locator("h1").inner_text() != "Northwind":
         page.select_option("#workspace-switch", str(firm.workspace.pk))
         page.wait_for_function("document.querySelector('h1').textContent === 'Northwind'")
+    page.wait_for_load_state("load")  # the workspace's theme.css too, which a busy machine serves last
     accent = page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()")
     assert accent == ACCENT
     page.goto("/dashboards/portfolio/")

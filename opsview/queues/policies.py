@@ -85,7 +85,7 @@ DEFAULTS = {
         "Two systems disagree about the same work and no job reported an error: time approved but missing in "
         "the ERP, hours that differ, an invoice missing on one side, posted twice or with another amount. "
         "Compare both sides shown here, correct the system that is wrong (post the missing record, reverse the "
-        "duplicate), and the next reconciliation resolves it by itself. Unused threshold.",
+        "duplicate), and the next reconciliation resolves it by itself.",
     ),
     Kind.ALERT_UNDELIVERED: Policy(
         Kind.ALERT_UNDELIVERED,

@@ -68,6 +68,10 @@ def reconcile(workspace, period, now=None):
     balances, time_gaps = time_side(ctx)
     invoice_gaps, invoice_totals = invoices.invoice_gaps(ctx)
     result.gaps = time_gaps + only_in_erp(ctx, balances) + invoice_gaps + invoices.run_gaps(ctx)
+    for gap in result.gaps:
+        # A gap with no money of its own (a run's lost records, time only the ERP holds) is counted in the
+        # workspace's currency, so the queue's totals never show an amount without one.
+        gap.currency = gap.currency or workspace.currency
     result.projects = sorted(balances.values(), key=lambda b: (-b.gap_count, -b.money_at_stake, b.project_id or 0))
     result.totals = {**totals(result), "invoices": invoice_totals}
     return result

@@ -8,6 +8,7 @@ port=${2:-8000}
 py=.venv/bin/python
 var=${OPSVIEW_VAR_DIR:-var}
 export OPSVIEW_DEMO_ERP_PORT=${OPSVIEW_DEMO_ERP_PORT:-8010}
+export OPSVIEW_BASE_URL=${OPSVIEW_BASE_URL:-http://$host:$port}  # alerts link back to this server
 groups=()
 
 stop() {

@@ -148,7 +148,7 @@ def test_the_api_answers_the_same_figures_and_documents_the_definition(books):
     )
 
 
-def test_the_executive_tile_shows_the_share_its_definition_and_links_to_the_months_reconciliation(books):
+def test_the_executive_tile_shows_the_share_its_definition_and_links_to_the_time_it_does_not_count(books):
     executive = make_user("erin", books.workspace, Role.EXECUTIVE)
 
     page = signed_in(APIClient(), executive).get("/dashboards/executive/", NOVEMBER).content.decode()
@@ -160,6 +160,12 @@ def test_the_executive_tile_shows_the_share_its_definition_and_links_to_the_mont
     )
     assert tile is not None
     help_text, link, value, change, before = tile.groups()
-    assert (link, value, change, before) == ("/reconciliation/?period=2026-11", "48.6%", "-51.4 pts", "100.0%")
+    assert (value, change, before) == ("48.6%", "-51.4 pts", "100.0%")
+    assert link.startswith("/records/time-entries/?") and "status=unreconciled" in link
+
+    # The records behind it: the approved hours it does not count (35 h approved, 17 h reconciled).
+    listing = signed_in(APIClient(), executive).get(link.replace("&amp;", "&")).content.decode()
+    assert "<strong>4</strong> entries · <strong>18.00</strong> h" in listing
+    assert 'href="/reconciliation/?period=2026-11"' in listing
     assert help_text.startswith("Approved hours of the period that reached the ERP and an invoice ÷ approved hours")
     assert "Non-billable time needs no invoice: it is reconciled once the ERP holds it." in help_text

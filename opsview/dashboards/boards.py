@@ -127,7 +127,7 @@ def executive_board(scope):
             reconciled_before["share"],
             "%",
             lower_is_better=False,
-            link=drilldown.reconciliation(scope),
+            link=drilldown.time_entries(scope, status="unreconciled"),
         ),
         tile("Utilization", "utilization", usage["rate"], usage_before["rate"], "%", lower_is_better=False),
     ]

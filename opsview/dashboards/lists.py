@@ -11,6 +11,7 @@ from opsview.kpis.approval import WAITING_STATES, unapproved_entries
 from opsview.kpis.billing import billed_entries
 from opsview.kpis.expressions import BUCKETS_BY_CODE, Tally, entry_totals
 from opsview.kpis.projects import failed_posting_events
+from opsview.kpis.reconciled import unreconciled_entries
 from opsview.kpis.scope import ScopeError
 from opsview.kpis.straight_through import first_arrivals
 from opsview.kpis.sync import sync_events_behind
@@ -42,6 +43,7 @@ SHOWS = {
     "unapproved": "Time waiting for approval (unapproved time aging)",
     "unbilled": "Approved time not yet invoiced (invoice-ready backlog)",
     "billed": "Time invoiced in the period (billing lag)",
+    "unreconciled": "Approved time the ERP or billing does not hold as approved (reconciled share)",
 }
 
 
@@ -63,6 +65,8 @@ def time_entry_rows(scope, params):
         rows = unbilled_entries(scope, age=age or None)
     elif status == "billed":
         rows = billed_entries(scope, lag=lag or None)
+    elif status == "unreconciled":
+        rows = unreconciled_entries(scope)
     else:
         rows = scope.time_entries().filter(work_date__range=(scope.start, scope.end))
     caption = [SHOWS[status]]
@@ -90,6 +94,7 @@ def time_entries(request):
         "totals": totals.as_dict(),
         "page": Paginator(listing, PAGE_SIZE).get_page(request.GET.get("page")),
         "filters": FilterBar(scope, FILTERS, request.GET, keep=("status", "age", "state", "lag")),
+        "reconciliation_link": drilldown.reconciliation(scope) if request.GET.get("status") == "unreconciled" else "",
     }
     return render(request, "dashboards/time_entries.html", context)
 

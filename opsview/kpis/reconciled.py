@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
 
 from opsview.kpis.expressions import hours
 from opsview.records.models import TimeEntryStatus
@@ -27,6 +27,12 @@ def held_entries(scope):
         in_erp=ExpressionWrapper(holds("erp_held", "hours"), output_field=BooleanField()),
         on_invoice=ExpressionWrapper(holds("invoice_held", "hours"), output_field=BooleanField()),
     )
+
+
+def unreconciled_entries(scope):
+    """The period's approved entries in ``scope`` the reconciled share does not count as reached: the ERP does
+    not hold their hours, or billing does not hold a billable one's on an invoice (``held_entries``'s flags)."""
+    return held_entries(scope).exclude(Q(in_erp=True), Q(on_invoice=True) | Q(billable=False))
 
 
 def reconciled_share(scope):

@@ -68,11 +68,18 @@ def test_every_role_signs_in_to_the_first_firm_and_the_partner_to_both(demo, cli
         "manager": Role.MANAGER,
         "executive": Role.EXECUTIVE,
         "partner": Role.ADMIN,
+        "partnerops": Role.OPERATOR,
     }
-    partner = Membership.objects.filter(user__username="partner")
+    # The partner's staff hold their role in every firm the demo partner runs, granted by the partner.
+    partner = Membership.objects.filter(user__username="partner", granted_by_partner__slug="ledgerline")
     assert sorted(partner.values_list("workspace__name", "role")) == [
         ("Bluebird Digital", Role.ADMIN),
         ("Northwind Consulting", Role.ADMIN),
+    ]
+    desk = Membership.objects.filter(user__username="partnerops", granted_by_partner__slug="ledgerline")
+    assert sorted(desk.values_list("workspace__name", "role")) == [
+        ("Bluebird Digital", Role.OPERATOR),
+        ("Northwind Consulting", Role.OPERATOR),
     ]
     assert client.login(username="operator", password=DEMO_PASSWORD)
     # Seeded users share one hash, so one login proves the published password for all of them.

@@ -1,4 +1,4 @@
-"""The demo's logins: one per role in the first firm, and a partner who runs every firm."""
+"""The demo's logins: one per role in the first firm, and the staff of the partner that runs every firm."""
 
 from dataclasses import dataclass
 
@@ -6,8 +6,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 
 from opsview.demo.catalog import DEMO_PASSWORD
-from opsview.workspaces.models import Membership
+from opsview.workspaces.models import Membership, Partner, PartnerMembership, PartnerRole, Workspace
+from opsview.workspaces.partners import sync_partner_access
 from opsview.workspaces.roles import Role
+
+DEMO_PARTNER = ("ledgerline", "Ledgerline Partners", "#0f766e")
 
 
 @dataclass(frozen=True)
@@ -16,7 +19,7 @@ class DemoUser:
     role: str
     first_name: str
     last_name: str
-    every_workspace: bool = False
+    partner_role: str = ""  # staff of the demo partner: that role in every firm, instead of ``role`` in the first
 
 
 DEMO_USERS = (
@@ -24,7 +27,8 @@ DEMO_USERS = (
     DemoUser("operator", Role.OPERATOR, "Olivia", "Brandt"),
     DemoUser("manager", Role.MANAGER, "", ""),  # named after the person whose projects they manage
     DemoUser("executive", Role.EXECUTIVE, "Erik", "Lund"),
-    DemoUser("partner", Role.ADMIN, "Paula", "Reyes", every_workspace=True),
+    DemoUser("partner", Role.ADMIN, "Paula", "Reyes", partner_role=PartnerRole.ADMIN),
+    DemoUser("partnerops", Role.OPERATOR, "Priya", "Shah", partner_role=PartnerRole.OPERATOR),
 )
 DEMO_USERNAMES = tuple(u.username for u in DEMO_USERS)
 
@@ -38,11 +42,14 @@ def ensure_demo_users(workspaces, manager_name, domain):
     # One hash for all: the password is published anyway, and hashing is the slow part.
     password = make_password(DEMO_PASSWORD)
     users = {}
+    slug, name, accent = DEMO_PARTNER
+    partner, _ = Partner.objects.get_or_create(slug=slug, defaults={"name": name, "accent_color": accent})
+    Workspace.objects.filter(pk__in=[w.pk for w in workspaces]).update(partner=partner)
     for spec in DEMO_USERS:
         first, last = spec.first_name, spec.last_name
         if not first:
             first, _, last = manager_name.partition(" ")
-        email_domain = "partner.example" if spec.every_workspace else domain
+        email_domain = "partner.example" if spec.partner_role else domain
         user, created = User.objects.get_or_create(
             username=spec.username,
             defaults={
@@ -52,9 +59,12 @@ def ensure_demo_users(workspaces, manager_name, domain):
                 "password": password,
             },
         )
-        for workspace in workspaces if spec.every_workspace else workspaces[:1]:
-            Membership.objects.update_or_create(user=user, workspace=workspace, defaults={"role": spec.role})
+        if spec.partner_role:
+            PartnerMembership.objects.update_or_create(user=user, partner=partner, defaults={"role": spec.partner_role})
+        else:
+            Membership.objects.update_or_create(user=user, workspace=workspaces[0], defaults={"role": spec.role})
         users[spec.username] = user
+    sync_partner_access(partner)
     return users
 
 

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "opsview.reconcile",
     "opsview.notify",
     "opsview.alerts",
+    "opsview.firms",
     "opsview.accounts",
 ]
 

@@ -28,6 +28,7 @@ urlpatterns = [
     path("settings/systems/", include("opsview.pulls.urls")),
     path("settings/alerts/", include("opsview.notify.urls")),
     path("", include("opsview.alerts.urls")),
+    path("", include("opsview.firms.urls")),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("opsview.accounts.urls")),
     path("healthz", health.healthz, name="healthz"),

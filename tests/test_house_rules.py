@@ -30,6 +30,8 @@ LAYERS = (
     # Sending a message knows nothing of why; alerts decide what to send, to whom, and when.
     ("notifications", ("opsview.notify",)),
     ("alerts", ("opsview.alerts",)),
+    # Setting up a firm touches every part below: its queue settings, systems, tokens, people.
+    ("firms and onboarding", ("opsview.firms",)),
     ("pages", ("opsview.dashboards", "opsview.front")),
     ("the whole", ("opsview.demo", "opsview.urls", "opsview.settings", "opsview.wsgi", "opsview.health")),
 )
@@ -41,6 +43,7 @@ PROCESS_APPS = (
     "opsview.reconcile",
     "opsview.notify",
     "opsview.alerts",
+    "opsview.firms",
     "opsview.kpis",
     "opsview.dashboards",
     "opsview.front",

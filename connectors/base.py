@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from connectors.errors import NotSupported
 from connectors.records import Page, SendResult, parse_datetime
+from connectors.settings import Setting
 
 DEFAULT_OVERLAP = timedelta(minutes=5)
 
@@ -63,6 +64,8 @@ class Connector:
 
     system = "generic"
     send_types: frozenset = frozenset()
+    # What a person fills in to connect one (see ``connectors.settings``); the names are constructor keywords.
+    SETTINGS: tuple[Setting, ...] = ()
 
     def fetch_clients(self, since_cursor: str | None = None) -> Page:
         """One page of clients changed since the cursor (None: from the beginning)."""

@@ -42,6 +42,9 @@ def test_a_role_change_holds_from_the_members_very_next_request(client, northwin
     assert hers.get("/settings/members/").status_code == 200
     entry = AuditEntry.objects.get(action="member.role_changed")
     assert (entry.actor, entry.before["role"], entry.after["role"]) == (ada, "operator", "admin")
+    # The members page's "What they did" link: the audit page filtered to ada, and the change is there.
+    assert "member.role_changed" in client.get("/audit/?actor=ada").content.decode()
+    assert "member.role_changed" not in client.get("/audit/?actor=olivia").content.decode()
 
 
 def test_nobody_removes_or_demotes_the_last_admin(client, northwind, ada):

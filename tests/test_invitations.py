@@ -170,6 +170,7 @@ def test_the_mail_of_a_partners_firm_names_the_partner(northwind, ada):
     invite(ada, northwind.workspace, "nina@northwind.example", Role.OPERATOR)
     [message] = mail.outbox
     assert "Ledgerline Partners" in message.subject and "Ledgerline Partners" in message.body
+    assert message.from_email.startswith("Ledgerline Partners <")
 
 
 @pytest.mark.parametrize("who", ["olivia", "oscar"])

@@ -51,9 +51,6 @@ class FirmForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["partner"].queryset = partners
         partners = list(partners)
-        if len(partners) == 1:
-            self.fields["partner"].initial = partners[0].pk
-            self.fields["partner"].widget = forms.HiddenInput()
         firms = Workspace.objects.filter(partner__in=partners).select_related("partner").order_by("name")
         several = len(partners) > 1
         self.fields["template"].choices = [(STANDARD, "opsview's standard settings")] + [

@@ -6,6 +6,7 @@ revoked link stops working at once and a resent one works again.
 """
 
 from datetime import timedelta
+from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -120,12 +121,18 @@ def send_invitation(invitation, base_url=None):
         "role": invitation.get_role_display(),
     }
     by = f" (run by {workspace.partner.name})" if workspace.partner_id else ""
+    # The sender's name is the partner's (or the firm's): people open mail from someone they know.
+    sender = formataddr((workspace.partner.name if workspace.partner_id else workspace.name, from_address()))
     send_mail(
         f"You are invited to {workspace.name}{by} on opsview",
         render_to_string("firms/invitation_email.txt", context),
-        None,
+        sender,
         [invitation.email],
     )
+
+
+def from_address():
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or settings.DEFAULT_FROM_EMAIL
 
 
 def invitation_from_token(token):

@@ -103,7 +103,8 @@ def member_role(request, pk):
     except members.MemberChangeRefused as refusal:
         return _refused(request, refusal)
     messages.success(request, f"{membership.user.get_username()} is now {membership.get_role_display()}.")
-    return redirect("members")
+    # An admin who made themselves something else has no members page any more.
+    return redirect("home" if membership.user_id == request.user.pk and membership.role != Role.ADMIN else "members")
 
 
 @login_required
@@ -115,7 +116,7 @@ def member_remove(request, pk):
     except members.MemberChangeRefused as refusal:
         return _refused(request, refusal)
     messages.success(request, f"{membership.user.get_username()} is no longer a member of {membership.workspace}.")
-    return redirect("members")
+    return redirect("home" if membership.user_id == request.user.pk else "members")
 
 
 @login_required

@@ -10,10 +10,11 @@ from django.views.decorators.http import require_POST
 from opsview.firms import invitations, members
 from opsview.firms.forms import FirmForm, InviteForm, RoleForm
 from opsview.firms.services import FirmDetails, create_firm
-from opsview.workspaces.http import require_admin
+from opsview.workspaces.http import require_workspace
 from opsview.workspaces.middleware import SESSION_KEY
 from opsview.workspaces.models import Membership
 from opsview.workspaces.partners import partners_administered_by
+from opsview.workspaces.permissions import ADMINISTER, can
 from opsview.workspaces.roles import Role
 
 
@@ -42,6 +43,14 @@ def firm_create(request):
             messages.success(request, f"{firm.name} is ready: its partner staff have their roles.")
             return redirect("home")
     return render(request, "firms/firm_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def require_admin(request):
+    """The current firm, if the user administers it; 403 with words for anyone else."""
+    workspace = require_workspace(request)
+    if not can(request.user, workspace, ADMINISTER):
+        raise PermissionDenied("Only this firm's admins manage its members and invitations.")
+    return workspace
 
 
 def _base_url(request):

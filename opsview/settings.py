@@ -287,6 +287,8 @@ REPLAY_LEASE_SECONDS = envint("REPLAY_LEASE_SECONDS", 900)
 # Alerts (opsview.notify): links in messages are absolute, from this address; a failed delivery is tried
 # again after each of these waits, NOTIFY_MAX_ATTEMPTS tries in all, then raised as an exception.
 OPSVIEW_BASE_URL = envstr("OPSVIEW_BASE_URL", "http://localhost:8000")
+# Days an invitation link works (opsview.firms.invitations); resending starts them again.
+OPSVIEW_INVITATION_DAYS = envint("OPSVIEW_INVITATION_DAYS", 7)
 NOTIFY_MAX_ATTEMPTS = envint("NOTIFY_MAX_ATTEMPTS", 4)
 NOTIFY_BACKOFF_SECONDS = [int(s) for s in envstr("NOTIFY_BACKOFF_SECONDS", "60,300,1800").split(",") if s.strip()]
 NOTIFY_TIMEOUT_SECONDS = envint("NOTIFY_TIMEOUT_SECONDS", 10)

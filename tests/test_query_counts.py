@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -34,7 +35,7 @@ from opsview.notify.models import Channel, Delivery
 from opsview.queues import sync_failures
 from opsview.queues.models import ExceptionItem
 from opsview.telemetry.models import SyncEvent, SyncRun
-from opsview.workspaces.models import Membership
+from opsview.workspaces.models import Membership, Partner, PartnerMembership, PartnerRole
 from opsview.workspaces.roles import Role
 from tests.conftest import make_user
 from tests.queue_support import failure, send
@@ -48,7 +49,7 @@ HOW_TO_UPDATE = "UPDATE_QUERY_COUNTS=1 .venv/bin/pytest tests/test_query_counts.
 class View:
     """Who asks for a view, and with what: URL arguments (from the seed), a query string; and what it answers."""
 
-    who: str = "admin"  # admin, operator, manager, executive, token (the Harvest system's) or anonymous
+    who: str = "admin"  # admin, operator, manager, executive, partner (admin), token (Harvest's) or anonymous
     kwargs: object = None  # seed -> the URL's arguments
     query: dict = field(default_factory=dict)
     status: int = 200  # what it answers; 3xx also passes
@@ -98,6 +99,16 @@ VIEWS = {
     "my-alerts": View("manager"),
     "alert-rule-edit": View("admin", lambda s: {"pk": Rule.objects.for_workspace(s.firm.workspace).first().pk}),
     "alert-rule-active": View("admin", lambda s: {"pk": 1}),  # answers no GET
+    "firm-create": View("partner"),
+    "partner-staff": View("partner"),
+    "member-role": View("admin", lambda s: {"pk": 1}),  # these answer no GET
+    "member-remove": View("admin", lambda s: {"pk": 1}),
+    "member-deactivate": View("admin", lambda s: {"pk": 1}),
+    "invitation-resend": View("admin", lambda s: {"pk": 1}),
+    "invitation-revoke": View("admin", lambda s: {"pk": 1}),
+    "partner-staff-role": View("partner", lambda s: {"pk": 1}),
+    "partner-staff-remove": View("partner", lambda s: {"pk": 1}),
+    "invitation-accept": View("anonymous", lambda s: {"token": invitation_token(s)}),
     "api-whoami": View("token"),
     "api-sync-runs": View("token"),
     "api-sync-run": View("token", lambda s: {"pk": s.run.pk}),
@@ -120,6 +131,13 @@ def alert_delivery(seed):
     return Delivery.objects.for_workspace(seed.firm.workspace).first() or Delivery.objects.create(
         workspace=seed.firm.workspace, channel=alert_channel(seed), subject="s", body="b", link="http://x/"
     )
+
+
+def invitation_token(seed):
+    """The link of an invitation to Northwind for someone new: the page asks them to make their account."""
+    from opsview.firms.invitations import invite, token_for
+
+    return token_for(invite(seed.users["admin"], seed.firm.workspace, "nina@northwind.example", Role.OPERATOR))
 
 
 API_DEFAULT = View("executive")  # the KPI API, /api/v1/kpis/...: for people signed in
@@ -171,7 +189,11 @@ def seed(northwind, contoso, ada, olivia, max_manager, erin, api):
     alerts.evaluate_workspace(northwind.workspace)
     item = ExceptionItem.objects.for_workspace(northwind.workspace).filter(external_id="TE-0").get()
     run = SyncRun.objects.for_workspace(northwind.workspace).order_by("pk").first()
-    users = {"admin": ada, "operator": olivia, "manager": max_manager, "executive": erin}
+    # A partner admin (of a partner with no firm, so the firms' pages count as before) for the partner pages.
+    partner = Partner.objects.create(name="Seed Partners")
+    paula = get_user_model().objects.create_user("paula", "paula@partner.example", "x")
+    PartnerMembership.objects.create(user=paula, partner=partner, role=PartnerRole.ADMIN)
+    users = {"admin": ada, "operator": olivia, "manager": max_manager, "executive": erin, "partner": paula}
     make_user("outsider", contoso.workspace, Role.ADMIN)
     return Seed(northwind, run, item, users)
 

@@ -50,6 +50,13 @@ NORTHWIND_OBJECTS = {
     "alert-channel-deactivate": lambda nw: {"pk": northwind_channel(nw).pk},
     "alert-channel-test": lambda nw: {"pk": northwind_channel(nw).pk},
     "alert-delivery-retry": lambda nw: {"pk": northwind_delivery(nw).pk},
+    "member-role": lambda nw: {"pk": northwind_membership(nw).pk},
+    "member-remove": lambda nw: {"pk": northwind_membership(nw).pk},
+    "member-deactivate": lambda nw: {"pk": northwind_membership(nw).pk},
+    "invitation-resend": lambda nw: {"pk": northwind_invitation(nw).pk},
+    "invitation-revoke": lambda nw: {"pk": northwind_invitation(nw).pk},
+    "partner-staff-role": lambda nw: {"pk": northwind_partner_staff(nw).pk},
+    "partner-staff-remove": lambda nw: {"pk": northwind_partner_staff(nw).pk},
 }
 
 # URLs whose parameter names a page of one's own workspace, not an object: they are
@@ -58,6 +65,8 @@ NOT_OBJECT_PARAMETERS = {
     "chart-csv": {"key": "aging"},
     # A password-reset link names an account by its signed token, not a workspace's object.
     "password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
+    # An invitation link names its invitation by a signed token: another's is refused as not valid.
+    "invitation-accept": {"token": "not-a-signed-token"},
 }
 
 # Signing out would end the sweep's session; it is swept like the rest but signed in again after.
@@ -108,6 +117,35 @@ def northwind_delivery(nw):
     )
 
 
+def northwind_membership(nw):
+    from opsview.workspaces.models import Membership
+
+    return Membership.objects.get(workspace=nw.workspace, user=northwind_saved_view(nw).user)
+
+
+def northwind_invitation(nw):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from opsview.workspaces.models import Invitation
+
+    return Invitation.objects.get_or_create(
+        workspace=nw.workspace,
+        email="nora.invited@northwind.example",
+        defaults={"role": "operator", "expires_at": timezone.now() + timedelta(days=7)},
+    )[0]
+
+
+def northwind_partner_staff(nw):
+    """A partner's staff member; the outsider administers no partner, so it is no more theirs than Northwind's."""
+    from opsview.workspaces.models import Partner, PartnerMembership
+
+    partner = Partner.objects.get_or_create(slug="northwind-partner", defaults={"name": "Northwind Partner"})[0]
+    user = northwind_saved_view(nw).user
+    return PartnerMembership.objects.get_or_create(user=user, partner=partner, defaults={"role": "admin"})[0]
+
+
 def foreign_ids(nw):
     """Every Northwind id a form or query might name, under the names the app's forms and filters use."""
     item = northwind_exception(nw)
@@ -137,6 +175,9 @@ def foreign_ids(nw):
         "quick": f"claim:{item.pk}",
         "channel": northwind_channel(nw).pk,
         "delivery": northwind_delivery(nw).pk,
+        "member": northwind_membership(nw).pk,
+        "invitation": northwind_invitation(nw).pk,
+        "staff": northwind_partner_staff(nw).pk,
     }
     return {name: str(value) for name, value in ids.items()}
 

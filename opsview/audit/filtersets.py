@@ -12,7 +12,19 @@ from django.utils import timezone
 from opsview.audit.models import AuditEntry
 
 # The action filter matches by prefix: a family ("exception.") or one action ("exception.resolve").
-ACTION_FAMILIES = ("exception.", "mapping.", "group.", "queue_setting.", "saved_view.", "system.", "token.")
+ACTION_FAMILIES = (
+    "exception.",
+    "mapping.",
+    "group.",
+    "queue_setting.",
+    "saved_view.",
+    "system.",
+    "token.",
+    "firm.",
+    "member.",
+    "invitation.",
+    "partner_staff.",
+)
 # The date inputs send days as YYYY-MM-DD; other spellings are not guessed at.
 DAY = ["%Y-%m-%d"]
 

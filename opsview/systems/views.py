@@ -54,7 +54,8 @@ def systems(request):
 
 def _system_of(request, pk):
     workspace = require_admin(request)
-    return get_object_or_404(System.objects.visible_to(request.user, workspace).connected(), pk=pk)
+    listing = System.objects.visible_to(request.user, workspace).connected().select_related("workspace")
+    return get_object_or_404(listing, pk=pk)
 
 
 def _page(request, system, form=None, token_form=None, **extra):
@@ -64,7 +65,7 @@ def _page(request, system, form=None, token_form=None, **extra):
         "state": connection_state(system),
         "pulled": schedules.describe(system),
         "token_form": token_form or SystemTokenForm(initial={"name": f"{system.name} integration job"}),
-        "tokens": ApiToken.objects.visible_to(request.user, system.workspace).filter(system=system),
+        "tokens": ApiToken.objects.visible_to(request.user, request.workspace).filter(system=system),
         "received": services.first_data_received(system),
         **extra,
     }

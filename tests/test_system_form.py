@@ -192,7 +192,8 @@ def test_a_new_system_needs_its_secret_and_says_so_on_the_field(admin, northwind
         ({"setting_url": "ftp://erp.example.com"}, "setting_url", "Enter a full address"),
         ({"setting_url": "http://erp.example.com:99999"}, "setting_url", "The port after the"),
         ({"setting_database": ""}, "setting_database", "This field is required."),
-        ({"poll_minutes": "0"}, "poll_minutes", "Ensure this value is greater than or equal to 1."),
+        ({"poll_minutes": "0"}, "poll_minutes", "A whole number of minutes from 1 to 10080 (a week), e.g. 15."),
+        ({"poll_minutes": "1.5"}, "poll_minutes", "A whole number of minutes from 1 to 10080"),
     ],
 )
 def test_each_kind_is_validated_with_the_error_on_its_field_and_nothing_saved(
@@ -451,3 +452,22 @@ def test_the_example_request_works_pasted_into_a_shell(client, ada, northwind, l
     assert '"created":1' in result.stdout.replace(" ", "")
     assert ExceptionItem.objects.for_workspace(northwind.workspace).filter(external_id="TE-1001").exists()
     assert ApiToken.objects.get(name="pasted").first_batch_at == first_data_received(northwind.erp) is not None
+
+
+def test_the_json_fallback_saves_a_vendor_without_declarations_with_its_schedule(admin, northwind):
+    form = {"vendor": "xero", "name": "Xero", "slug": "xero", "kind": "billing", "is_active": "on"}
+    settings = '{"tenant_id": "b2c885a9"}'
+    refused = admin.post("/settings/systems/", form | {"connector_settings": '{"poll_minutes": 5}'})
+    assert error_of(refused.content.decode(), "connector_settings") == (
+        "Set the schedule with 'Pull every (minutes)', not here."
+    )
+
+    admin.post(
+        "/settings/systems/",
+        form | {"connector_settings": settings, "credentials": "access_token=xero-PLANTED", "poll_minutes": "30"},
+    )
+    system = System.objects.get(workspace=northwind.workspace, slug="xero")
+    assert system.connector_settings == {"tenant_id": "b2c885a9", "poll_minutes": 30}
+    assert system.credentials == {"access_token": "xero-PLANTED"}
+    page = admin.get(f"/settings/systems/{system.pk}/").content.decode()
+    assert "xero-PLANTED" not in page and "access_token ••••NTED" in page

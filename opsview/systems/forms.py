@@ -30,6 +30,7 @@ VENDOR_KINDS = {
     "xero": SystemKind.BILLING,
     "webhook": SystemKind.OTHER,
 }
+POLL_MINUTES_PROBLEM = f"A whole number of minutes from 1 to {schedules.MAX_POLL_MINUTES} (a week), e.g. 15."
 NO_VENDOR_LABEL = "None: its integration jobs report through the API only"
 
 
@@ -110,6 +111,7 @@ class SystemForm(forms.ModelForm):
         required=False,
         min_value=1,
         max_value=schedules.MAX_POLL_MINUTES,
+        error_messages=dict.fromkeys(("invalid", "min_value", "max_value"), POLL_MINUTES_PROBLEM),
         label="Pull every (minutes)",
         help_text="opsview reads the system itself on this schedule (e.g. 15). Leave it empty to pull only when "
         "you press Pull now.",

@@ -471,3 +471,14 @@ def test_the_json_fallback_saves_a_vendor_without_declarations_with_its_schedule
     assert system.credentials == {"access_token": "xero-PLANTED"}
     page = admin.get(f"/settings/systems/{system.pk}/").content.decode()
     assert "xero-PLANTED" not in page and "access_token ••••NTED" in page
+
+
+def test_without_script_the_vendor_is_chosen_by_a_post_that_saves_nothing_and_shows_no_secret(admin, northwind):
+    data = {"vendor": "harvest", "name": "Harvest US", "slug": "harvest-us", "choose_vendor": "1"}
+    response = admin.post("/settings/systems/", data | {"setting_password": "typed-PLANTED"})
+
+    page = response.content.decode()
+    assert response.status_code == 200 and 'name="setting_access_token"' in page
+    assert 'value="Harvest US"' in page and 'value="harvest-us"' in page
+    assert "typed-PLANTED" not in page
+    assert not System.objects.filter(slug="harvest-us").exists() and not AuditEntry.objects.exists()

@@ -482,3 +482,15 @@ def test_without_script_the_vendor_is_chosen_by_a_post_that_saves_nothing_and_sh
     assert 'value="Harvest US"' in page and 'value="harvest-us"' in page
     assert "typed-PLANTED" not in page
     assert not System.objects.filter(slug="harvest-us").exists() and not AuditEntry.objects.exists()
+
+
+def test_the_example_works_for_a_system_with_no_counterpart_in_its_workspace(admin, northwind):
+    System.objects.filter(pk=northwind.erp.pk).update(is_active=False)
+    _, raw, curl = create_token(admin, northwind.harvest, "the only system's job")
+    words = shlex.split(curl.replace("\\\n", " "))
+    assert '"source_system": "harvest", "target_system": "harvest"' in curl
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    response = api.post("/api/v1/sync-events/", words[words.index("-d") + 1], content_type="application/json")
+    assert response.status_code == 200 and response.json()["created"] == 1

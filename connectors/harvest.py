@@ -31,6 +31,7 @@ from connectors.records import (
     parse_datetime,
     utc,
 )
+from connectors.settings import Setting
 
 BASE_URL = "https://api.harvestapp.com/v2"
 INVOICE_STATUS = {"draft": "draft", "open": "issued", "paid": "paid", "closed": "void"}
@@ -84,6 +85,33 @@ class HarvestConnector(Connector):
     """
 
     system = "harvest"
+    SETTINGS = (
+        Setting(
+            "access_token",
+            "Personal access token",
+            'Create one in Harvest at id.getharvest.com/developers ("Create new personal access token"), '
+            "signed in as a user who sees every project and timesheet, e.g. an Administrator. Harvest shows the "
+            'token once, as "Your Token".',
+            secret=True,
+        ),
+        Setting(
+            "account_id",
+            "Account ID",
+            'On the same developers page, under the token: "Account ID", the number of the Harvest account '
+            "to read (a person can belong to several).",
+            kind="integer",
+            placeholder="424242",
+        ),
+        Setting(
+            "base_url",
+            "API address",
+            f"Harvest's API v2. Leave it empty for {BASE_URL}; change it only for a proxy in between.",
+            required=False,
+            kind="url",
+            default=BASE_URL,
+            placeholder=BASE_URL,
+        ),
+    )
 
     @classmethod
     def payload_schema(cls, record_type):

@@ -48,6 +48,7 @@ from connectors.tryton_send import (
     timesheet_refusal,
     timesheet_values,
 )
+from connectors.tryton_settings import TRYTON_SETTINGS
 
 INVOICE_STATUS = {"draft": "draft", "validated": "issued", "posted": "posted", "paid": "paid", "cancelled": "void"}
 TIMESHEET_FIELDS = [
@@ -100,6 +101,7 @@ class TrytonConnector(Connector):
 
     system = "tryton"
     send_types = frozenset({"invoice", "time_entry"})
+    SETTINGS = TRYTON_SETTINGS
 
     def __init__(
         self,

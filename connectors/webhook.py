@@ -23,6 +23,7 @@ from connectors.base import Connector
 from connectors.errors import ConnectorError
 from connectors.http import HttpClient, RetryPolicy, answer_excerpt
 from connectors.records import SendResult
+from connectors.settings import Setting
 
 TIMESTAMP_HEADER = "Opsview-Timestamp"
 SIGNATURE_HEADER = "Opsview-Signature"
@@ -63,6 +64,23 @@ class WebhookConnector(Connector):
     """
 
     system = "webhook"
+    SETTINGS = (
+        Setting(
+            "url",
+            "Receiver address",
+            "Where your middleware takes replayed records: opsview POSTs each record there as JSON, e.g. "
+            "https://hooks.example.com/opsview.",
+            kind="url",
+            placeholder="https://hooks.example.com/opsview",
+        ),
+        Setting(
+            "secret",
+            "Signing secret",
+            "A long random string your receiver also knows: every request carries Opsview-Signature, sha256= "
+            "and the HMAC-SHA256 of the Opsview-Timestamp header, a dot and the body, keyed with this secret.",
+            secret=True,
+        ),
+    )
 
     def __init__(
         self,

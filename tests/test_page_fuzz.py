@@ -116,6 +116,9 @@ def forms_of(nw, item):
         "kind": "billing",
         "vendor": "webhook",
         "is_active": "on",
+        "setting_url": "https://hooks.example.com/opsview",
+        "setting_secret": "whsec-fuzz",
+        "poll_minutes": "15",
         "connector_settings": "{}",
         "credentials": "",
     }
@@ -150,6 +153,7 @@ def forms_of(nw, item):
         "systems": system,
         "system-edit": {**system, "slug": "tryton", "kind": "erp"},
         "tokens": {"system": nw.harvest.pk, "name": "nightly job"},
+        "system-token": {"token-name": "nightly job"},
         "branding": {"name": "Northwind", "accent_color": "#1f6feb", "remove_logo": ""},
         "switch-workspace": {"workspace": nw.workspace.pk, "next": "/"},
     }
@@ -170,6 +174,7 @@ FORM_NAMES = (
     "replay-request",
     "switch-workspace",
     "system-edit",
+    "system-token",
     "systems",
     "tokens",
 )
@@ -242,6 +247,8 @@ def objects(northwind, ada):
         "project-billing": northwind.managed_project.pk,
         "system-edit": northwind.erp.pk,
         "system-test": northwind.erp.pk,
+        "system-token": northwind.erp.pk,
+        "system-first-data": northwind.erp.pk,
         "system-pull": northwind.erp.pk,
         "revoke-token": northwind.token.pk,
         "queue-delete-view": 10**6,

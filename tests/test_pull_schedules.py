@@ -15,7 +15,17 @@ from opsview.systems.schedules import TASK, schedule_name
 from opsview.systems.services import save_system
 from tests.pull_support import HarvestApi, connect_harvest
 
-FORM = {"name": "Tryton", "slug": "tryton", "kind": "erp", "vendor": "tryton", "is_active": "on"}
+FORM = {
+    "name": "Tryton",
+    "slug": "tryton",
+    "kind": "erp",
+    "vendor": "tryton",
+    "is_active": "on",
+    "setting_url": "http://127.0.0.1:9",
+    "setting_database": "northwind",
+    "setting_username": "admin",
+    "setting_password": "secret",
+}
 
 
 def configure(actor, system, **changes):
@@ -54,14 +64,12 @@ def test_no_schedule_for_a_system_without_a_connector_to_pull_from(ada, northwin
 
 def test_the_systems_form_refuses_a_poll_interval_that_is_not_whole_minutes(client, ada, northwind):
     client.force_login(ada)
-    for wrong in ('"15"', "0", "1.5", "true", "100000"):
-        response = client.post(
-            f"/settings/systems/{northwind.erp.pk}/", FORM | {"connector_settings": f'{{"poll_minutes": {wrong}}}'}
-        )
-        assert "poll_minutes must be a whole number of minutes from 1 to 10080" in response.content.decode(), wrong
+    for wrong in ("fifteen", "0", "1.5", "true", "100000"):
+        response = client.post(f"/settings/systems/{northwind.erp.pk}/", FORM | {"poll_minutes": wrong})
+        assert "A whole number of minutes from 1 to 10080 (a week)" in response.content.decode(), wrong
     assert schedules() == []
 
-    client.post(f"/settings/systems/{northwind.erp.pk}/", FORM | {"connector_settings": '{"poll_minutes": 30}'})
+    client.post(f"/settings/systems/{northwind.erp.pk}/", FORM | {"poll_minutes": "30"})
     assert schedules() == [(schedule_name(northwind.erp.pk), repr(northwind.erp.pk), Schedule.MINUTES, 30)]
     page = client.get("/settings/systems/").content.decode()
     assert "every 30 min" in page and f'action="/settings/systems/{northwind.erp.pk}/pull/"' in page

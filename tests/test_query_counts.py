@@ -82,6 +82,8 @@ VIEWS = {
     "sync-events": View("operator"),
     "system-edit": View("admin", lambda s: {"pk": s.firm.erp.pk}),
     "system-test": View("admin", lambda s: {"pk": s.firm.erp.pk}),
+    "system-token": View("admin", lambda s: {"pk": s.firm.erp.pk}),
+    "system-first-data": View("admin", lambda s: {"pk": s.firm.erp.pk}),
     "system-pull": View("admin", lambda s: {"pk": s.firm.erp.pk}),
     "workspace-logo": View("admin", lambda s: {"pk": s.firm.workspace.pk}, status=404),  # the seed has no logo
     "revoke-token": View("admin", lambda s: {"pk": s.firm.token.pk}),

@@ -74,7 +74,7 @@ def test_credentials_are_stored_encrypted_and_shown_masked(client, ada, northwin
     page = client.get("/settings/systems/").content.decode()
     assert secret not in page and "••••9aa1" in page
     entry = AuditEntry.objects.get(action="system.change")
-    assert entry.after["credentials_changed"] == ["account", "api_token"]
+    assert entry.after["encrypted_settings"] == "account changed, api_token changed"
     assert secret not in str(entry.after)
 
 

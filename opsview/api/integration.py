@@ -25,6 +25,12 @@ class IntegrationView(APIView):
     def token(self):
         return self.request.auth
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        # A write the API accepted is data received from the token's system (systems.services.first_data_received).
+        if request.method in ("POST", "PUT", "PATCH") and 200 <= response.status_code < 300 and self.token:
+            self.token.record_first_batch()
+        return super().finalize_response(request, response, *args, **kwargs)
+
 
 # What every integration endpoint may answer besides success, all in the API's error shape.
 READ_ERRORS = {

@@ -120,6 +120,8 @@ class ApiToken(WorkspaceOwned):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Set once, by the first write the token makes that the API accepts (see IntegrationView): "data arrived".
+    first_batch_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     objects = ApiTokenQuerySet.as_manager()
@@ -136,6 +138,14 @@ class ApiToken(WorkspaceOwned):
     @property
     def is_revoked(self):
         return self.revoked_at is not None
+
+    def record_first_batch(self):
+        """Remember that the API accepted data sent with this token, the first time only (one UPDATE, once)."""
+        if self.first_batch_at is not None:
+            return
+        now = timezone.now()
+        ApiToken.objects.filter(pk=self.pk, first_batch_at__isnull=True).update(first_batch_at=now)
+        self.first_batch_at = now
 
     @classmethod
     def issue(cls, system, name, created_by=None):

@@ -51,10 +51,8 @@ def connected(system, xero, expires_in):
     """``system`` as the OAuth flow leaves it, its access token expiring in ``expires_in``; the granted tokens."""
     granted = xero.grant()
     expires_at = timezone.now() + expires_in
-    system.credentials = {
-        **system.credentials,
-        **xero_oauth.Tokens(**_pair(granted), expires_at=expires_at).as_credentials(),
-    }
+    tokens = xero_oauth.Tokens(granted["access_token"], granted["refresh_token"], expires_at)
+    system.credentials = {**system.credentials, **tokens.as_credentials()}
     system.connector_settings = {**system.connector_settings, "tenant_id": TENANT, "tenant_name": "Northwind Ltd"}
     system.save()
     return granted

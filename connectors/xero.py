@@ -1,8 +1,11 @@
 """Xero: accounting invoices (Accounting API) and projects with their time entries (Projects API).
 
 Every call carries ``Authorization: Bearer <access token>`` and ``Xero-Tenant-Id``.
-Xero access tokens live 30 minutes: pass a callable as ``access_token`` to have a
-fresh one read for each call (refreshing it is the credential store's job).
+Xero access tokens live 30 minutes. Connected with OAuth 2.0 (``connectors.xero_oauth``),
+the connector is given the client id and secret, the refresh token, the access token and
+its expiry, and keeps the token fresh itself: it refreshes before expiry and hands the rotated
+tokens to ``on_tokens``, the app's custodian that stores them. A fixed ``access_token``
+(a string, or a callable read for each call) still works without any of that.
 
 What Xero lets us fetch incrementally differs by API:
 
@@ -48,6 +51,8 @@ from connectors.records import (
     parse_datetime,
     utc,
 )
+from connectors.settings import Setting
+from connectors.xero_oauth import REFRESH_MARGIN, TOKEN_URL, TokenKeeper, Tokens, parse_expiry
 from connectors.xero_schemas import INVOICE_SCHEMA, PAYLOAD_SCHEMAS
 
 ACCOUNTING_URL = "https://api.xero.com/api.xro/2.0"
@@ -96,6 +101,22 @@ class XeroConnector(Connector):
 
     system = "xero"
     send_types = frozenset({"invoice"})
+    # What a person fills in; the tokens come from "Connect to Xero" (the OAuth flow) and are stored
+    # by the app as credentials, never typed.
+    SETTINGS = (
+        Setting(
+            "client_id",
+            "Client id",
+            "From your app at developer.xero.com (Configuration). Then press Connect to Xero.",
+        ),
+        Setting("client_secret", "Client secret", "Generated for your app at developer.xero.com.", secret=True),
+        Setting(
+            "tenant_id",
+            "Tenant id",
+            "The Xero organisation, filled in by Connect to Xero.",
+            required=False,
+        ),
+    )
 
     @classmethod
     def payload_schema(cls, record_type):
@@ -104,9 +125,16 @@ class XeroConnector(Connector):
 
     def __init__(
         self,
-        access_token: str | Callable[[], str],
-        tenant_id: str,
+        access_token: str | Callable[[], str] | None = None,
+        tenant_id: str | None = None,
         *,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        refresh_token: str | None = None,
+        expires_at: str | datetime | None = None,
+        on_tokens: Callable | None = None,
+        token_url: str = TOKEN_URL,
+        refresh_margin: timedelta = REFRESH_MARGIN,
         accounting_url: str = ACCOUNTING_URL,
         projects_url: str = PROJECTS_URL,
         page_size: int = 100,
@@ -116,6 +144,30 @@ class XeroConnector(Connector):
         retry: RetryPolicy | None = None,
         http_options: dict | None = None,
     ):
+        if not tenant_id:
+            raise ValueError("no Xero organisation (tenant_id) yet: press Connect to Xero on the system page")
+        self.keeper = None
+        if refresh_token:
+            if not client_id or not client_secret:
+                raise ValueError("a Xero refresh token needs the app's client_id and client_secret")
+            held = Tokens(
+                access_token if isinstance(access_token, str) else "",
+                refresh_token,
+                parse_expiry({"expires_at": expires_at}),
+            )
+            self.keeper = TokenKeeper(
+                held,
+                client_id,
+                client_secret,
+                on_tokens=on_tokens,
+                token_url=token_url,
+                margin=refresh_margin,
+                clock=clock,
+                http_options=http_options,
+            )
+            access_token = self.keeper
+        elif not access_token:
+            raise ValueError("Xero is not connected: press Connect to Xero on the system page")
         auth = _BearerAuth(access_token, tenant_id)
         headers = {"Accept": "application/json"}
         self.http = HttpClient(system=self.system, auth=auth, headers=headers, retry=retry, **(http_options or {}))

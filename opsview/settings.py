@@ -289,6 +289,10 @@ REPLAY_LEASE_SECONDS = envint("REPLAY_LEASE_SECONDS", 900)
 OPSVIEW_BASE_URL = envstr("OPSVIEW_BASE_URL", "http://localhost:8000")
 # Days an invitation link works (opsview.firms.invitations); resending starts them again.
 OPSVIEW_INVITATION_DAYS = envint("OPSVIEW_INVITATION_DAYS", 7)
+# Xero's OAuth 2.0 endpoints (connectors.xero_oauth); changed only to point at a test double.
+XERO_AUTHORIZE_URL = envstr("XERO_AUTHORIZE_URL", "https://login.xero.com/identity/connect/authorize")
+XERO_TOKEN_URL = envstr("XERO_TOKEN_URL", "https://identity.xero.com/connect/token")
+XERO_CONNECTIONS_URL = envstr("XERO_CONNECTIONS_URL", "https://api.xero.com/connections")
 NOTIFY_MAX_ATTEMPTS = envint("NOTIFY_MAX_ATTEMPTS", 4)
 NOTIFY_BACKOFF_SECONDS = [int(s) for s in envstr("NOTIFY_BACKOFF_SECONDS", "60,300,1800").split(",") if s.strip()]
 NOTIFY_TIMEOUT_SECONDS = envint("NOTIFY_TIMEOUT_SECONDS", 10)

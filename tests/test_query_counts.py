@@ -85,6 +85,9 @@ VIEWS = {
     "system-token": View("admin", lambda s: {"pk": s.firm.erp.pk}),
     "system-first-data": View("admin", lambda s: {"pk": s.firm.erp.pk}),
     "system-pull": View("admin", lambda s: {"pk": s.firm.erp.pk}),
+    "xero-connect": View("admin", lambda s: {"pk": s.firm.erp.pk}),
+    "xero-tenant": View("admin", lambda s: {"pk": s.firm.erp.pk}),
+    "xero-callback": View("admin", status=400),  # no state: refused
     "workspace-logo": View("admin", lambda s: {"pk": s.firm.workspace.pk}, status=404),  # the seed has no logo
     "revoke-token": View("admin", lambda s: {"pk": s.firm.token.pk}),
     "alert-channel-edit": View("admin", lambda s: {"pk": alert_channel(s).pk}),

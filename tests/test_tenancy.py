@@ -34,6 +34,8 @@ NORTHWIND_OBJECTS = {
     "system-test": lambda nw: {"pk": nw.erp.pk},
     "system-token": lambda nw: {"pk": nw.erp.pk},
     "system-first-data": lambda nw: {"pk": nw.erp.pk},
+    "xero-connect": lambda nw: {"pk": nw.erp.pk},
+    "xero-tenant": lambda nw: {"pk": nw.erp.pk},
     "api-sync-run": lambda nw: {"pk": SyncRun.objects.for_workspace(nw.workspace).get().pk},
     "api-sync-run-finish": lambda nw: {"pk": SyncRun.objects.for_workspace(nw.workspace).get().pk},
     "queue-item": lambda nw: {"pk": northwind_exception(nw).pk},

@@ -30,6 +30,8 @@ DEFAULT_RULES = (
         [ADMIN, OPERATOR, EXECUTIVE],
     ),
     (RuleKind.SYSTEM_SILENT, "No sync run for 24 hours", {"silent_hours": 24}, [ADMIN, OPERATOR, EXECUTIVE]),
+    # Only an admin can mend a connection (e.g. connect Xero again).
+    (RuleKind.CONNECTION_FAILING, "A system's connection fails", {}, [ADMIN]),
     (
         RuleKind.UNAPPROVED_BEFORE_CUTOFF,
         "Unapproved time, 3 days before the billing cut-off",

@@ -15,6 +15,7 @@ NEEDS = {
     RuleKind.SYNC_SUCCESS_LOW: ("success_percent", "window_hours"),
     RuleKind.SYSTEM_SILENT: ("silent_hours",),
     RuleKind.UNAPPROVED_BEFORE_CUTOFF: ("days_before",),
+    RuleKind.CONNECTION_FAILING: (),
 }
 THRESHOLDS = ("items", "money", "success_percent", "window_hours", "silent_hours", "days_before")
 

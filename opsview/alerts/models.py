@@ -22,6 +22,7 @@ class RuleKind(models.TextChoices):
     SYNC_SUCCESS_LOW = "sync_success_low", "A system's sync success rate falls under a threshold"
     SYSTEM_SILENT = "system_silent", "A system is silent (no sync run)"
     UNAPPROVED_BEFORE_CUTOFF = "unapproved_before_cutoff", "Unapproved time before the billing cut-off"
+    CONNECTION_FAILING = "connection_failing", "A system's connection fails"
 
 
 # Rules about exception groups: the only ones an exception kind narrows.

@@ -25,7 +25,7 @@ from opsview.kpis.scope import Scope
 from opsview.kpis.sync import success_rate, sync_events_behind
 from opsview.queues.models import ExceptionGroup, ExceptionItem
 from opsview.queues.money import money_at_stake, stake_money
-from opsview.systems.models import System
+from opsview.systems.models import ConnectionStatus, System
 from opsview.telemetry.models import Outcome, SyncRun
 
 # Under this many succeeded-or-failed events in the window a rate says little: two failures of two
@@ -325,6 +325,29 @@ def silent_systems(rule, now):
     return found
 
 
+def failing_connections(rule, now):
+    """Active systems whose connection is failing: the last connection test, pull, replay or token refresh
+    could not reach them or was refused (``System.connection_status``), with the system's own words."""
+    systems = {s.pk: s for s in _systems(rule).connected().filter(connection_status=ConnectionStatus.FAILING)}
+    hushed = quiet(rule, [f"system:{system_id}" for system_id in systems], now)
+    found = []
+    for system_id, system in sorted(systems.items()):
+        if f"system:{system_id}" in hushed:
+            continue
+        lines = [system.connection_detail or "It could not be reached."]
+        if system.connection_checked_at:
+            lines.append(f"Since {local_now(rule.workspace, system.connection_checked_at):%Y-%m-%d %H:%M}")
+        found.append(
+            Finding(
+                f"system:{system_id}",
+                f"{system.name}: connection failing",
+                lines,
+                reverse("system-edit", args=[system_id]),
+            )
+        )
+    return found
+
+
 def next_cutoff(workspace, today):
     """The billing cut-off on or after ``today``: this month's, or next month's once it has passed."""
     cutoff = workspace.billing_cutoff(today.year, today.month)
@@ -396,6 +419,7 @@ EVALUATORS = {
     RuleKind.SYNC_SUCCESS_LOW: low_sync_success,
     RuleKind.SYSTEM_SILENT: silent_systems,
     RuleKind.UNAPPROVED_BEFORE_CUTOFF: unapproved_before_cutoff,
+    RuleKind.CONNECTION_FAILING: failing_connections,
 }
 
 

@@ -5,14 +5,18 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from django.conf import settings as django_settings
+
 from connectors import registry
 from connectors.errors import ConnectorError
 from opsview.systems.credentials import CredentialsUnreadable
 from opsview.systems.models import ConnectionStatus
 from opsview.systems.schedules import POLL_MINUTES
+from opsview.systems.xero import token_custodian
 
-# Connector settings that opsview reads itself; the rest are the connector's keywords.
-APP_SETTINGS = frozenset({POLL_MINUTES})
+# Connector settings that opsview reads itself; the rest are the connector's keywords. A Xero
+# organisation's name is kept beside its tenant id to show which one is connected.
+APP_SETTINGS = frozenset({POLL_MINUTES, "tenant_name"})
 _MISSING_ARGUMENTS = re.compile(r"missing \d+ required (?:keyword-only |positional )?arguments?: (.*)$")
 _QUOTED = re.compile(r"'([^']+)'")
 NO_SETTINGS = "no connector settings"
@@ -33,6 +37,10 @@ def build_connector(system):
         raise ConnectorError("configuration_error", str(problem)) from None
     if "currency" in inspect.signature(connector_class).parameters:
         options.setdefault("currency", system.workspace.currency)  # e.g. Harvest's time carries none
+    if options.get("refresh_token") and "on_tokens" in inspect.signature(connector_class).parameters:
+        # An OAuth connection (Xero): every pull, replay and check refreshes through the stored tokens.
+        options["on_tokens"] = token_custodian(system.pk)
+        options.setdefault("token_url", django_settings.XERO_TOKEN_URL)
     try:
         return registry.build(system.vendor, **options)
     except (TypeError, ValueError) as problem:

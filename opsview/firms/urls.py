@@ -1,5 +1,9 @@
 """Firms, their people and their onboarding: what a partner (or a firm's own admin) sets up from the browser."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from opsview.firms import onboarding_views
+
+urlpatterns = [
+    path("onboarding/", onboarding_views.onboarding_page, name="onboarding"),
+]

@@ -133,7 +133,7 @@ def test_the_bulk_form_equals_the_single_form_in_a_constant_number_of_queries(fr
 def test_the_admin_sees_whats_left_on_the_home_page_and_the_checklist_page(client, fresh, pat):
     page = signed_in(client, pat).get("/")
     assert "Set up Fabrikam: 0/7 done" in page.text
-    assert '<a class="title" href="/systems/">Connect your systems</a>' in page.text
+    assert '<a class="title" href="/settings/systems/">Connect your systems</a>' in page.text
     checklist = client.get("/onboarding/")
     assert checklist.status_code == 200
     assert checklist.text.count('class="step todo"') == 7

@@ -155,7 +155,7 @@ def totals_of(rows):
     succeeded = sum(row.sync["succeeded"] for row in rows if row.sync)
     failed = sum(row.sync["failed"] for row in rows if row.sync)
     return Totals(
-        money=[{"currency": cur, "amount": amount} for cur, amount in sorted(money.items(), key=lambda i: -i[1])],
+        money=[{"currency": cur, "amount": amount} for cur, amount in sorted(money.items())],
         past_sla=sum(row.past_sla for row in rows),
         succeeded=succeeded,
         failed=failed,

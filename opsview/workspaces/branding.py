@@ -1,0 +1,29 @@
+"""Whose brand a page shows: a partner's on its sign-in page and beside the firms it runs (white-label)."""
+
+from opsview.workspaces.models import Partner
+
+
+def clean_host(host):
+    """``host`` as partners store it: lower case, without a port or a trailing dot."""
+    host = (host or "").strip().lower()
+    if host.startswith("["):  # an IPv6 literal keeps its colons
+        return host.split("]")[0] + "]"
+    return host.split(":")[0].rstrip(".")
+
+
+def partner_for_host(host):
+    """The partner whose sign-in page this is: the one whose ``host`` is ``host``, else the only partner when
+    exactly one exists, else None (opsview's own brand)."""
+    host = clean_host(host)
+    if host:
+        match = Partner.objects.filter(host__iexact=host).first()
+        if match is not None:
+            return match
+    only = list(Partner.objects.all()[:2])
+    return only[0] if len(only) == 1 else None
+
+
+def sender_name(workspace):
+    """Who an alert about ``workspace`` comes from: "<Partner> for <Firm>" for a partner's firm, else the firm."""
+    partner = workspace.partner
+    return f"{partner.name} for {workspace.name}" if partner is not None else workspace.name

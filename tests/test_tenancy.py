@@ -58,6 +58,9 @@ NOT_OBJECT_PARAMETERS = {
     "chart-csv": {"key": "aging"},
     # A password-reset link names an account by its signed token, not a workspace's object.
     "password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
+    # A partner's logo and colour are its public brand: its sign-in page shows them before anyone signs in.
+    "partner-logo": {"pk": 1},
+    "partner-theme": {"pk": 1},
 }
 
 # Signing out would end the sweep's session; it is swept like the rest but signed in again after.

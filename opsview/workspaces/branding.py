@@ -1,5 +1,7 @@
 """Whose brand a page shows: a partner's on its sign-in page and beside the firms it runs (white-label)."""
 
+from django.db.models import Case, Value, When
+
 from opsview.workspaces.models import Partner
 
 
@@ -15,12 +17,12 @@ def partner_for_host(host):
     """The partner whose sign-in page this is: the one whose ``host`` is ``host``, else the only partner when
     exactly one exists, else None (opsview's own brand)."""
     host = clean_host(host)
-    if host:
-        match = Partner.objects.filter(host__iexact=host).first()
-        if match is not None:
-            return match
-    only = list(Partner.objects.all()[:2])
-    return only[0] if len(only) == 1 else None
+    # One query: the partner of the host first, then any two; two without a match mean no single partner.
+    matches = Case(When(host__iexact=host, then=Value(1)), default=Value(0)) if host else Value(0)
+    found = list(Partner.objects.annotate(matches=matches).order_by("-matches", "pk")[:2])
+    if found and (found[0].matches or len(found) == 1):
+        return found[0]
+    return None
 
 
 def sender_name(workspace):

@@ -4,7 +4,7 @@ Run with ``make bench-dashboards`` (or ``.venv/bin/python bench/dashboards.py --
 
 1. (re)creates a PostgreSQL database (``opsview_kpis_bench`` on 127.0.0.1:5432, user postgres) and
    migrates it, unless ``--reuse`` finds one already loaded;
-2. loads data: ``manage.py seed_demo --time-entries N --sync-events M`` where that command exists,
+2. loads data: ``manage.py seed_demo --workspaces 50 --time-entries N --sync-events M`` where that command exists,
    else the plain synthetic set of ``bench/synthetic.py`` (about 125,000 entries per workspace, as
    seed_demo makes them); then rolls up 65 days (the default 30-day period and the one before) and runs VACUUM ANALYZE;
 3. signs in an executive of the largest workspace and a project manager of it (the person managing
@@ -15,11 +15,12 @@ Run with ``make bench-dashboards`` (or ``.venv/bin/python bench/dashboards.py --
 
 It prints one line per target with both medians and their ratio. The target, for the dashboards
 (the executive dashboard, as an executive and as a manager, and the manager view): every page under
-500 ms median server time and no page more than three times its bare queries. The portfolio, a
+500 ms median server time and no page more than three times its bare queries. The portfolio of all the
+firms (50 by default), seen by a partner admin who runs every one, is held to 500 ms too. The portfolio, a
 drill-down list and the KPI endpoints are timed and printed the same way, and so is the KPI index,
 which computes nothing: the fixed cost of a signed-in API request. Its last line is
 ``worst_page_ms=N worst_ratio=R`` over the dashboards, then the same for the other pages, the KPI
-endpoints and that floor.
+endpoints and that floor, and ``portfolio_50_ms=N`` (the portfolio's median at that many firms).
 """
 
 import argparse
@@ -38,7 +39,16 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--time-entries", type=int, default=1_000_000, help="time entries in all (default 1000000)")
     parser.add_argument("--sync-events", type=int, default=5_000_000, help="sync events in all (default 5000000)")
-    parser.add_argument("--workspaces", type=int, help="firms for the synthetic set (default: 125,000 entries each)")
+    parser.add_argument(
+        "--workspaces", type=int, default=50, help="firms (default 50): the portfolio is timed across all of them"
+    )
+    parser.add_argument("--people", type=int, help="people in all firms together (seed_demo; default from entries)")
+    parser.add_argument(
+        "--no-exceptions",
+        dest="exceptions",
+        action="store_false",
+        help="skip opening the queue's exceptions from the events (manage.py backfill_queues, as make run does)",
+    )
     parser.add_argument("--runs", type=int, default=7, help="timed requests per target (default 7)")
     parser.add_argument("--db", default=os.environ.get("BENCH_DB", "opsview_kpis_bench"), help="database name")
     parser.add_argument("--reuse", action="store_true", help="keep and reuse a database that is already loaded")
@@ -53,11 +63,16 @@ def load(args):
 
     if args.reuse and TimeEntry.objects.exists():
         log(f"Reusing {args.db}: {TimeEntry.objects.count()} time entries already loaded.")
+        open_exceptions(args)
         return
     started = time.perf_counter()
     if "seed_demo" in get_commands() and not args.synthetic:
-        log(f"Loading with seed_demo: {args.time_entries} time entries, {args.sync_events} sync events")
-        call_command("seed_demo", time_entries=args.time_entries, sync_events=args.sync_events, verbosity=0)
+        log(
+            f"Loading with seed_demo: {args.workspaces} firms, {args.time_entries} time entries, "
+            f"{args.sync_events} sync events" + (f", {args.people} people" if args.people else "")
+        )
+        sizes = {"workspaces": args.workspaces} | ({"people": args.people} if args.people else {})
+        call_command("seed_demo", time_entries=args.time_entries, sync_events=args.sync_events, verbosity=0, **sizes)
     else:
         from bench.synthetic import build
 
@@ -74,9 +89,29 @@ def load(args):
         cursor.execute("ANALYZE")  # fresh statistics, as autovacuum keeps them in production
     started = time.perf_counter()
     call_command("rollup_kpis", days=65, verbosity=0)
-    log(f"Rolled up in {time.perf_counter() - started:.0f} s; VACUUM ANALYZE")
+    log(f"Rolled up in {time.perf_counter() - started:.0f} s")
+    open_exceptions(args)
+    log("VACUUM ANALYZE")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
+
+
+def open_exceptions(args):
+    """The queue's exceptions from the loaded events, once: the portfolio's money at stake and past SLA read them."""
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    from opsview.queues.models import ExceptionItem
+
+    if not args.exceptions or ExceptionItem.objects.exists():
+        return
+    started = time.perf_counter()
+    call_command("backfill_queues", stdout=StringIO())
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    log(f"{ExceptionItem.objects.count()} exceptions opened in {time.perf_counter() - started:.0f} s (backfill_queues)")
 
 
 def cast():
@@ -113,14 +148,30 @@ def cast():
     return workspace, executive, manager
 
 
-def targets(executive, manager):
+def partner_admin():
+    """A partner admin of a partner that runs every firm: the portfolio's user. Returns it and the firm count."""
+    from django.contrib.auth import get_user_model
+
+    from opsview.workspaces.models import Partner, PartnerMembership, PartnerRole, Workspace
+    from opsview.workspaces.partners import sync_partner_access
+
+    partner, _ = Partner.objects.get_or_create(slug="bench-partner", defaults={"name": "Bench Partners"})
+    Workspace.objects.update(partner=partner)
+    user, _ = get_user_model().objects.get_or_create(username="bench-partner")
+    PartnerMembership.objects.update_or_create(user=user, partner=partner, defaults={"role": PartnerRole.ADMIN})
+    sync_partner_access(partner)
+    return user, Workspace.objects.count()
+
+
+def targets(executive, manager, partner=None, firms=0):
     """``(kind, name, user, url)``: the dashboards the targets apply to, other pages, each KPI endpoint, the floor."""
     from opsview.kpis.catalog import CATALOG
 
     yield "page", "executive dashboard", executive, "/dashboards/executive/"
     yield "page", "manager view", manager, "/dashboards/projects/"
     yield "page", "manager's executive dashboard", manager, "/dashboards/executive/"
-    yield "other", "portfolio", executive, "/dashboards/portfolio/"
+    if partner is not None:
+        yield "portfolio", f"({firms} firms, partner admin)", partner, "/dashboards/portfolio/"
     yield "other", "unapproved list (a drill-down)", executive, "/records/time-entries/?status=unapproved&age=8-14"
     for kpi in CATALOG:
         yield "api", kpi.slug, executive, f"/api/v1/kpis/{kpi.slug}/"
@@ -181,9 +232,10 @@ def main():
     setup_django(args.db)
     load(args)
     _, executive, manager = cast()
+    partner, firms = partner_admin()
     log(f"{'target':<46} {'median_ms':>10} {'bare_ms':>9} {'ratio':>6} {'queries':>8}")
-    worst = {kind: [0.0, 0.0] for kind in ("page", "other", "api", "floor")}  # kind: [median ms, ratio]
-    for kind, name, user, url in targets(executive, manager):
+    worst = {kind: [0.0, 0.0] for kind in ("page", "other", "portfolio", "api", "floor")}  # kind: [median ms, ratio]
+    for kind, name, user, url in targets(executive, manager, partner, firms):
         page, bare, queries = measure(name, user, url, args.runs)  # server time, bare SQL, statements
         ratio = page / bare if bare else float("inf")
         worst[kind] = [max(worst[kind][0], page), max(worst[kind][1], ratio)]
@@ -198,7 +250,7 @@ def main():
     log(
         f"worst_page_ms={page_ms:.0f} worst_ratio={page_ratio:.2f} worst_other_page_ms={other_ms:.0f} "
         f"worst_other_page_ratio={other_ratio:.2f} worst_api_ms={api_ms:.0f} worst_api_ratio={api_ratio:.2f} "
-        f"api_floor_ms={floor_ms:.1f}"
+        f"api_floor_ms={floor_ms:.1f} portfolio_{firms}_ms={worst['portfolio'][0]:.0f}"
     )
 
 

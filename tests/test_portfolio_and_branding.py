@@ -1,4 +1,6 @@
-"""The partner portfolio (one tile per workspace, worst first) and workspace branding in every page's header."""
+"""The partner portfolio (one row per workspace, needing attention first) and workspace branding in every page's header.
+
+tests/test_portfolio.py has the portfolio's figures, totals, sorting and filters."""
 
 import base64
 import re
@@ -8,7 +10,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from opsview.audit.models import AuditEntry
-from opsview.records.models import TimeEntry
 from opsview.telemetry.models import SyncEvent
 from opsview.workspaces.models import Membership
 from opsview.workspaces.roles import Role
@@ -20,7 +21,7 @@ PNG = base64.b64decode(
 
 
 def sync_events(firm, succeeded, failed):
-    yesterday = timezone.now() - timedelta(days=1)
+    yesterday = timezone.now() - timedelta(hours=20)
     for n, outcome in enumerate(["succeeded"] * succeeded + ["failed"] * failed):
         SyncEvent.objects.create(
             workspace=firm.workspace,
@@ -35,29 +36,28 @@ def sync_events(firm, succeeded, failed):
 
 
 def tile_order(response):
-    return re.findall(r'data-workspace="([\w-]+)"', response.text)
+    return re.findall(r'<tr class="workspace-tile[^"]*" data-workspace="([\w-]+)"', response.text)
 
 
-def test_one_tile_per_workspace_worst_first(client, northwind, contoso, erin):
+def test_one_row_per_workspace_failing_first(client, northwind, contoso, erin):
     Membership.objects.create(user=erin, workspace=contoso.workspace, role=Role.EXECUTIVE)
     sync_events(northwind, succeeded=3, failed=0)
     sync_events(contoso, succeeded=1, failed=1)
     page = signed_in(client, erin).get("/dashboards/portfolio/")
     assert tile_order(page) == ["contoso", "northwind"]
-    contoso_tile = page.text.split('data-workspace="contoso"')[1].split("</section>")[0]
+    contoso_tile = page.text.split('data-workspace="contoso"')[1].split("</tr>")[0]
     assert "50.0%" in contoso_tile and "(1 failed)" in contoso_tile
-    northwind_tile = page.text.split('data-workspace="northwind"')[1].split("</section>")[0]
+    northwind_tile = page.text.split('data-workspace="northwind"')[1].split("</tr>")[0]
     assert "100.0%" in northwind_tile
 
 
-def test_the_portfolio_shows_unbilled_value_as_each_role_allows(client, northwind, contoso, max_manager):
+def test_the_portfolio_shows_unapproved_hours_as_each_role_allows(client, northwind, contoso, max_manager):
     Membership.objects.create(user=max_manager, workspace=contoso.workspace, role=Role.EXECUTIVE)
-    TimeEntry.objects.update(status="approved", approved_at=timezone.now() - timedelta(days=2))
     page = signed_in(client, max_manager).get("/dashboards/portfolio/")
-    northwind_tile = page.text.split('data-workspace="northwind"')[1].split("</section>")[0]
-    contoso_tile = page.text.split('data-workspace="contoso"')[1].split("</section>")[0]
-    assert "EUR 1,125.00" in northwind_tile and "(7.50 h)" in northwind_tile  # his project only
-    assert "EUR 2,167.50" in contoso_tile and "(12.50 h)" in contoso_tile  # 2 × 6.25 h at 173.40
+    northwind_tile = page.text.split('data-workspace="northwind"')[1].split("</tr>")[0]
+    contoso_tile = page.text.split('data-workspace="contoso"')[1].split("</tr>")[0]
+    assert ">7.50</button>" in northwind_tile  # his project only
+    assert ">12.50</button>" in contoso_tile  # 2 × 6.25 h
 
 
 def test_an_outsider_sees_only_their_own_workspaces(client, northwind, contoso, oscar):

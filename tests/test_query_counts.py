@@ -120,6 +120,10 @@ VIEWS = {
     "api-sync-run-finish": View("token", lambda s: {"pk": s.run.pk}),
     "api-sync-events": View("token"),
     "api-mappings": View("token"),
+    "onboarding": View("admin"),
+    "partner-branding": View("admin", status=403),  # the seed's admin is no partner admin
+    "partner-logo": View("anonymous", lambda s: {"pk": 1}, status=404),  # the seed has no partner
+    "partner-theme": View("anonymous", lambda s: {"pk": 1}, status=404),
 }
 
 

@@ -71,6 +71,9 @@ NOT_OBJECT_PARAMETERS = {
     "password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
     # An invitation link names its invitation by a signed token: another's is refused as not valid.
     "invitation-accept": {"token": "not-a-signed-token"},
+    # A partner's logo and colour are its public brand: its sign-in page shows them before anyone signs in.
+    "partner-logo": {"pk": 1},
+    "partner-theme": {"pk": 1},
 }
 
 # Signing out would end the sweep's session; it is swept like the rest but signed in again after.

@@ -14,6 +14,7 @@ from opsview.kpis.approval import unapproved_by_person
 from opsview.kpis.catalog import BY_CHART
 from opsview.kpis.projects import project_billing_status, project_timeline
 from opsview.records.models import Project
+from opsview.workspaces.partners import partners_administered_by
 
 PEOPLE_TO_CHASE = 5  # per project on the list; the project's page names them all
 
@@ -89,5 +90,14 @@ def project(request, pk):
 
 @login_required
 def partner_portfolio(request):
-    tiles = portfolio.portfolio_tiles(request.user, request.memberships)
-    return render(request, "dashboards/portfolio.html", {"tiles": tiles})
+    """Every firm the user works in, with the totals across them; sorted and filtered by the query string."""
+    try:
+        page = portfolio.portfolio(request.user, request.memberships, request.GET)
+    except portfolio.PortfolioError as problem:
+        return render(request, "dashboards/bad_filters.html", {"problem": str(problem)}, status=400)
+    context = {
+        "page": page,
+        "sorts": {key: label for key, (label, _) in portfolio.SORTS.items()},
+        "can_create_firm": partners_administered_by(request.user).exists(),
+    }
+    return render(request, "dashboards/portfolio.html", context)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from opsview.firms import invitation_views, staff_views, views
+from opsview.firms import invitation_views, onboarding_views, partner_views, staff_views, views
 
 urlpatterns = [
     # Firms and people.
@@ -17,4 +17,9 @@ urlpatterns = [
     path("partner/staff/", staff_views.partner_staff, name="partner-staff"),
     path("partner/staff/<int:pk>/role/", staff_views.staff_role, name="partner-staff-role"),
     path("partner/staff/<int:pk>/remove/", staff_views.staff_remove, name="partner-staff-remove"),
+    # Onboarding and the partner's brand.
+    path("onboarding/", onboarding_views.onboarding_page, name="onboarding"),
+    path("partner/branding/", partner_views.partner_branding, name="partner-branding"),
+    path("partner/<int:pk>/logo", partner_views.partner_logo, name="partner-logo"),
+    path("partner/<int:pk>/theme.css", partner_views.partner_theme, name="partner-theme"),
 ]

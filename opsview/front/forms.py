@@ -2,15 +2,13 @@
 
 from django import forms
 
+from opsview.workspaces.logos import LOGO_HELP, check_logo
 from opsview.workspaces.models import Workspace
 from opsview.workspaces.theme import DEFAULT_ACCENT
 
-LOGO_MAX_BYTES = 256 * 1024
-LOGO_TYPES = {"image/png", "image/jpeg", "image/webp", "image/svg+xml", "image/gif"}
-
 
 class BrandingForm(forms.ModelForm):
-    logo = forms.FileField(required=False, help_text="PNG, JPEG, WebP, GIF or SVG, at most 256 KB; about 24 px high.")
+    logo = forms.FileField(required=False, help_text=LOGO_HELP)
     remove_logo = forms.BooleanField(required=False, label="Remove the logo")
 
     class Meta:
@@ -24,11 +22,4 @@ class BrandingForm(forms.ModelForm):
             self.initial["accent_color"] = DEFAULT_ACCENT
 
     def clean_logo(self):
-        logo = self.cleaned_data.get("logo")
-        if logo is None:
-            return None
-        if logo.size > LOGO_MAX_BYTES:
-            raise forms.ValidationError("The logo is larger than 256 KB.")
-        if logo.content_type not in LOGO_TYPES:
-            raise forms.ValidationError("The logo must be a PNG, JPEG, WebP, GIF or SVG image.")
-        return logo
+        return check_logo(self.cleaned_data.get("logo"))

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 
+from opsview.firms.checklist import onboarding
 from opsview.front.filtersets import SyncEventFilterSet, SyncRunFilterSet
 from opsview.front.forms import BrandingForm
 from opsview.front.services import update_branding
@@ -37,6 +38,8 @@ def home(request):
         )[:10],
         "outcomes": outcomes,
         "record_counts": record_counts,
+        # Admins set the firm up: they see what is left while anything is.
+        "checklist": onboarding(workspace) if can(request.user, workspace, ADMINISTER) else None,
     }
     return render(request, "front/home.html", context)
 

@@ -12,6 +12,14 @@ APPROVED_SINCE = "approved_since"
 WAITING_STATES = {DRAFT: "Draft", SUBMITTED: "Submitted", APPROVED_SINCE: "Approved since"}
 
 
+def _waiting(scope):
+    """The condition on a time entry of ``scope``'s workspace for it to wait for approval at its as-of moment."""
+    waiting = Q(status__in=[DRAFT, SUBMITTED])
+    if scope.as_of < scope.current_time:  # nothing is approved after now, so only a past as-of needs this
+        waiting |= Q(status=APPROVED, approved_at__gt=scope.as_of)
+    return waiting & Q(work_date__lte=scope.as_of_date)
+
+
 def unapproved_entries(scope, age=None, state=None):
     """Time entries not yet approved at the scope's as-of moment: draft or submitted, or approved only later.
 
@@ -20,10 +28,7 @@ def unapproved_entries(scope, age=None, state=None):
     bucket (days since the work date), ``state`` to draft, submitted or
     approved_since; the drill-down lists use exactly these rows.
     """
-    waiting = Q(status__in=[DRAFT, SUBMITTED])
-    if scope.as_of < scope.current_time:  # nothing is approved after now, so only a past as-of needs this
-        waiting |= Q(status=APPROVED, approved_at__gt=scope.as_of)
-    entries = scope.time_entries().filter(waiting, work_date__lte=scope.as_of_date)
+    entries = scope.time_entries().filter(_waiting(scope))
     if age:
         earliest, latest = date_range_of_bucket(age, scope.as_of_date)
         entries = entries.filter(work_date__lte=latest)
@@ -73,6 +78,19 @@ def unapproved_time_aging(scope):
 def unapproved_hours(scope):
     """Hours of time not yet approved as of the period's end; the headline of unapproved time aging."""
     return hours(unapproved_entries(scope).aggregate(total=Sum("hours"))["total"])
+
+
+def unapproved_hours_by_workspace(scopes):
+    """``unapproved_hours`` of each scope of ``scopes`` (a ``Scopes``, each firm with its own as-of day), in one
+    query: ``{workspace_id: hours}``; a workspace with none is absent."""
+    rows = (
+        scopes.time_entries()
+        .filter(scopes.each(_waiting))
+        .order_by()
+        .values("workspace_id")
+        .annotate(total=Sum("hours"))
+    )
+    return {row["workspace_id"]: hours(row["total"]) for row in rows}
 
 
 def unapproved_by_person(scope):

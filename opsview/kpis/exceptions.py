@@ -11,11 +11,14 @@ from django.db.models.functions import TruncDate
 from opsview.kpis.expressions import ElapsedDays, rounded
 from opsview.kpis.percentiles import percentiles
 from opsview.queues.models import ExceptionItem, Status
-from opsview.queues.money import money_at_stake
+from opsview.queues.money import money_at_stake, money_at_stake_by_workspace
 
 
 def exception_items(scope):
-    """The scope's exception items, narrowed by its client, project, manager and system filters."""
+    """The scope's exception items, narrowed by its client, project, manager and system filters.
+
+    ``scope`` may be a ``Scopes`` (several workspaces): their items, unfiltered.
+    """
     return scope.narrow(
         scope.rows(ExceptionItem),
         client="client_id",
@@ -56,9 +59,13 @@ def exception_resolution_time(scope):
     return {"resolved": counted["resolved"], "median_hours": rounded(stats[0.5]), "p90_hours": rounded(stats[0.9])}
 
 
+def _late(scope):
+    return exception_items(scope).past_sla(scope.current_time)
+
+
 def items_past_sla(scope):
     """Open exceptions whose SLA deadline has passed, now, per kind."""
-    late = exception_items(scope).past_sla(scope.current_time)
+    late = _late(scope)
     kinds = late.values("kind").annotate(items=Count("id")).order_by("-items", "kind")
     by_kind = [{"kind": row["kind"], "items": row["items"]} for row in kinds]
     return {"items": sum(k["items"] for k in by_kind), "by_kind": by_kind}
@@ -70,3 +77,15 @@ def exception_money_at_stake(scope):
     per currency; with the number of those records and of the open exceptions.
     """
     return money_at_stake(exception_items(scope).filter(status=Status.OPEN))
+
+
+def items_past_sla_by_workspace(scopes):
+    """``items_past_sla``'s count for each workspace of ``scopes`` (a ``Scopes``), in one query: ``{id: items}``."""
+    rows = _late(scopes).order_by().values("workspace_id").annotate(items=Count("id"))
+    return {row["workspace_id"]: row["items"] for row in rows}
+
+
+def exception_money_at_stake_by_workspace(scopes):
+    """``exception_money_at_stake`` for each workspace of ``scopes`` (a ``Scopes``), in one query:
+    ``{workspace_id: stake}``; a workspace with no open exception is absent. Currencies are never added."""
+    return money_at_stake_by_workspace(exception_items(scopes).filter(status=Status.OPEN))

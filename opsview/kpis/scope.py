@@ -163,3 +163,68 @@ def default_period(workspace, now=None, period=DEFAULT_PERIOD):
         end = today.replace(day=1) - timedelta(days=1)
         return end.replace(day=1), end
     return today - timedelta(days=29), today
+
+
+@dataclass(frozen=True)
+class Scopes:
+    """Several workspaces as one user sees them, for KPIs computed for all of them at once (the portfolio).
+
+    One ``Scope`` per workspace (its own period and time zone); rows are read for all of them in one query
+    and grouped by ``workspace_id``, so a page of 50 firms asks the database as often as a page of two.
+    Filters (client, project...) do not apply across firms; the user's role in each still does.
+    """
+
+    scopes: tuple
+
+    @classmethod
+    def of(cls, workspaces, user=None, now=None, period=DEFAULT_PERIOD):
+        """A scope per workspace over its own named ``period``, all seen by ``user`` at ``now``."""
+        now = now or timezone.now()
+        return cls(
+            tuple(
+                Scope(workspace, *default_period(workspace, now, period), user=user, now=now)
+                for workspace in workspaces
+            )
+        )
+
+    @property
+    def user(self):
+        return self.scopes[0].user if self.scopes else None
+
+    @property
+    def current_time(self):
+        return self.scopes[0].current_time if self.scopes else timezone.now()
+
+    @property
+    def workspace_ids(self):
+        return [scope.workspace.pk for scope in self.scopes]
+
+    def rows(self, model):
+        """``model``'s rows of these workspaces that the user may see (all of them without a user)."""
+        if self.user is None:
+            return model.objects.filter(workspace_id__in=self.workspace_ids)
+        return model.objects.visible_to(self.user).filter(workspace_id__in=self.workspace_ids)
+
+    def narrow(self, queryset, **paths):
+        """No filters apply across firms: the rows as they are, so single-scope KPI row functions accept these."""
+        return queryset
+
+    def each(self, condition):
+        """``condition(scope)`` (a Q for one workspace's rows) for every workspace, as one Q: per-firm dates
+        (each firm's own "today") in one query."""
+        from django.db.models import Q
+
+        combined = Q()
+        for scope in self.scopes:
+            combined |= Q(workspace_id=scope.workspace.pk) & condition(scope)
+        return combined
+
+    def time_entries(self):
+        from opsview.records.models import TimeEntry
+
+        return self.rows(TimeEntry)
+
+    def sync_events(self):
+        from opsview.telemetry.models import SyncEvent
+
+        return self.rows(SyncEvent)

@@ -121,3 +121,39 @@ def sync_success_rate(scope):
             | {"days": [d | {"rate": success_rate(d["succeeded"], d["failed"])} for d in days]}
         )
     return {**total, "rate": success_rate(**total), "systems": by_system, "rows": flat}
+
+
+# Under this success rate over the last day a firm's integrations count as failing on the portfolio.
+HEALTHY_RATE = 0.95
+LAST_DAY_HOURS = 24
+
+
+def last_day_sync_by_workspace(scopes, hours=LAST_DAY_HOURS):
+    """Succeeded ÷ (succeeded + failed) record events of the last ``hours`` hours (a rolling window, not calendar
+    days), for each workspace of ``scopes`` (a ``Scopes``) in one query: ``{workspace_id: {succeeded, failed,
+    rate, failing}}``; a workspace with no counted event is absent.
+
+    The same events the sync success rate counts (skipped never do); ``failing`` is a rate under HEALTHY_RATE.
+    """
+    now = scopes.current_time
+    events = scopes.sync_events().filter(
+        occurred_at__gt=now - timedelta(hours=hours), occurred_at__lte=now, outcome__in=COUNTED
+    )
+    rows = (
+        events.order_by()
+        .values("workspace_id")
+        .annotate(
+            succeeded=Count("id", filter=Q(outcome=Outcome.SUCCEEDED)),
+            failed=Count("id", filter=Q(outcome=Outcome.FAILED)),
+        )
+    )
+    found = {}
+    for row in rows:
+        rate = success_rate(row["succeeded"], row["failed"])
+        found[row["workspace_id"]] = {
+            "succeeded": row["succeeded"],
+            "failed": row["failed"],
+            "rate": rate,
+            "failing": rate is not None and rate < HEALTHY_RATE,
+        }
+    return found

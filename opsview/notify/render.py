@@ -11,12 +11,26 @@ import json
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from opsview.workspaces.branding import sender_name
 from opsview.workspaces.theme import safe_colour
 
 
 def branding(workspace):
-    """The workspace's name and accent colour, as messages show them."""
-    return {"name": workspace.name, "accent": safe_colour(workspace.accent_color)}
+    """The workspace's name and accent colour, as messages show them; for a firm a partner runs, the partner's
+    name too, for the sender and the footer ("sent by <Partner> for <Firm>")."""
+    partner = workspace.partner
+    return {
+        "name": workspace.name,
+        "accent": safe_colour(workspace.accent_color),
+        "partner": partner.name if partner is not None else "",
+        "sender": sender_name(workspace),
+    }
+
+
+def footer(workspace):
+    """The line under every message: whose it is."""
+    brand = branding(workspace)
+    return f"sent by {brand['partner']} for {brand['name']}" if brand["partner"] else f"opsview · {brand['name']}"
 
 
 def _context(workspace, delivery):
@@ -68,7 +82,7 @@ def slack_payload(workspace, delivery):
             ],
         }
     )
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"opsview · {name}"}]})
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _slack_escape(footer(workspace))}]})
     link = f"<{_slack_escape(delivery.link)}|{_slack_escape(delivery.link_label)}>"
     return {"text": f"{name}: {subject} {link}", "blocks": blocks}
 

@@ -83,7 +83,10 @@ def deliver(delivery):
     workspace = delivery.workspace
     if delivery.channel_id is None:
         html = render.email_html(workspace, delivery)
-        return transport.send_email(delivery.address, delivery.subject, delivery.body, html, workspace.name)
+        brand = render.branding(workspace)
+        return transport.send_email(
+            delivery.address, delivery.subject, delivery.body, html, brand["sender"], white_label=bool(brand["partner"])
+        )
     channel = delivery.channel
     if not channel.is_active:
         return transport.Answer(False, error="The channel was deactivated.", code="deactivated", permanent=True)

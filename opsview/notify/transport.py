@@ -49,18 +49,20 @@ def post_json(url, body, headers=None):
     )
 
 
-def sender(name):
-    """DEFAULT_FROM_EMAIL's address under ``name``, so the inbox shows whose alert it is."""
+def sender(name, white_label=False):
+    """DEFAULT_FROM_EMAIL's address under ``name``, so the inbox shows whose alert it is; "via opsview" unless
+    a partner sends it under its own brand (``white_label``)."""
     # Django encodes a display name that is not ASCII; quotes and line breaks could not stay in one.
     clean = " ".join(name.replace('"', "").replace("\\", "").split())
-    return f'"{clean} via opsview" <{parseaddr(settings.DEFAULT_FROM_EMAIL)[1]}>'
+    via = "" if white_label else " via opsview"
+    return f'"{clean}{via}" <{parseaddr(settings.DEFAULT_FROM_EMAIL)[1]}>'
 
 
-def send_email(to, subject, text, html, from_name):
+def send_email(to, subject, text, html, from_name, white_label=False):
     """Send one e-mail through Django's mail backend (console in development, SMTP from the environment)."""
     if not to:
         return Answer(False, error="The user has no e-mail address.", code="no_email_address", permanent=True)
-    mail = EmailMultiAlternatives(subject, text, sender(from_name), [to])
+    mail = EmailMultiAlternatives(subject, text, sender(from_name, white_label), [to])
     mail.attach_alternative(html, "text/html")
     try:
         get_connection(fail_silently=False).send_messages([mail])

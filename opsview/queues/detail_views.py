@@ -180,10 +180,15 @@ def queue_settings(request):
     status = 200
     if request.method == "POST":
         kind = request.POST.get("kind")
+        if kind == "reviewed":
+            services.mark_queue_settings_reviewed(request.user, workspace)
+            messages.success(request, "Thresholds and SLAs marked as reviewed.")
+            return redirect("queue-settings")
         if kind == "masked_fields":
             form = MaskedFieldsForm(request.POST)
             if form.is_valid():
                 services.save_masked_fields(request.user, workspace, form.cleaned_data["masked_fields"])
+                services.mark_queue_settings_reviewed(request.user, workspace, note="saved the masked fields")
                 messages.success(request, "Masked fields saved.")
                 return redirect("queue-settings")
             messages.error(request, f"Masked fields not saved: {' '.join(form.errors['masked_fields'])}")
@@ -193,6 +198,7 @@ def queue_settings(request):
             status = 400
         elif forms_by_kind[kind].is_valid():
             services.save_kind_setting(request.user, workspace, kind, **forms_by_kind[kind].cleaned_data)
+            services.mark_queue_settings_reviewed(request.user, workspace, note=f"saved {kind}")
             messages.success(request, f"Settings for '{Kind(kind).label}' saved.")
             return redirect("queue-settings")
         else:
@@ -201,4 +207,5 @@ def queue_settings(request):
             messages.error(request, f"Settings for '{Kind(kind).label}' not saved. {wrong}")
             status = 400
     rows = [(Kind(kind), DEFAULTS[kind], form) for kind, form in forms_by_kind.items()]
-    return render(request, "queues/settings.html", {"rows": rows, "masked_fields": masked}, status=status)
+    context = {"rows": rows, "masked_fields": masked, "reviewed_at": workspace.queue_settings_reviewed_at}
+    return render(request, "queues/settings.html", context, status=status)

@@ -13,6 +13,11 @@ PER_CURRENCY = """
 SELECT records.cur, COUNT(*), SUM(records.money), SUM(records.n)
 FROM ({per_record}) AS records GROUP BY records.cur ORDER BY SUM(records.money) DESC
 """
+PER_WORKSPACE_AND_CURRENCY = """
+SELECT records.workspace_id, records.cur, COUNT(*), SUM(records.money), SUM(records.n)
+FROM ({per_record}) AS records GROUP BY records.workspace_id, records.cur
+ORDER BY records.workspace_id, SUM(records.money) DESC
+"""
 
 
 def money_at_stake(items):
@@ -23,25 +28,42 @@ def money_at_stake(items):
     exceptions: its money counts once. This is the one definition; the queue's totals and the dashboards
     read it.
     """
-    per_record = (
-        items.order_by()
-        .values("source_system_id", "record_type", "external_id")
-        .annotate(money=Max("amount"), cur=Max("currency"), n=Count("*"))
-        .values("money", "cur", "n")
-    )
-    sql, params = per_record.query.sql_with_params()
-    with connections[items.db].cursor() as cursor:
-        cursor.execute(PER_CURRENCY.format(per_record=sql), params)
-        rows = cursor.fetchall()
-    by_currency = [
-        {"currency": cur or "", "amount": money or 0, "records": records, "exceptions": n}
-        for cur, records, money, n in rows
-    ]
+    return money_at_stake_by_workspace(items, per_workspace=False).get(None, _stake([]))
+
+
+def _stake(by_currency):
     return {
         "by_currency": by_currency,
         "records": sum(row["records"] for row in by_currency),
         "exceptions": sum(row["exceptions"] for row in by_currency),
     }
+
+
+def money_at_stake_by_workspace(items, per_workspace=True):
+    """``money_at_stake`` of ``items`` for each workspace they belong to, in one query: ``{workspace_id: stake}``.
+
+    A record belongs to one workspace, so each workspace's figure is exactly what ``money_at_stake`` says of
+    its items alone; currencies stay apart within each.
+    """
+    keys = ("workspace_id",) if per_workspace else ()
+    per_record = (
+        items.order_by()
+        .values(*keys, "source_system_id", "record_type", "external_id")
+        .annotate(money=Max("amount"), cur=Max("currency"), n=Count("*"))
+        .values(*keys, "money", "cur", "n")
+    )
+    sql, params = per_record.query.sql_with_params()
+    query = PER_WORKSPACE_AND_CURRENCY if per_workspace else PER_CURRENCY
+    with connections[items.db].cursor() as cursor:
+        cursor.execute(query.format(per_record=sql), params)
+        rows = cursor.fetchall()
+    found = {}
+    for row in rows:
+        workspace_id, (cur, records, money, n) = (row[0], row[1:]) if per_workspace else (None, row)
+        found.setdefault(workspace_id, []).append(
+            {"currency": cur or "", "amount": money or 0, "records": records, "exceptions": n}
+        )
+    return {workspace_id: _stake(by_currency) for workspace_id, by_currency in found.items()}
 
 
 def _money(amount, currency):

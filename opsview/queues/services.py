@@ -252,6 +252,21 @@ def save_group_guide(actor, group, fix_guide):
     return group
 
 
+def mark_queue_settings_reviewed(actor, workspace, note=""):
+    """An admin confirms the thresholds and SLAs fit the firm (the onboarding checklist's review step)."""
+    require(actor, workspace, ADMINISTER)
+    before = {
+        "reviewed_at": workspace.queue_settings_reviewed_at.isoformat()
+        if workspace.queue_settings_reviewed_at
+        else None
+    }
+    workspace.queue_settings_reviewed_at = timezone.now()
+    workspace.save(update_fields=["queue_settings_reviewed_at"])
+    after = {"reviewed_at": workspace.queue_settings_reviewed_at.isoformat()}
+    record(workspace, actor, "queue_setting.reviewed", workspace, before=before, after=after, note=note)
+    return workspace.queue_settings_reviewed_at
+
+
 def save_masked_fields(actor, workspace, names):
     require(actor, workspace, ADMINISTER)
     names = sorted({n.strip() for n in names if n.strip()}, key=str.lower)

@@ -20,7 +20,9 @@ class CurrentWorkspaceMiddleware:
         request.workspace = None
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            request.memberships = list(Membership.objects.filter(user=user).select_related("workspace"))
+            request.memberships = list(
+                Membership.objects.filter(user=user).select_related("workspace", "workspace__partner")
+            )
             remember_roles(user, request.memberships)
             chosen = request.session.get(SESSION_KEY)
             for membership in request.memberships:

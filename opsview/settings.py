@@ -322,7 +322,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Integration jobs report sync runs, sync events and business states here, with an integration "
         "token (`opv_…`) that belongs to one system of one workspace. People and their tools (scripts, BI) "
-        "work the exception queues, replay and read the KPIs with a personal token (`opp_…`, under My API "
+        "work the exception queues, replay and read the KPIs with a personal token (`opp_…`, under Personal "
         "tokens), which acts as its user: their firms, their role in each. Both are sent as "
         "`Authorization: Bearer <token>`."
     ),

@@ -104,13 +104,13 @@ class PersonalTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Unknown personal token.")
         if token.revoked_at is not None:
             raise exceptions.AuthenticationFailed(
-                "This personal token was revoked; create a new one under My API tokens (/account/tokens/)."
+                "This personal token was revoked; create a new one under Personal tokens (/account/tokens/)."
             )
         now = timezone.now()
         if token.is_expired(now):
             raise exceptions.AuthenticationFailed(
                 f"This personal token expired on {token.expires_at:%Y-%m-%d}; "
-                "create a new one under My API tokens (/account/tokens/)."
+                "create a new one under Personal tokens (/account/tokens/)."
             )
         user = token.user
         if not user.is_active:
@@ -146,6 +146,6 @@ class PersonalTokenScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "A person's own API token (opp_…, under My API tokens): acts as that person, "
+            "description": "A person's own API token (opp_…, under Personal tokens): acts as that person, "
             "in their firms, with their role in each.",
         }

@@ -2,79 +2,28 @@
 
 Lists and filters exceptions and groups as the queue page does, and performs the queue's actions (claim,
 assign, comment, resolve, snooze, ignore, reopen) through ``opsview.queues.services``, the same calls the
-pages make: each firm's items are permission-checked and audited there, with the firm's own role. One
-exception's page with its events and replays is in ``opsview.replay.api`` (replays sit above the queues).
+pages make (``ops_actions``): each firm's items are permission-checked and audited there, with the firm's
+own role. One exception with its events and replays is in ``opsview.replay.api`` (replays sit above the queues).
 
 Authenticated with a personal token (``opp_…``) or the session; an integration token gets 403.
 """
 
-from collections import defaultdict
-from datetime import datetime
-
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import generics, serializers, status
+from rest_framework import generics, serializers
 from rest_framework.response import Response
 
-from opsview.api.authentication import memberships_of
-from opsview.api.errors import ApiProblem, error_response
-from opsview.api.people import PERSON_ERRORS, PersonView, through_api
+from opsview.api.errors import error_response
+from opsview.api.people import PERSON_ERRORS, TAGS, FirmSerializer, PersonView, firm_of
 from opsview.common.bounds import INT64_MAX
-from opsview.queues import services
 from opsview.queues.filtersets import DEFAULT_SORT, MAX_SEARCH, SORTS, STATUS_OPTIONS, matches
-from opsview.queues.forms import ACTIONS, SNOOZED_UNTIL_HOUR
-from opsview.queues.models import USER_RESOLUTIONS, ExceptionGroup, ExceptionItem, Kind, Status
+from opsview.queues.models import ExceptionGroup, ExceptionItem, Kind, Status
 from opsview.queues.money import money_at_stake
-from opsview.queues.services import ActionRefused
+from opsview.queues.ops_actions import ExceptionActionView
 from opsview.queues.tables import grouped
-
-MAX_IDS = 1000  # as many as an ingest batch: a group's worth in one call
-MAX_TEXT = 10_000
-TAGS = ["operations"]
-
-
-class Refused(ApiProblem):
-    """A refusal in the service's own words (400: what was asked cannot be done as asked)."""
-
-
-class UnknownIds(ApiProblem):
-    status_code = status.HTTP_404_NOT_FOUND
-
-    def __init__(self, ids, what="exception"):
-        shown = ", ".join(map(str, ids[:20])) + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
-        super().__init__(
-            f"No {what} {shown} among yours: unknown, or of a firm or project you do not see. Nothing was changed."
-        )
-        self.errors = [{"field": "ids", "id": i, "message": f"no {what} {i} among yours"} for i in ids]
-
-
-class StrictSerializer(serializers.Serializer):
-    """A request body whose unknown fields are errors, so a typo never passes silently as 'not given'."""
-
-    def validate(self, attrs):
-        unknown = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
-        if unknown:
-            raise serializers.ValidationError({name: ["unknown field"] for name in unknown})
-        return attrs
-
-
-def firm_of(request, slug):
-    """The workspace named ``slug`` among the requesting person's; 404 for any other."""
-    for membership in memberships_of(request):
-        if membership.workspace.slug == slug:
-            return membership.workspace
-    raise Http404(f"No firm '{slug[:80]}' among yours.")
-
-
-class FirmSerializer(serializers.Serializer):
-    slug = serializers.CharField()
-    name = serializers.CharField()
 
 
 class ExceptionSerializer(serializers.Serializer):
@@ -316,147 +265,6 @@ class GroupDetailView(PersonView):
             raise Http404("No exceptions of yours in this group.")  # a manager sees only their projects' groups
         group.stake = money_at_stake(members.pending())
         return Response(GroupDetailSerializer(group).data)
-
-
-class ActionRequest(StrictSerializer):
-    action = serializers.ChoiceField(choices=ACTIONS)
-    ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=INT64_MAX),
-        min_length=1,
-        max_length=MAX_IDS,
-        help_text=f"The exceptions to act on, of any of your firms (at most {MAX_IDS}).",
-    )
-    assignee = serializers.CharField(
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        max_length=150,
-        help_text="assign: a teammate's username (an admin or operator of the exception's firm), 'me', "
-        "or null to unassign.",
-    )
-    resolution = serializers.ChoiceField(
-        choices=[value for value, _ in USER_RESOLUTIONS], required=False, help_text="resolve: how it was resolved."
-    )
-    note = serializers.CharField(
-        required=False, allow_blank=True, max_length=MAX_TEXT, help_text="resolve, snooze, reopen: a note."
-    )
-    reason = serializers.CharField(
-        required=False, allow_blank=True, max_length=MAX_TEXT, help_text="ignore: why (kept on record)."
-    )
-    body = serializers.CharField(required=False, allow_blank=True, max_length=MAX_TEXT, help_text="comment: the text.")
-    until = serializers.DateField(required=False, help_text="snooze: the day it comes back (at 08:00, local time).")
-
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-        if attrs["action"] == "assign" and "assignee" not in attrs:
-            raise serializers.ValidationError({"assignee": ["name the teammate (username), or null to unassign"]})
-        return attrs
-
-
-ACTION_RESULT = inline_serializer(
-    "ActionResult",
-    {
-        "action": serializers.CharField(),
-        "requested": serializers.IntegerField(help_text="Exceptions named."),
-        "changed": serializers.IntegerField(help_text="Those the action changed; the others were not eligible."),
-        "firms": inline_serializer(
-            "ActionResultFirm",
-            {
-                "workspace": serializers.CharField(),
-                "requested": serializers.IntegerField(),
-                "changed": serializers.IntegerField(),
-            },
-            many=True,
-        ),
-    },
-)
-
-
-def by_firm(request, ids):
-    """``[(workspace, [ids])]`` for ``ids``, each among what the person sees; 404 naming any other id."""
-    wanted = list(dict.fromkeys(ids))
-    found = dict(ExceptionItem.objects.visible_to(request.user).filter(pk__in=wanted).values_list("pk", "workspace_id"))
-    missing = [i for i in wanted if i not in found]
-    if missing:
-        raise UnknownIds(missing)
-    workspaces = {m.workspace_id: m.workspace for m in memberships_of(request)}
-    firms = defaultdict(list)
-    for pk in wanted:
-        firms[found[pk]].append(pk)
-    return [(workspaces[workspace_id], pks) for workspace_id, pks in sorted(firms.items())]
-
-
-def _teammate(request, workspace, name):
-    if name is None or name == "":
-        return None
-    if name == "me":
-        return request.user
-    teammate = services.teammates(workspace).filter(username=name).first()
-    if teammate is None:
-        raise ActionRefused(f"No teammate '{name[:150]}' in {workspace.name} (an admin or operator there).")
-    return teammate
-
-
-def perform(request, workspace, items, asked):
-    """One firm's share of the action, through the service the queue page calls."""
-    user, action, note = request.user, asked["action"], asked.get("note", "")
-    if action == "claim":
-        return services.claim(user, workspace, items)
-    if action == "assign":
-        return services.assign(user, workspace, items, _teammate(request, workspace, asked["assignee"]))
-    if action == "resolve":
-        return services.resolve(user, workspace, items, asked.get("resolution", ""), note)
-    if action == "snooze":
-        day = asked.get("until")
-        until = timezone.make_aware(datetime.combine(day, SNOOZED_UNTIL_HOUR)) if day else None
-        return services.snooze(user, workspace, items, until, note)
-    if action == "ignore":
-        return services.ignore(user, workspace, items, asked.get("reason") or note)
-    if action == "reopen":
-        return services.reopen(user, workspace, items, note)
-    return services.comment(user, workspace, items, asked.get("body", ""))
-
-
-class ExceptionActionView(PersonView):
-    @extend_schema(
-        operation_id="exceptions_act",
-        summary="Claim, assign, comment, resolve, snooze, ignore or reopen exceptions",
-        description="The queue's actions, as on the queue page and through the same services: each firm's "
-        "exceptions are checked against your role there and audited (marked as done through the API). All or "
-        "nothing: if any firm refuses, nothing is changed anywhere. Exceptions not in a state the action "
-        "applies to (claiming a resolved one) are left as they are and not counted in `changed`.",
-        request=ActionRequest,
-        responses={
-            200: ACTION_RESULT,
-            400: error_response("A missing or malformed field, or a refusal in the service's words."),
-            404: error_response("Ids that are unknown or not yours; `errors` lists them. Nothing was changed."),
-            **PERSON_ERRORS,
-        },
-        tags=TAGS,
-    )
-    def post(self, request):
-        asked = ActionRequest(data=request.data)
-        asked.is_valid(raise_exception=True)
-        asked = asked.validated_data
-        firms = by_firm(request, asked["ids"])
-        results = []
-        with transaction.atomic(), through_api(request):
-            for workspace, pks in firms:
-                where = f"{workspace.name}: " if len(firms) > 1 else ""
-                try:
-                    changed = perform(request, workspace, ExceptionItem.objects.filter(pk__in=pks), asked)
-                except PermissionDenied as denied:
-                    raise PermissionDenied(f"{where or workspace.name + ': '}{denied}") from None
-                except ActionRefused as refusal:
-                    raise Refused(f"{where}{refusal} Nothing was changed.") from None
-                results.append({"workspace": workspace.slug, "requested": len(pks), "changed": changed})
-        body = {
-            "action": asked["action"],
-            "requested": sum(r["requested"] for r in results),
-            "changed": sum(r["changed"] for r in results),
-            "firms": results,
-        }
-        return Response(body)
 
 
 # Included at /api/v1/ by the API root (api_v1 in opsview/urls.py).

@@ -17,11 +17,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from opsview.api.errors import ApiProblem, error_response
-from opsview.api.people import PERSON_ERRORS, PersonView, through_api
+from opsview.api.people import MAX_IDS, PERSON_ERRORS, TAGS, PersonView, StrictSerializer, through_api
 from opsview.audit.models import AuditEntry
 from opsview.common.masking import mask
 from opsview.queues.models import ExceptionItem
-from opsview.queues.ops_api import MAX_IDS, TAGS, ExceptionSerializer, StrictSerializer, by_firm
+from opsview.queues.ops_actions import by_firm
+from opsview.queues.ops_api import ExceptionSerializer
 from opsview.queues.policies import masked_fields_for
 from opsview.queues.services import ActionRefused
 from opsview.replay import services

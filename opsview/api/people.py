@@ -49,6 +49,11 @@ PERSON_ERRORS = {
     401: error_response("Missing, unknown, revoked or expired personal token, or a deactivated user."),
     403: error_response("An integration token, or a role that does not allow this; `detail` says which."),
 }
+# And what one that takes a body may answer too.
+BODY_ERRORS = {
+    413: error_response("A body over the size limit, which the message states."),
+    415: error_response("The body is not application/json."),
+}
 
 
 class Refused(ApiProblem):

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from opsview.api.authentication import memberships_of
 from opsview.api.errors import error_response
 from opsview.api.people import (
+    BODY_ERRORS,
     MAX_IDS,
     PERSON_ERRORS,
     TAGS,
@@ -149,6 +150,7 @@ class ExceptionActionView(PersonView):
             400: error_response("A missing or malformed field, or a refusal in the service's words."),
             404: error_response("Ids that are unknown or not yours; `errors` lists them. Nothing was changed."),
             **PERSON_ERRORS,
+            **BODY_ERRORS,
         },
         tags=TAGS,
     )

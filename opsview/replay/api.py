@@ -17,7 +17,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from opsview.api.errors import ApiProblem, error_response
-from opsview.api.people import MAX_IDS, PERSON_ERRORS, TAGS, PersonView, StrictSerializer, through_api
+from opsview.api.people import BODY_ERRORS, MAX_IDS, PERSON_ERRORS, TAGS, PersonView, StrictSerializer, through_api
 from opsview.audit.models import AuditEntry
 from opsview.common.masking import mask
 from opsview.queues.models import ExceptionItem
@@ -291,6 +291,7 @@ class ReplayView(PersonView):
                 "system not connected: nothing was queued."
             ),
             **PERSON_ERRORS,
+            **BODY_ERRORS,
         },
         tags=TAGS,
     )

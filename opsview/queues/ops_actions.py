@@ -166,7 +166,7 @@ class ExceptionActionView(PersonView):
                 try:
                     changed = perform(request, workspace, ExceptionItem.objects.filter(pk__in=pks), asked)
                 except PermissionDenied as denied:
-                    raise PermissionDenied(f"{where or workspace.name + ': '}{denied}") from None
+                    raise PermissionDenied(f"{workspace.name}: {denied}") from None  # whose role refused
                 except ActionRefused as refusal:
                     raise Refused(f"{where}{refusal} Nothing was changed.") from None
                 results.append({"workspace": workspace.slug, "requested": len(pks), "changed": changed})

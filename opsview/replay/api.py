@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from opsview.api.errors import ApiProblem, error_response
 from opsview.api.people import BODY_ERRORS, MAX_IDS, PERSON_ERRORS, TAGS, PersonView, StrictSerializer, through_api
 from opsview.audit.models import AuditEntry
+from opsview.common.bounds import INT64_MAX
 from opsview.common.masking import mask
 from opsview.queues.models import ExceptionItem
 from opsview.queues.ops_actions import by_firm
@@ -153,7 +154,7 @@ class ExceptionDetailView(PersonView):
 
 class ReplayRequest(StrictSerializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        child=serializers.IntegerField(min_value=1, max_value=INT64_MAX),
         min_length=1,
         max_length=MAX_IDS,
         help_text="The exceptions to replay, of any of your firms.",

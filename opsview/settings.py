@@ -310,6 +310,8 @@ INGEST_RATE = envstr("INGEST_RATE", "600/min")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "opsview.api.authentication.SystemTokenAuthentication",
+        # A person's token on an integration endpoint: known, then refused with a 403 that says so.
+        "opsview.api.authentication.PersonalTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -324,9 +326,11 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "opsview API",
     "DESCRIPTION": (
-        "Integration jobs report sync runs, sync events and business states here. "
-        "Authenticate with `Authorization: Bearer <token>`; a token belongs to one "
-        "system of one workspace."
+        "Integration jobs report sync runs, sync events and business states here, with an integration "
+        "token (`opv_…`) that belongs to one system of one workspace. People and their tools (scripts, BI) "
+        "work the exception queues, replay and read the KPIs with a personal token (`opp_…`, under Personal "
+        "tokens), which acts as its user: their firms, their role in each. Both are sent as "
+        "`Authorization: Bearer <token>`."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,

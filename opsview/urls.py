@@ -6,12 +6,15 @@ from opsview import health
 from opsview.api.errors import unknown_endpoint
 from opsview.queues.policies import masked_fields_for
 
-# The API for integration jobs and KPI readers: each app's endpoints (its api.py), then the API's own 404
-# for any other path (an id that is not a number, a typo), never the HTML page.
+# The API for integration jobs, people's tools and KPI readers: each app's endpoints (its api.py), then the
+# API's own 404 for any other path (an id that is not a number, a typo), never the HTML page.
 api_v1 = [
     path("kpis/", include("opsview.kpis.api")),
     path("", include("opsview.ingest.api")),
     path("", include("opsview.queues.api")),
+    # The operations API, for people and their tools (a personal token): the queues, one exception, replays.
+    path("", include("opsview.queues.ops_api")),
+    path("", include("opsview.replay.api")),
     re_path(r"", unknown_endpoint),
 ]
 

@@ -69,9 +69,11 @@ def test_a_malformed_filter_says_what_is_wrong(client, northwind, erin):
     assert response.json()["detail"] == "start: must not be after end."
 
 
-def test_only_signed_in_people_not_tokens(client, northwind, api):
-    assert client.get(AGING).status_code == 403
-    assert api.get(AGING).status_code == 403
+def test_only_people_signed_in_or_with_their_token_not_integration_tokens(client, northwind, api):
+    assert client.get(AGING).status_code == 401  # ask for a token (WWW-Authenticate: Bearer)
+    refused = api.get(AGING)
+    assert refused.status_code == 403
+    assert "An integration token (opv_…) only reports to the ingest API" in refused.json()["detail"]
 
 
 def test_every_kpi_answers(client, northwind, erin):

@@ -29,6 +29,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from opsview.accounts.tokens import issue_personal_token
 from opsview.alerts import services as alerts
 from opsview.alerts.models import Rule, RuleKind
 from opsview.notify.models import Channel, Delivery
@@ -49,7 +50,9 @@ HOW_TO_UPDATE = "UPDATE_QUERY_COUNTS=1 .venv/bin/pytest tests/test_query_counts.
 class View:
     """Who asks for a view, and with what: URL arguments (from the seed), a query string; and what it answers."""
 
-    who: str = "admin"  # admin, operator, manager, executive, partner (admin), token (Harvest's) or anonymous
+    # admin, operator, manager, executive, partner (admin), token (the Harvest system's), personal (the
+    # operator's own token) or anonymous
+    who: str = "admin"
     kwargs: object = None  # seed -> the URL's arguments
     query: dict = field(default_factory=dict)
     status: int = 200  # what it answers; 3xx also passes
@@ -124,6 +127,12 @@ VIEWS = {
     "partner-branding": View("admin", status=403),  # the seed's admin is no partner admin
     "partner-logo": View("anonymous", lambda s: {"pk": 1}, status=404),  # the seed has no partner
     "partner-theme": View("anonymous", lambda s: {"pk": 1}, status=404),
+    "personal-tokens": View("operator"),
+    "personal-token-revoke": View("operator", lambda s: {"pk": 1}),  # answers no GET
+    "api-exceptions": View("personal"),
+    "api-exception": View("personal", lambda s: {"pk": s.item.pk}),
+    "api-groups": View("personal"),
+    "api-group": View("personal", lambda s: {"pk": s.item.group_id}),
 }
 
 
@@ -211,6 +220,9 @@ def client_for(seed, who):
     client = APIClient()
     if who == "token":
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {seed.firm.raw_token}")
+    elif who == "personal":
+        _, raw = issue_personal_token(seed.users["operator"], "query counts")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     elif who != "anonymous":
         client.force_login(seed.users[who])
     return client

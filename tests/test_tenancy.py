@@ -61,6 +61,9 @@ NORTHWIND_OBJECTS = {
     "invitation-revoke": lambda nw: {"pk": northwind_invitation(nw).pk},
     "partner-staff-role": lambda nw: {"pk": northwind_partner_staff(nw).pk},
     "partner-staff-remove": lambda nw: {"pk": northwind_partner_staff(nw).pk},
+    "api-exception": lambda nw: {"pk": northwind_exception(nw).pk},
+    "api-group": lambda nw: {"pk": northwind_exception(nw).group_id},
+    "personal-token-revoke": lambda nw: {"pk": northwind_personal_token(nw).pk},
 }
 
 # URLs whose parameter names a page of one's own workspace, not an object: they are
@@ -102,6 +105,13 @@ def northwind_saved_view(nw):
 
     owner = get_user_model().objects.filter(username="nora").first() or make_user("nora", nw.workspace, "operator")
     return SavedView.objects.get_or_create(workspace=nw.workspace, user=owner, name="Northwind view")[0]
+
+
+def northwind_personal_token(nw):
+    from opsview.accounts.models import PersonalToken
+
+    owner = northwind_saved_view(nw).user
+    return PersonalToken.objects.filter(user=owner).first() or PersonalToken.issue(owner, "Northwind BI")[0]
 
 
 def northwind_channel(nw):
@@ -385,6 +395,49 @@ def test_the_api_answers_another_firms_token_with_nothing_of_northwind(northwind
                 sweep.problems.append(f"{method.upper()} {url} with Contoso's token answered {response.status_code}")
     assert sweep.sent > 20 and sweep.problems == []
     assert northwind_rows(northwind) == before, "Contoso's token changed Northwind's data"
+
+
+def test_the_api_answers_another_firms_personal_token_with_nothing_of_northwind(northwind, contoso, oscar):
+    """Oscar's own token, on every API URL: Northwind's ids in the path, the query and a JSON body."""
+    from opsview.accounts.tokens import issue_personal_token
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_personal_token(oscar, 'BI')[1]}")
+    sweep = Sweep(api, oscar, northwind_only_values(northwind), api=True)
+    ids = foreign_ids(northwind)
+    before = northwind_rows(northwind)
+    one = [int(ids["id"])]
+    # Each action with exactly the fields it takes, so only the id can refuse it; and every field at once.
+    fields = {
+        "assign": {"assignee": "nora"},
+        "resolve": {"resolution": "written_off"},
+        "snooze": {"until": "2030-01-01"},
+    }
+    fields |= {"ignore": {"reason": "swept"}, "comment": {"body": "swept"}}
+    exact = {
+        "api/v1/exceptions/actions/": [
+            {"action": b["action"], "ids": one, **fields.get(b["action"], {})} for b in ACTION_BODIES
+        ],
+        "api/v1/replays/": [{"ids": one, "dry_run": True}, {"ids": one, "confirm_count": 1}],
+    }
+    noisy = [{"ids": one, **body, "dry_run": False, "confirm_count": 1} for body in ACTION_BODIES]
+    for name, route in app_urls():
+        if not route.startswith("api/"):
+            continue
+        has_id = "<" in route and name not in NOT_OBJECT_PARAMETERS
+        url = concrete(route, NORTHWIND_OBJECTS[name](northwind) if has_id else NOT_OBJECT_PARAMETERS.get(name, {}))
+        response = sweep.send("get", url, ids)
+        if has_id and response.status_code not in (403, 404, 405):
+            sweep.problems.append(f"GET {url} with Oscar's token answered {response.status_code}")
+        for body in exact.get(route, []) + noisy:
+            response = api.post(url, body, format="json")
+            sweep.sent += 1
+            if response.status_code >= 500 or sweep.values.search(response.content.decode()):
+                sweep.problems.append(f"POST {url} {body} answered {response.status_code}: {response.content[:200]}")
+            if body not in noisy and response.status_code != 404:
+                sweep.problems.append(f"POST {url} {body} with a Northwind id answered {response.status_code}")
+    assert sweep.sent > 100 and sweep.problems == []
+    assert northwind_rows(northwind) == before, "Oscar's token changed Northwind's data"
 
 
 def test_revoking_a_foreign_token_by_post_changes_nothing(outsider_client, northwind):

@@ -1,8 +1,10 @@
-"""Sign-in (throttled by django-axes) and password reset by e-mail, with Django's own views."""
+"""Sign-in (throttled by django-axes), password reset by e-mail with Django's own views, and personal API tokens."""
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
+
+from opsview.accounts import views
 
 urlpatterns = [
     path(
@@ -18,4 +20,6 @@ urlpatterns = [
         name="password_reset_confirm",
     ),
     path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("account/tokens/", views.personal_tokens, name="personal-tokens"),
+    path("account/tokens/<int:pk>/revoke/", views.revoke, name="personal-token-revoke"),
 ]

@@ -9,7 +9,10 @@ from opsview.systems.models import ApiToken
 
 
 class IsIntegration(BasePermission):
-    message = "This endpoint takes an integration token: 'Authorization: Bearer <token>'."
+    message = (
+        "This endpoint takes an integration token (opv_…) of one system: 'Authorization: Bearer <token>'. "
+        "A personal token or a signed-in session does not report sync runs, events or states."
+    )
 
     def has_permission(self, request, view):
         return isinstance(request.auth, ApiToken)
@@ -35,7 +38,7 @@ class IntegrationView(APIView):
 # What every integration endpoint may answer besides success, all in the API's error shape.
 READ_ERRORS = {
     401: error_response("Missing, unknown or revoked token."),
-    403: error_response("Not an integration token (a signed-in session, for instance)."),
+    403: error_response("Not an integration token (a personal token or a signed-in session, for instance)."),
     429: error_response("Over the token's rate limit (INGEST_RATE); retry after Retry-After seconds."),
 }
 LIST_ERRORS = {400: error_response("A malformed ?limit= or ?offset=; `errors` says which."), **READ_ERRORS}

@@ -7,9 +7,11 @@ what the other filters ask for instead of failing.
 from datetime import datetime, time
 
 import django_filters
+from django.db.models import Q
 from django.utils import timezone
 
 from opsview.audit.models import AuditEntry
+from opsview.audit.trail import VIA
 
 # The action filter matches by prefix: a family ("exception.") or one action ("exception.resolve").
 ACTION_FAMILIES = (
@@ -36,7 +38,7 @@ def _local(day, hour):
 class AuditFilterSet(django_filters.FilterSet):
     """The entries of ``queryset`` that match the query string ``data``; ``wanted`` is what the form shows back."""
 
-    actor = django_filters.CharFilter(field_name="actor_label", label="Who")
+    actor = django_filters.CharFilter(method="by_actor", label="Who")
     action = django_filters.CharFilter(lookup_expr="startswith", label="Action")
     target = django_filters.CharFilter(method="about", label="Target")  # "type:id", or "type" for all of a type
     since = django_filters.DateFilter(method="from_day", input_formats=DAY, label="Since")
@@ -45,6 +47,10 @@ class AuditFilterSet(django_filters.FilterSet):
     class Meta:
         model = AuditEntry
         fields = []
+
+    def by_actor(self, entries, name, value):
+        # A person's entries, whether they acted in the browser ("olivia") or through the API ("olivia via …").
+        return entries.filter(Q(actor_label=value) | Q(actor_label__startswith=value + VIA))
 
     def about(self, entries, name, value):
         target_type, _, target_id = value.partition(":")

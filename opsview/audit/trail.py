@@ -1,8 +1,26 @@
 """Writing the audit trail. Services call ``record`` for every user action."""
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.utils import timezone
 
 from opsview.audit.models import AuditEntry
+
+# How the person acted, when not in the browser: the API says so around the services it calls, which then
+# audit exactly as for the browser, with "olivia via API token opp_AbC123…" as who.
+_CHANNEL = ContextVar("opsview_audit_channel", default=None)
+VIA = " via "
+
+
+@contextmanager
+def acting_through(channel):
+    """Entries written inside name ``channel`` (e.g. "API token opp_AbC123…") after the acting person."""
+    reset = _CHANNEL.set(channel)
+    try:
+        yield
+    finally:
+        _CHANNEL.reset(reset)
 
 
 def record(workspace, actor, action, target, before=None, after=None, note="", actor_label=None):
@@ -19,6 +37,8 @@ def record_many(workspace, actor, action, changes, note="", actor_label=None):
     """
     if actor_label is None:
         actor_label = actor.get_username() if actor is not None else "system"
+        if actor is not None and _CHANNEL.get():
+            actor_label = f"{actor_label}{VIA}{_CHANNEL.get()}"[:150]
     now = timezone.now()
     entries = [
         AuditEntry(

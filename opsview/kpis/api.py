@@ -1,7 +1,8 @@
 """The KPI API: each KPI of ``opsview.kpis.catalog`` as JSON, for BI tools, with the dashboards' filters.
 
-For signed-in people (session), never for integration tokens. Rows are what
-the user's role allows: a manager's figures cover their own projects. Each
+For people: signed in (session) or with a personal token (``opp_…``, for BI tools), never with an
+integration token. Rows are what the user's role allows, read afresh on each request: a manager's
+figures cover their own projects. Each
 KPI's JSON shape is its catalog entry's serializer; the query parameters are
 ``ScopeForm``'s fields, documented from the form.
 """
@@ -12,13 +13,12 @@ from django.urls import path, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ParseError
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from opsview.api.authentication import memberships_of
 from opsview.api.errors import error_response
+from opsview.api.people import PERSON_ERRORS, PersonView
 from opsview.kpis.catalog import CATALOG
 from opsview.kpis.forms import ScopeForm, scope_from_params
 from opsview.kpis.scope import ScopeError
@@ -39,33 +39,45 @@ def parameter_of(name, field):
 
 SCOPE_PARAMETERS = [
     # Only the API takes a workspace by name; pages show the one chosen in the session.
-    OpenApiParameter("workspace", str, description="Workspace slug; default: the one chosen in the session."),
+    OpenApiParameter(
+        "workspace",
+        str,
+        description="Workspace slug; default: the one chosen in the session, or a token's user's only one.",
+    ),
     *(parameter_of(name, field) for name, field in ScopeForm.base_fields.items()),
 ]
-SIGNED_OUT = {403: error_response("Not signed in.")}
+SIGNED_OUT = PERSON_ERRORS
 ERRORS = {
-    400: error_response("A malformed filter; `detail` says which and why."),
+    400: error_response("A malformed filter, or no ?workspace= for a token of several firms; `detail` says which."),
     404: error_response("A workspace, client, project, manager or system you cannot see."),
     **SIGNED_OUT,
 }
 
 
 def workspace_of(request):
-    """The workspace named by ``?workspace=`` among the user's, else the session's current one."""
+    """The workspace named by ``?workspace=`` among the user's, else the session's current one.
+
+    A token has no session: its user's only workspace, or a 400 asking which when they have several.
+    """
     slug = request.query_params.get("workspace")
+    memberships = memberships_of(request)
     if not slug:
-        if request.workspace is None:
+        current = getattr(request, "workspace", None) if request.auth is None else None
+        if current is not None:
+            return current
+        if not memberships:
             raise Http404("You are not a member of any workspace.")
-        return request.workspace
-    for membership in request.memberships:
+        if len(memberships) > 1:
+            slugs = ", ".join(m.workspace.slug for m in memberships)
+            raise ParseError(f"workspace: say which firm with ?workspace= (one of {slugs}).")
+        return memberships[0].workspace
+    for membership in memberships:
         if membership.workspace.slug == slug:
             return membership.workspace
     raise Http404("No such workspace among yours.")
 
 
-class KpiView(APIView):
-    authentication_classes = [SessionAuthentication]
-    permission_classes = [IsAuthenticated]
+class KpiView(PersonView):
     kpi = None
 
     def get(self, request):
@@ -105,10 +117,7 @@ KPI_INDEX_ENTRY = inline_serializer(
 )
 
 
-class KpiIndexView(APIView):
-    authentication_classes = [SessionAuthentication]
-    permission_classes = [IsAuthenticated]
-
+class KpiIndexView(PersonView):
     @extend_schema(
         operation_id="kpi_index",
         summary="Every KPI, its definition and its URL",

@@ -95,15 +95,18 @@ class ExceptionTable(tables.Table):
     def render_amount(self, record):
         return f"{intcomma(floatformat(record.amount, 2))} {record.currency}"
 
-    def _back(self):
-        # Opened from the queue across firms, a page leads back there (and switches to the row's firm).
-        return "?firm=all" if self.show_firm else ""
+    def _link(self, url):
+        """``href`` (and more) of a link to a row's page. Opened from the queue across firms, the page leads
+        back there and switches to the row's firm; it loads whole, not swapped into this one by htmx, for
+        the header must show that firm."""
+        if self.show_firm:
+            return format_html('href="{}?firm=all" hx-boost="false"', url)
+        return format_html('href="{}"', url)
 
     def render_record(self, record):
         return format_html(
-            '<a href="{}{}">{}</a><br><span class="help">{} {}</span>',
-            reverse("queue-item", args=[record.pk]),
-            self._back(),
+            '<a {}>{}</a><br><span class="help">{} {}</span>',
+            self._link(reverse("queue-item", args=[record.pk])),
             record,
             record.record_type,
             truncatechars(record.external_id, 40),
@@ -118,11 +121,10 @@ class ExceptionTable(tables.Table):
     def render_error_message(self, record):
         code = format_html("<code>{}</code> ", record.error_code) if record.error_code else ""
         return format_html(
-            '{}{}<br><a href="{}{}">its group</a>',
+            "{}{}<br><a {}>its group</a>",
             code,
             truncatechars(record.error_message, 140),
-            reverse("queue-group", args=[record.group_id]),
-            self._back(),
+            self._link(reverse("queue-group", args=[record.group_id])),
         )
 
     def render_age_days(self, value):

@@ -141,9 +141,7 @@ def test_a_bulk_resolve_across_two_firms_is_audited_in_each_firm(client, failure
     )
 
     page = response.content.decode()
-    assert "5 exceptions resolved (3 in Northwind, 2 in Contoso)." in page or (
-        "5 exceptions resolved (2 in Contoso, 3 in Northwind)." in page
-    )
+    assert "5 exceptions resolved (2 in Contoso, 3 in Northwind)." in page  # firms by name
     assert response.redirect_chain[-1][0] == "/queues/?firm=all"
     assert ExceptionItem.objects.filter(pk__in=chosen, status=Status.RESOLVED).count() == 5
     entries = AuditEntry.objects.filter(action="exception.resolve", actor=partnerops)

@@ -72,9 +72,6 @@ class QueueScope:
     def groups(self):
         return ExceptionGroup.objects.visible_to(self.user, self.narrowed_to)
 
-    def firm(self, workspace_id):
-        return next(w for w in self.firms if w.pk == workspace_id)
-
     def permissions(self):
         """What the person may do in the scope: ``can_act``/``can_comment`` in any of its firms, and the ids of
         the firms where they may (``acting_in``, ``commenting_in``), which the table's rows follow."""

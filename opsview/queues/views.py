@@ -165,17 +165,14 @@ def act(request):
             if asked["action"] == "assign":
                 refuse_unless_teammate(asked["assignee"], parts)
             permission = COMMENT if asked["action"] == "comment" else ACT
-            verbs = {}
-
-            def do(firm, part):
-                done, verbs["verb"] = _perform(user, firm, part, asked)
-                return done
-
-            results = in_each_firm(user, parts, permission, _verb_of(asked), do)
-            done, verb = sum(n for _, n in results), verbs.get("verb") or _verb_of(asked)
-            per_firm = ", ".join(f"{n} in {firm.name}" for firm, n in results if n)
-            if done and len([n for _, n in results if n]) > 1:
-                verb += f" ({per_firm})"
+            results = in_each_firm(
+                user, parts, permission, _verb_of(asked), lambda firm, part: _perform(user, firm, part, asked)
+            )
+            done = sum(n for _, (n, _) in results)
+            verb = results[-1][1][1] if results else _verb_of(asked)
+            per_firm = [f"{n} in {firm.name}" for firm, (n, _) in results if n]
+            if len(per_firm) > 1:
+                verb += f" ({', '.join(per_firm)})"
         else:
             done, verb = _perform(user, workspace, items, asked)
     except ActionRefused as refusal:

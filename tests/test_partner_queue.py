@@ -304,3 +304,36 @@ def test_the_queue_across_firms_costs_as_many_queries_for_three_firms_as_for_two
     send(api_of(third), failure("FB-0", payload={"amount": "70", "currency": "USD"}))
 
     assert queries() == two
+
+
+def test_select_all_matching_in_one_firm_takes_the_lists_filters(client, api, northwind, olivia):
+    send(api, *[failure(f"NW-{n}") for n in range(3)], failure("TE-t", "Read timed out after 30s", code="TIMEOUT"))
+    signed_in(client, olivia)
+
+    client.post(ACT, {"action": "ignore", "note": "test data", "matching": "kind=posting_failure&status=open"})
+
+    assert set(exceptions(northwind, status=Status.IGNORED).values_list("external_id", flat=True)) == {
+        "NW-0",
+        "NW-1",
+        "NW-2",
+    }
+    refused = client.post(
+        ACT, {"action": "ignore", "note": "x", "matching": "kind=no_such_kind"}, follow=True
+    ).content.decode()
+    assert "Nothing was done: Kind: &#x27;no_such_kind&#x27; is not one of" in refused
+    assert exceptions(northwind, status=Status.IGNORED).count() == 3
+
+
+def test_a_manager_here_and_operator_there_comments_across_both(client, api, northwind, contoso, max_manager):
+    from opsview.queues.models import Comment
+
+    Membership.objects.create(user=max_manager, workspace=contoso.workspace, role=Role.OPERATOR)
+    send(api, failure("TE-PR-1"))
+    send(api_of(contoso), failure("CX-0"))
+    chosen = ids(exceptions(northwind)) + ids(exceptions(contoso))
+
+    signed_in(client, max_manager).post(ACT, {"firm": "all", "action": "comment", "body": "chasing", "ids": chosen})
+    assert set(Comment.objects.values_list("workspace__slug", flat=True)) == {"northwind", "contoso"}
+    # Resolving needs an operator's role in each firm: Northwind's part refuses the whole.
+    client.post(ACT, {"firm": "all", "action": "resolve", "resolution": "duplicate", "ids": chosen})
+    assert not ExceptionItem.objects.filter(status=Status.RESOLVED).exists()

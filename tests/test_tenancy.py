@@ -504,3 +504,25 @@ def test_pages_require_sign_in(client, northwind):
     for url in ("/", "/runs/", "/settings/tokens/"):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_the_queue_across_firms_never_reaches_a_firm_one_is_not_in(outsider_client, northwind, oscar):
+    """``firm=all`` and ``firm=<slug>`` (the queue across one's firms) name firms, not rows: asked for
+    Northwind by its slug, Oscar gets his own firms' queue and a word that Northwind is not his."""
+    item = northwind_exception(northwind)
+    values = northwind_only_values(northwind)
+    before = northwind_rows(northwind)
+    for firm in ("all", northwind.workspace.slug):
+        for url in ("/queues/", "/queues/?view=groups", "/queues/export.csv"):
+            response = outsider_client.get(url, {"firm": firm})
+            body = body_of(response).decode()
+            # The slug Oscar typed comes back in the page's own links and message; nothing else of Northwind does.
+            for echo in (f"firm={firm}", f"&#x27;{firm}&#x27;", f"'{firm}'"):
+                body = body.replace(echo, "")
+            shown = values.search(body)
+            assert not shown, f"{url}?firm={firm} shows {shown.group(0)!r}"
+            assert f'data-record="{item.external_id}"' not in body
+        for path in ("/queues/actions/", "/replays/request/"):
+            for body in ACTION_BODIES[:3]:
+                outsider_client.post(path, {**body, "firm": firm, "ids": item.pk, "matching": "firm=all&status=all"})
+    assert northwind_rows(northwind) == before

@@ -21,7 +21,7 @@ from opsview.queues.policies import DEFAULTS, masked_fields_for, policies_for
 from opsview.queues.services import permissions_of
 from opsview.queues.tables import PAGE_SIZE, exception_table
 from opsview.telemetry.models import SyncEvent
-from opsview.workspaces.http import require_workspace
+from opsview.workspaces.http import require_workspace, work_in
 from opsview.workspaces.permissions import ADMINISTER, can
 
 HISTORY_LIMIT = 500
@@ -48,11 +48,36 @@ def _existing_mapping(workspace, group, item):
     )
 
 
+def _get_in_its_firm(request, queryset_in, model, pk, what):
+    """``(workspace, row)``: row ``pk`` of ``queryset_in(workspace)``, in the current workspace, or, when it
+    belongs to another of the person's firms (a link from the queue across firms, or an alert), in that firm,
+    switched to as the header's switch would. A row of no firm of theirs is a 404.
+
+    The other firm is looked for only when the current one does not hold the row: the usual page costs no
+    query more.
+    """
+    workspace = require_workspace(request)
+    try:
+        return workspace, queryset_in(workspace).get(pk=pk)
+    except model.DoesNotExist:
+        pass
+    owner = model.objects.visible_to(request.user).filter(pk=pk).values_list("workspace_id", flat=True).first()
+    if owner is None or owner == workspace.pk or work_in(request, owner) is None:
+        raise Http404(f"No such {what} among yours.")
+    messages.info(request, f"Switched to {request.workspace.name}, the firm of this {what}.")
+    return request.workspace, get_object_or_404(queryset_in(request.workspace), pk=pk)
+
+
+def _back_query(request):
+    """The queue's query that leads back to the list this page was opened from: "?firm=all" across firms."""
+    firm = request.GET.get("firm", "")
+    return f"?firm={firm}" if firm and len(firm) <= 80 and firm.replace("-", "").isalnum() else ""
+
+
 @login_required
 def detail(request, pk):
-    workspace = require_workspace(request)
-    item = get_object_or_404(
-        ExceptionItem.objects.visible_to(request.user, workspace).select_related(
+    def items_in(workspace):
+        return ExceptionItem.objects.visible_to(request.user, workspace).select_related(
             "group",
             "system",
             "source_system",
@@ -65,9 +90,9 @@ def detail(request, pk):
             "time_entry__person",
             "time_entry__project",
             "invoice__client",
-        ),
-        pk=pk,
-    )
+        )
+
+    workspace, item = _get_in_its_firm(request, items_in, ExceptionItem, pk, "exception")
     masked = masked_fields_for(workspace)
     events = list(
         SyncEvent.objects.visible_to(request.user, workspace)
@@ -104,6 +129,7 @@ def detail(request, pk):
         "resolutions": USER_RESOLUTIONS,
         "teammates": services.teammates(workspace),
         "mapping": _existing_mapping(workspace, item.group, item),
+        "back_query": _back_query(request),
         **_guides(workspace, item.group),
         **permissions_of(request.user, workspace),
     }
@@ -112,9 +138,10 @@ def detail(request, pk):
 
 @login_required
 def group(request, pk):
-    workspace = require_workspace(request)
-    groups = ExceptionGroup.objects.visible_to(request.user, workspace).select_related("system")
-    group = get_object_or_404(groups, pk=pk)
+    def groups_in(workspace):
+        return ExceptionGroup.objects.visible_to(request.user, workspace).select_related("system")
+
+    workspace, group = _get_in_its_firm(request, groups_in, ExceptionGroup, pk, "group")
     members = ExceptionItem.objects.visible_to(request.user, workspace).filter(group=group)
     by_status = dict.fromkeys(Status.values, 0)
     for status, count in members.order_by().values_list("status").annotate(n=Count("id")):
@@ -141,6 +168,7 @@ def group(request, pk):
         "teammates": services.teammates(workspace),
         "mapping": _existing_mapping(workspace, group, sample),
         "is_admin": can(request.user, workspace, ADMINISTER),
+        "back_query": _back_query(request),
         **_guides(workspace, group),
         **may,
     }

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from opsview.common.bounds import id_or_none
 from opsview.queues.models import ExceptionItem, Kind, Status
-from opsview.queues.services import teammates
+from opsview.queues.services import teammates, teammates_in
 from opsview.records.models import Client, Project
 from opsview.systems.models import System
 
@@ -101,13 +101,15 @@ class QueueFilterSet(django_filters.FilterSet):
         fields = []
         form = QueueFilterForm
 
-    def __init__(self, data, queryset, *, user, workspace):
+    def __init__(self, data, queryset, *, user, workspace, firms=None):
+        """``workspace`` None with ``firms`` is the queue across the person's firms: the lists of systems,
+        clients, projects and teammates are those of every firm in ``firms``."""
         super().__init__(data if data is not None else {}, queryset)
         self.user = user
         self.filters["system"].queryset = System.objects.visible_to(user, workspace)
         self.filters["client"].queryset = Client.objects.visible_to(user, workspace)
         self.filters["project"].queryset = Project.objects.visible_to(user, workspace)
-        people = [(str(u.pk), u.get_username()) for u in teammates(workspace)]
+        people = [(str(u.pk), u.get_username()) for u in (teammates_in(firms) if firms else teammates(workspace))]
         self.filters["assignee"].extra["choices"] = [("me", "me"), ("none", "nobody"), *people]
 
     def filter_queryset(self, queryset):

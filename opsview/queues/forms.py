@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 
 from opsview.common.bounds import OutOfBounds, bounded_date, id_or_none
-from opsview.queues.services import teammates
+from opsview.queues.services import teammates_in
 
 MAX_FIELD_NAME = 100
 # Forms refuse NUL themselves (Django's CharField); text read straight from request.POST must too:
@@ -33,13 +33,16 @@ class QueueActionForm(forms.Form):
         error_messages={"required": CHOOSE_AN_ACTION, "invalid_choice": CHOOSE_AN_ACTION},
     )
 
-    def __init__(self, data, *, workspace):
+    def __init__(self, data, *, workspace, firms=None):
+        """``firms``: the queue across the person's firms, whose teammates of any firm may be chosen (the
+        assignment checks that they work in each firm of the selection)."""
         quick = data.get("quick", "").partition(":")[0]
         if quick:
             data = data.copy()
             data["action"] = quick
         super().__init__(data)
         self.workspace = workspace
+        self.firms = list(firms) if firms else [workspace]
 
     def clean(self):
         asked = super().clean()
@@ -53,9 +56,10 @@ class QueueActionForm(forms.Form):
     def _teammate(self, value):
         if not value:
             return None  # "assign" to nobody unassigns
-        assignee = teammates(self.workspace).filter(pk=id_or_none(value) or 0).first()
+        assignee = teammates_in(self.firms).filter(pk=id_or_none(value) or 0).first()
         if assignee is None:
-            raise forms.ValidationError(f"Assignee: no teammate {value[:40]} in this workspace.")
+            where = "in this workspace" if len(self.firms) == 1 else "in your firms"
+            raise forms.ValidationError(f"Assignee: no teammate {value[:40]} {where}.")
         return assignee
 
     def _until(self, value):

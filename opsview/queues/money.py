@@ -84,3 +84,19 @@ def stake_sentence(stake):
         f"{stake_money(stake)} at stake in {records:,} record{'s' if records != 1 else ''}, "
         f"{exceptions:,} exception{'s' if exceptions != 1 else ''}"
     )
+
+
+def stake_per_currency(stake):
+    """A ``money_at_stake`` result as one sentence per currency, largest first: the queue across firms shows
+    these, since firms that bill in different currencies have no total to add up."""
+    sentences = []
+    for row in stake["by_currency"]:
+        records, exceptions = row["records"], row["exceptions"]
+        sentences.append(
+            {
+                "currency": row["currency"],
+                "text": f"{_money(row['amount'], row['currency'])} at stake in {records:,} "
+                f"record{'s' if records != 1 else ''}, {exceptions:,} exception{'s' if exceptions != 1 else ''}",
+            }
+        )
+    return sentences

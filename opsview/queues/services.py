@@ -203,11 +203,17 @@ def permissions_of(user, workspace):
 
 def teammates(workspace):
     """The people exceptions can be assigned to: the workspace's admins and operators."""
+    return teammates_in([workspace])
+
+
+def teammates_in(workspaces):
+    """The people exceptions of any of ``workspaces`` can be assigned to (one query, however many firms);
+    whether they work in each firm of a selection is the assignment's own check."""
     from opsview.workspaces.models import Membership
     from opsview.workspaces.permissions import ALLOWED
 
     roles = ALLOWED[ACT]
-    ids = Membership.objects.filter(workspace=workspace, role__in=roles).values("user_id")
+    ids = Membership.objects.filter(workspace__in=list(workspaces), role__in=roles).values("user_id")
     return get_user_model().objects.filter(id__in=ids).order_by("username")
 
 

@@ -30,6 +30,8 @@ class ExceptionTable(tables.Table):
     ``selectable`` and ``claimable`` add the selection box and the claim button for those who may act."""
 
     id = _file_only(accessor="pk")
+    # Only in the queue across the person's firms (page and file alike): which firm's exception a row is.
+    firm = tables.Column(verbose_name="Firm", accessor="workspace__name")
     kind = tables.Column(verbose_name="Kind")
     status = tables.Column(verbose_name="Status")
     system = tables.Column(verbose_name="Failed at", accessor="system__name")
@@ -63,24 +65,48 @@ class ExceptionTable(tables.Table):
         attrs = {"class": "items"}
         row_attrs = {"id": lambda record: f"exception-{record.pk}", "data-record": lambda record: record.external_id}
         # The page's order; the file keeps the order the columns are declared in (see ``as_csv_rows``).
-        sequence = ("select", "amount", "kind", "record", "client", "system", "error_message", "age_days", "status")
-        sequence += ("claim", "...")
+        sequence = ("select", "firm", "amount", "kind", "record", "client", "system", "error_message", "age_days")
+        sequence += ("status", "claim", "...")
 
-    def __init__(self, data, *, user=None, selectable=False, claimable=False, **kwargs):
-        exclude = [name for name, shown in (("select", selectable), ("claim", claimable)) if not shown]
+    def __init__(
+        self, data, *, user=None, selectable=False, claimable=False, show_firm=False, firms_may=None, **kwargs
+    ):
+        """``show_firm`` adds the firm column (the queue across firms); ``firms_may`` (``acting_in`` and
+        ``commenting_in`` of ``QueueScope.permissions``) offers each row's box and button only in the firms
+        where the person's role allows them."""
+        shown = (("select", selectable), ("claim", claimable), ("firm", show_firm))
+        exclude = [name for name, on in shown if not on]
         super().__init__(data, exclude=exclude, **kwargs)
         self.user = user
+        self.show_firm = show_firm
+        self.firms_may = firms_may
+
+    def _may(self, record, what):
+        return self.firms_may is None or record.workspace_id in self.firms_may[what]
 
     def render_select(self, record):
+        if not (self._may(record, "commenting_in") or self._may(record, "acting_in")):
+            return ""
         return format_html('<input type="checkbox" name="ids" value="{}" aria-label="Select {}">', record.pk, record)
+
+    def render_firm(self, record):
+        return format_html('<span class="firm" data-firm="{}">{}</span>', record.workspace.slug, record.workspace.name)
 
     def render_amount(self, record):
         return f"{intcomma(floatformat(record.amount, 2))} {record.currency}"
 
+    def _link(self, url):
+        """``href`` (and more) of a link to a row's page. Opened from the queue across firms, the page leads
+        back there and switches to the row's firm; it loads whole, not swapped into this one by htmx, for
+        the header must show that firm."""
+        if self.show_firm:
+            return format_html('href="{}?firm=all" hx-boost="false"', url)
+        return format_html('href="{}"', url)
+
     def render_record(self, record):
         return format_html(
-            '<a href="{}">{}</a><br><span class="help">{} {}</span>',
-            reverse("queue-item", args=[record.pk]),
+            '<a {}>{}</a><br><span class="help">{} {}</span>',
+            self._link(reverse("queue-item", args=[record.pk])),
             record,
             record.record_type,
             truncatechars(record.external_id, 40),
@@ -95,10 +121,10 @@ class ExceptionTable(tables.Table):
     def render_error_message(self, record):
         code = format_html("<code>{}</code> ", record.error_code) if record.error_code else ""
         return format_html(
-            '{}{}<br><a href="{}">its group</a>',
+            "{}{}<br><a {}>its group</a>",
             code,
             truncatechars(record.error_message, 140),
-            reverse("queue-group", args=[record.group_id]),
+            self._link(reverse("queue-group", args=[record.group_id])),
         )
 
     def render_age_days(self, value):
@@ -117,13 +143,16 @@ class ExceptionTable(tables.Table):
         return html
 
     def render_claim(self, record):
-        if record.is_pending and record.assignee_id != self.user.pk:
+        if record.is_pending and self._may(record, "acting_in") and record.assignee_id != self.user.pk:
             return format_html(
                 '<button type="submit" name="quick" value="claim:{}" class="link">Claim</button>', record.pk
             )
         return ""
 
     # The file's plain values, where the page shows more than the value. Each takes the record only.
+    def value_firm(self, record):
+        return record.workspace.name
+
     def value_record(self, record):
         return str(record)
 
@@ -163,7 +192,11 @@ class ExceptionTable(tables.Table):
     def as_csv_rows(self, records):
         """The header and one row per record of ``records`` (any iterable: the export streams a queryset's
         ``iterator()``), with the columns the file has, in its order."""
-        names = [name for name, column in self.base_columns.items() if not column.exclude_from_export]
+        names = [
+            name
+            for name, column in self.base_columns.items()
+            if not column.exclude_from_export and (name != "firm" or self.show_firm)
+        ]
         values = [self._file_value(name) for name in names]
         yield names
         for record in records:
@@ -183,11 +216,19 @@ class ExceptionTable(tables.Table):
         return accessor.resolve
 
 
-def exception_table(user, page, may):
+def exception_table(user, page, may, show_firm=False):
     """A page of exceptions as ``user`` sees it: selection boxes and claim buttons as ``may`` (their
-    ``permissions_of``) allows."""
+    ``permissions_of``, or ``QueueScope.permissions`` across firms, firm by firm) allows."""
     selectable = may["can_act"] or may["can_comment"]
-    return ExceptionTable(list(page.object_list), user=user, selectable=selectable, claimable=may["can_act"])
+    firms_may = {key: may[key] for key in ("acting_in", "commenting_in")} if "acting_in" in may else None
+    return ExceptionTable(
+        list(page.object_list),
+        user=user,
+        selectable=selectable,
+        claimable=may["can_act"],
+        show_firm=show_firm,
+        firms_may=firms_may,
+    )
 
 
 def counts(items):
@@ -200,19 +241,32 @@ def counts(items):
 
 
 def grouped(items, sort):
-    """Rows of ``{group_id, n, money, oldest, last_seen}`` for the groups of ``items``, in the queue's ``sort``
-    as far as groups have it (most money first otherwise)."""
+    """Rows of ``{group_id, n, money, currency, oldest, last_seen}`` for the groups of ``items``, in the
+    queue's ``sort`` as far as groups have it (most money first otherwise).
+
+    ``currency`` is the group's one currency, or "" when its exceptions hold several: their sum is then no
+    amount of money, and the page says "mixed currencies" instead of a sum.
+    """
     order = {"age": ("oldest", "-money"), "recent": ("-last_seen", "-money"), "recurrences": ("-n", "-money")}
-    return (
+    rows = (
         items.values("group_id")
-        .annotate(n=Count("id"), money=Sum("amount"), oldest=Min("record_date"), last_seen=Max("last_seen_at"))
+        .annotate(
+            n=Count("id"),
+            money=Sum("amount"),
+            high_currency=Max("currency"),
+            low_currency=Min("currency"),
+            oldest=Min("record_date"),
+            last_seen=Max("last_seen_at"),
+        )
         .order_by(*order.get(sort, ("-money", "-n")), "group_id")
     )
+    return rows
 
 
 def attach_groups(rows):
-    """Each row's ``group``, fetched in one query."""
-    groups = ExceptionGroup.objects.select_related("system").in_bulk([r["group_id"] for r in rows])
+    """Each row's ``group`` (with its system and firm), fetched in one query, and its ``currency``."""
+    groups = ExceptionGroup.objects.select_related("system", "workspace").in_bulk([r["group_id"] for r in rows])
     for row in rows:
         row["group"] = groups[row["group_id"]]
+        row["currency"] = row["high_currency"] if row["high_currency"] == row["low_currency"] else ""
     return rows

@@ -17,23 +17,26 @@ from django.views.decorators.http import require_POST
 from opsview.common.csvfiles import csv_lines
 from opsview.queues import mappings, services
 from opsview.queues.filtersets import AGES, SORTS, STATUS_OPTIONS, QueueFilterSet
+from opsview.queues.firms import by_firm, in_each_firm, refuse_unless_teammate, scope_of
 from opsview.queues.forms import QueueActionForm
-from opsview.queues.models import USER_RESOLUTIONS, ExceptionGroup, ExceptionItem, Kind, SavedView
-from opsview.queues.money import money_at_stake, stake_sentence
+from opsview.queues.models import USER_RESOLUTIONS, ExceptionGroup, Kind, SavedView
+from opsview.queues.money import money_at_stake, stake_per_currency, stake_sentence
 from opsview.queues.selection import selected
 from opsview.queues.services import ActionRefused, permissions_of
 from opsview.queues.tables import PAGE_SIZE, ExceptionTable, attach_groups, counts, exception_table, grouped
 from opsview.records.models import Client, Project
 from opsview.systems.models import System
 from opsview.workspaces.http import require_workspace, safe_next
+from opsview.workspaces.permissions import ACT, COMMENT
 
 
 @login_required
 def queue(request):
     workspace = require_workspace(request)
-    may = permissions_of(request.user, workspace)
-    visible = ExceptionItem.objects.visible_to(request.user, workspace)
-    filterset = QueueFilterSet(request.GET, visible, user=request.user, workspace=workspace)
+    scope = scope_of(request)
+    may = scope.permissions() if scope.across else permissions_of(request.user, workspace)
+    visible = scope.items()
+    filterset = _filters(request.GET, scope)
     query = filterset.query
     matching = filterset.qs
     stake = money_at_stake(matching)
@@ -43,85 +46,135 @@ def queue(request):
         page = Paginator(list(grouped(matching, query.sort)), PAGE_SIZE).get_page(request.GET.get("page"))
         attach_groups(page.object_list)
     else:
-        paginator = Paginator(matching.select_related("system", "project", "client", "assignee"), PAGE_SIZE)
+        listed = matching.select_related("system", "project", "client", "assignee", "workspace")
+        paginator = Paginator(listed, PAGE_SIZE)
         paginator.count = stake["exceptions"]  # counted with the money already: one pass over the matches, not two
         page = paginator.get_page(request.GET.get("page"))
-        table = exception_table(request.user, page, may)
+        table = exception_table(request.user, page, may, show_firm=scope.across)
     by_kind, totals = counts(visible)
+    in_firms = scope.narrowed_to
+    # "Select all matching" acts on the list's query, whatever page is shown.
+    matching_query = request.GET.copy()
+    matching_query.pop("page", None)
+    if "status" not in matching_query:
+        matching_query["status"] = query.status  # never empty: the toolbar offers it only when it says something
     context = {
         "query": query,
+        "scope": scope,
+        "problems": ([scope.problem] if scope.problem else []) + query.problems,
         "page": page,
         "table": table,
         "stake": stake_sentence(stake),
+        "stake_per_currency": stake_per_currency(stake) if len(stake["by_currency"]) > 1 else [],
         "counts": [(Kind(kind), row) for kind, row in by_kind.items()],
         "totals": totals,
         "kinds": Kind.choices,
         "statuses": STATUS_OPTIONS,
         "sorts": [(key, label) for key, (label, _) in SORTS.items()],
         "ages": AGES,
-        "systems": System.objects.visible_to(request.user, workspace),
-        "clients": Client.objects.visible_to(request.user, workspace).only("id", "name"),
-        "projects": Project.objects.visible_to(request.user, workspace).only("id", "code", "name"),
-        "teammates": services.teammates(workspace),
+        # Across firms each list names the firm: two firms' "Harvest" are two systems.
+        "systems": System.objects.visible_to(request.user, in_firms).select_related("workspace"),
+        "clients": Client.objects.visible_to(request.user, in_firms)
+        .select_related("workspace")
+        .only("id", "name", "workspace__name"),
+        "projects": Project.objects.visible_to(request.user, in_firms)
+        .select_related("workspace")
+        .only("id", "code", "name", "workspace__name"),
+        "teammates": services.teammates_in(scope.workspaces),
         "resolutions": USER_RESOLUTIONS,
         "saved_views": SavedView.objects.visible_to(request.user, workspace).filter(user=request.user),
         "query_string": request.GET.urlencode(),
+        "firm_query": f"firm={scope.param}&" if scope.across else "",
+        "matching_query": matching_query.urlencode(),
         **may,
     }
     return render(request, "queues/queue.html", context)
+
+
+def _filters(data, scope):
+    """The queue's filters over the exceptions of ``scope``."""
+    firms = scope.workspaces if scope.across else None
+    return QueueFilterSet(data, scope.items(), user=scope.user, workspace=scope.narrowed_to, firms=firms)
 
 
 @login_required
 def export_csv(request):
     """The current view (filters, search and sort) as CSV, every matching row, streamed."""
     workspace = require_workspace(request)
-    visible = ExceptionItem.objects.visible_to(request.user, workspace)
-    filterset = QueueFilterSet(request.GET, visible, user=request.user, workspace=workspace)
-    if filterset.problems:
+    scope = scope_of(request)
+    filterset = _filters(request.GET, scope)
+    problems = ([scope.problem] if scope.problem else []) + filterset.problems
+    if problems:
         # A download cannot show a message: a file of the wrong rows would pass for the right one.
         return HttpResponseBadRequest(
-            "The export was not made:\n" + "\n".join(filterset.problems), content_type="text/plain; charset=utf-8"
+            "The export was not made:\n" + "\n".join(problems), content_type="text/plain; charset=utf-8"
         )
-    items = filterset.qs.select_related("system", "client", "project", "assignee")
+    items = filterset.qs.select_related("system", "client", "project", "assignee", "workspace")
     writer = csv_lines()
-    rows = ExceptionTable(items).as_csv_rows(items.iterator(chunk_size=2000))
-    filename = f"opsview-exceptions-{workspace.slug}-{timezone.localdate():%Y%m%d}.csv"
+    rows = ExceptionTable(items, show_firm=scope.across).as_csv_rows(items.iterator(chunk_size=2000))
+    named = (scope.chosen.slug if scope.chosen else "all-firms") if scope.across else workspace.slug
+    filename = f"opsview-exceptions-{named}-{timezone.localdate():%Y%m%d}.csv"
     response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
+def _perform(user, workspace, items, asked):
+    """Do the asked action on ``items`` of ``workspace`` through its service; (how many, the verb)."""
+    name, note = asked["action"], asked["note"]
+    if name == "claim":
+        return services.claim(user, workspace, items), "claimed"
+    if name == "assign":
+        assignee = asked["assignee"]
+        verb = f"assigned to {assignee.get_username()}" if assignee else "unassigned"
+        return services.assign(user, workspace, items, assignee), verb
+    if name == "resolve":
+        return services.resolve(user, workspace, items, asked["resolution"], note), "resolved"
+    if name == "snooze":
+        return services.snooze(user, workspace, items, asked["until"], note), "snoozed"
+    if name == "ignore":
+        return services.ignore(user, workspace, items, note), "ignored"
+    if name == "reopen":
+        return services.reopen(user, workspace, items, note), "reopened"
+    return services.comment(user, workspace, items, asked["body"]), "commented on"
+
+
 @login_required
 @require_POST
 def act(request):
-    """Every action form posts here: ``action`` says what; ``one``, ``group`` or ``ids`` on what."""
+    """Every action form posts here: ``action`` says what; ``one``, ``group``, ``matching`` or ``ids`` on what.
+
+    With ``firm`` (the queue across the person's firms) the selection is split by firm and each firm's part
+    goes through the same service, all or nothing (``firms.in_each_firm``).
+    """
     workspace = require_workspace(request)
     user = request.user
-    form = QueueActionForm(request.POST, workspace=workspace)
+    scope = scope_of(request, request.POST)
+    form = QueueActionForm(request.POST, workspace=workspace, firms=scope.workspaces if scope.across else None)
     try:
-        chosen = selected(request, workspace)
+        if scope.problem:
+            raise ActionRefused(f"Nothing was done. {scope.problem}")
+        chosen = selected(request, scope if scope.across else workspace)
         if chosen.nothing_ticked:
             raise ActionRefused("Tick at least one exception first, or act on a whole group from its page.")
         if not form.is_valid():
             raise ActionRefused(form.refusal)
         items, what, asked = chosen.items, chosen.label, form.cleaned_data
-        name, note = asked["action"], asked["note"]
-        if name == "claim":
-            done, verb = services.claim(user, workspace, items), "claimed"
-        elif name == "assign":
-            assignee = asked["assignee"]
-            done = services.assign(user, workspace, items, assignee)
-            verb = f"assigned to {assignee.get_username()}" if assignee else "unassigned"
-        elif name == "resolve":
-            done, verb = services.resolve(user, workspace, items, asked["resolution"], note), "resolved"
-        elif name == "snooze":
-            done, verb = services.snooze(user, workspace, items, asked["until"], note), "snoozed"
-        elif name == "ignore":
-            done, verb = services.ignore(user, workspace, items, note), "ignored"
-        elif name == "reopen":
-            done, verb = services.reopen(user, workspace, items, note), "reopened"
+        if scope.across:
+            parts = by_firm(scope, items)
+            if asked["action"] == "assign":
+                refuse_unless_teammate(asked["assignee"], parts)
+            permission = COMMENT if asked["action"] == "comment" else ACT
+            results = in_each_firm(
+                user, parts, permission, _verb_of(asked), lambda firm, part: _perform(user, firm, part, asked)
+            )
+            done = sum(n for _, (n, _) in results)
+            verb = results[-1][1][1] if results else _verb_of(asked)
+            per_firm = [f"{n} in {firm.name}" for firm, (n, _) in results if n]
+            if len(per_firm) > 1:
+                verb += f" ({', '.join(per_firm)})"
         else:
-            done, verb = services.comment(user, workspace, items, asked["body"]), "commented on"
+            done, verb = _perform(user, workspace, items, asked)
     except ActionRefused as refusal:
         messages.error(request, str(refusal))
     else:
@@ -130,6 +183,17 @@ def act(request):
         else:
             messages.info(request, f"Nothing to do: none of {what} could be {verb}.")
     return redirect(safe_next(request, "queue"))
+
+
+def _verb_of(asked):
+    return {
+        "claim": "claimed",
+        "assign": "assigned",
+        "resolve": "resolved",
+        "snooze": "snoozed",
+        "ignore": "ignored",
+        "reopen": "reopened",
+    }.get(asked["action"], "commented on")
 
 
 @login_required
@@ -151,10 +215,11 @@ def map_value(request, pk):
 def save_view(request):
     workspace = require_workspace(request)
     query = (request.POST.get("query") or "").lstrip("?")
-    visible = ExceptionItem.objects.visible_to(request.user, workspace)
+    # A view of all the person's firms keeps "firm=all" in its query; it is saved in the current workspace.
+    scope = scope_of(request, QueryDict(query))
     try:
         # The view is read back through the same filters: one that the page could not use is not saved.
-        problems = QueueFilterSet(QueryDict(query), visible, user=request.user, workspace=workspace).problems
+        problems = ([scope.problem] if scope.problem else []) + _filters(QueryDict(query), scope).problems
         if problems:
             raise ValueError("View not saved: " + " ".join(problems))
         view = services.save_view(request.user, workspace, request.POST.get("name"), query)

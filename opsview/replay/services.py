@@ -150,75 +150,120 @@ def request_replay(actor, workspace, items, payload_override=None, dry_run=False
     plan = plan_replay(actor, workspace, items, payload_override)
     if dry_run:
         return plan
-    if plan.not_connected:
-        raise ActionRefused(" ".join(message for _, message in plan.not_connected) + " Nothing was queued.")
-    if not plan.rows:
-        raise ActionRefused("Nothing to replay: none of these is an open sync failure without a replay under way.")
+    _refuse_unless_sendable(plan)
+    if plan.count > 1:
+        check_confirmation(plan, confirm_count, selection)
+    with transaction.atomic():
+        return _queue(actor, workspace, plan, uuid.uuid4())
+
+
+def request_replay_across(actor, parts, dry_run=False, confirm_count=None, selection=None):
+    """The replay of a selection that spans the person's firms: ``parts`` is ``[(workspace, items)]``, one per
+    firm. Each firm's part is planned with its own permission check, mappings and connected systems; the
+    dry run and the confirmation are of the whole (the count typed is the total). Returns the plan (the
+    firms' rows together) or the replays, one batch across the firms, each audited in its own firm.
+
+    All or nothing: a firm whose system is not connected refuses the whole request.
+    """
+    plans = [(workspace, plan_replay(actor, workspace, items)) for workspace, items in parts]
+    plan = Plan(
+        rows=[row for _, p in plans for row in p.rows],
+        skipped=sum(p.skipped for _, p in plans),
+        not_connected=[nc for _, p in plans for nc in p.not_connected],
+        blocked=sum(p.blocked for _, p in plans),
+    )
+    if dry_run:
+        return plan
+    _refuse_unless_sendable(plan)
     if plan.count > 1:
         check_confirmation(plan, confirm_count, selection)
     batch = uuid.uuid4()
     with transaction.atomic():
-        Replay.objects.bulk_create(
-            [
-                Replay(
-                    workspace=workspace,
-                    exception=p.item,
-                    batch=batch,
-                    target_system_id=p.item.system_id,
-                    record_type=p.item.record_type,
-                    external_id=p.item.external_id,
-                    idempotency_key=p.key,
-                    original_payload=p.original,
-                    edited_payload=p.edited,
-                    payload=p.payload,
-                    mappings_applied=p.mappings,
-                    max_attempts=settings.REPLAY_MAX_ATTEMPTS,
-                    requested_by=actor,
-                )
-                for p in plan.rows
-            ],
-            ignore_conflicts=True,  # a replay requested at the same moment by someone else stays the only one
-            batch_size=500,
-        )
-        replays = list(Replay.objects.filter(workspace=workspace, batch=batch).order_by("pk"))
+        replays = []
+        for workspace, firm_plan in plans:
+            if firm_plan.rows:
+                try:
+                    replays += _queue(actor, workspace, firm_plan, batch)
+                except AlreadyQueued:
+                    continue  # this firm's part was queued by someone else: the others still go
         if not replays:
-            # Everything was queued by someone else between the dry run and this confirmation.
             raise AlreadyQueued(
-                f"Someone else queued {'this replay' if plan.count == 1 else 'these replays'} a moment ago; "
-                "nothing was queued twice. Follow them under Replays."
+                "Someone else queued these replays a moment ago; nothing was queued twice. Follow them under Replays."
             )
-        created = {r.exception_id for r in replays}
-        done = [p for p in plan.rows if p.item.pk in created]
-        for p in done:
-            if p.edited is not None:
-                record(
-                    workspace,
-                    actor,
-                    "exception.edit_payload",
-                    p.item,
-                    before={"payload": p.original},
-                    after={"payload": p.edited},
-                    note="Edited before replaying.",
-                )
-        record_many(
-            workspace,
-            actor,
-            "exception.replay",
-            [
-                (p.item, None, {"replay": ReplayStatus.QUEUED, "to": p.item.system.name, "idempotency_key": p.key})
-                for p in done
-            ],
+    return replays
+
+
+def _refuse_unless_sendable(plan):
+    if plan.not_connected:
+        raise ActionRefused(" ".join(message for _, message in plan.not_connected) + " Nothing was queued.")
+    if not plan.rows:
+        raise ActionRefused("Nothing to replay: none of these is an open sync failure without a replay under way.")
+
+
+def _queue(actor, workspace, plan, batch):
+    """Create the replays of ``plan`` (one firm's) in ``batch``, audit them in ``workspace`` and queue their
+    tasks; inside the caller's transaction."""
+    Replay.objects.bulk_create(
+        [
+            Replay(
+                workspace=workspace,
+                exception=p.item,
+                batch=batch,
+                target_system_id=p.item.system_id,
+                record_type=p.item.record_type,
+                external_id=p.item.external_id,
+                idempotency_key=p.key,
+                original_payload=p.original,
+                edited_payload=p.edited,
+                payload=p.payload,
+                mappings_applied=p.mappings,
+                max_attempts=settings.REPLAY_MAX_ATTEMPTS,
+                requested_by=actor,
+            )
+            for p in plan.rows
+        ],
+        ignore_conflicts=True,  # a replay requested at the same moment by someone else stays the only one
+        batch_size=500,
+    )
+    replays = list(Replay.objects.filter(workspace=workspace, batch=batch).order_by("pk"))
+    if not replays:
+        # Everything was queued by someone else between the dry run and this confirmation.
+        raise AlreadyQueued(
+            f"Someone else queued {'this replay' if plan.count == 1 else 'these replays'} a moment ago; "
+            "nothing was queued twice. Follow them under Replays."
         )
-        broker = get_broker()
+    created = {r.exception_id for r in replays}
+    done = [p for p in plan.rows if p.item.pk in created]
+    for p in done:
+        if p.edited is not None:
+            record(
+                workspace,
+                actor,
+                "exception.edit_payload",
+                p.item,
+                before={"payload": p.original},
+                after={"payload": p.edited},
+                note="Edited before replaying.",
+            )
+    record_many(
+        workspace,
+        actor,
+        "exception.replay",
+        [
+            (p.item, None, {"replay": ReplayStatus.QUEUED, "to": p.item.system.name, "idempotency_key": p.key})
+            for p in done
+        ],
+    )
+    broker = get_broker()
 
-        def enqueue():
-            for replay in replays:
-                async_task(TASK, replay.pk, broker=broker, group="replay", task_name=f"replay {replay.pk}")
+    def enqueue():
+        for replay in replays:
+            async_task(TASK, replay.pk, broker=broker, group="replay", task_name=f"replay {replay.pk}")
 
-        if isinstance(broker, ORM):
-            enqueue()  # the tasks commit with the replays: none is queued for a replay never stored
-        else:
-            # Redis takes a task at once: sent before the commit, a worker could run it before the replay
-            # is visible, find nothing to claim and drop it (bench/soak.py saw a third of them lost so).
-            transaction.on_commit(enqueue)
+    if isinstance(broker, ORM):
+        enqueue()  # the tasks commit with the replays: none is queued for a replay never stored
+    else:
+        # Redis takes a task at once: sent before the commit, a worker could run it before the replay
+        # is visible, find nothing to claim and drop it (bench/soak.py saw a third of them lost so).
+        transaction.on_commit(enqueue)
     return replays

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from opsview.common.bounds import id_or_none
 from opsview.common.masking import readable_json
 from opsview.queues import mappings
+from opsview.queues.firms import by_firm, refuse_unless_allowed, scope_of
 from opsview.queues.models import ExceptionGroup, ExceptionItem
 from opsview.queues.policies import masked_fields_for
 from opsview.queues.selection import selected
@@ -33,8 +34,15 @@ STATUS_LIMIT = 200
 def request_replay(request):
     """One exception replays at once; a selection or a group shows its dry run, then replays what was confirmed."""
     workspace = require_workspace(request)
+    scope = scope_of(request, request.POST)
+    if scope.across:
+        return request_replay_across(request, scope)
     require(request.user, workspace, ACT)
-    chosen = selected(request, workspace)
+    try:
+        chosen = selected(request, workspace)
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("queue")
     single = get_object_or_404(chosen.items) if chosen.one else None
     if not single and "confirm_count" not in request.POST:
         plan = services.request_replay(request.user, workspace, chosen.items, dry_run=True)
@@ -79,11 +87,54 @@ def confirm(request, workspace, items, back=None):
     return redirect(f"{reverse('replays')}?batch={replays[0].batch}")
 
 
+def request_replay_across(request, scope):
+    """The replay of a selection from the queue across the person's firms: split by firm, each firm's part
+    planned with its own permission check; one dry run and one confirmation of the total, all or nothing."""
+    back = f"{reverse('queue')}?firm={scope.param or 'all'}"
+    try:
+        if scope.problem:
+            raise ActionRefused(f"Nothing was replayed. {scope.problem}")
+        chosen = selected(request, scope)
+        if chosen.nothing_ticked:
+            raise ActionRefused("Tick at least one exception first.")
+        parts = by_firm(scope, chosen.items)
+        refuse_unless_allowed(request.user, parts, ACT, "replayed")
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect(back)
+    context = {"firm_param": scope.param, "back": back}
+    if "confirm_count" not in request.POST:
+        plan = services.request_replay_across(request.user, parts, dry_run=True)
+        return render(request, "replay/dry_run.html", {**dry_run_context(None, plan), **context})
+    try:
+        replays = services.request_replay_across(
+            request.user,
+            parts,
+            confirm_count=request.POST.get("confirm_count"),
+            selection=request.POST.get("selection"),
+        )
+    except services.AlreadyQueued as refusal:
+        messages.warning(request, str(refusal))
+        return redirect("replays")
+    except ActionRefused as refusal:
+        plan = services.request_replay_across(request.user, parts, dry_run=True)
+        context.update(problem=str(refusal), typed=request.POST.get("confirm_count", ""))
+        return render(request, "replay/dry_run.html", {**dry_run_context(None, plan), **context}, status=409)
+    firms = len({r.workspace_id for r in replays})
+    note = f"{len(replays)} replay{'s' if len(replays) != 1 else ''} queued"
+    messages.success(request, note + (f" in {firms} firms." if firms > 1 else "."))
+    return redirect(f"{reverse('replays')}?batch={replays[0].batch}")
+
+
 def dry_run_context(workspace, plan, **extra):
-    """What the dry-run page shows: each payload as it would be sent, sensitive fields masked."""
-    masked = masked_fields_for(workspace)
+    """What the dry-run page shows: each payload as it would be sent, sensitive fields masked (by the
+    settings of each row's own firm when ``workspace`` is None: a plan across firms)."""
+    masks = {}
     for row in plan.rows:
-        row.shown = readable_json(row.payload, masked)
+        firm = workspace.pk if workspace is not None else row.item.workspace_id
+        if firm not in masks:
+            masks[firm] = masked_fields_for(firm)
+        row.shown = readable_json(row.payload, masks[firm])
     return {"plan": plan, "ids": [p.item.pk for p in plan.rows], **extra}
 
 

@@ -30,3 +30,17 @@ def safe_next(request, fallback):
     if is_path and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return target
     return fallback
+
+
+def work_in(request, workspace_id):
+    """Make ``workspace_id``, one of the user's, the request's and the session's workspace (as switching
+    does): a page of another of the person's firms then shows that firm's header, and what it posts acts
+    there. Returns the workspace, or None when the user is not a member of it."""
+    from opsview.workspaces.middleware import SESSION_KEY
+
+    for membership in request.memberships:
+        if membership.workspace_id == workspace_id:
+            request.session[SESSION_KEY] = workspace_id
+            request.membership, request.workspace = membership, membership.workspace
+            return membership.workspace
+    return None

@@ -125,8 +125,8 @@ VIEWS = {
     "api-mappings": View("token"),
     "onboarding": View("admin"),
     "partner-branding": View("admin", status=403),  # the seed's admin is no partner admin
-    "partner-logo": View("anonymous", lambda s: {"pk": 1}, status=404),  # the seed has no partner
-    "partner-theme": View("anonymous", lambda s: {"pk": 1}, status=404),
+    "partner-logo": View("anonymous", lambda s: {"pk": 1}, status=404),  # the seed's partner has no logo
+    "partner-theme": View("anonymous", lambda s: {"pk": 1}),
     "personal-tokens": View("operator"),
     "personal-token-revoke": View("operator", lambda s: {"pk": 1}),  # answers no GET
     "api-exceptions": View("personal"),

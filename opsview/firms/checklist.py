@@ -9,16 +9,12 @@ only step a person ticks is the review of the queue settings, which has nothing 
 from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
-from opsview.records.models import Invoice, Posting, TimeEntry
 from opsview.systems.connection import connection_problem
 from opsview.systems.models import ApiToken, ConnectionStatus, System
-from opsview.telemetry.models import SyncRun
+from opsview.systems.services import first_data_received_in
 from opsview.workspaces.models import Invitation, Membership, Workspace
-
-# The people page is added by the firms work on another branch; until then the step links to the overview.
-MEMBERS_URL_NAMES = ("members", "firm-members", "invitations")
 
 
 @dataclass(frozen=True)
@@ -59,29 +55,8 @@ class Onboarding:
         return next((step for step in self.steps if not step.done), None)
 
 
-def _url(*names):
-    for name in names:
-        try:
-            return reverse(name)
-        except NoReverseMatch:
-            continue
-    return reverse("home")
-
-
 def _exists(model, **filters):
     return Exists(model.objects.filter(workspace_id=OuterRef("pk"), **filters))
-
-
-def first_sync_received_in(workspace_ids):
-    """The workspaces among ``workspace_ids`` that received data: a sync run, or an ingested time entry,
-    invoice or posting. One query.
-
-    TODO once branch systems-form merges: the rule is ``opsview.systems.services.first_data_received``.
-    """
-    rows = Workspace.objects.filter(pk__in=workspace_ids).annotate(
-        received=_exists(SyncRun) | _exists(TimeEntry) | _exists(Invoice) | _exists(Posting)
-    )
-    return set(rows.filter(received=True).values_list("pk", flat=True))
 
 
 def _facts(ids):
@@ -155,7 +130,7 @@ def _checklist(workspace_id, facts, connected, tested, received):
             "Invite the firm's people",
             facts["has_invitation"] or facts["has_own_member"],
             "Operators triage the queues and managers chase their projects only once they can sign in.",
-            _url(*MEMBERS_URL_NAMES),
+            reverse("members"),
         ),
     )
     return Onboarding(workspace_id, steps)
@@ -167,7 +142,7 @@ def onboarding_for(workspaces):
     if not ids:
         return {}
     facts = _facts(ids)
-    received = first_sync_received_in(ids)
+    received = first_data_received_in(ids)
     connected, tested = set(), set()
     for system in System.objects.filter(workspace_id__in=ids).connected().select_related("workspace"):
         if connection_problem(system) is None:

@@ -154,6 +154,20 @@ def first_data_received(system):
     return min((moment for moment in (from_tokens, from_runs) if moment is not None), default=None)
 
 
+def first_data_received_in(workspace_ids):
+    """The workspaces among ``workspace_ids`` where some system has received data by ``first_data_received``'s
+    rule (a write accepted with one of its tokens, or a sync run it reported that did not fail). One query."""
+    from_tokens = ApiToken.objects.filter(workspace_id__in=workspace_ids, first_batch_at__isnull=False)
+    from_runs = SyncRun.objects.filter(workspace_id__in=workspace_ids, reported_by__isnull=False).exclude(
+        status=RunStatus.FAILED
+    )
+    return set(
+        from_tokens.order_by()
+        .values_list("workspace_id", flat=True)
+        .union(from_runs.order_by().values_list("workspace_id", flat=True))
+    )
+
+
 @dataclass(frozen=True)
 class ConnectionOutcome:
     """What a connection test found, for a person: what worked, what did not, and the system's own words."""

@@ -118,7 +118,10 @@ def test_a_target_that_is_not_connected_is_named_and_refused_before_anything_is_
     client, api, northwind, olivia, xero, target
 ):
     assert connection_problem(target) is None
-    assert connection_problem(xero) == "its settings or credentials lack access_token and tenant_id"
+    assert connection_problem(xero) == (
+        "the settings of system 'xero' do not fit its connector: no Xero organisation (tenant_id) yet: "
+        "press Connect to Xero on the system page"
+    )
     assert connection_problem(northwind.erp) is not None  # no vendor chosen: no connector
     items = failing_to(api, northwind, xero, "INV-1", "INV-2", record_type="invoice")
     client.force_login(olivia)

@@ -3,7 +3,15 @@
 from opsview.audit.models import AuditEntry
 from opsview.systems.models import System
 
-NEW = {"name": "Xero", "slug": "xero", "kind": "billing", "vendor": "xero", "is_active": "on"}
+NEW = {
+    "name": "Xero",
+    "slug": "xero",
+    "kind": "billing",
+    "vendor": "xero",
+    "is_active": "on",
+    "setting_client_id": "7F1C2D",
+    "setting_client_secret": "xero-app-PLANTED-secret",
+}
 
 
 def test_an_admin_adds_a_system_and_it_is_audited(client, ada, northwind):

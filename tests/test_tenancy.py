@@ -158,7 +158,8 @@ def northwind_partner_staff(nw):
     """A partner's staff member; the outsider administers no partner, so it is no more theirs than Northwind's."""
     from opsview.workspaces.models import Partner, PartnerMembership
 
-    partner = Partner.objects.get_or_create(slug="northwind-partner", defaults={"name": "Northwind Partner"})[0]
+    # Named apart from Northwind: as the only partner, its brand is on the public sign-in page by design.
+    partner = Partner.objects.get_or_create(slug="harbour-partners", defaults={"name": "Harbour Partners"})[0]
     user = northwind_saved_view(nw).user
     return PartnerMembership.objects.get_or_create(user=user, partner=partner, defaults={"role": "admin"})[0]
 

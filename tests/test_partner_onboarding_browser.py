@@ -13,17 +13,15 @@ import shlex
 
 import httpx
 import pytest
-from django.contrib.auth import get_user_model
 from django.core import mail
 
 from opsview.firms.checklist import onboarding
 from opsview.queues.models import ExceptionItem
 from opsview.systems.models import System
-from opsview.workspaces.models import Membership, Partner, PartnerMembership, PartnerRole, Workspace
-from opsview.workspaces.partners import sync_partner_access
+from opsview.workspaces.models import Membership, Workspace
 from opsview.workspaces.roles import Role
 from tests.browser import BROWSER, sign_in
-from tests.conftest import PASSWORD
+from tests.test_firms_browser import paula  # noqa: F401  (the fixture: a partner admin of Northwind's partner)
 
 pytestmark = [*BROWSER, pytest.mark.tryton]
 
@@ -52,16 +50,6 @@ class Steps:
 
 
 @pytest.fixture
-def paula(transactional_db, northwind):
-    partner = Partner.objects.create(name="Ledgerline Partners")
-    Workspace.objects.filter(pk=northwind.workspace.pk).update(partner=partner)
-    user = get_user_model().objects.create_user("paula", "paula@ledgerline.example", PASSWORD)
-    PartnerMembership.objects.create(user=user, partner=partner, role=PartnerRole.ADMIN)
-    sync_partner_access(partner)
-    return user
-
-
-@pytest.fixture
 def context(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900})
     context.set_default_timeout(20000)
@@ -69,8 +57,9 @@ def context(browser, live_server):
     context.close()
 
 
+@pytest.mark.usefixtures("paula")
 def test_a_partner_onboards_a_firm_from_the_browser_to_its_first_exceptions(
-    browser, context, live_server, paula, tryton_server
+    browser, context, live_server, tryton_server
 ):
     page = context.new_page()
     sign_in(page, "paula")

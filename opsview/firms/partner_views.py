@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 
 from opsview.common.bounds import id_or_none
 from opsview.firms.partner_branding import PartnerBrandingForm, update_partner_branding
+from opsview.workspaces.logos import logo_response
 from opsview.workspaces.models import Partner, PartnerLogo
 from opsview.workspaces.partners import partners_administered_by
 from opsview.workspaces.theme import safe_colour
@@ -48,12 +49,7 @@ def partner_branding(request):
 def partner_logo(request, pk):
     """A partner's logo: public, as the sign-in page shows it before anyone signs in."""
     image = get_object_or_404(PartnerLogo, partner_id=pk)
-    response = HttpResponse(bytes(image.content), content_type=image.content_type)
-    response["Cache-Control"] = "public, max-age=3600"
-    # An SVG opened on its own must not run scripts or load anything.
-    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return logo_response(image, "public")
 
 
 @require_GET

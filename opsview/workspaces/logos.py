@@ -1,6 +1,7 @@
 """What a logo upload must be, for a workspace's and a partner's logo alike."""
 
 from django import forms
+from django.http import HttpResponse
 
 LOGO_MAX_BYTES = 256 * 1024
 LOGO_TYPES = {"image/png", "image/jpeg", "image/webp", "image/svg+xml", "image/gif"}
@@ -16,3 +17,14 @@ def check_logo(logo):
     if logo.content_type not in LOGO_TYPES:
         raise forms.ValidationError("The logo must be a PNG, JPEG, WebP, GIF or SVG image.")
     return logo
+
+
+def logo_response(image, cache):
+    """A stored logo (``WorkspaceLogo`` or ``PartnerLogo``) as a response, cached as ``cache`` says
+    ("private" or "public")."""
+    response = HttpResponse(bytes(image.content), content_type=image.content_type)
+    response["Cache-Control"] = f"{cache}, max-age=3600"
+    # An SVG opened on its own must not run scripts or load anything.
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_GET, require_POST
 
 from opsview.workspaces.http import safe_next
+from opsview.workspaces.logos import logo_response
 from opsview.workspaces.middleware import SESSION_KEY
 from opsview.workspaces.models import Workspace, WorkspaceLogo
 from opsview.workspaces.theme import theme_css
@@ -34,12 +35,7 @@ def logo(request, pk):
     """The logo of a workspace the user belongs to; 404 for any other."""
     workspace = get_object_or_404(Workspace.objects.visible_to(request.user), pk=pk)
     image = get_object_or_404(WorkspaceLogo, workspace=workspace)
-    response = HttpResponse(bytes(image.content), content_type=image.content_type)
-    response["Cache-Control"] = "private, max-age=3600"
-    # An SVG opened on its own must not run scripts or load anything.
-    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return logo_response(image, "private")
 
 
 @require_GET

@@ -122,6 +122,16 @@ def test_the_totals_are_the_sums_of_the_rows(northwind, contoso, pat):
     assert (totals.succeeded, totals.failed, totals.failing_firms) == (3, 1, 1)
 
 
+def test_an_exception_of_no_money_counts_in_the_firms_currency_never_as_a_figure_without_one(northwind, pat):
+    # A job's first failed record often carries no amount: it is 0 of the firm's currency, beside the rest.
+    exception(northwind, "TE-1", "0", currency="")
+    exception(northwind, "TE-2", "40")
+    rows = firm_rows(pat, Membership.objects.filter(user=pat).select_related("workspace"))
+    [row] = [r for r in rows if r.workspace == northwind.workspace]
+    assert row.stake["by_currency"] == [{"currency": "EUR", "amount": 40, "records": 2, "exceptions": 2}]
+    assert [m["currency"] for m in totals_of(rows).money] == ["EUR"]
+
+
 def test_a_resolved_exception_and_one_record_with_two_exceptions_count_as_the_queue_counts_them(client, northwind, pat):
     exception(northwind, "TE-1", "750")
     exception(northwind, "TE-1", "750", kind=Kind.UNBILLED_TIME)

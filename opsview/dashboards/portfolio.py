@@ -184,6 +184,20 @@ def _links(scope, now):
     }
 
 
+def _in_firm_currency(stake, currency):
+    """``stake`` with money of no currency (exceptions whose records carry no amount, so 0) counted in the
+    firm's reporting currency, as the queue's totals do: a total never shows a figure without its currency."""
+    if all(part["currency"] for part in stake["by_currency"]):
+        return stake
+    merged = {}
+    for part in stake["by_currency"]:
+        key = part["currency"] or currency
+        into = merged.setdefault(key, {"currency": key, "amount": 0, "records": 0, "exceptions": 0})
+        for figure in ("amount", "records", "exceptions"):
+            into[figure] += part[figure]
+    return {**stake, "by_currency": list(merged.values())}
+
+
 def firm_rows(user, memberships, now=None):
     """A row per membership's firm, every figure read for all of them at once (a constant number of queries)."""
     now = now or timezone.now()
@@ -205,7 +219,7 @@ def firm_rows(user, memberships, now=None):
             FirmRow(
                 workspace=membership.workspace,
                 role=membership.get_role_display(),
-                stake=stakes.get(pk, NO_STAKE),
+                stake=_in_firm_currency(stakes.get(pk, NO_STAKE), membership.workspace.currency),
                 past_sla=late.get(pk, 0),
                 sync=sync.get(pk),
                 unapproved_hours=unapproved.get(pk, Decimal("0.00")),

@@ -92,11 +92,13 @@ def stake_per_currency(stake):
     sentences = []
     for row in stake["by_currency"]:
         records, exceptions = row["records"], row["exceptions"]
-        sentences.append(
-            {
-                "currency": row["currency"],
-                "text": f"{_money(row['amount'], row['currency'])} at stake in {records:,} "
-                f"record{'s' if records != 1 else ''}, {exceptions:,} exception{'s' if exceptions != 1 else ''}",
-            }
-        )
+        counted = f"{records:,} record{'s' if records != 1 else ''}, "
+        counted += f"{exceptions:,} exception{'s' if exceptions != 1 else ''}"
+        # Records whose exceptions carry no amount (a job's failed event without one) have no currency either:
+        # say so, rather than a bare "0.00" beside the figures that have one.
+        if not row["currency"] and not row["amount"]:
+            text = f"No amount known for {counted}"
+        else:
+            text = f"{_money(row['amount'], row['currency'])} at stake in {counted}"
+        sentences.append({"currency": row["currency"], "text": text})
     return sentences

@@ -123,7 +123,7 @@ def test_a_partner_onboards_a_firm_from_the_browser_to_its_first_exceptions(
     # The job's token and its first batch, sent as the example on the page shows.
     steps.press(page.get_by_role("button", name="Create token"))
     page.wait_for_selector("#example-request")
-    assert page.get_by_text("Waiting for the first data").is_visible()
+    page.get_by_text("Waiting for the first data").wait_for(state="visible")
     raw = page.inner_text("#new-token").strip()
     words = shlex.split(page.inner_text("#example-request").replace("\\\n", " "))
     url = next(word for word in words if word.startswith("http"))

@@ -56,7 +56,7 @@ def test_a_partner_operator_works_two_firms_from_one_queue(page, partner_desk):
     page.get_by_role("button", name="Apply to selected").click()
 
     page.get_by_text("2 exceptions resolved (1 in Contoso, 1 in Northwind).").wait_for()
-    assert page.get_by_text("2 exceptions match.").is_visible()  # back on the list across firms, open ones
+    page.get_by_text("2 exceptions match.").wait_for(state="visible")  # back on the list across firms, open ones
     resolved = ExceptionItem.objects.filter(status=Status.RESOLVED)
     assert sorted(resolved.values_list("external_id", flat=True)) == ["CX-0", "NW-0"]
 
@@ -67,4 +67,4 @@ def test_a_partner_operator_works_two_firms_from_one_queue(page, partner_desk):
     page.get_by_text("Switched to Northwind, the firm of this exception.").wait_for()
     page.get_by_role("link", name="← Queues: all my firms").click()
     page.wait_for_url(re.compile(r"/queues/\?firm=all$"))
-    assert page.get_by_text("This firm (Northwind)").is_visible()
+    page.get_by_text("This firm (Northwind)").wait_for(state="visible")

@@ -51,8 +51,8 @@ def test_an_admin_connects_a_system_creates_its_token_and_sees_the_first_batch_a
 
     page.get_by_role("button", name="Create token").click()
     page.wait_for_selector("#example-request")
-    assert page.get_by_role("button", name="Copy request").is_visible()
-    assert page.get_by_text("Waiting for the first data").is_visible()
+    page.get_by_role("button", name="Copy request").wait_for(state="visible")  # copy.js shows it once it runs
+    page.get_by_text("Waiting for the first data").wait_for(state="visible")
     raw = page.inner_text("#new-token").strip()
     words = shlex.split(page.inner_text("#example-request").replace("\\\n", " "))
     api = APIClient()

@@ -178,3 +178,11 @@ def test_only_the_firms_admins_invite(client, northwind, ada, olivia, oscar, who
     client.force_login({"olivia": olivia, "oscar": oscar}[who])
     client.post("/settings/members/", {"email": "nina@northwind.example", "role": Role.ADMIN})
     assert not Invitation.objects.filter(workspace=northwind.workspace).exists()
+
+
+def test_an_address_longer_than_an_invitation_holds_is_a_form_error_and_nothing_is_sent(client, northwind, ada):
+    client.force_login(ada)
+    response = client.post("/settings/members/", {"email": "a" * 300 + "@example.com", "role": "operator"})
+    assert response.status_code == 400  # the members page answers a refused form with 400, as its others
+    assert "Ensure this value has at most 254 characters" in response.content.decode()
+    assert not Invitation.objects.exists() and not mail.outbox

@@ -91,7 +91,8 @@ class FirmForm(forms.Form):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label="E-mail address")
+    # The invitation stores at most 254 characters (RFC 5321's limit): longer is a form error, not a 500.
+    email = forms.EmailField(label="E-mail address", max_length=254)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.OPERATOR)
 
 
@@ -100,7 +101,7 @@ class RoleForm(forms.Form):
 
 
 class StaffForm(forms.Form):
-    email = forms.EmailField(label="E-mail address", help_text="Of an existing account.")
+    email = forms.EmailField(label="E-mail address", max_length=254, help_text="Of an existing account.")
     role = forms.ChoiceField(choices=PartnerRole.choices, initial=PartnerRole.OPERATOR)
 
 

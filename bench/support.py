@@ -100,3 +100,70 @@ class Receiver:
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/records"
         threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+
+
+def process_tree(pid):
+    """``pid`` and every process descended from it, read from /proc (gunicorn's or qcluster's workers)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    # The command name may hold spaces; the fields after its closing parenthesis do not.
+                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, of in parents.items() if of == parent and child not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return tree
+
+
+def peak_memory_mb(pid):
+    """The most resident memory one process has held so far (VmHWM), in MB; 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class MemoryWatch:
+    """Samples the peak memory of every process under one parent until stopped.
+
+    Workers may be recycled or stopped before the bench reads them, so each one's peak is read while it
+    lives; ``peak_mb`` is the largest single process's peak, ``peaks`` one figure per pid.
+    """
+
+    def __init__(self, pid, every=0.25):
+        self.pid, self.every, self.peaks = pid, every, {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.every)
+
+    def sample(self):
+        for pid in process_tree(self.pid):
+            peak = peak_memory_mb(pid)
+            if peak:
+                self.peaks[pid] = max(peak, self.peaks.get(pid, 0.0))
+
+    def stop(self):
+        self.sample()
+        self._stop.set()
+        self._thread.join()
+        return self.peak_mb
+
+    @property
+    def peak_mb(self):
+        return max(self.peaks.values(), default=0.0)

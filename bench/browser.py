@@ -13,12 +13,16 @@ Run with ``make bench-browser`` (``BENCH_ARGS`` passes the options below). It
    ``opsview/demo/accounts.py``), then opens each of that role's main pages ``--runs`` times (default 5),
    each time in a new browser context (cold cache, the role's session cookie only). Chromium may reach
    nothing but the app: any other request is refused and fails the bench;
-4. for each page, takes the time from navigation start until the page is usable: its load event and, on a
-   page with charts, every chart drawn (``charts.js`` marks each chart ``data-rendered`` once plotly has
-   drawn it); the median of the runs, with the bytes the page transferred (compressed, headers included)
-   and its server time (time to first byte).
+4. for each page, takes the time from navigation start until the page is usable (``usable``): its load event
+   and, on a page with charts, every chart drawn (``charts.js`` marks each chart ``data-rendered`` once plotly
+   has drawn it). The table shows the median of the runs, and beside it the time to the first byte of the
+   page (``ttfb``, the server's part), to the end of DOMContentLoaded (``dom``: the deferred scripts have run,
+   plotly.js and the charts with them), the CPU time of the page's main thread (``cpu``, from Chromium's
+   ThreadTime: what the browser did, less sensitive than the times to other work on the machine), the
+   kilobytes transferred (compressed, headers included), the requests, the charts and the plotly.js loaded.
 
-The last line is ``worst_page_ms=N worst_page=PATH worst_role=ROLE`` (target: every page under 1,000 ms).
+``--roles executive,manager`` opens only those roles' pages. The last line is
+``worst_page_ms=N worst_page=PATH worst_role=ROLE`` (target: every page under 1,000 ms).
 A page that answers an error, fetches something that fails, reports a Content-Security-Policy violation or
 never draws its charts fails the bench.
 """
@@ -102,6 +106,7 @@ MEASURE = f"""() => {{
     load: nav.loadEventEnd,
     drawn: window.__lastChartDrawn || 0,
     ttfb: nav.responseStart,
+    dom: nav.domContentLoadedEventEnd,
     bytes: nav.transferSize + resources.reduce((sum, r) => sum + r.transferSize, 0),
     requests: 1 + resources.length,
     charts: document.querySelectorAll('{CHARTS}').length,
@@ -118,6 +123,7 @@ def parse_args():
     parser.add_argument("--sqlite", action="store_true", help="a SQLite file in var/bench-browser/ instead")
     parser.add_argument("--reuse", action="store_true", help="reuse the database a --keep run left loaded")
     parser.add_argument("--keep", action="store_true", help="keep the database and var/bench-browser/")
+    parser.add_argument("--roles", default=",".join(PAGES), help="the roles whose pages to open (default all)")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (default 3, as make serve)")
     parser.add_argument("--threads", type=int, default=2, help="threads per worker (default 2, as make serve)")
     return parser.parse_args()
@@ -247,17 +253,32 @@ class Browser:
         context = self.context(storage_state)
         try:
             page = context.new_page()
+            devtools = context.new_cdp_session(page)
+            devtools.send("Performance.enable")
+            before = main_thread_seconds(devtools)
             response = page.goto(path, wait_until="load")
             if response.status != 200:
                 raise SystemExit(f"{path} answered {response.status}")
             page.wait_for_function(ALL_DRAWN, polling=50)
             figures = page.evaluate(MEASURE)
+            figures["cpu"] = (main_thread_seconds(devtools) - before) * 1000
         finally:
             context.close()
         if figures["violations"]:
             raise SystemExit(f"{path}: Content-Security-Policy violations: {figures['violations']}")
         figures["usable"] = max(figures["load"], figures["drawn"])
         return figures
+
+
+def main_thread_seconds(devtools):
+    """CPU time the page's main thread has used (parsing, scripts, style, layout, paint), load or no load."""
+    metrics = devtools.send("Performance.getMetrics")["metrics"]
+    return next(m["value"] for m in metrics if m["name"] == "ThreadTime")
+
+
+def table_line(role, path, *cells):
+    """One line of the table: role, page, the timings and counts right-aligned, then the plotly.js loaded."""
+    return f"{role:<11} {path:<42} " + " ".join(f"{cell:>7}" for cell in cells[:-1]) + f"  {cells[-1]}"
 
 
 def find_link(page, path, pattern):
@@ -268,13 +289,14 @@ def find_link(page, path, pattern):
     raise SystemExit(f"no link matching {pattern} on {path}")
 
 
-def measure(base, runs, password):
+def measure(base, runs, password, roles):
     from playwright.sync_api import sync_playwright
 
     rows = []
     with sync_playwright() as playwright:
         browser = Browser(playwright, base)
-        for role, paths in PAGES.items():
+        for role in roles:
+            paths = PAGES[role]
             context, page, state = browser.sign_in(role, password)
             paths = [find_link(page, *FOUND[p]) if p in FOUND else p for p in paths]
             context.close()
@@ -289,16 +311,24 @@ def measure(base, runs, password):
                     "path": path,
                     "ms": statistics.median(f["usable"] for f in loads),
                     "ttfb_ms": statistics.median(f["ttfb"] for f in loads),
+                    "dom_ms": statistics.median(f["dom"] for f in loads),
+                    "cpu_ms": statistics.median(f["cpu"] for f in loads),
                     "kb": statistics.median(f["bytes"] for f in loads) / 1024,
                     "requests": loads[0]["requests"],
                     "charts": loads[0]["charts"],
                     "plotly": ",".join(plotly) or "-",
                 }
                 rows.append(row)
-                log(
-                    f"{role:<11} {path:<42} {row['ms']:>7.0f} {row['ttfb_ms']:>7.0f} {row['kb']:>9.0f} "
-                    f"{row['requests']:>5} {row['charts']:>6}  {row['plotly']}"
+                numbers = (
+                    row["ms"],
+                    row["ttfb_ms"],
+                    row["dom_ms"],
+                    row["cpu_ms"],
+                    row["kb"],
+                    row["requests"],
+                    row["charts"],
                 )
+                log(table_line(role, path, *(f"{n:.0f}" for n in numbers), row["plotly"]))
         browser.chromium.close()
     return rows
 
@@ -334,8 +364,8 @@ def main():
         )
         with Gunicorn(env, args.workers, args.threads, var_dir / "gunicorn.log") as server:
             log(f"gunicorn on {server.base}")
-            log(f"{'role':<11} {'page':<42} {'usable':>7} {'ttfb':>7} {'kB':>9} {'reqs':>5} {'charts':>6}  plotly")
-            rows = measure(server.base, args.runs, password)
+            log(table_line("role", "page", "usable", "ttfb", "dom", "cpu", "kB", "reqs", "charts", "plotly"))
+            rows = measure(server.base, args.runs, password, args.roles.split(","))
     finally:
         if args.keep:
             log(f"kept {where} and {var_dir}")

@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: run test test-fast lint format bench-ingest bench-queues bench-replay bench-dashboards bench-reconcile clean
-.PHONY: serve bench-soak
+.PHONY: serve bench-soak bench-browser
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -75,6 +75,10 @@ bench-reconcile: $(VENV)/.installed-dev
 
 bench-soak: $(VENV)/.installed-dev
 	$(PY) bench/soak.py
+
+bench-browser: $(VENV)/.installed-dev
+	bash scripts/ensure-chromium.sh
+	$(PY) bench/browser.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

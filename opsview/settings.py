@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from whitenoise.compress import Compressor
 
 from opsview.env import envbool, envint, envstr
 
@@ -51,6 +52,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # runserver leaves /static/ to whitenoise, as gunicorn does: make run serves the collected, hashed files.
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
@@ -200,21 +203,34 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATICFILES_FINDERS = [
-    "django.contrib.staticfiles.finders.FileSystemFinder",
-    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    # plotly.js comes from the pinned plotly package, so the charts' JSON and the library never drift apart.
-    "opsview.dashboards.staticfiles.PlotlyJsFinder",
-]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)
-WHITENOISE_USE_FINDERS = True
+# Production (and make run) serve what `collectstatic` wrote to STATIC_ROOT: hashed names, Brotli and gzip
+# copies, cached by browsers for a year (opsview/common/staticfiles.py); a page naming a file that was not
+# collected fails loudly. OPSVIEW_COLLECTED_STATIC=0, the development default, serves the source files
+# as they are edited, uncompressed.
+COLLECTED_STATIC = envbool("OPSVIEW_COLLECTED_STATIC", not DEBUG)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "opsview.common.staticfiles.CollectedStaticFiles"
+        if COLLECTED_STATIC
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not COLLECTED_STATIC
+if COLLECTED_STATIC:
+    WHITENOISE_AUTOREFRESH = False  # the collected files do not change under a running server, DEBUG or not
+# Pages name only hashed files; the plain copies would double the disk and the compression time.
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True
+# Source maps are fetched by a browser's developer tools alone, not by pages: not worth compressing.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*Compressor.SKIP_COMPRESS_EXTENSIONS, "map"]
 
 # Content-Security-Policy: the browser runs and styles only what the app serves from its own origin,
 # so markup that slips into a page (a payload, a name) can neither run script nor restyle it. No
 # 'unsafe-inline' and no 'unsafe-eval': templates carry no inline script, handler or style; a
 # workspace's colours come from a stylesheet view (workspace-theme), htmx is told not to inject its
-# indicator style, and plotly finds its global rules already linked (templates/dashboards/_assets.html).
+# indicator style, and plotly finds its global rules already linked (templates/dashboards/_plotly.html).
 # Browser tests fail on any violation (tests/browser.py).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -47,6 +47,10 @@ call_command("migrate", interactive=False, verbosity=1)
 PY
 fi
 
+# The static files whitenoise serves: hashed names with Brotli and gzip copies, in $OPSVIEW_VAR_DIR/staticfiles.
+# Unchanged files keep the copies an earlier start made; machines that share nothing each collect their own.
+"$py" manage.py collectstatic --no-input -v 0
+
 # Each in a process group of its own, so that what a process leaves behind when it dies can be found.
 setsid "$bin/gunicorn" opsview.wsgi:application --bind "$bind" --workers "$web_workers" --threads "$web_threads" \
     --timeout "${WEB_TIMEOUT:-60}" --graceful-timeout 30 --access-logfile - --error-logfile - &

@@ -9,6 +9,8 @@ py=.venv/bin/python
 var=${OPSVIEW_VAR_DIR:-var}
 export OPSVIEW_DEMO_ERP_PORT=${OPSVIEW_DEMO_ERP_PORT:-8010}
 export OPSVIEW_BASE_URL=${OPSVIEW_BASE_URL:-http://$host:$port}  # alerts link back to this server
+# Static files as production serves them: collected, hashed, compressed (README, "Static files").
+export OPSVIEW_COLLECTED_STATIC=${OPSVIEW_COLLECTED_STATIC:-1}
 groups=()
 
 stop() {
@@ -67,6 +69,9 @@ seed_options=(--if-empty)
 $py manage.py seed_demo "${seed_options[@]}" || exit 1
 $py manage.py backfill_queues --if-empty || exit 1
 $py manage.py reconcile --months 6 --if-never-run >/dev/null || exit 1  # the reconciliation page starts with its months
+if [ "$OPSVIEW_COLLECTED_STATIC" = 1 ]; then
+    $py manage.py collectstatic --no-input -v 0 || exit 1  # compresses only what changed since the last start
+fi
 start $py manage.py qcluster
 $py manage.py demo_logins || true
 [ -n "$erp" ] && echo "demo ERP (Tryton) on $erp/  (databases $(cat "$var/tryton/db/databases"), user admin)"

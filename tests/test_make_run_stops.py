@@ -7,6 +7,7 @@ data and the firm databases.
 """
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -105,10 +106,10 @@ def test_without_network_the_script_says_once_that_the_demo_erp_is_missing_and_s
     env.pop("DATABASE_URL", None)
     var.mkdir()
     migrated_sqlite(var / "opsview.sqlite3", env)
-    log = tmp_path / "serve.log"
+    log, port = tmp_path / "serve.log", free_port()
     with open(log, "w") as out:
         script = subprocess.Popen(
-            ["bash", "scripts/serve.sh", "127.0.0.1", str(free_port())],
+            ["bash", "scripts/serve.sh", "127.0.0.1", str(port)],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -140,6 +141,18 @@ def test_without_network_the_script_says_once_that_the_demo_erp_is_missing_and_s
             check=True,
         ).stdout
         assert settings.strip().splitlines()[-1] == "['{}']"
+        # Static files as production serves them, though make run runs with DEBUG: hashed, compressed, kept.
+        while True:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/login/").text
+                break
+            except httpx.TransportError:  # the server was started just before it said so
+                assert time.monotonic() < deadline
+                time.sleep(0.3)
+        stylesheet = re.search(r'href="(/static/css/opsview\.[0-9a-f]{12}\.css)"', page).group(1)
+        served = httpx.get(f"http://127.0.0.1:{port}{stylesheet}", headers={"Accept-Encoding": "br"})
+        assert served.status_code == 200 and served.headers["content-encoding"] == "br"
+        assert "immutable" in served.headers["cache-control"]
         children = descendants(script.pid)
         script.send_signal(signal.SIGTERM)
         stopped = time.monotonic() + 10

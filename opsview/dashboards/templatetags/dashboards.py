@@ -1,4 +1,4 @@
-"""Formatting for the dashboards' numbers: table cells, money per currency, rates."""
+"""Formatting for the dashboards' numbers: table cells, money per currency, rates; whether a page draws a chart."""
 
 from datetime import date, datetime
 from decimal import Decimal
@@ -35,6 +35,13 @@ def money(amounts):
     if not amounts:
         return "—"
     return " · ".join(f"{m['currency']} {m['amount']:,.2f}" for m in amounts)
+
+
+@register.filter
+def drawn(charts):
+    """Whether a chart, or any of a list of charts, has a figure to draw: only then does a page load plotly.js."""
+    charts = charts if isinstance(charts, list | tuple) else [charts]
+    return any(chart is not None and not chart.empty for chart in charts)
 
 
 @register.filter

@@ -88,6 +88,11 @@ def shared_ssl_context() -> ssl.SSLContext:
     return _ssl_context
 
 
+def timeout(seconds: float) -> httpx.Timeout:
+    """A timeout of ``seconds`` for each read, write and wait for a pooled connection; connecting gets at most 5 s."""
+    return httpx.Timeout(seconds, connect=min(seconds, 5.0))
+
+
 def new_correlation_id() -> str:
     """A fresh correlation id for one logical call (the same across its retries)."""
     return uuid.uuid4().hex

@@ -156,18 +156,24 @@ def backend_pids(database):
 
 
 class CpuMeter:
-    """CPU seconds of the server's processes (gunicorn, the cluster) and the database's backends meanwhile."""
+    """CPU seconds of the web (gunicorn), the task cluster and the database's backends meanwhile."""
 
     def __init__(self, server_pid, database):
-        self.server_pid, self.database = server_pid, database
+        self.server_pid, self.cluster_pid, self.database = server_pid, cluster_pid(server_pid), database
         self.before = self.snapshot()
 
     def snapshot(self):
-        return cpu_seconds(process_tree(self.server_pid) | backend_pids(self.database))
+        server, cluster = process_tree(self.server_pid), process_tree(self.cluster_pid)
+        return {
+            "web": cpu_seconds(server - cluster),
+            "cluster": cpu_seconds(cluster),
+            "database": cpu_seconds(backend_pids(self.database)),
+        }
 
     def used(self):
+        """CPU seconds by part since the meter started."""
         after = self.snapshot()
-        return sum(cpu - self.before.get(pid, 0.0) for pid, cpu in after.items())
+        return {part: sum(cpu - self.before[part].get(pid, 0.0) for pid, cpu in after[part].items()) for part in after}
 
 
 def cluster_pid(server_pid):
@@ -241,7 +247,8 @@ class Phase:
             while time.monotonic() < deadline and replays.filter(status__in=ACTIVE).exists():
                 time.sleep(0.1)
             self.elapsed = time.monotonic() - started
-            self.cpu_ms = meter.used() * 1000 / len(ids)
+            self.cpu = {part: seconds * 1000 / len(ids) for part, seconds in meter.used().items()}
+            self.cpu_ms = sum(self.cpu.values())
             if memory:
                 self.peak_mb = memory.stop()
             connections.close_all()
@@ -257,8 +264,9 @@ class Phase:
         self.received, self.duplicates, self.deliveries = len(target.stored), target.duplicates, target.requests
         log(
             f"{self.name}: {self.done} of {len(ids)} replays finished in {self.elapsed:.1f} s with {self.workers} "
-            f"task workers ({self.rate:.1f}/s; confirming requests {self.request_s:.1f} s; {self.cpu_ms:.1f} ms CPU "
-            f"a replay in gunicorn, the cluster and PostgreSQL): {dict(statuses)}; target: {self.deliveries} "
+            f"task workers ({self.rate:.1f}/s; confirming requests {self.request_s:.1f} s; CPU a replay: "
+            + ", ".join(f"{part} {ms:.1f} ms" for part, ms in self.cpu.items())
+            + f"): {dict(statuses)}; target: {self.deliveries} "
             f"requests, {self.received} records, {target.repeats} repeated keys, {target.errors} answered 500 after "
             f"storing, {target.hangs} answered after the timeout, {self.duplicates} stored twice"
         )

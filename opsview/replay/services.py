@@ -137,13 +137,17 @@ def check_confirmation(plan, confirm_count, selection):
         raise ActionRefused(f"You typed {typed}, but {plan.count} records would be replayed. Type {plan.count}.")
 
 
-def request_replay(actor, workspace, items, payload_override=None, dry_run=False, confirm_count=None, selection=None):
+def request_replay(
+    actor, workspace, items, payload_override=None, dry_run=False, confirm_count=None, selection=None, plan=None
+):
     """Plan the replay of ``items``; unless ``dry_run``, create and queue it. Returns the plan or the replays.
 
     A bulk replay (more than one exception) runs only when ``confirm_count`` and ``selection`` repeat
-    the dry run's count and selection: what the operator confirmed is what is sent.
+    the dry run's count and selection: what the operator confirmed is what is sent. ``plan`` is this
+    person's plan of the same ``items`` made a moment ago (the operations API plans every firm's part
+    before confirming the whole), not made again.
     """
-    plan = plan_replay(actor, workspace, items, payload_override)
+    plan = plan or plan_replay(actor, workspace, items, payload_override)
     if dry_run:
         return plan
     _refuse_unless_sendable(plan)

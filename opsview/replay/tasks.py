@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connections, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -42,6 +43,7 @@ from opsview.queues.policies import masked_fields_for
 from opsview.replay import own_copy
 from opsview.replay.models import CLAIMABLE, AttemptOutcome, Replay, ReplayAttempt, ReplayStatus
 from opsview.systems.connection import build_connector
+from opsview.systems.models import System
 
 logger = logging.getLogger(__name__)
 TASK = "opsview.replay.tasks.run_replay"  # one replay: a retry's schedule
@@ -126,9 +128,7 @@ def run_replays(replay_ids, connector=None):
     """
     ids = list(dict.fromkeys(replay_ids))
     statuses = dict.fromkeys(ids, "not claimed")
-    won = claim(ids)
-    replays = Replay.objects.select_related("exception", "target_system__workspace", "requested_by")
-    replays = sorted(replays.filter(pk__in=won), key=lambda r: ids.index(r.pk))
+    replays = _load(claim(ids), ids)
     sendable = []
     for replay in replays:
         if replay.exception.status in PENDING:
@@ -159,6 +159,19 @@ def run_replays(replay_ids, connector=None):
     for replay in sendable:
         statuses[replay.pk] = replay.status
     return [statuses[pk] for pk in ids]
+
+
+def _load(pks, order):
+    """The replays ``pks`` in the order of ``order``, with their exceptions, and their target systems (with
+    workspaces) and requesters loaded once each, not once a row: a task's replays share them."""
+    replays = list(Replay.objects.select_related("exception").filter(pk__in=pks))
+    systems = System.objects.select_related("workspace").in_bulk({r.target_system_id for r in replays})
+    people = get_user_model().objects.in_bulk({r.requested_by_id for r in replays} - {None})
+    position = {pk: n for n, pk in enumerate(order)}
+    for replay in replays:
+        replay.target_system = systems[replay.target_system_id]
+        replay.requested_by = people.get(replay.requested_by_id)
+    return sorted(replays, key=lambda r: position[r.pk])
 
 
 def _deliveries(replays, connector, deadline):

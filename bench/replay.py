@@ -19,7 +19,7 @@ The phases:
 - **faults** (the headline), 4 task workers: the target keeps one record per idempotency key, as an ERP with a
   unique reference does (a key it already stored is answered 200 and stored no more), and fails as real targets
   do after storing the record: 10 % of the requests are answered 500, 5 % only after the sender stopped
-  waiting (``REPLAY_TIMEOUT_SECONDS``, ``--replay-timeout``: 1 s here, 30 s by default). Retries with backoff
+  waiting (``REPLAY_TIMEOUT_SECONDS``, ``--replay-timeout``: 0.5 s here, 30 s by default). Retries with backoff
   resend them with the same key. The peak memory of the task cluster's processes is watched
   (``bench.support.MemoryWatch``) and the CPU of gunicorn, the cluster and the database's backends counted;
 - **slow target**: it answers every request in 200 ms, no faults; with 1, 2 and 4 task workers;
@@ -291,7 +291,7 @@ def main():
     parser.add_argument("--records", type=int, default=2_000, help="replays in the faults and embedded phases")
     parser.add_argument("--slow-records", type=int, default=400, help="replays in each slow target phase")
     parser.add_argument("--workers", type=int, default=4, help="task workers of the faults and embedded phases")
-    parser.add_argument("--replay-timeout", type=float, default=1.0, help="REPLAY_TIMEOUT_SECONDS for the phases")
+    parser.add_argument("--replay-timeout", type=float, default=0.5, help="REPLAY_TIMEOUT_SECONDS for the phases")
     parser.add_argument("--database", default="opsview_replay_bench")
     parser.add_argument("--redis-db", type=int, default=int(os.environ.get("BENCH_REDIS_DB", 2)))
     parser.add_argument("--timeout", type=int, default=600, help="seconds each phase may take")

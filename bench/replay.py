@@ -2,12 +2,13 @@
 
 Run with ``make bench-replay`` (``BENCH_ARGS="--records 400 --slow-records 120"`` for a quick run; ``--help``). It
 
-1. (re)creates a PostgreSQL database (``opsview_replay_bench`` on 127.0.0.1:5432, user postgres), migrates it
-   and gives an operator a personal API token;
-2. runs the phases below; each has a workspace of its own whose webhook target system points at a target of its
-   own on 127.0.0.1 (``bench.support.Receiver``), with N failed sync events reported through the queues' own
-   detection (N exceptions), and starts the production profile (``scripts/serve-production.sh``: gunicorn and
-   the django-q2 cluster, Redis database ``--redis-db`` with a queue name of its own) with the phase's task
+1. (re)creates a PostgreSQL database (``opsview_replay_bench`` on 127.0.0.1:5432, user postgres), migrates it,
+   and sets up a workspace (rolled up, as a running deployment's is) with a webhook target system and an
+   operator with a personal API token;
+2. runs the phases below; in each, the target system points at a target of the phase's own on 127.0.0.1
+   (``bench.support.Receiver``), N failed sync events to it are reported through the queues' own detection
+   (N exceptions), and the production profile starts (``scripts/serve-production.sh``: gunicorn and the
+   django-q2 cluster, Redis database ``--redis-db`` with a queue name of its own) with the phase's task
    workers. The operator's script asks for the replays through the operations API under gunicorn
    (``POST /api/v1/replays/`` with the personal token, 1,000 ids a request): the dry runs, then the confirmed
    counts. The clock runs from the first confirming request until no replay of the phase is left queued,
@@ -74,47 +75,50 @@ SLOW_SECONDS = 0.2
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def setup_operator():
+def setup():
+    """The firm the phases replay in: a time tracking source, a webhook target, an operator with a personal token."""
     from django.contrib.auth import get_user_model
 
     from opsview.accounts.tokens import issue_personal_token
+    from opsview.kpis.rollups import rollup_missing_days
+    from opsview.systems.models import System
+    from opsview.workspaces.models import Membership, Workspace
+    from opsview.workspaces.roles import Role
 
+    workspace = Workspace.objects.create(name="Bench Replay", slug="bench-replay")
+    source = System.objects.create(workspace=workspace, slug="harvest", name="Harvest", kind="time_tracking")
+    target = System(workspace=workspace, slug="middleware", name="Middleware", kind="billing", vendor="webhook")
+    target.credentials = {"secret": "bench-secret"}
+    target.save()
     operator = get_user_model().objects.create_user("bench-operator")
-    _, raw = issue_personal_token(operator, "month-end replay script")
-    return operator, raw
+    Membership.objects.create(user=operator, workspace=workspace, role=Role.OPERATOR)
+    _, token = issue_personal_token(operator, "month-end replay script")
+    # A new workspace's first hourly roll-up computes six months of days: done here, as a deployment has it done
+    # already, so that it does not run beside the replays (and hold the cluster's stop).
+    started = time.monotonic()
+    rollup_missing_days(workspaces=[workspace])
+    log(f"the workspace's roll-ups took {time.monotonic() - started:.1f} s")
+    return workspace, source, target, token
 
 
-def build(name, records, url, operator):
-    """A workspace with a webhook target at ``url`` and ``records`` open exceptions to replay to it."""
+def add_failures(workspace, source, target, name, records, url):
+    """``records`` failed sync events to ``target``, now at ``url``, through the queues' own detection; the
+    ids of the exceptions they opened."""
     from django.utils import timezone
 
     from opsview.queues import sync_failures
     from opsview.queues.models import ExceptionItem
-    from opsview.systems.models import System
     from opsview.telemetry.models import SyncEvent
-    from opsview.workspaces.models import Membership, Workspace
-    from opsview.workspaces.roles import Role
 
-    workspace = Workspace.objects.create(name=f"Bench Replay {name}", slug=f"bench-replay-{name}")
-    source = System.objects.create(workspace=workspace, slug="harvest", name="Harvest", kind="time_tracking")
-    target = System(
-        workspace=workspace,
-        slug="middleware",
-        name="Middleware",
-        kind="billing",
-        vendor="webhook",
-        connector_settings={"url": url},
-    )
-    target.credentials = {"secret": "bench-secret"}
-    target.save()
-    Membership.objects.create(user=operator, workspace=workspace, role=Role.OPERATOR)
+    target.connector_settings = {"url": url}
+    target.save(update_fields=["connector_settings"])
     at = timezone.now() - timedelta(hours=1)
     events = [
         SyncEvent(
             workspace=workspace,
             event_id=f"bench-{name}-{i}",
             record_type="time_entry",
-            external_id=f"TE-{i}",
+            external_id=f"TE-{name}-{i}",
             source_system=source,
             target_system=target,
             outcome="failed",
@@ -128,8 +132,8 @@ def build(name, records, url, operator):
     for start in range(0, records, 1000):
         chunk = SyncEvent.objects.bulk_create(events[start : start + 1000])
         sync_failures.on_sync_events(workspace, chunk)
-    ids = list(ExceptionItem.objects.for_workspace(workspace).order_by("pk").values_list("pk", flat=True))
-    return workspace, ids
+    mine = ExceptionItem.objects.for_workspace(workspace).filter(external_id__startswith=f"TE-{name}-")
+    return list(mine.order_by("pk").values_list("pk", flat=True))
 
 
 def cpu_seconds(pids):
@@ -209,11 +213,11 @@ def ask_for_replays(base, token, ids):
 
 
 class Phase:
-    """One run: a workspace, a target, the production profile with ``workers`` task workers, the replays."""
+    """One run: failures to a target of its own, the production profile with ``workers`` task workers, the replays."""
 
-    def __init__(self, args, name, records, workers, receiver, operator, token, env=None, watch=False):
+    def __init__(self, args, name, records, workers, receiver, firm, env=None, watch=False):
         self.args, self.name, self.records, self.workers = args, name, records, workers
-        self.receiver, self.operator, self.token, self.env, self.watch = receiver, operator, token, env, watch
+        self.receiver, self.firm, self.env, self.watch = receiver, firm, env, watch
         self.ok, self.peak_mb, self.cpu_ms = True, 0.0, 0.0
 
     def run(self):
@@ -221,7 +225,8 @@ class Phase:
 
         from opsview.replay.models import ACTIVE, Replay, ReplayStatus
 
-        workspace, ids = build(self.name, self.records, self.receiver.url, self.operator)
+        workspace, source, target, token = self.firm
+        ids = add_failures(workspace, source, target, self.name, self.records, self.receiver.url)
         connections.close_all()
         env = {
             "Q_WORKERS": str(self.workers),
@@ -241,10 +246,11 @@ class Phase:
         try:
             memory = MemoryWatch(cluster_pid(process.pid)) if self.watch else None
             meter = CpuMeter(process.pid, self.args.database)
-            started, self.request_s = ask_for_replays(base, self.token, ids)
-            replays = Replay.objects.filter(workspace=workspace)
+            started, self.request_s = ask_for_replays(base, token, ids)
+            replays = Replay.objects.filter(exception_id__in=ids)
             deadline = started + self.args.timeout
-            while time.monotonic() < deadline and replays.filter(status__in=ACTIVE).exists():
+            waiting = Replay.objects.filter(workspace=workspace, status__in=ACTIVE)  # earlier phases' are done
+            while time.monotonic() < deadline and waiting.exists():
                 time.sleep(0.1)
             self.elapsed = time.monotonic() - started
             self.cpu = {part: seconds * 1000 / len(ids) for part, seconds in meter.used().items()}
@@ -301,24 +307,22 @@ def main():
 
     recreate_database(args.database)
     setup_django(args.database, var_dir="bench-replay")
-    operator, token = setup_operator()
+    firm = setup()
     log(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
     def faulty():
         hang = args.replay_timeout * 2  # well past the sender's timeout
         return Receiver(dedupe=True, error_after_store=0.10, hang_after_store=0.05, hang=hang)
 
-    main_phase = Phase(args, "faults", args.records, args.workers, faulty(), operator, token, watch=True).run()
+    main_phase = Phase(args, "faults", args.records, args.workers, faulty(), firm, watch=True).run()
     slow = {}
     for workers in (1, 2, 4):
         target = Receiver(dedupe=True, delay=SLOW_SECONDS)
-        slow[workers] = Phase(args, f"slow-{workers}", args.slow_records, workers, target, operator, token).run()
+        slow[workers] = Phase(args, f"slow-{workers}", args.slow_records, workers, target, firm).run()
     phases = [main_phase, *slow.values()]
     embedded = None
     if not args.skip_embedded:
-        embedded = Phase(
-            args, "embedded", args.records, args.workers, faulty(), operator, token, env={"Q_USE_REDIS": "0"}
-        ).run()
+        embedded = Phase(args, "embedded", args.records, args.workers, faulty(), firm, env={"Q_USE_REDIS": "0"}).run()
         phases.append(embedded)
     rates = [slow[w].rate for w in (1, 2, 4)]
     grows = rates[0] < rates[1] < rates[2]

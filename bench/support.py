@@ -1,5 +1,6 @@
 """What the benchmarks share: their PostgreSQL server, their log, and Django set up on a database of their own."""
 
+import contextlib
 import json
 import os
 import random
@@ -123,15 +124,22 @@ def start_production(database, var_dir, *, redis_db, queue, env=None, wait=120):
 
 
 def stop_production(process, log_file):
-    """TERM the script, which stops gunicorn and the cluster; True when it ended by itself in time."""
+    """TERM the script, which stops gunicorn and the cluster; True when it ended by itself in time.
+
+    After a minute, whatever is left of it is killed: gunicorn and the cluster run in sessions of their own, so
+    their processes are found (and listed before TERM: once the script is gone they are no longer its children).
+    """
     clean = True
     if process.poll() is None:
+        started = process_tree(process.pid)
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             clean = False
-            os.killpg(process.pid, signal.SIGKILL)
+            for pid in started | process_tree(process.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             process.wait()
     log_file.close()
     return clean and process.returncode == 0
@@ -219,7 +227,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/records"
         threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
@@ -233,6 +241,12 @@ class Receiver:
     def stop(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a sender that timed out and hung up
+            super().handle_error(request, client_address)
 
 
 def _record_of(body):

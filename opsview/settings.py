@@ -170,9 +170,14 @@ else:
         }
     }
 
+_q_workers = envint("Q_WORKERS", 2)
 Q_CLUSTER = {
     "name": "opsview",
-    "workers": envint("Q_WORKERS", 2),
+    "workers": _q_workers,
+    # Tasks a cluster takes from the broker ahead of its workers (django-q2's default: workers squared). The
+    # Redis broker forgets a task once taken, so a cluster that dies loses these until requeue_stale finds
+    # their replays; one waiting task a worker keeps them all busy (a replay task holds up to 50).
+    "queue_limit": _q_workers,
     "timeout": 300,
     "retry": 360,
     "max_attempts": 1,

@@ -2,10 +2,10 @@
 
 Replays queued together travel as one task of up to ``REPLAY_BATCH_SIZE`` (``enqueue``): one transaction
 claims the task's replays (``SELECT … FOR UPDATE`` of those still waiting, then marked running), one
-query loads them, each thread of the task keeps one connector per target system (its connections stay
-open across sends), up to ``REPLAY_CONCURRENCY`` sends are in flight at a time, and the successes are
-written together about once a second. Per replay that was a claim, a load, a new HTTP client and five
-writes of its own; most of a replay's cost against a fast target.
+query loads them, ``sending`` sends them (up to ``REPLAY_CONCURRENCY`` at a time, each thread keeping its
+connectors and their connections for the task), and the successes are written together about once a
+second, failures at once. A replay used to be a task of its own, with its own claim, load, HTTP client and
+five writes: most of its cost against a fast target.
 
 The claim is what makes a task delivered twice, or two workers at once, send once: a second claimer of
 the same rows waits for the first's transaction and then finds them running (PostgreSQL), or waits for
@@ -14,18 +14,15 @@ running is taken back after its lease, ``requeue_stale``), the idempotency key m
 target recognises it. An exception is resolved only once the target has accepted its record.
 """
 
-import logging
 import math
-import threading
 import time
-from collections import defaultdict, deque
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from collections import defaultdict
+from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django_q.brokers import get_broker
@@ -34,34 +31,17 @@ from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
-from connectors.errors import ConnectorError, NotSupported
-from connectors.http import timeout as http_timeout
 from opsview.audit.trail import record, record_many
 from opsview.common import masking
 from opsview.queues.models import PENDING, ExceptionItem, Resolution, Status
 from opsview.queues.policies import masked_fields_for
-from opsview.replay import own_copy
+from opsview.replay import own_copy, sending
 from opsview.replay.models import CLAIMABLE, AttemptOutcome, Replay, ReplayAttempt, ReplayStatus
-from opsview.systems.connection import build_connector
 from opsview.systems.models import System
 
-logger = logging.getLogger(__name__)
 TASK = "opsview.replay.tasks.run_replay"  # one replay: a retry's schedule
 BATCH_TASK = "opsview.replay.tasks.run_replays"  # replays queued together
 FLUSH_SECONDS = 1.0  # successes are written together at most this long after the first of them
-
-
-@dataclass
-class Delivery:
-    """What happened at the target."""
-
-    ok: bool
-    duplicate: bool = False
-    verified: bool = False
-    error_code: str = ""
-    error_message: str = ""
-    detail: dict = field(default_factory=dict)
-    finished_at: object = None  # when the target's answer came (the outcome may be written later)
 
 
 def enqueue(replays):
@@ -138,7 +118,7 @@ def run_replays(replay_ids, connector=None):
             statuses[replay.pk] = replay.status
     deadline = time.monotonic() + (Conf.TIMEOUT / 3 if Conf.TIMEOUT else math.inf)
     succeeded, not_started, first_success = [], [], None
-    for replay, started, delivery in _deliveries(sendable, connector, deadline):
+    for replay, started, delivery in sending.deliveries(sendable, connector, deadline):
         if delivery is None:
             not_started.append(replay)
             continue
@@ -174,78 +154,6 @@ def _load(pks, order):
     return sorted(replays, key=lambda r: position[r.pk])
 
 
-def _deliveries(replays, connector, deadline):
-    """``(replay, started, delivery)`` for each of ``replays`` as its send ends, up to REPLAY_CONCURRENCY at a
-    time; ``(replay, None, None)`` for one whose send would start after ``deadline``."""
-    targets = _Targets(connector)
-    width = max(1, min(settings.REPLAY_CONCURRENCY, len(replays)))
-    try:
-        if width == 1:  # in this thread: nothing to overlap
-            for replay in replays:
-                yield (replay, None, None) if time.monotonic() > deadline else _deliver(targets, replay)
-            return
-        with ThreadPoolExecutor(width, thread_name_prefix="replay-send") as pool:
-            waiting, running = deque(replays), set()
-            while waiting or running:
-                while waiting and len(running) < width:
-                    replay = waiting.popleft()
-                    if time.monotonic() > deadline:
-                        yield replay, None, None
-                    else:
-                        running.add(pool.submit(_deliver_in_thread, targets, replay))
-                if running:
-                    done, running = wait(running, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        yield future.result()
-    finally:
-        targets.close()
-
-
-class _Targets:
-    """One connector per thread and target system, built on first use and closed with the task.
-
-    A connector holds its HTTP connections (kept open across sends to one host) and sometimes a
-    session (Tryton's login); one per thread keeps them unshared.
-    """
-
-    def __init__(self, connector=None):
-        self.given, self.local, self.built, self.lock = connector, threading.local(), [], threading.Lock()
-
-    def get(self, system):
-        if self.given is not None:
-            return self.given
-        mine = self.local.__dict__.setdefault("connectors", {})
-        if system.pk not in mine:
-            built = build_connector(system, http_options={"timeout": http_timeout(settings.REPLAY_TIMEOUT_SECONDS)})
-            with self.lock:
-                self.built.append(built)
-            mine[system.pk] = built
-        return mine[system.pk]
-
-    def close(self):
-        for built in self.built:
-            built.close()
-
-
-def _deliver(targets, replay):
-    started = timezone.now()
-    try:
-        delivery = deliver(targets.get(replay.target_system), replay)
-    except ConnectorError as error:
-        delivery = Delivery(False, error_code=error.code, error_message=error.message)
-    except Exception as error:  # a worker must record every failure, not lose the replay
-        logger.exception("replay %s failed", replay.pk)
-        delivery = Delivery(False, error_code="internal_error", error_message=f"{type(error).__name__}: {error}")
-    return replay, started, replace(delivery, finished_at=timezone.now())
-
-
-def _deliver_in_thread(targets, replay):
-    try:
-        return _deliver(targets, replay)
-    finally:
-        connections.close_all()  # this thread's own, if its connector used the database (Xero's token refresh)
-
-
 def _release(replays):
     """Replays claimed but not started before the task's time ran out: waiting again, in a task of their own."""
     with transaction.atomic():
@@ -260,7 +168,7 @@ def _release(replays):
 def _cancelled(replay):
     message = f"The exception was {replay.exception.status} meanwhile; not sent."
     with transaction.atomic():
-        _attempt(replay, timezone.now(), AttemptOutcome.CANCELLED, Delivery(False, error_message=message))
+        _attempt(replay, timezone.now(), AttemptOutcome.CANCELLED, sending.Delivery(False, error_message=message))
         _finish(replay, ReplayStatus.CANCELLED, message)
 
 
@@ -272,29 +180,6 @@ def _without_masked_values(replay, delivery):
         [replay.payload, replay.original_payload, replay.edited_payload], masked_fields_for(replay.workspace)
     )
     return replace(delivery, error_message=masking.redact(delivery.error_message, values)) if values else delivery
-
-
-def deliver(target, replay):
-    """Look the record up where the target can be asked; send it unless it is there; read it back."""
-    try:
-        existing = target.lookup(replay.record_type, replay.idempotency_key)
-    except NotSupported:
-        existing = None
-    if existing is not None:
-        return Delivery(True, duplicate=True, verified=True, detail={"found": existing})
-    result = target.send(replay.record_type, replay.payload, replay.idempotency_key)
-    if not result.ok:
-        return Delivery(False, error_code=result.error_code, error_message=result.error_message, detail=result.detail)
-    detail = {"external_id": result.external_id, **(result.detail or {})}
-    verified = result.verified
-    if not verified:
-        try:
-            back = target.read_back(replay.record_type, result.external_id or replay.external_id)
-        except NotSupported:
-            back = None
-        if back is not None:
-            verified, detail["read_back"] = True, back
-    return Delivery(True, duplicate=bool(detail.get("already")), verified=verified, detail=detail)
 
 
 def _attempt_row(replay, started, outcome, delivery):

@@ -65,7 +65,7 @@ bench-queues: $(VENV)/.installed-dev
 	$(PY) bench/queues.py
 
 bench-replay: $(VENV)/.installed-dev
-	$(PY) bench/replay.py
+	$(PY) bench/replay.py $(BENCH_ARGS)
 
 bench-dashboards: $(VENV)/.installed-dev
 	$(PY) bench/dashboards.py $(BENCH_ARGS)

@@ -37,9 +37,6 @@ import argparse
 import os
 import random
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -53,7 +50,15 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.soak_checks import MAX_TRIES, check  # noqa: E402
-from bench.support import PG, ROOT, Receiver, drop_database, log, recreate_database, setup_django  # noqa: E402
+from bench.support import (  # noqa: E402
+    Receiver,
+    drop_database,
+    log,
+    recreate_database,
+    setup_django,
+    start_production,
+    stop_production,
+)
 
 PASSWORD = "soak-password-not-secret"
 ERRORS = [
@@ -130,70 +135,6 @@ def build(receiver_url, clients):
         Membership.objects.create(user=users[name], workspace=workspace, role=role)
     tokens = [ApiToken.issue(harvest, f"soak client {n}")[1] for n in range(clients)]
     return workspace, tokens
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(database, var_dir, port, redis_db):
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"{PG}/{database}",
-        "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
-        "Q_USE_REDIS": "1",
-        "Q_NAME": f"opsview-soak-{os.getpid()}",
-        "Q_WORKERS": "2",
-        "BIND": f"127.0.0.1:{port}",
-        "WEB_WORKERS": "2",
-        "WEB_THREADS": "4",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "OPSVIEW_VAR_DIR": str(var_dir),
-        "OPSVIEW_DEBUG": "0",
-        # Short waits so that retried replays finish within the run; the production defaults are minutes.
-        "REPLAY_BACKOFF_SECONDS": "2,5",
-        "LOG_LEVEL": "WARNING",
-    }
-    log_file = open(var_dir / "server.log", "ab")  # noqa: SIM115 (closed in stop_server)
-    process = subprocess.Popen(
-        ["bash", str(ROOT / "scripts" / "serve-production.sh")],
-        cwd=ROOT,
-        env=env,
-        stdout=log_file,
-        stderr=log_file,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"serve-production.sh exited with {process.returncode}; see {var_dir / 'server.log'}")
-        try:
-            health = httpx.get(f"{base}/healthz", timeout=5)
-            if health.status_code == 200 and health.json()["task_cluster"]["state"] == "running":
-                return process, log_file, base
-        except (httpx.TransportError, ValueError):
-            pass
-        time.sleep(0.5)
-    stop_server(process, log_file)
-    raise SystemExit("the production profile did not become healthy within 120 s")
-
-
-def stop_server(process, log_file):
-    """TERM the script, which stops gunicorn and the cluster; True when it ended by itself in time."""
-    clean = True
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            clean = False
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    log_file.close()
-    return clean and process.returncode == 0
 
 
 # --- the load ---------------------------------------------------------------------------------------------------
@@ -398,7 +339,14 @@ def main():
     receiver = Receiver(failure_rate=0.05)  # one request in twenty answered 503
     workspace, tokens = build(receiver.url, args.clients)
     connections.close_all()
-    process, log_file, base = start_server(args.database, var_dir, free_port(), args.redis_db)
+    process, log_file, base = start_production(
+        args.database,
+        var_dir,
+        redis_db=args.redis_db,
+        queue=f"opsview-soak-{os.getpid()}",
+        # Short waits so that retried replays finish within the run; the production defaults are minutes.
+        env={"Q_WORKERS": "2", "WEB_WORKERS": "2", "WEB_THREADS": "4", "REPLAY_BACKOFF_SECONDS": "2,5"},
+    )
     log(
         f"soak: {args.seconds} s on {base} (gunicorn 2x4, 2 task workers, Redis db {args.redis_db}), "
         f"{args.clients} ingest clients, 2 operators, 1 dashboard reader; logs in {var_dir}"
@@ -425,7 +373,7 @@ def main():
             time.sleep(1)
         connections.close_all()
     finally:
-        clean_stop = stop_server(process, log_file)
+        clean_stop = stop_production(process, log_file)
     if not clean_stop:
         errors.append("the production profile did not stop cleanly on TERM")
 

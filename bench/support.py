@@ -1,13 +1,20 @@
 """What the benchmarks share: their PostgreSQL server, their log, and Django set up on a database of their own."""
 
+import contextlib
+import json
 import os
 import random
+import signal
+import socket
+import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import psycopg
 from psycopg import sql
 
@@ -63,43 +70,192 @@ def setup_django(database, var_dir=None):
     call_command("migrate", verbosity=0)
 
 
-class Receiver:
-    """A replay target on loopback: a webhook endpoint counting what it accepts by idempotency key.
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
-    ``failure_rate`` of the requests are answered 503 (busy), as a real target sometimes does.
+
+def start_production(database, var_dir, *, redis_db, queue, env=None, wait=120):
+    """``scripts/serve-production.sh`` (gunicorn and the django-q2 cluster) on ``database`` and a free loopback port.
+
+    Redis database ``redis_db`` with the task queue named ``queue`` (others may share the server); ``env``
+    overrides or adds variables (``Q_WORKERS``, ``WEB_WORKERS``...). Returns ``(process, log_file, base URL)``
+    once ``/healthz`` says the task cluster is running; the server's output goes to ``var_dir/server.log``.
+    """
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"{PG}/{database}",
+        "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
+        "Q_USE_REDIS": "1",
+        "Q_NAME": queue,
+        "BIND": f"127.0.0.1:{port}",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "OPSVIEW_VAR_DIR": str(var_dir),
+        "OPSVIEW_DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        **(env or {}),
+    }
+    log_file = open(Path(var_dir) / "server.log", "ab")  # noqa: SIM115 (closed in stop_production)
+    process = subprocess.Popen(
+        ["bash", str(ROOT / "scripts" / "serve-production.sh")],
+        cwd=ROOT,
+        env=env,
+        stdout=log_file,
+        stderr=log_file,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log_file.close()
+            raise SystemExit(f"serve-production.sh exited with {process.returncode}; see {var_dir}/server.log")
+        try:
+            health = httpx.get(f"{base}/healthz", timeout=5)
+            if health.status_code == 200 and health.json()["task_cluster"]["state"] == "running":
+                return process, log_file, base
+        except (httpx.TransportError, ValueError):
+            pass
+        time.sleep(0.5)
+    stop_production(process, log_file)
+    raise SystemExit(f"the production profile did not become healthy within {wait} s")
+
+
+def stop_production(process, log_file):
+    """TERM the script, which stops gunicorn and the cluster; True when it ended by itself in time.
+
+    After a minute, whatever is left of it is killed: gunicorn and the cluster run in sessions of their own, so
+    their processes are found (and listed before TERM: once the script is gone they are no longer its children).
+    """
+    clean = True
+    if process.poll() is None:
+        started = process_tree(process.pid)
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            clean = False
+            for pid in started | process_tree(process.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            process.wait()
+    log_file.close()
+    return clean and process.returncode == 0
+
+
+class Receiver:
+    """A replay target on loopback: a webhook endpoint that counts what it receives, by idempotency key.
+
+    By default it stores every request it accepts (``accepted`` counts them per key) and answers
+    ``failure_rate`` of the requests 503 (busy) before storing anything, as bench/soak.py uses it.
+
+    With ``dedupe`` it keeps one record per idempotency key, as an ERP with a unique reference does: a key
+    it already stored is answered 200 with the first record's id and stored no more (``repeats``). And it
+    can fail after storing, as a real target does, where only the idempotency key protects the sender:
+    ``error_after_store`` of the requests store the record and then answer 500; ``hang_after_store`` store
+    it and answer only after ``hang`` seconds, past the sender's timeout. ``delay`` slows every answer
+    (a slow target).
+
+    What it counts: ``requests`` (every request it answered, however late), ``stored`` (record type and
+    external id of each key's record, the first time it was stored), ``records`` (how many times each
+    record, by record type and external id, was stored: more than once is a record stored twice, which a
+    sender re-using its key never causes), ``repeats``, ``errors`` and ``hangs`` (faults injected).
     """
 
-    def __init__(self, failure_rate=0.0):
+    def __init__(
+        self, failure_rate=0.0, *, dedupe=False, error_after_store=0.0, hang_after_store=0.0, hang=1.0, delay=0.0
+    ):
         self.accepted, self.requests, self.refused = Counter(), 0, 0
+        self.stored, self.records, self.receipts = {}, Counter(), {}
+        self.repeats = self.errors = self.hangs = 0
         self.lock, rng = threading.Lock(), random.Random(7)
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body leave in two writes: with Nagle's algorithm the second waits for the client's
+            # delayed ACK, 40 ms a request, which was most of what the old replay bench measured.
+            disable_nagle_algorithm = True
 
             def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                key = self.headers.get("Idempotency-Key")
+                if delay:
+                    time.sleep(delay)
+                status, wait = 200, 0.0
                 with receiver.lock:
                     receiver.requests += 1
-                    fail = rng.random() < failure_rate
-                    if fail:
+                    roll = rng.random()
+                    if roll < failure_rate:
                         receiver.refused += 1
+                        status = 503
+                    elif dedupe and key in receiver.stored:
+                        receiver.repeats += 1
+                        receiver.accepted[key] += 1
                     else:
-                        receiver.accepted[self.headers.get("Idempotency-Key")] += 1
-                body = b'{"error": "busy"}' if fail else b'{"ok": true}'
-                self.send_response(503 if fail else 200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                        record = _record_of(body)
+                        receiver.stored.setdefault(key, record)
+                        receiver.receipts.setdefault(key, f"R-{len(receiver.receipts) + 1}")
+                        receiver.records[record] += 1
+                        if roll < failure_rate + error_after_store:
+                            receiver.errors += 1
+                            status = 500
+                        elif roll < failure_rate + error_after_store + hang_after_store:
+                            receiver.hangs += 1
+                            wait = hang
+                        else:
+                            receiver.accepted[key] += 1
+                    receipt = receiver.receipts.get(key, "")
+                if wait:
+                    time.sleep(wait)
+                answer = {503: {"error": "busy"}, 500: {"error": "database unavailable"}}.get(status)
+                self._answer(status, answer or {"ok": True, "id": receipt})
+
+            def _answer(self, status, answer):
+                body = json.dumps(answer).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    self.close_connection = True  # the sender stopped waiting (a timeout) and closed it
 
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/records"
         threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+
+    @property
+    def duplicates(self):
+        """Records stored more than once (by record type and external id)."""
+        with self.lock:
+            return sum(1 for n in self.records.values() if n > 1)
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a sender that timed out and hung up
+            super().handle_error(request, client_address)
+
+
+def _record_of(body):
+    """The record a webhook body carries: its record type and the payload's external id."""
+    try:
+        sent = json.loads(body)
+        return sent.get("record_type"), (sent.get("payload") or {}).get("external_id")
+    except (ValueError, AttributeError):
+        return None, None
 
 
 def process_tree(pid):

@@ -19,3 +19,10 @@ def envint(name, default):
     if value is None or value == "":
         return default
     return int(value)
+
+
+def envfloat(name, default):
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return float(value)

@@ -12,7 +12,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from whitenoise.compress import Compressor
 
-from opsview.env import envbool, envint, envstr
+from opsview.env import envbool, envfloat, envint, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("OPSVIEW_VAR_DIR", str(BASE_DIR / "var")))
@@ -173,15 +173,24 @@ else:
         }
     }
 
+_q_workers = envint("Q_WORKERS", 2)
 Q_CLUSTER = {
     "name": "opsview",
-    "workers": envint("Q_WORKERS", 2),
+    "workers": _q_workers,
+    # Tasks a cluster takes from the broker ahead of its workers (django-q2's default: workers squared). The
+    # Redis broker forgets a task once taken, so a cluster that dies loses these until requeue_stale finds
+    # their replays; one waiting task a worker keeps them all busy (a replay task holds up to 50).
+    "queue_limit": _q_workers,
     "timeout": 300,
     "retry": 360,
     "max_attempts": 1,
     "catch_up": False,
     "orm": "default",
     "poll": 1,
+    # Successful tasks are not saved: what each did is in the app's own tables (replays and their attempts,
+    # sync runs, deliveries) and nothing reads django-q2's; saving pruned the 250 last in a locked scan on
+    # every task. Failed tasks are still saved.
+    "save_limit": -1,
 }
 if REDIS_URL and envbool("Q_USE_REDIS", False):
     Q_CLUSTER.pop("orm")
@@ -299,6 +308,14 @@ OPSVIEW_BEHIND_PROXY = bool(_proxy_header)
 REPLAY_MAX_ATTEMPTS = envint("REPLAY_MAX_ATTEMPTS", 5)
 REPLAY_BACKOFF_SECONDS = [int(s) for s in envstr("REPLAY_BACKOFF_SECONDS", "60,300,900,3600").split(",") if s.strip()]
 REPLAY_LEASE_SECONDS = envint("REPLAY_LEASE_SECONDS", 900)
+# Seconds a replay's target has to answer each request (connecting: at most 5 of them); a timeout is retried
+# like a 5xx, with the same idempotency key.
+REPLAY_TIMEOUT_SECONDS = envfloat("REPLAY_TIMEOUT_SECONDS", 30.0)
+# Replays queued together go to the workers in tasks of at most this many (one target system each), and a
+# task keeps at most REPLAY_CONCURRENCY of its sends in flight: a target's waits (a slow answer, a retry's
+# backoff, a timeout) then hold one send, not the worker. Per worker; the target sees workers x this at most.
+REPLAY_BATCH_SIZE = envint("REPLAY_BATCH_SIZE", 50)
+REPLAY_CONCURRENCY = envint("REPLAY_CONCURRENCY", 4)
 
 # Alerts (opsview.notify): links in messages are absolute, from this address; a failed delivery is tried
 # again after each of these waits, NOTIFY_MAX_ATTEMPTS tries in all, then raised as an exception.

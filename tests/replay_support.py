@@ -3,7 +3,7 @@
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
-from opsview.replay.tasks import run_replay
+from opsview.replay.tasks import BATCH_TASK, TASK, run_replay, run_replays
 from opsview.systems.models import System
 from tests.queue_support import exceptions, failure, send
 
@@ -34,12 +34,20 @@ def queued_tasks():
     return [SignedPackage.loads(q.payload) for q in OrmQ.objects.order_by("id")]
 
 
+def queued_replays():
+    """The replay ids of the queued tasks, in queue order."""
+    return [pk for task in queued_tasks() for pk in (task["args"][0] if task["func"] == BATCH_TASK else task["args"])]
+
+
 def run_queued(connector=None):
-    """Run every queued replay task here, as a worker would; returns what each returned."""
+    """Run every queued replay task here, as a worker would; returns each replay's status, in queue order."""
     results = []
     for q in OrmQ.objects.order_by("id"):
         task = SignedPackage.loads(q.payload)
         q.delete()
-        assert task["func"] == "opsview.replay.tasks.run_replay"
-        results.append(run_replay(*task["args"], connector=connector))
+        assert task["func"] in (TASK, BATCH_TASK)
+        if task["func"] == BATCH_TASK:
+            results += run_replays(*task["args"], connector=connector)
+        else:
+            results.append(run_replay(*task["args"], connector=connector))
     return results

@@ -19,7 +19,7 @@ from opsview.workspaces.models import Membership
 from opsview.workspaces.roles import Role
 from tests.conftest import make_user, signed_in
 from tests.queue_support import exceptions, failure, send
-from tests.replay_support import failing_to, queued_tasks, run_queued, webhook_system
+from tests.replay_support import failing_to, queued_replays, queued_tasks, run_queued, webhook_system
 
 EXCEPTIONS = "/api/v1/exceptions/"
 ACTIONS = "/api/v1/exceptions/actions/"
@@ -308,7 +308,7 @@ def test_a_replay_is_a_dry_run_then_queued_by_confirming_the_count_then_sent(api
     assert queued.json()["queued"] == 3
     replays = Replay.objects.order_by("exception_id")
     assert [r.exception_id for r in replays] == ids and {r.status for r in replays} == {"queued"}
-    assert sorted(t["args"][0] for t in queued_tasks()) == sorted(r.pk for r in replays)
+    assert sorted(queued_replays()) == sorted(r.pk for r in replays)
     assert {r["idempotency_key"] for r in queued.json()["replays"]} == {r["idempotency_key"] for r in body["replays"]}
     audit = AuditEntry.objects.filter(action="exception.replay")
     assert audit.count() == 3 and {e.actor for e in audit} == {olivia}

@@ -18,7 +18,7 @@ from opsview.replay.services import request_replay
 from opsview.replay.tasks import requeue_stale, run_replay
 from opsview.telemetry.models import SyncEvent
 from tests.connectors.localserver import Reply
-from tests.replay_support import SECRET, failing_to, queued_tasks, run_queued, webhook_system
+from tests.replay_support import SECRET, failing_to, queued_replays, run_queued, webhook_system
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_a_replay_is_queued_sent_signed_with_its_key_verified_and_resolves_the_e
 
     (replay,) = request_replay(olivia, northwind.workspace, only(item))
 
-    assert replay.status == "queued" and [t["args"] for t in queued_tasks()] == [(replay.pk,)]
+    assert replay.status == "queued" and queued_replays() == [replay.pk]
     assert run_queued() == ["succeeded"]
     (seen,) = server.seen
     assert verify_signature(SECRET, seen.body, seen.headers["Opsview-Timestamp"], seen.headers["Opsview-Signature"])

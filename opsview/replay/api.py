@@ -342,6 +342,7 @@ class ReplayView(PersonView):
                         ExceptionItem.objects.filter(pk__in=[p.item.pk for p in plan.rows]),
                         confirm_count=plan.count,
                         selection=plan.selection,
+                        plan=plan,
                     )
                 except ActionRefused as refusal:
                     raise ReplayRefused(f"{workspace.name}: {refusal} Nothing was queued.") from None

@@ -13,19 +13,15 @@ from dataclasses import dataclass, field
 import orjson
 from django.conf import settings
 from django.db import transaction
-from django_q.brokers import get_broker
-from django_q.brokers.orm import ORM
-from django_q.tasks import async_task
 
 from opsview.audit.trail import record, record_many
 from opsview.queues.models import PENDING, SYNC_KINDS, ExceptionItem
 from opsview.queues.services import ActionRefused
-from opsview.replay import payloads
+from opsview.replay import payloads, tasks
 from opsview.replay.models import ACTIVE, Replay, ReplayStatus
 from opsview.systems.connection import connection_problem, not_connected_message
 from opsview.workspaces.permissions import ACT, require
 
-TASK = "opsview.replay.tasks.run_replay"
 NOT_REPLAYABLE_TYPES = ("pull",)  # a pull's own failure is fixed by the next pull, not by sending anything
 
 
@@ -141,13 +137,17 @@ def check_confirmation(plan, confirm_count, selection):
         raise ActionRefused(f"You typed {typed}, but {plan.count} records would be replayed. Type {plan.count}.")
 
 
-def request_replay(actor, workspace, items, payload_override=None, dry_run=False, confirm_count=None, selection=None):
+def request_replay(
+    actor, workspace, items, payload_override=None, dry_run=False, confirm_count=None, selection=None, plan=None
+):
     """Plan the replay of ``items``; unless ``dry_run``, create and queue it. Returns the plan or the replays.
 
     A bulk replay (more than one exception) runs only when ``confirm_count`` and ``selection`` repeat
-    the dry run's count and selection: what the operator confirmed is what is sent.
+    the dry run's count and selection: what the operator confirmed is what is sent. ``plan`` is this
+    person's plan of the same ``items`` made a moment ago (the operations API plans every firm's part
+    before confirming the whole), not made again.
     """
-    plan = plan_replay(actor, workspace, items, payload_override)
+    plan = plan or plan_replay(actor, workspace, items, payload_override)
     if dry_run:
         return plan
     _refuse_unless_sendable(plan)
@@ -254,16 +254,5 @@ def _queue(actor, workspace, plan, batch):
             for p in done
         ],
     )
-    broker = get_broker()
-
-    def enqueue():
-        for replay in replays:
-            async_task(TASK, replay.pk, broker=broker, group="replay", task_name=f"replay {replay.pk}")
-
-    if isinstance(broker, ORM):
-        enqueue()  # the tasks commit with the replays: none is queued for a replay never stored
-    else:
-        # Redis takes a task at once: sent before the commit, a worker could run it before the replay
-        # is visible, find nothing to claim and drop it (bench/soak.py saw a third of them lost so).
-        transaction.on_commit(enqueue)
+    tasks.enqueue([(replay.pk, replay.target_system_id) for replay in replays])
     return replays

@@ -22,8 +22,11 @@ _QUOTED = re.compile(r"'([^']+)'")
 NO_SETTINGS = "no connector settings"
 
 
-def build_connector(system):
-    """The connector for ``system``; a ``ConnectorError`` (code ``configuration_error``) says what does not fit."""
+def build_connector(system, http_options=None):
+    """The connector for ``system``; a ``ConnectorError`` (code ``configuration_error``) says what does not fit.
+
+    ``http_options`` go to the connector's HTTP client where it takes them (a replay's timeout).
+    """
     connector_class = registry.CONNECTORS.get(system.vendor or "")
     if connector_class is None:
         raise ConnectorError("configuration_error", f"system '{system.slug}' has no connector for {system.vendor!r}")
@@ -37,6 +40,8 @@ def build_connector(system):
         raise ConnectorError("configuration_error", str(problem)) from None
     if "currency" in inspect.signature(connector_class).parameters:
         options.setdefault("currency", system.workspace.currency)  # e.g. Harvest's time carries none
+    if http_options and "http_options" in inspect.signature(connector_class).parameters:
+        options["http_options"] = http_options
     if options.get("refresh_token") and "on_tokens" in inspect.signature(connector_class).parameters:
         # An OAuth connection (Xero): every pull, replay and check refreshes through the stored tokens.
         options["on_tokens"] = token_custodian(system.pk)

@@ -111,7 +111,8 @@ def _pending_with_keys(workspace, keys):
     )
 
 
-def _event_ids(workspace, events):
+def event_pks(workspace, events):
+    """``{event_id: pk}`` of stored ``events``; SQLite's bulk insert leaves their pk unknown."""
     missing = [e.event_id for e in events if e.pk is None]
     if not missing:
         return {e.event_id: e.pk for e in events}
@@ -120,7 +121,7 @@ def _event_ids(workspace, events):
 
 def record_failures(workspace, events):
     systems = {s.id: s for s in System.objects.for_workspace(workspace)}
-    event_ids = _event_ids(workspace, events)
+    event_ids = event_pks(workspace, events)
     policies = policies_for(workspace)
     by_key = {}
     for event in sorted(events, key=lambda e: e.occurred_at):

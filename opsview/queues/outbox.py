@@ -1,0 +1,128 @@
+"""Detection behind the response: the ingest API stores a batch and a note of its new events, and a
+task worker opens and resolves their exceptions a moment later, many batches at a time.
+
+Opening exceptions for a batch inside its own request cost about as much as storing it, mostly in
+queries whose cost does not grow with the batch (the workspace's systems, policies, groups, the
+records behind the failures); a drain does those once for up to ``DRAIN_BATCHES`` batches
+(measured with bench/ingest.py, which prints the delay as ``detect_lag_p99_ms``).
+
+Nothing is lost and nothing is done twice: the note (a ``DetectionOutbox`` row) commits with the
+batch's events, and it is marked done in the transaction that changes the exceptions. A worker that
+dies mid-drain rolls that transaction back and leaves the notes pending for the next drain. Drains
+take turns (an advisory lock on PostgreSQL; SQLite has one writer at a time anyway).
+
+A drain is asked for after each batch commits, at most one waiting at a time (``DRAIN_QUEUED`` in the
+cache); the fixed schedule drains every minute too, should a request for one be lost with its process.
+"""
+
+from datetime import timedelta
+
+import orjson
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from opsview.queues.models import DetectionOutbox
+from opsview.queues.sync_failures import StoredEvent, event_pks, on_sync_events
+from opsview.telemetry.models import Outcome, SyncEvent
+from opsview.workspaces.models import Workspace
+
+DRAIN_TASK = "opsview.queues.outbox.drain"
+DRAIN_QUEUED = "queues:detection-drain-queued"
+# Long enough for a queued drain to start on a busy cluster; if its task is lost, the next batch after
+# this asks again (and the schedule drains in the meantime).
+DRAIN_QUEUED_SECONDS = 30
+DRAIN_BATCHES = 40  # notes per drain transaction: enough to share the fixed costs, small enough to commit often
+DRAIN_SECONDS = 60  # then the drain hands over to a new task, well inside the cluster's task timeout
+KEEP_DONE = timedelta(days=1)  # done notes say how long detection took (bench/ingest.py reads them)
+ADVISORY_LOCK = 0x6F70_7364  # one drain at a time, whatever the workspace
+
+DETECTED = (Outcome.FAILED, Outcome.SUCCEEDED)  # what detection reads; skipped events change nothing
+
+
+def defer(workspace, events):
+    """Leave a note of ``events`` (just stored, in the caller's transaction) for a drain to detect from."""
+    detected = [event for event in events if event.outcome in DETECTED]
+    if not detected:
+        return
+    DetectionOutbox.objects.create(workspace=workspace, event_ids=list(event_pks(workspace, detected).values()))
+    transaction.on_commit(request_drain)
+
+
+def request_drain():
+    """Queue a drain unless one is queued and has not started yet (it will see what committed before)."""
+    if cache.add(DRAIN_QUEUED, True, DRAIN_QUEUED_SECONDS):
+        async_task(DRAIN_TASK, group="detection", task_name="detect from ingested events")
+
+
+def drain(seconds=DRAIN_SECONDS):
+    """The task: detect from every pending note, a transaction at a time. Returns how many notes it did."""
+    deadline = timezone.now() + timedelta(seconds=seconds)
+    done = 0
+    while True:
+        # From here on, a batch that commits asks for a drain of its own: this one may already be past it.
+        cache.delete(DRAIN_QUEUED)
+        drained = drain_once()
+        done += drained
+        if not drained:
+            return done
+        if timezone.now() > deadline:
+            request_drain()
+            return done
+
+
+def drain_once(limit=DRAIN_BATCHES):
+    """Detect from up to ``limit`` pending notes, oldest first, and mark them done, in one transaction."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
+        notes = list(
+            DetectionOutbox.objects.filter(done_at__isnull=True)
+            .order_by("id")
+            .select_for_update()
+            .values_list("id", "workspace_id", "event_ids")[:limit]
+        )
+        if not notes:
+            return 0
+        by_workspace = {}
+        for _, workspace_id, ids in notes:
+            by_workspace.setdefault(workspace_id, []).extend(ids)
+        workspaces = Workspace.objects.in_bulk(list(by_workspace))
+        for workspace_id, ids in sorted(by_workspace.items()):
+            if workspace_id in workspaces:  # a workspace deleted since has nothing to detect
+                on_sync_events(workspaces[workspace_id], stored_events(ids))
+        DetectionOutbox.objects.filter(id__in=[pk for pk, _, _ in notes]).update(done_at=timezone.now(), event_ids=None)
+    return len(notes)
+
+
+STORED_EVENTS = """
+SELECT id, event_id, record_type, external_id, source_system_id, target_system_id, outcome, error_code,
+       error_message, CASE WHEN outcome = 'failed' THEN payload END, occurred_at
+FROM telemetry_syncevent WHERE id = ANY(%s)
+"""
+
+
+def stored_events(ids):
+    """The events of ``ids`` as detection reads them (payloads of failures only: successes need none)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(STORED_EVENTS, [ids])
+            rows = cursor.fetchall()
+        return [
+            StoredEvent(*row[:9], orjson.loads(row[9]) if row[9] is not None else None, row[10]) for row in sorted(rows)
+        ]
+    rows = SyncEvent.objects.filter(id__in=ids).order_by("id")
+    return [StoredEvent(*row) for row in rows.values_list(*StoredEvent.__slots__)]
+
+
+def prune(keep=KEEP_DONE):
+    """Forget notes done more than ``keep`` ago."""
+    return DetectionOutbox.objects.filter(done_at__lt=timezone.now() - keep).delete()[0]
+
+
+def drain_and_prune():
+    """The schedule's task: drain what no request asked a drain for, and forget old notes."""
+    drain()
+    prune()

@@ -62,11 +62,11 @@ def test_a_batch_commits_a_note_of_its_events_and_a_drain_opens_their_exceptions
     (note,) = DetectionOutbox.objects.filter(workspace=northwind.workspace)
     assert note.done_at is None and len(note.event_ids) == 2  # the skipped event changes nothing
 
-    assert outbox.drain() == 1
+    assert outbox.drain(gather=0) == 1
     assert [item.external_id for item in exceptions(northwind)] == ["TE-1"]
     note.refresh_from_db()
     assert note.done_at is not None and note.event_ids is None
-    assert outbox.drain() == 0
+    assert outbox.drain(gather=0) == 0
 
 
 def test_a_drain_opens_and_resolves_what_detection_in_the_batch_would(settings, northwind, contoso):
@@ -80,7 +80,7 @@ def test_a_drain_opens_and_resolves_what_detection_in_the_batch_would(settings, 
         settings.INGEST_DETECTION = "outbox"
         send(contoso_api, *[{**item, "event_id": "c-" + item["event_id"]} for item in batch])
 
-    assert outbox.drain() == 3  # the three batches' notes, in one transaction
+    assert outbox.drain(gather=0) == 3  # the three batches' notes, in one transaction
     expected = queue_of(northwind)
     assert [(row[0], row[2], row[3]) for row in expected] == [
         ("TE-A", "open", 3),
@@ -95,9 +95,9 @@ def test_a_drain_opens_and_resolves_what_detection_in_the_batch_would(settings, 
 def test_draining_again_or_resending_a_batch_counts_nothing_twice(deferred, api, northwind):
     items = [failure(f"TE-{n}") for n in range(5)]
     send(api, *items)
-    outbox.drain()
+    outbox.drain(gather=0)
     send(api, *items)  # all duplicates: nothing new to detect from
-    assert outbox.drain() == 0
+    assert outbox.drain(gather=0) == 0
 
     assert sorted(exceptions(northwind).values_list("occurrences", flat=True)) == [1] * 5
     assert DetectionOutbox.objects.filter(done_at__isnull=True).count() == 0
@@ -114,12 +114,12 @@ def test_a_drain_that_fails_midway_leaves_its_notes_pending_and_the_next_one_doe
     # Failures are written first, then successes are read: the drain dies between the two.
     monkeypatch.setattr(sync_failures, "resolve_succeeded", worker_lost)
     with pytest.raises(RuntimeError):
-        outbox.drain()
+        outbox.drain(gather=0)
     assert not exceptions(northwind).exists()
     assert DetectionOutbox.objects.get().done_at is None
 
     monkeypatch.undo()
-    assert outbox.drain() == 1
+    assert outbox.drain(gather=0) == 1
     assert sorted(exceptions(northwind).values_list("external_id", "status", "occurrences")) == [
         ("TE-1", "resolved", 1),
         ("TE-2", "open", 1),
@@ -133,7 +133,7 @@ def test_a_batch_asks_for_one_drain_until_that_drain_starts(deferred, api, djang
             send(api, failure(f"TE-{n}"))
     assert OrmQ.objects.count() == 1
 
-    outbox.drain()
+    outbox.drain(gather=0)
     with django_capture_on_commit_callbacks(execute=True):
         send(api, failure("TE-9"))
     assert OrmQ.objects.count() == 2
@@ -194,7 +194,7 @@ def test_a_cluster_killed_mid_drain_loses_nothing_and_the_next_drain_does_it_all
     deferred, api, northwind, tmp_path, django_capture_on_commit_callbacks
 ):
     send(api, failure("TE-OLD", at=later(0)))
-    outbox.drain()
+    outbox.drain(gather=0)
     old = ExceptionItem.objects.get(external_id="TE-OLD")
     OrmQ.objects.all().delete()
     news = [failure(f"TE-{n}", at=later(1)) for n in range(50)]
@@ -224,7 +224,7 @@ def test_a_cluster_killed_mid_drain_loses_nothing_and_the_next_drain_does_it_all
     assert ExceptionItem.objects.get(pk=old.pk).occurrences == 1
     assert DetectionOutbox.objects.filter(done_at__isnull=True).count() == 1
 
-    assert outbox.drain() == 1
+    assert outbox.drain(gather=0) == 1
     assert exceptions(northwind).count() == 51
     assert ExceptionItem.objects.get(pk=old.pk).occurrences == 2
-    assert outbox.drain() == 0
+    assert outbox.drain(gather=0) == 0

@@ -3,7 +3,7 @@ task worker opens and resolves their exceptions a moment later, many batches at 
 
 Opening exceptions for a batch inside its own request cost about as much as storing it, mostly in
 queries whose cost does not grow with the batch (the workspace's systems, policies, groups, the
-records behind the failures); a drain does those once for up to ``DRAIN_BATCHES`` batches
+records behind the failures); a drain does those once for many batches at a time
 (measured with bench/ingest.py, which prints the delay as ``detect_lag_p99_ms``).
 
 Nothing is lost and nothing is done twice: the note (a ``DetectionOutbox`` row) commits with the
@@ -15,6 +15,7 @@ A drain is asked for after each batch commits, at most one waiting at a time (``
 cache); the fixed schedule drains every minute too, should a request for one be lost with its process.
 """
 
+import time
 from datetime import timedelta
 
 import orjson
@@ -25,6 +26,7 @@ from django_q.tasks import async_task
 
 from opsview.queues.models import DetectionOutbox
 from opsview.queues.sync_failures import StoredEvent, event_pks, on_sync_events
+from opsview.queues.tracking import PAYLOAD_FIELDS
 from opsview.telemetry.models import Outcome, SyncEvent
 from opsview.workspaces.models import Workspace
 
@@ -33,8 +35,14 @@ DRAIN_QUEUED = "queues:detection-drain-queued"
 # Long enough for a queued drain to start on a busy cluster; if its task is lost, the next batch after
 # this asks again (and the schedule drains in the meantime).
 DRAIN_QUEUED_SECONDS = 30
-DRAIN_BATCHES = 40  # notes per drain transaction: enough to share the fixed costs, small enough to commit often
+# Events per drain transaction, about: enough to share the fixed costs, few enough to commit often.
+DRAIN_EVENTS = 20_000
+DRAIN_NOTES = 100
 DRAIN_SECONDS = 60  # then the drain hands over to a new task, well inside the cluster's task timeout
+# A drain waits this long before each transaction: at month-end rates a quarter of a second brings
+# thousands of events into one (the fixed costs of a transaction then weigh little per event); a quiet
+# batch waits for nothing but this.
+DRAIN_GATHER_SECONDS = 0.25
 KEEP_DONE = timedelta(days=1)  # done notes say how long detection took (bench/ingest.py reads them)
 ADVISORY_LOCK = 0x6F70_7364  # one drain at a time, whatever the workspace
 
@@ -53,62 +61,77 @@ def defer(workspace, events):
 def request_drain():
     """Queue a drain unless one is queued and has not started yet (it will see what committed before)."""
     if cache.add(DRAIN_QUEUED, True, DRAIN_QUEUED_SECONDS):
-        async_task(DRAIN_TASK, group="detection", task_name="detect from ingested events")
+        # save=False: a success needs no row of its own in the task log, which costs more than a drain of one batch.
+        async_task(DRAIN_TASK, group="detection", task_name="detect from ingested events", save=False)
 
 
-def drain(seconds=DRAIN_SECONDS):
-    """The task: detect from every pending note, a transaction at a time. Returns how many notes it did."""
-    deadline = timezone.now() + timedelta(seconds=seconds)
-    done = 0
+def drain(seconds=DRAIN_SECONDS, gather=DRAIN_GATHER_SECONDS):
+    """The task: detect from every pending note, a transaction at a time, at most one transaction every
+    ``gather`` seconds, so that each covers what arrived meanwhile. Returns how many notes it did."""
+    deadline = time.monotonic() + seconds
+    done, wait = 0, gather
     while True:
+        time.sleep(wait)
+        started = time.monotonic()
         # From here on, a batch that commits asks for a drain of its own: this one may already be past it.
         cache.delete(DRAIN_QUEUED)
         drained = drain_once()
         done += drained
         if not drained:
             return done
-        if timezone.now() > deadline:
+        if started > deadline:
             request_drain()
             return done
+        wait = max(0.0, gather - (time.monotonic() - started))
 
 
-def drain_once(limit=DRAIN_BATCHES):
-    """Detect from up to ``limit`` pending notes, oldest first, and mark them done, in one transaction."""
+def drain_once(events=DRAIN_EVENTS):
+    """Detect from the oldest pending notes, up to about ``events`` events, and mark them done, in one
+    transaction. Returns how many notes it did."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
-        notes = list(
+        pending = (
             DetectionOutbox.objects.filter(done_at__isnull=True)
             .order_by("id")
             .select_for_update()
-            .values_list("id", "workspace_id", "event_ids")[:limit]
+            .values_list("id", "workspace_id", "event_ids")[:DRAIN_NOTES]
         )
+        notes, by_workspace, total = [], {}, 0
+        for pk, workspace_id, ids in pending:
+            if notes and total + len(ids) > events:
+                break
+            notes.append(pk)
+            by_workspace.setdefault(workspace_id, []).extend(ids)
+            total += len(ids)
         if not notes:
             return 0
-        by_workspace = {}
-        for _, workspace_id, ids in notes:
-            by_workspace.setdefault(workspace_id, []).extend(ids)
         workspaces = Workspace.objects.in_bulk(list(by_workspace))
         for workspace_id, ids in sorted(by_workspace.items()):
             if workspace_id in workspaces:  # a workspace deleted since has nothing to detect
                 on_sync_events(workspaces[workspace_id], stored_events(ids))
-        DetectionOutbox.objects.filter(id__in=[pk for pk, _, _ in notes]).update(done_at=timezone.now(), event_ids=None)
+        DetectionOutbox.objects.filter(id__in=notes).update(done_at=timezone.now(), event_ids=None)
     return len(notes)
 
 
+# Of a payload, only what detection reads, and only for failures: successes need none.
 STORED_EVENTS = """
 SELECT id, event_id, record_type, external_id, source_system_id, target_system_id, outcome, error_code,
-       error_message, CASE WHEN outcome = 'failed' THEN payload END, occurred_at
+       error_message,
+       CASE WHEN outcome = 'failed' AND jsonb_typeof(payload) = 'object' THEN
+           (SELECT coalesce(jsonb_object_agg(key, value), '{}') FROM jsonb_each(payload) WHERE key = ANY(%s))
+       WHEN outcome = 'failed' THEN payload END,
+       occurred_at
 FROM telemetry_syncevent WHERE id = ANY(%s)
 """
 
 
 def stored_events(ids):
-    """The events of ``ids`` as detection reads them (payloads of failures only: successes need none)."""
+    """The events of ``ids`` as detection reads them."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(STORED_EVENTS, [ids])
+            cursor.execute(STORED_EVENTS, [list(PAYLOAD_FIELDS), ids])
             rows = cursor.fetchall()
         return [
             StoredEvent(*row[:9], orjson.loads(row[9]) if row[9] is not None else None, row[10]) for row in sorted(rows)

@@ -82,17 +82,21 @@ _NEW_COLUMNS = (
 
 
 def insert_new(model, items):
-    """Insert new exceptions, skipping keys another writer inserted first.
+    """Insert new exceptions, skipping keys another writer inserted first. ``items`` are model instances
+    or any objects with the attributes ``_NEW_COLUMNS`` names.
 
     On PostgreSQL the rows travel as one JSON document unpacked by ``jsonb_to_recordset``, as ingest
     writes sync events: Django's ``bulk_create`` spends milliseconds preparing 31 values a row.
     """
     if not items:
         return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(items, ignore_conflicts=True, batch_size=500)
-        return
     names = [name for name, _ in _NEW_COLUMNS]
+    if connection.vendor != "postgresql":
+        instances = [
+            item if isinstance(item, model) else model(**{n: getattr(item, n) for n in names}) for item in items
+        ]
+        model.objects.bulk_create(instances, ignore_conflicts=True, batch_size=500)
+        return
     rows = [{name: _json_value(getattr(item, name)) for name in names} for item in items]
     table = connection.ops.quote_name(model._meta.db_table)
     sql = (

@@ -11,6 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb, set_json_dumps
 
+from opsview.common import sqlarrays
 from opsview.ingest.batches import BatchRejected, check_systems, items_of
 from opsview.ingest.fields import clean_item, quick_clean
 from opsview.ingest.schemas import SYNC_EVENT
@@ -43,7 +44,9 @@ COPY_COLUMNS = (
     ("received_at", "timestamptz"),
 )
 COPY_EVENTS = f"COPY telemetry_syncevent ({', '.join(name for name, _ in COPY_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
-STORED_EVENT_IDS = "SELECT event_id FROM telemetry_syncevent WHERE workspace_id = %s AND event_id = ANY(%s)"
+STORED_EVENT_IDS = (
+    f"SELECT event_id FROM telemetry_syncevent WHERE workspace_id = %s AND event_id = ANY({sqlarrays.TEXTS})"
+)
 # Named as a literal, the sequence is resolved once per statement rather than once per id.
 NEW_EVENT_PKS = "SELECT array(SELECT nextval(%s::regclass) FROM generate_series(1, %s))"
 _sequence = []
@@ -131,7 +134,7 @@ def store_events(workspace, events, detect_later=False):
 def _insert_postgresql(workspace, unique, now):
     """Insert the new events with COPY; return them as ``StoredEvent``s."""
     with connection.cursor() as cursor:
-        cursor.execute(STORED_EVENT_IDS, [workspace.pk, list(unique)])
+        cursor.execute(STORED_EVENT_IDS, [workspace.pk, sqlarrays.texts(unique)])
         stored = {event_id for (event_id,) in cursor.fetchall()}
         new = {event_id: event for event_id, event in unique.items() if event_id not in stored}
         if not new:
@@ -142,7 +145,8 @@ def _insert_postgresql(workspace, unique, now):
         cursor.execute(NEW_EVENT_PKS, [_sequence[0], len(new)])
         pks = cursor.fetchone()[0]
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
+        # COPY goes through psycopg's own cursor, whose errors Django does not wrap unless asked to.
+        with transaction.atomic(), connection.cursor() as cursor, connection.wrap_database_errors:
             _copy(cursor.cursor, workspace.pk, zip(pks, new.values(), strict=True), now)
     except IntegrityError:  # another sender stored some of them since the look-up
         return _insert_skipping_stored(workspace, new, now)

@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from opsview.common import sqlarrays
 from opsview.queues.models import DetectionOutbox
 from opsview.queues.sync_failures import StoredEvent, event_pks, on_sync_events
 from opsview.queues.tracking import PAYLOAD_FIELDS
@@ -116,14 +117,14 @@ def drain_once(events=DRAIN_EVENTS):
 
 
 # Of a payload, only what detection reads, and only for failures: successes need none.
-STORED_EVENTS = """
+STORED_EVENTS = f"""
 SELECT id, event_id, record_type, external_id, source_system_id, target_system_id, outcome, error_code,
        error_message,
        CASE WHEN outcome = 'failed' AND jsonb_typeof(payload) = 'object' THEN
-           (SELECT coalesce(jsonb_object_agg(key, value), '{}') FROM jsonb_each(payload) WHERE key = ANY(%s))
+           (SELECT coalesce(jsonb_object_agg(key, value), '{{}}') FROM jsonb_each(payload) WHERE key = ANY(%s))
        WHEN outcome = 'failed' THEN payload END,
        occurred_at
-FROM telemetry_syncevent WHERE id = ANY(%s)
+FROM telemetry_syncevent WHERE id = ANY({sqlarrays.BIGINTS})
 """
 
 
@@ -131,7 +132,7 @@ def stored_events(ids):
     """The events of ``ids`` as detection reads them."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(STORED_EVENTS, [list(PAYLOAD_FIELDS), ids])
+            cursor.execute(STORED_EVENTS, [list(PAYLOAD_FIELDS), sqlarrays.bigints(ids)])
             rows = cursor.fetchall()
         return [
             StoredEvent(*row[:9], orjson.loads(row[9]) if row[9] is not None else None, row[10]) for row in sorted(rows)

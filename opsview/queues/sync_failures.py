@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.db import connection
 
+from opsview.common import sqlarrays
 from opsview.queues.classify import classify, fingerprint, normalize_message
 from opsview.queues.models import ExceptionItem, Kind, Status
 from opsview.queues.policies import policies_for
@@ -117,17 +118,17 @@ def resolve_succeeded(workspace, events):
     )
 
 
-PENDING_BY_KEY = """
+PENDING_BY_KEY = f"""
 SELECT id, key, status, last_seen_at, record_type, external_id FROM queues_exceptionitem
-WHERE workspace_id = %s AND key = ANY(%s) AND status IN ('open', 'snoozed')
+WHERE workspace_id = %s AND key = ANY({sqlarrays.TEXTS}) AND status IN ('open', 'snoozed')
 """
 
 
 def _pending_with_keys(workspace, keys):
-    """Pending exceptions among ``keys``. On PostgreSQL the keys travel as one array parameter: a batch's
-    500 keys as 500 query parameters cost more to build and send than the lookup itself."""
+    """Pending exceptions among ``keys``. On PostgreSQL the keys travel as one parameter (``common.sqlarrays``):
+    a batch's 500 keys as 500 query parameters cost more to build and send than the lookup itself."""
     if connection.vendor == "postgresql":
-        return list(ExceptionItem.objects.raw(PENDING_BY_KEY, [workspace.pk, keys]))
+        return list(ExceptionItem.objects.raw(PENDING_BY_KEY, [workspace.pk, sqlarrays.texts(keys)]))
     return list(
         ExceptionItem.objects.for_workspace(workspace)
         .pending()

@@ -16,7 +16,7 @@ cache); the fixed schedule drains every minute too, should a request for one be 
 """
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import orjson
 from django.core.cache import cache
@@ -116,6 +116,7 @@ def drain_once(events=DRAIN_EVENTS):
     return len(notes)
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Of a payload, only what detection reads, and only for failures: successes need none.
 STORED_EVENTS = f"""
 SELECT id, event_id, record_type, external_id, source_system_id, target_system_id, outcome, error_code,
@@ -123,7 +124,7 @@ SELECT id, event_id, record_type, external_id, source_system_id, target_system_i
        CASE WHEN outcome = 'failed' AND jsonb_typeof(payload) = 'object' THEN
            (SELECT coalesce(jsonb_object_agg(key, value), '{{}}') FROM jsonb_each(payload) WHERE key = ANY(%s))
        WHEN outcome = 'failed' THEN payload END,
-       occurred_at
+       (extract(epoch FROM occurred_at) * 1000000)::bigint
 FROM telemetry_syncevent WHERE id = ANY({sqlarrays.BIGINTS})
 """
 
@@ -134,8 +135,12 @@ def stored_events(ids):
         with connection.cursor() as cursor:
             cursor.execute(STORED_EVENTS, [list(PAYLOAD_FIELDS), sqlarrays.bigints(ids)])
             rows = cursor.fetchall()
+        # Microseconds since the epoch: exact, and a tenth of the cost of reading a timestamp per row.
         return [
-            StoredEvent(*row[:9], orjson.loads(row[9]) if row[9] is not None else None, row[10]) for row in sorted(rows)
+            StoredEvent(
+                *row[:9], None if row[9] is None else orjson.loads(row[9]), EPOCH + timedelta(microseconds=row[10])
+            )
+            for row in sorted(rows)
         ]
     rows = SyncEvent.objects.filter(id__in=ids).order_by("id")
     return [StoredEvent(*row) for row in rows.values_list(*StoredEvent.__slots__)]

@@ -8,6 +8,7 @@ exceptions as one JSON document on PostgreSQL.
 
 from datetime import date, datetime
 from decimal import Decimal
+from operator import attrgetter
 
 import orjson
 from django.db import connection
@@ -97,7 +98,8 @@ def insert_new(model, items):
         ]
         model.objects.bulk_create(instances, ignore_conflicts=True, batch_size=500)
         return
-    rows = [{name: _json_value(getattr(item, name)) for name in names} for item in items]
+    values_of = attrgetter(*names)
+    rows = [dict(zip(names, values_of(item), strict=True)) for item in items]
     table = connection.ops.quote_name(model._meta.db_table)
     sql = (
         f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(names)} "
@@ -105,12 +107,13 @@ def insert_new(model, items):
         "ON CONFLICT (workspace_id, key) DO NOTHING"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [orjson.dumps(rows).decode()])
+        # orjson writes the strings and numbers in C and hands the rest to _json_value.
+        cursor.execute(sql, [orjson.dumps(rows, default=_json_value, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()])
 
 
 def _json_value(value):
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
+        return value.isoformat()  # orjson would drop the seconds of an offset
+    raise TypeError(f"{type(value).__name__} is not a column value")

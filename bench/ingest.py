@@ -30,6 +30,7 @@ Environment: ``BENCH_WORKERS`` and ``BENCH_THREADS`` set gunicorn's defaults, ``
 
 import argparse
 import base64
+import contextlib
 import os
 import queue
 import random
@@ -52,7 +53,7 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import PG, ROOT, drop_database, log, recreate_database  # noqa: E402
+from bench.support import PG, ROOT, MemoryWatch, drop_database, log, process_tree, recreate_database  # noqa: E402
 
 PY = sys.executable
 URL = "/api/v1/sync-events/"
@@ -92,7 +93,13 @@ erp = System.objects.create(workspace=ws, slug="tryton", name="Tryton", kind="er
 token, raw = ApiToken.issue(harvest, "bench ingest")
 run = SyncRun.objects.create(workspace=ws, reported_by=harvest, flow="time_to_erp", source_system=harvest,
                              target_system=erp)
-print(json.dumps({"workspace": ws.pk, "harvest": harvest.pk, "erp": erp.pk, "run": run.pk, "token": raw}))
+# A second firm whose one batch warms the web and task workers up, apart from what is counted.
+warm = Workspace.objects.create(name="Warm-up", slug="warm-up")
+warm_token = ApiToken.issue(System.objects.create(workspace=warm, slug="harvest", name="Harvest", kind="time_tracking"),
+                            "bench warm-up")[1]
+System.objects.create(workspace=warm, slug="tryton", name="Tryton", kind="erp")
+print(json.dumps({"workspace": ws.pk, "harvest": harvest.pk, "erp": erp.pk, "run": run.pk, "token": raw,
+                  "warm_token": warm_token}))
 """
 
 
@@ -114,11 +121,42 @@ def parse_args():
         help=f"threads per gunicorn worker; >1 uses the gthread worker (env BENCH_THREADS, default {DEFAULT_THREADS})",
     )
     parser.add_argument("--db", default=os.environ.get("BENCH_DB", "opsview_bench"), help="database to (re)create")
+    parser.add_argument(
+        "--detection",
+        choices=("outbox", "inline"),
+        default="outbox",
+        help="INGEST_DETECTION: behind the response by the task cluster (default), or in each batch's transaction",
+    )
+    parser.add_argument(
+        "--redis",
+        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/1"),
+        help="Redis for the task broker and the cache, as in production (env BENCH_REDIS_URL, default db 1 on "
+        "127.0.0.1); '' uses the database as the broker and a file cache",
+    )
+    parser.add_argument(
+        "--big-batches",
+        type=int,
+        default=BIG_BATCHES,
+        help=f"batches of {BIG_ITEMS} items with {BIG_PAYLOAD_BYTES:,}-byte payloads sent last (default {BIG_BATCHES})",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database (and server log) afterwards")
     args = parser.parse_args()
     if args.events < 1 or args.batch < 1 or args.clients < 1 or args.workers < 1 or args.threads < 1:
         parser.error("--events, --batch, --clients, --workers and --threads must be positive")
+    if args.redis and not redis_answers(args.redis):
+        log(f"no Redis at {args.redis}: the task broker is the database and the cache a file cache")
+        args.redis = ""
     return args
+
+
+def redis_answers(url):
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+        return True
+    except redis.RedisError:
+        return False
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
@@ -187,15 +225,17 @@ def backend_pids(dsn):
 
 
 class CpuMeter:
-    """CPU seconds used by gunicorn's workers and the database's backends between start() and stop()."""
+    """CPU seconds used by gunicorn's workers, the database's backends and the task cluster's processes
+    between start() and stop()."""
 
-    def __init__(self, dsn, master_pid):
-        self.dsn, self.master_pid = dsn, master_pid
+    def __init__(self, dsn, master_pid, cluster_pid=None):
+        self.dsn, self.master_pid, self.cluster_pid = dsn, master_pid, cluster_pid
 
     def snapshot(self):
         workers = {pid: cpu_seconds(pid) for pid in children(self.master_pid)}
         backends = {pid: cpu_seconds(pid) for pid in backend_pids(self.dsn)}
-        return workers, backends, time.process_time()
+        cluster = {pid: cpu_seconds(pid) for pid in process_tree(self.cluster_pid)} if self.cluster_pid else {}
+        return workers, backends, cluster, time.process_time()
 
     def start(self):
         self.before = self.snapshot()
@@ -203,18 +243,24 @@ class CpuMeter:
     def stop(self):
         after = self.snapshot()
         used = []
-        for side in (0, 1):
+        for side in (0, 1, 2):
             used.append(sum(cpu - self.before[side].get(pid, 0.0) for pid, cpu in after[side].items()))
-        used.append(after[2] - self.before[2])
-        return used  # gunicorn, postgres, client
+        used.append(after[3] - self.before[3])
+        return used  # gunicorn, postgres, cluster, client
 
 
 # --- the app ------------------------------------------------------------------------------------
 
 
-def app_env(dsn, var_dir):
+def app_env(dsn, var_dir, detection, redis_url):
     env = dict(os.environ)
+    for name in ("REDIS_URL", "Q_USE_REDIS", "Q_NAME"):
+        env.pop(name, None)
+    if redis_url:
+        # Its own queue name: a task left over from another run never reaches this run's cluster.
+        env.update(REDIS_URL=redis_url, Q_USE_REDIS="1", Q_NAME=f"bench-ingest-{os.getpid()}")
     env.update(
+        INGEST_DETECTION=detection,
         DATABASE_URL=dsn,
         OPSVIEW_VAR_DIR=str(var_dir),
         OPSVIEW_DEBUG="0",
@@ -227,6 +273,14 @@ def app_env(dsn, var_dir):
         DJANGO_SETTINGS_MODULE="opsview.settings",
     )
     return env
+
+
+def forget_drain_request(redis_url):
+    """A drain asked for by an earlier run's last batch would keep this run's first batch from asking."""
+    if redis_url:
+        import redis
+
+        redis.Redis.from_url(redis_url).delete(":1:queues:detection-drain-queued")
 
 
 def manage(env, *args):
@@ -299,6 +353,41 @@ class Gunicorn:
         if exc_type is not None and self.log_path.exists():
             tail = self.log_path.read_text(errors="replace").splitlines()[-20:]
             print("gunicorn log (last lines):", *tail, sep="\n", file=sys.stderr)
+
+
+class Cluster:
+    """The django-q2 task cluster (``manage.py qcluster``), as a context manager that always stops it."""
+
+    def __init__(self, env, log_path):
+        self.log_file = open(log_path, "ab")  # noqa: SIM115 (closed in stop())
+        self.process = subprocess.Popen(
+            [PY, "manage.py", "qcluster"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log_file,
+            stderr=self.log_file,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log_file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, traceback):
+        self.stop()
 
 
 # --- the data -----------------------------------------------------------------------------------
@@ -442,6 +531,72 @@ def time_long_messages(base, token, run_id):
     return worst
 
 
+BIG_BATCHES = 8
+BIG_ITEMS = 1000
+BIG_PAYLOAD_BYTES = 10_000
+
+
+def big_bodies(run_id, count):
+    """Batches of ``BIG_ITEMS`` failed events with ``BIG_PAYLOAD_BYTES`` payloads: about 10 MB each, under
+    INGEST_MAX_BODY_BYTES (10 MiB). Failures, because they are what detection reads a payload for."""
+    bodies = []
+    for b in range(count):
+        items = []
+        for n in range(BIG_ITEMS):
+            item = {
+                "event_id": f"big-{b:02d}-{n:04d}",
+                "run": run_id,
+                "record_type": "time_entry",
+                "external_id": f"TE-big-{b}-{n}",
+                "source_system": "harvest",
+                "target_system": "tryton",
+                "outcome": "failed",
+                "error_code": "REJECTED",
+                "error_message": "Rejected by the ERP",
+                "payload": {"hours": 1, "notes": ""},
+                "occurred_at": "2026-11-21T10:00:00Z",
+            }
+            item["payload"]["notes"] = "x" * (BIG_PAYLOAD_BYTES - len(orjson.dumps(item["payload"])))
+            items.append(item)
+        bodies.append(orjson.dumps({"items": items}))
+    return bodies
+
+
+def wait_detected(dsn, timeout=300):
+    """Wait until every outbox note is done; seconds waited."""
+    started = time.perf_counter()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while True:
+            pending = conn.execute("SELECT count(*) FROM queues_detectionoutbox WHERE done_at IS NULL").fetchone()[0]
+            if not pending:
+                return time.perf_counter() - started
+            if time.perf_counter() - started > timeout:
+                raise SystemExit(f"{pending} outbox note(s) still pending after {timeout}s: the drain fell behind")
+            time.sleep(0.05)
+
+
+def detect_lags(dsn, workspace_id):
+    """Each batch's delay from its note (written just before the batch commits) to the commit of the drain
+    that detected from it, in ms, for the benchmark's workspace; and how many drain transactions there were
+    (one moment marks all the notes of one)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT extract(epoch FROM done_at - created_at) * 1000, done_at FROM queues_detectionoutbox "
+            "WHERE workspace_id = %s",
+            [workspace_id],
+        ).fetchall()
+    return sorted(float(lag) for lag, _ in rows), len({done for _, done in rows})
+
+
+def percentile(values, share):
+    return values[min(len(values) - 1, int(len(values) * share))] if values else 0.0
+
+
+def expected_exceptions(events):
+    """One exception per record that failed (by the key detection uses: target, source, type, external id)."""
+    return len({(e["record_type"], e["external_id"]) for e in events if e["outcome"] == "failed"})
+
+
 def send_all(base, token, bodies, clients):
     """POST every body from ``clients`` threads pulling from one queue; returns (elapsed, created, latencies)."""
     work = queue.SimpleQueue()
@@ -504,10 +659,13 @@ def main():
     args = parse_args()
     dsn = f"{PG}/{args.db}"
     var_dir = Path(tempfile.mkdtemp(prefix="opsview-bench-"))
-    env = app_env(dsn, var_dir)
+    env = app_env(dsn, var_dir, args.detection, args.redis)
+    outbox = args.detection == "outbox"
     log(
         f"bench-ingest: {args.events} events in batches of {args.batch}, {args.clients} clients, "
-        f"gunicorn {args.workers} worker(s) x {args.threads} thread(s), database {args.db}"
+        f"gunicorn {args.workers} worker(s) x {args.threads} thread(s), database {args.db}, detection "
+        + ("behind the response (outbox, task cluster)" if outbox else "in each batch's transaction")
+        + f", {'Redis' if args.redis else 'database'} broker"
     )
     ensure_postgres()
     try:
@@ -534,23 +692,58 @@ def main():
             "(bare table: same columns, PK on id, no FKs, no unique, no other indexes)"
         )
         log(f"CPU per row: postgres {db_cpu / len(rows) * 1e6:.1f} us, client {client_cpu / len(rows) * 1e6:.1f} us")
+        forget_drain_request(args.redis)
 
-        with Gunicorn(env, args.workers, args.threads, var_dir / "gunicorn.log") as server:
+        with (
+            Gunicorn(env, args.workers, args.threads, var_dir / "gunicorn.log") as server,
+            Cluster(env, var_dir / "cluster.log") if outbox else contextlib.nullcontext() as cluster,
+        ):
+            # The kernel keeps each process's peak (VmHWM): a sample every few seconds reads it, at little
+            # cost to the run (each sample reads every process's /proc entry).
+            web_memory = MemoryWatch(server.process.pid, every=3)
+            task_memory = MemoryWatch(cluster.pid, every=3) if cluster else None
             server.wait_healthy()
             warm_up(server.base, ids["token"], args.workers, args.threads)
+            # One batch of another firm's: the task cluster's worker imports detection and drains once.
+            warm_events = [{**e, "run": None} for e in make_events(args.batch, None)]
+            for e in warm_events:
+                e["event_id"] = "warm-" + e["event_id"]
+            send_all(server.base, ids["warm_token"], [orjson.dumps({"items": warm_events})], 1)
+            if outbox:
+                wait_detected(dsn)
             checkpoint(dsn)
             log(f"gunicorn up on {server.base}; sending {len(bodies)} requests")
-            meter = CpuMeter(dsn, server.process.pid)
+            meter = CpuMeter(dsn, server.process.pid, cluster.pid if cluster else None)
             meter.start()
             elapsed, created, latencies = send_all(server.base, ids["token"], bodies, args.clients)
-            app_cpu, db_cpu, client_cpu = meter.stop()
+            caught_up = wait_detected(dsn) if outbox else 0.0
+            app_cpu, db_cpu, task_cpu, client_cpu = meter.stop()
             with psycopg.connect(dsn) as conn:
-                stored = conn.execute("SELECT count(*) FROM telemetry_syncevent").fetchone()[0]
+                stored, opened = (
+                    conn.execute(
+                        f"SELECT count(*) FROM {table} WHERE workspace_id = %s", [ids["workspace"]]
+                    ).fetchone()[0]
+                    for table in ("telemetry_syncevent", "queues_exceptionitem")
+                )
+            lags, drains = detect_lags(dsn, ids["workspace"]) if outbox else ([0.0], 0)
             long_ms = time_long_messages(server.base, ids["token"], ids["run"])
             log(
                 f"long messages: slowest of {LONG_MESSAGE_BATCHES} batches of 100 failed events with "
                 f"{LONG_MESSAGE_CHARS:,}-character one-word messages: {long_ms:.0f} ms"
             )
+            big = big_bodies(ids["run"], args.big_batches)
+            if big:
+                started = time.perf_counter()
+                send_all(server.base, ids["token"], big, args.clients)
+                if outbox:
+                    wait_detected(dsn)
+                log(
+                    f"big batches: {len(big)} of {BIG_ITEMS} failed events with {BIG_PAYLOAD_BYTES:,}-byte payloads "
+                    f"({max(map(len, big)) / 1e6:.1f} MB each) from {args.clients} clients, stored and detected in "
+                    f"{time.perf_counter() - started:.1f}s"
+                )
+            web_peak = web_memory.stop()
+            task_peak = task_memory.stop() if task_memory else 0.0
         rate = created / elapsed
         latencies.sort()
         p50 = statistics.median(latencies) * 1000
@@ -559,14 +752,30 @@ def main():
             f"API: {created} events created in {elapsed:.2f}s = {rate:,.0f} events/s "
             f"({len(bodies) / elapsed:.1f} requests/s, latency p50 {p50:.0f} ms, p95 {p95:.0f} ms)"
         )
-        log(f"telemetry_syncevent holds {stored} events")
+        log(f"telemetry_syncevent holds {stored} events; {opened} exceptions opened")
+        lag_p99 = percentile(lags, 0.99)
+        if outbox:
+            log(
+                f"detection behind the response: {len(lags)} batches in {drains} drain transactions; delay from a "
+                f"batch's commit to its exceptions p50 {percentile(lags, 0.5):.0f} ms, p99 {lag_p99:.0f} ms, "
+                f"max {lags[-1]:.0f} ms (target p99 < 2000); "
+                f"caught up {caught_up * 1000:.0f} ms after the last response"
+            )
+        busy = app_cpu + db_cpu + task_cpu + client_cpu
         log(
             f"CPU per event: gunicorn {app_cpu / created * 1e6:.1f} us, postgres {db_cpu / created * 1e6:.1f} us, "
-            f"client {client_cpu / created * 1e6:.1f} us; {(app_cpu + db_cpu + client_cpu) / elapsed:.2f} of "
-            f"{os.cpu_count()} cores busy with this run"
+            f"task cluster {task_cpu / created * 1e6:.1f} us, client {client_cpu / created * 1e6:.1f} us; "
+            f"{busy / (elapsed + caught_up):.2f} of {os.cpu_count()} cores busy with this run"
+        )
+        log(
+            f"peak memory: a web worker {web_peak:.0f} MB"
+            + (f", a task worker {task_peak:.0f} MB" if outbox else "")
+            + " (limit 300 MB)"
         )
         if created != args.events or stored != args.events:
             raise SystemExit(f"expected {args.events} events, created {created}, stored {stored}")
+        if opened != expected_exceptions(events):
+            raise SystemExit(f"expected {expected_exceptions(events)} exceptions, found {opened}")
         ratio = rate / copy_rate
         log(f"ratio {ratio:.2f} (target >= 0.25): {'met' if ratio >= 0.25 else 'MISSED'}")
     finally:
@@ -577,7 +786,9 @@ def main():
             shutil.rmtree(var_dir, ignore_errors=True)
     # The summary is the last line, after the clean-up messages.
     log(
-        f"events_per_s={rate:.0f} copy_rows_per_s={copy_rate:.0f} ratio={ratio:.2f} long_message_batch_ms={long_ms:.0f}"
+        f"events_per_s={rate:.0f} copy_rows_per_s={copy_rate:.0f} ratio={ratio:.2f} "
+        f"long_message_batch_ms={long_ms:.0f} detect_lag_p99_ms={lag_p99:.0f} web_worker_peak_mb={web_peak:.0f}"
+        + (f" task_worker_peak_mb={task_peak:.0f}" if outbox else "")
     )
 
 

@@ -337,6 +337,13 @@ NOTIFY_ALLOW_HTTP = envbool("NOTIFY_ALLOW_HTTP", DEBUG)
 INGEST_MAX_BATCH_ITEMS = envint("INGEST_MAX_BATCH_ITEMS", 1000)
 INGEST_MAX_BODY_BYTES = envint("INGEST_MAX_BODY_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
+# Where the ingest API opens exceptions from a batch's events: "inline", in the batch's own transaction,
+# or "outbox", behind the response, by the task cluster within about a second (opsview.queues.outbox).
+# The outbox needs the cluster running and takes about half the CPU per event at month-end volume.
+_POSTGRESQL = DATABASES["default"]["ENGINE"].endswith("postgresql")
+INGEST_DETECTION = envstr("INGEST_DETECTION", "outbox" if _POSTGRESQL else "inline")
+if INGEST_DETECTION not in ("inline", "outbox"):
+    raise ImproperlyConfigured(f"INGEST_DETECTION must be 'inline' or 'outbox', not {INGEST_DETECTION!r}")
 # Ingest requests per token and period (s, min, hour, day), answered 429 beyond; empty turns the limit off.
 INGEST_RATE = envstr("INGEST_RATE", "600/min")
 

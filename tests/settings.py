@@ -21,3 +21,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # (``--reuse-db``, see tests/run_support.py); one per process, so two runs in one checkout do not collide.
     (VAR_DIR / "test-db").mkdir(exist_ok=True)
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db" / f"opsview-{os.getpid()}.sqlite3")}
+
+# The tests read a batch's exceptions right after its response, so detection runs in the batch's
+# transaction as on SQLite; tests/test_detection_outbox.py runs it behind the response, as production does.
+INGEST_DETECTION = "inline"

@@ -26,6 +26,8 @@ class FixedSchedule:
 
 
 SCHEDULES = (
+    # Ingest asks for a drain after each batch; this one catches a request lost with its process.
+    FixedSchedule("queues: detect from ingested events", "opsview.queues.outbox.drain_and_prune", MINUTES, 1),
     FixedSchedule("queues: business-state exceptions", "opsview.queues.tasks.scan_business_states", MINUTES, 15),
     FixedSchedule("queues: wake snoozed exceptions", "opsview.queues.tasks.wake_snoozed", MINUTES, 5),
     FixedSchedule("replay: take back replays of lost workers", "opsview.replay.tasks.requeue_stale", MINUTES, 5),

@@ -8,7 +8,10 @@ documents the item in the OpenAPI schema.
 
 import re
 from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
 
+import msgspec
+import orjson
 from rest_framework import serializers
 
 from opsview.common import bounds
@@ -189,6 +192,116 @@ def clean_item(fields, item, errors, index):
             cleaned[name] = clean(f, value)
         except Invalid as problem:
             errors.append({"index": index, "field": name, "message": str(problem)})
+    return cleaned
+
+
+# --- the compiled fast path -------------------------------------------------------------------------
+# ``clean_item`` costs about 15 us an item in Python, the largest part of an ingest request's own work
+# after the database. ``quick_clean`` checks a whole batch with a msgspec type compiled from the same
+# fields (in C) and answers the same cleaned dicts, or None as soon as any item is wrong in any way:
+# the caller then runs ``clean_item``, which names every problem by index and field, so the 400s say
+# exactly what they always said. The compiled type may be stricter than ``clean_item`` (a stricter
+# check only sends a valid batch down the slow path), never more lenient, and where msgspec's own
+# reading of a value differs (date-times: msgspec takes 't' and 'z' and rounds beyond microseconds)
+# the value is checked by the same function ``clean_item`` uses.
+
+# JSON nesting is at most one level per bracket, so a document with this few brackets is shallow enough
+# without walking it.
+_SHALLOW_BRACKETS = bounds.MAX_JSON_DEPTH
+
+
+def _compiled_type(f):
+    """The msgspec type of one field, and the Python check its value still needs (or None)."""
+    if f.kind in ("str", "slug"):
+        meta = {"max_length": f.max_length}
+        if f.kind == "slug":
+            meta["pattern"] = SLUG_RE.pattern
+        elif f.required:
+            meta["pattern"] = r"\S"  # not blank: the same characters as str.strip() removes
+        return Annotated[str, msgspec.Meta(**meta)], _no_nul
+    if f.kind == "int":
+        low, high = _limits(f)
+        return Annotated[int, msgspec.Meta(ge=low, le=high)], None
+    if f.kind == "choice" and all(isinstance(c, str) for c in f.choices):
+        return Literal[f.choices], None
+    if f.kind == "datetime":
+        return str, bounds.bounded_datetime
+    if f.kind == "object":
+        return Any, _document
+    return None, None
+
+
+def _no_nul(value):
+    if "\x00" in value:
+        raise bounds.OutOfBounds("NUL")
+    return value
+
+
+def _document(value):
+    """A payload as ``_object`` takes it; checks the encoding's size and NUL once, walks it only when deep."""
+    if not isinstance(value, dict):
+        raise bounds.OutOfBounds("not an object")
+    try:
+        encoded = orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        raise bounds.OutOfBounds("not JSON") from None
+    if len(encoded) > bounds.MAX_PAYLOAD_BYTES or b"\\u0000" in encoded:
+        raise bounds.OutOfBounds("too large or NUL")
+    if encoded.count(b"{") + encoded.count(b"[") > _SHALLOW_BRACKETS and bounds.json_depth_exceeds(value):
+        raise bounds.OutOfBounds("too deep")
+    return value
+
+
+_COMPILED = {}
+
+
+def _compile(fields):
+    """``(list type, checks)`` for ``fields``, or None when a kind has no compiled form (the slow path serves)."""
+    entry = _COMPILED.get(id(fields))
+    if entry is not None and entry[0] is fields:
+        return entry[1]
+    attrs, checks, compiled = [], [], None
+    for f in fields:
+        kind, check = _compiled_type(f)
+        if kind is None:
+            break
+        if f.default is not MISSING:
+            attrs.append((f.name, kind, f.default))  # null is not the default here: the slow path says so
+        elif f.required:
+            attrs.append((f.name, kind))
+        else:
+            attrs.append((f.name, kind | None, None))
+        if check is not None:
+            checks.append((f.name, check))
+    else:
+        # msgspec wants fields with defaults last; the order of a dict from asdict is irrelevant.
+        attrs.sort(key=lambda a: len(a) == 3)
+        struct = msgspec.defstruct("Item", attrs, forbid_unknown_fields=True)
+        compiled = (list[struct], tuple(checks))
+    _COMPILED[id(fields)] = (fields, compiled)
+    return compiled
+
+
+def quick_clean(fields, items):
+    """``items`` cleaned as ``clean_item`` cleans them, as dicts, or None when any needs ``clean_item``."""
+    compiled = _compile(fields)
+    if compiled is None:
+        return None
+    list_type, checks = compiled
+    try:
+        structs = msgspec.convert(items, list_type)
+    except msgspec.ValidationError:
+        return None
+    asdict = msgspec.structs.asdict
+    cleaned = [asdict(item) for item in structs]
+    try:
+        for name, check in checks:
+            for item in cleaned:
+                value = item[name]
+                if value is not None:
+                    item[name] = check(value)
+    except bounds.OutOfBounds:
+        return None
     return cleaned
 
 

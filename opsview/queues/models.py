@@ -283,3 +283,22 @@ class SavedView(WorkspaceOwned):
 
     def __str__(self):
         return self.name
+
+
+class DetectionOutbox(WorkspaceOwned):
+    """One ingest batch's new sync events whose exceptions are still to be opened or resolved.
+
+    Written in the batch's own transaction and marked done in the transaction that changes the
+    exceptions (``opsview.queues.outbox``), so a batch's detection is never lost nor done twice.
+    """
+
+    event_ids = models.JSONField(null=True, help_text="Ids of the new failed and succeeded events; cleared when done.")
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The drain reads the pending rows in order; done rows are many more and never read again.
+            models.Index(fields=["id"], condition=models.Q(done_at__isnull=True), name="outbox_pending_idx"),
+            models.Index(fields=["done_at"], name="outbox_done_idx"),
+        ]

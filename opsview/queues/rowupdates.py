@@ -8,6 +8,7 @@ exceptions as one JSON document on PostgreSQL.
 
 from datetime import date, datetime
 from decimal import Decimal
+from operator import attrgetter
 
 import orjson
 from django.db import connection
@@ -82,18 +83,23 @@ _NEW_COLUMNS = (
 
 
 def insert_new(model, items):
-    """Insert new exceptions, skipping keys another writer inserted first.
+    """Insert new exceptions, skipping keys another writer inserted first. ``items`` are model instances
+    or any objects with the attributes ``_NEW_COLUMNS`` names.
 
     On PostgreSQL the rows travel as one JSON document unpacked by ``jsonb_to_recordset``, as ingest
     writes sync events: Django's ``bulk_create`` spends milliseconds preparing 31 values a row.
     """
     if not items:
         return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(items, ignore_conflicts=True, batch_size=500)
-        return
     names = [name for name, _ in _NEW_COLUMNS]
-    rows = [{name: _json_value(getattr(item, name)) for name in names} for item in items]
+    if connection.vendor != "postgresql":
+        instances = [
+            item if isinstance(item, model) else model(**{n: getattr(item, n) for n in names}) for item in items
+        ]
+        model.objects.bulk_create(instances, ignore_conflicts=True, batch_size=500)
+        return
+    values_of = attrgetter(*names)
+    rows = [dict(zip(names, values_of(item), strict=True)) for item in items]
     table = connection.ops.quote_name(model._meta.db_table)
     sql = (
         f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(names)} "
@@ -101,12 +107,13 @@ def insert_new(model, items):
         "ON CONFLICT (workspace_id, key) DO NOTHING"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [orjson.dumps(rows).decode()])
+        # orjson writes the strings and numbers in C and hands the rest to _json_value.
+        cursor.execute(sql, [orjson.dumps(rows, default=_json_value, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()])
 
 
 def _json_value(value):
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
+        return value.isoformat()  # orjson would drop the seconds of an offset
+    raise TypeError(f"{type(value).__name__} is not a column value")

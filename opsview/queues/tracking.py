@@ -230,6 +230,15 @@ PAYLOAD_FACTS = {
 }
 
 
+# Every payload field ``value_from_payload`` reads: detection behind the response fetches only these of a
+# failed event's payload (a 10 KB payload costs its worker a few dozen bytes).
+PAYLOAD_FIELDS = tuple(
+    dict.fromkeys(
+        ("amount", "currency", "hours", "bill_rate", *(name for names in PAYLOAD_FACTS.values() for name in names))
+    )
+)
+
+
 def _payload_facts(payload):
     facts = {}
     for fact, names in PAYLOAD_FACTS.items():

@@ -1,0 +1,230 @@
+"""Detection behind the response (INGEST_DETECTION=outbox, production's setting on PostgreSQL): a batch
+commits with a note of its new events; a drain opens and resolves the same exceptions as detection in
+the batch's own transaction would, marks the note done in the transaction that does so, and loses
+nothing when its worker dies midway."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django_q.models import OrmQ
+from rest_framework.test import APIClient
+
+from opsview.queues import outbox, sync_failures
+from opsview.queues.models import DetectionOutbox, ExceptionItem
+from tests.queue_support import event, exceptions, failure, later, send, success
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def deferred(settings):
+    settings.INGEST_DETECTION = "outbox"
+    cache.delete(outbox.DRAIN_QUEUED)
+
+
+def batches():
+    """Failures opening, repeating and reopening exceptions, and successes resolving some of them."""
+    return [
+        [
+            failure("TE-A", at=later(0)),
+            failure("TE-B", at=later(0)),
+            failure("TE-C", "Unknown project code 'ACME-01'", code="", at=later(0)),
+            success("TE-D", at=later(0)),
+            event("TE-E", "skipped", at=later(0)),
+        ],
+        [failure("TE-A", at=later(1)), success("TE-B", at=later(2)), failure("TE-F", at=later(1))],
+        [success("TE-C", at=later(-1)), failure("TE-A", at=later(3)), failure("TE-G", record_type="invoice")],
+    ]
+
+
+def queue_of(firm):
+    """What an operator sees of each exception, without the firm's own ids."""
+    return sorted(
+        exceptions(firm).values_list(
+            "external_id", "kind", "status", "occurrences", "last_seen_at", "error_message", "amount", "title"
+        )
+    )
+
+
+def test_a_batch_commits_a_note_of_its_events_and_a_drain_opens_their_exceptions(deferred, api, northwind):
+    body = send(api, failure("TE-1"), success("TE-2"), event("TE-3", "skipped"))
+
+    assert body == {"received": 3, "created": 3, "duplicates": 0}
+    assert not exceptions(northwind).exists()
+    (note,) = DetectionOutbox.objects.filter(workspace=northwind.workspace)
+    assert note.done_at is None and len(note.event_ids) == 2  # the skipped event changes nothing
+
+    assert outbox.drain(gather=0) == 1
+    assert [item.external_id for item in exceptions(northwind)] == ["TE-1"]
+    note.refresh_from_db()
+    assert note.done_at is not None and note.event_ids is None
+    assert outbox.drain(gather=0) == 0
+
+
+def test_a_drain_opens_and_resolves_what_detection_in_the_batch_would(settings, northwind, contoso):
+    contoso_api = APIClient()
+    contoso_api.credentials(HTTP_AUTHORIZATION=f"Bearer {contoso.raw_token}")
+    northwind_api = APIClient()
+    northwind_api.credentials(HTTP_AUTHORIZATION=f"Bearer {northwind.raw_token}")
+    for batch in batches():
+        settings.INGEST_DETECTION = "inline"
+        send(northwind_api, *batch)
+        settings.INGEST_DETECTION = "outbox"
+        send(contoso_api, *[{**item, "event_id": "c-" + item["event_id"]} for item in batch])
+
+    assert outbox.drain(gather=0) == 3  # the three batches' notes, in one transaction
+    expected = queue_of(northwind)
+    assert [(row[0], row[2], row[3]) for row in expected] == [
+        ("TE-A", "open", 3),
+        ("TE-B", "resolved", 1),
+        ("TE-C", "open", 1),  # its success happened before its failure
+        ("TE-F", "open", 1),
+        ("TE-G", "open", 1),
+    ]
+    assert queue_of(contoso) == expected
+
+
+def test_draining_again_or_resending_a_batch_counts_nothing_twice(deferred, api, northwind):
+    items = [failure(f"TE-{n}") for n in range(5)]
+    send(api, *items)
+    outbox.drain(gather=0)
+    send(api, *items)  # all duplicates: nothing new to detect from
+    assert outbox.drain(gather=0) == 0
+
+    assert sorted(exceptions(northwind).values_list("occurrences", flat=True)) == [1] * 5
+    assert DetectionOutbox.objects.filter(done_at__isnull=True).count() == 0
+
+
+def test_a_drain_that_fails_midway_leaves_its_notes_pending_and_the_next_one_does_them(
+    deferred, api, northwind, monkeypatch
+):
+    send(api, failure("TE-1", at=later(0)), failure("TE-2", at=later(0)), success("TE-1", at=later(1)))
+
+    def worker_lost(*args):
+        raise RuntimeError("the worker died")
+
+    # Failures are written first, then successes are read: the drain dies between the two.
+    monkeypatch.setattr(sync_failures, "resolve_succeeded", worker_lost)
+    with pytest.raises(RuntimeError):
+        outbox.drain(gather=0)
+    assert not exceptions(northwind).exists()
+    assert DetectionOutbox.objects.get().done_at is None
+
+    monkeypatch.undo()
+    assert outbox.drain(gather=0) == 1
+    assert sorted(exceptions(northwind).values_list("external_id", "status", "occurrences")) == [
+        ("TE-1", "resolved", 1),
+        ("TE-2", "open", 1),
+    ]
+
+
+def test_a_batch_asks_for_one_drain_until_that_drain_starts(deferred, api, django_capture_on_commit_callbacks):
+    OrmQ.objects.all().delete()
+    for n in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            send(api, failure(f"TE-{n}"))
+    assert OrmQ.objects.count() == 1
+
+    outbox.drain(gather=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        send(api, failure("TE-9"))
+    assert OrmQ.objects.count() == 2
+
+
+# --- a real worker killed mid-drain ------------------------------------------------------------------
+
+
+def start_cluster(tmp_path):
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        "Q_WORKERS": "1",
+        "OPSVIEW_VAR_DIR": str(tmp_path),
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("REDIS_URL", None)
+    log = open(tmp_path / "cluster.log", "ab")  # noqa: SIM115 (closed with the process by the test)
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "qcluster"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+
+
+def drain_waiting_on_a_lock(dsn):
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' "
+            "AND query LIKE '%%queues_exceptionitem%%'"
+        ).fetchone()
+
+
+def backend_gone(dsn, pid):
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone() is None
+
+
+def wait_until(condition, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if found := condition():
+            return found
+        time.sleep(0.1)
+    return None
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the cluster runs in a process of its own, which SQLite's test db is not"
+)
+def test_a_cluster_killed_mid_drain_loses_nothing_and_the_next_drain_does_it_all(
+    deferred, api, northwind, tmp_path, django_capture_on_commit_callbacks
+):
+    send(api, failure("TE-OLD", at=later(0)))
+    outbox.drain(gather=0)
+    old = ExceptionItem.objects.get(external_id="TE-OLD")
+    OrmQ.objects.all().delete()
+    news = [failure(f"TE-{n}", at=later(1)) for n in range(50)]
+    with django_capture_on_commit_callbacks(execute=True):  # the batch asks for a drain, as in production
+        send(api, *news, failure("TE-OLD", at=later(1)))
+    assert OrmQ.objects.count() == 1
+
+    db = connection.settings_dict
+    dsn = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    # Hold TE-OLD's row: the drain writes the 50 new exceptions, then waits to count TE-OLD's repeat.
+    holder = psycopg.connect(dsn)
+    holder.execute("SELECT id FROM queues_exceptionitem WHERE id = %s FOR UPDATE", [old.pk])
+    cluster = start_cluster(tmp_path)
+    try:
+        waiting = wait_until(lambda: drain_waiting_on_a_lock(dsn))
+        assert waiting, "the cluster's drain never reached the held row"
+        os.killpg(cluster.pid, signal.SIGKILL)  # as the OOM killer or a lost machine would
+        cluster.wait(30)
+    finally:
+        if cluster.poll() is None:
+            os.killpg(cluster.pid, signal.SIGKILL)
+        holder.commit()
+        holder.close()
+    assert wait_until(lambda: backend_gone(dsn, waiting[0])), "the dead drain's transaction never ended"
+
+    assert exceptions(northwind).count() == 1  # the dead drain's 50 new exceptions were rolled back
+    assert ExceptionItem.objects.get(pk=old.pk).occurrences == 1
+    assert DetectionOutbox.objects.filter(done_at__isnull=True).count() == 1
+
+    assert outbox.drain(gather=0) == 1
+    assert exceptions(northwind).count() == 51
+    assert ExceptionItem.objects.get(pk=old.pk).occurrences == 2
+    assert outbox.drain(gather=0) == 0

@@ -2,9 +2,10 @@
 
 Some figures are too costly to compute live over months of history at scale:
 the backlog at the end of each past day, the first posting of every entry, a
-month of sync events, the lag of every invoiced entry. So each finished local day of a workspace is computed
-once, with the same functions that define the KPIs live (``unbilled_entries``,
-``posted_time``, ``sync_events_behind``, ``billed_entries``), and stored. ``rollup_missing_days`` is
+month of sync events, the lag of every invoiced entry, the first arrival of every record in the ERP. So each
+finished local day of a workspace is computed once, with the same functions that define the KPIs live
+(``unbilled_entries``, ``posted_time``, ``sync_events_behind``, ``billed_entries``, ``first_arrivals``), and
+stored. ``rollup_missing_days`` is
 the task: it computes the finished days not rolled up yet, and nothing else.
 """
 
@@ -17,8 +18,9 @@ from django.utils import timezone
 
 from opsview.kpis.billing import billed_entries, posted_time
 from opsview.kpis.expressions import entry_totals
-from opsview.kpis.models import DailyBillingLag, DailySync, DailyWip, PostingTime, RollupDay
+from opsview.kpis.models import DailyBillingLag, DailySync, DailyWip, FirstArrival, PostingTime, RollupDay
 from opsview.kpis.scope import Scope
+from opsview.kpis.straight_through import first_arrivals
 from opsview.kpis.sync import sync_events_behind
 from opsview.kpis.wip import unbilled_entries
 from opsview.records.models import TimeEntry, TimeEntryStatus
@@ -107,25 +109,46 @@ def _billing_lag(scope):
     ]
 
 
+def _arrivals(scope):
+    rows = first_arrivals(scope).values(
+        "source_system_id", "record_type", "external_id", "target_system_id", "occurred_at"
+    )
+    return [
+        FirstArrival(
+            workspace=scope.workspace,
+            day=scope.start,
+            source_system_id=row["source_system_id"],
+            record_type=row["record_type"],
+            external_id=row["external_id"],
+            target_system_id=row["target_system_id"],
+            arrived_at=row["occurred_at"],
+        )
+        for row in rows.order_by()
+    ]
+
+
 def rollup_day(workspace, day, now=None):
     """Compute and store every roll-up of ``workspace`` for local ``day`` (again, if it was); returns rows written."""
     now = now or timezone.now()
     scope = Scope(workspace=workspace, start=day, end=day, now=now)
     wip, sync, postings, lags = _wip(scope), _sync(scope), _postings(scope), _billing_lag(scope)
+    arrivals = _arrivals(scope)
     with transaction.atomic():
         DailyWip.objects.filter(workspace=workspace, day=day).delete()
         DailySync.objects.filter(workspace=workspace, day=day).delete()
         DailyBillingLag.objects.filter(workspace=workspace, day=day).delete()
+        FirstArrival.objects.filter(workspace=workspace, day=day).delete()
         PostingTime.objects.filter(
             workspace=workspace, posted_at__gte=scope.start_at, posted_at__lt=scope.end_at
         ).delete()
         DailyWip.objects.bulk_create(wip, batch_size=1000)
         DailySync.objects.bulk_create(sync, batch_size=1000)
         DailyBillingLag.objects.bulk_create(lags, batch_size=1000)
+        FirstArrival.objects.bulk_create(arrivals, batch_size=1000)
         # An entry is posted first once; a recomputed earlier day may already hold it.
         PostingTime.objects.bulk_create(postings, batch_size=1000, ignore_conflicts=True)
         RollupDay.objects.update_or_create(workspace=workspace, day=day, defaults={"computed_at": now})
-    return len(wip) + len(sync) + len(postings) + len(lags)
+    return len(wip) + len(sync) + len(postings) + len(lags) + len(arrivals)
 
 
 def finished_days(workspace, days, now=None):

@@ -107,6 +107,7 @@ def straight_through(scope):
     to an exception, so a replayed record is touched through its exception.
     Per ERP system, per record kind, and per day of the period.
     """
+
     def tally():
         return {"records": 0, "straight": 0}
 

@@ -2,11 +2,17 @@
 
 Run with ``make bench-dashboards`` (or ``.venv/bin/python bench/dashboards.py --help``). It
 
-1. (re)creates a PostgreSQL database (``opsview_kpis_bench`` on 127.0.0.1:5432, user postgres) and
-   migrates it, unless ``--reuse`` finds one already loaded;
-2. loads data: ``manage.py seed_demo --workspaces 50 --time-entries N --sync-events M`` where that command exists,
-   else the plain synthetic set of ``bench/synthetic.py`` (about 125,000 entries per workspace, as
-   seed_demo makes them); then rolls up 65 days (the default 30-day period and the one before) and runs VACUUM ANALYZE;
+1. loads the demo into a PostgreSQL database of its own (``bench/dataset.py``: ``opsview_kpis_bench`` on
+   127.0.0.1:5432, user postgres), or reuses it with ``--reuse`` when it is loaded: ``manage.py seed_demo
+   --workspaces 50 --time-entries N --sync-events M`` (COPY; ``--synthetic``: the plain set of
+   ``bench/synthetic.py`` instead), the daily roll-ups of 65 days (the default 30-day period and the one
+   before), the queue's exceptions (``manage.py backfill_queues``: the exception KPIs and the portfolio's
+   money at stake read them), VACUUM ANALYZE; each phase timed, with the database's size after it;
+2. with ``--year`` instead, a year of a partner's data (``make bench-dashboards BENCH_ARGS=--year``):
+   50 firms, 5,000,000 time entries, 50,000,000 sync events and about a million open exceptions, in the
+   database ``bench/queues.py --year`` shares (``BENCH_YEAR_DB``, default ``opsview_year_bench``); it is
+   dropped afterwards unless ``--keep``, and ``--reuse`` takes it as it is (``BENCH_ARGS="--year --keep"``
+   once, then ``"--year --reuse --keep"``);
 3. signs in an executive of the largest workspace and a project manager of it (the person managing
    the most projects), and for each target (the executive dashboard, the manager view, each KPI
    endpoint) records the SQL one request runs, then times ``--runs`` requests through Django's full
@@ -20,7 +26,8 @@ firms (50 by default), seen by a partner admin who runs every one, is held to 50
 drill-down list and the KPI endpoints are timed and printed the same way, and so is the KPI index,
 which computes nothing: the fixed cost of a signed-in API request. Its last line is
 ``worst_page_ms=N worst_ratio=R`` over the dashboards, then the same for the other pages, the KPI
-endpoints and that floor, and ``portfolio_50_ms=N`` (the portfolio's median at that many firms).
+endpoints and that floor, and ``portfolio_50_ms=N`` (the portfolio's median at that many firms). The line
+before it, ``Loading: load_s=N disk_gb=N load_rss_mb=N``, says what loading the data took.
 """
 
 import argparse

@@ -16,6 +16,16 @@ Run with ``make bench-queues`` (or ``.venv/bin/python bench/queues.py --help``).
    action endpoint (reopened, untimed, between runs);
 4. drops the database (unless ``--keep``).
 
+With ``--year`` (``make bench-queues BENCH_ARGS=--year``) it times the same paths on a year of a partner's
+data instead of step 2's one workspace: the database ``bench/dashboards.py --year`` shares
+(``bench/dataset.py``: 50 firms, 5,000,000 time entries, 50,000,000 sync events, the queue's exceptions
+opened by the app's own detection, about a million of them open), loaded unless ``--reuse`` finds it
+loaded. The operator works in the firm with the most open exceptions; the filter is posting failures of
+the client with the most of them, the searches are that client's name, the code of the project with the
+most open exceptions, a time entry's id and the words of the firm's commonest sync error, and the bulk
+resolve takes the group whose open exceptions number closest to 1,000 (at least 1,000 if one has). Only
+the exceptions it resolved are reopened after each run, so the kept database stays as loaded.
+
 Targets: queue, filtered, searched and detail pages under 150 ms median, the bulk resolve under 2 s.
 The last line is ``queue_ms=N filtered_ms=N search_ms=N detail_ms=N bulk_resolve_ms=N`` (medians;
 search_ms is the slowest of the searches' medians). ``--explain`` prints PostgreSQL's plan of each search.

@@ -62,7 +62,7 @@ bench-ingest: $(VENV)/.installed-dev
 	$(PY) bench/ingest.py
 
 bench-queues: $(VENV)/.installed-dev
-	$(PY) bench/queues.py
+	$(PY) bench/queues.py $(BENCH_ARGS)
 
 bench-replay: $(VENV)/.installed-dev
 	$(PY) bench/replay.py $(BENCH_ARGS)

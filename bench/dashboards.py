@@ -2,11 +2,17 @@
 
 Run with ``make bench-dashboards`` (or ``.venv/bin/python bench/dashboards.py --help``). It
 
-1. (re)creates a PostgreSQL database (``opsview_kpis_bench`` on 127.0.0.1:5432, user postgres) and
-   migrates it, unless ``--reuse`` finds one already loaded;
-2. loads data: ``manage.py seed_demo --workspaces 50 --time-entries N --sync-events M`` where that command exists,
-   else the plain synthetic set of ``bench/synthetic.py`` (about 125,000 entries per workspace, as
-   seed_demo makes them); then rolls up 65 days (the default 30-day period and the one before) and runs VACUUM ANALYZE;
+1. loads the demo into a PostgreSQL database of its own (``bench/dataset.py``: ``opsview_kpis_bench`` on
+   127.0.0.1:5432, user postgres), or reuses it with ``--reuse`` when it is loaded: ``manage.py seed_demo
+   --workspaces 50 --time-entries N --sync-events M`` (COPY; ``--synthetic``: the plain set of
+   ``bench/synthetic.py`` instead), the daily roll-ups of 65 days (the default 30-day period and the one
+   before), the queue's exceptions (``manage.py backfill_queues``: the exception KPIs and the portfolio's
+   money at stake read them), VACUUM ANALYZE; each phase timed, with the database's size after it;
+2. with ``--year`` instead, a year of a partner's data (``make bench-dashboards BENCH_ARGS=--year``):
+   50 firms, 5,000,000 time entries, 50,000,000 sync events and about a million open exceptions, in the
+   database ``bench/queues.py --year`` shares (``BENCH_YEAR_DB``, default ``opsview_year_bench``); it is
+   dropped afterwards unless ``--keep``, and ``--reuse`` takes it as it is (``BENCH_ARGS="--year --keep"``
+   once, then ``"--year --reuse --keep"``);
 3. signs in an executive of the largest workspace and a project manager of it (the person managing
    the most projects), and for each target (the executive dashboard, the manager view, each KPI
    endpoint) records the SQL one request runs, then times ``--runs`` requests through Django's full
@@ -20,11 +26,11 @@ firms (50 by default), seen by a partner admin who runs every one, is held to 50
 drill-down list and the KPI endpoints are timed and printed the same way, and so is the KPI index,
 which computes nothing: the fixed cost of a signed-in API request. Its last line is
 ``worst_page_ms=N worst_ratio=R`` over the dashboards, then the same for the other pages, the KPI
-endpoints and that floor, and ``portfolio_50_ms=N`` (the portfolio's median at that many firms).
+endpoints and that floor, and ``portfolio_50_ms=N`` (the portfolio's median at that many firms). The line
+before it, ``Loading: load_s=N disk_gb=N load_rss_mb=N``, says what loading the data took.
 """
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -32,7 +38,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import database_exists, log, recreate_database, setup_django  # noqa: E402
+from bench import dataset  # noqa: E402
+from bench.support import drop_database, log  # noqa: E402
 
 
 def parse_args():
@@ -44,74 +51,41 @@ def parse_args():
     )
     parser.add_argument("--people", type=int, help="people in all firms together (seed_demo; default from entries)")
     parser.add_argument(
+        "--year",
+        action="store_true",
+        help="a year of a partner's data instead: 50 firms, 5,000,000 time entries, 50,000,000 sync events, "
+        "in the database the queue bench's --year shares (BENCH_YEAR_DB, default opsview_year_bench)",
+    )
+    parser.add_argument(
         "--no-exceptions",
         dest="exceptions",
         action="store_false",
         help="skip opening the queue's exceptions from the events (manage.py backfill_queues, as make run does)",
     )
     parser.add_argument("--runs", type=int, default=7, help="timed requests per target (default 7)")
-    parser.add_argument("--db", default=os.environ.get("BENCH_DB", "opsview_kpis_bench"), help="database name")
+    parser.add_argument("--db", help="database name (default opsview_kpis_bench; with --year, BENCH_YEAR_DB)")
     parser.add_argument("--reuse", action="store_true", help="keep and reuse a database that is already loaded")
-    parser.add_argument("--synthetic", action="store_true", help="use bench/synthetic.py even if seed_demo exists")
-    return parser.parse_args()
+    parser.add_argument("--keep", action="store_true", help="with --year: keep the year's database afterwards")
+    parser.add_argument("--synthetic", action="store_true", help="seed with bench/synthetic.py instead of seed_demo")
+    args = parser.parse_args()
+    if args.year and args.synthetic:
+        parser.error("--year loads the demo's data: it does not go with --synthetic")
+    return args
 
 
-def load(args):
-    from django.core.management import call_command, get_commands
-
-    from opsview.records.models import TimeEntry
-
-    if args.reuse and TimeEntry.objects.exists():
-        log(f"Reusing {args.db}: {TimeEntry.objects.count()} time entries already loaded.")
-        open_exceptions(args)
-        return
-    started = time.perf_counter()
-    if "seed_demo" in get_commands() and not args.synthetic:
-        log(
-            f"Loading with seed_demo: {args.workspaces} firms, {args.time_entries} time entries, "
-            f"{args.sync_events} sync events" + (f", {args.people} people" if args.people else "")
-        )
-        sizes = {"workspaces": args.workspaces} | ({"people": args.people} if args.people else {})
-        call_command("seed_demo", time_entries=args.time_entries, sync_events=args.sync_events, verbosity=0, **sizes)
-    else:
-        from bench.synthetic import build
-
-        workspaces = args.workspaces or max(1, round(args.time_entries / 125_000))
-        log(
-            f"seed_demo is not available here; loading the synthetic set: {args.time_entries} time entries, "
-            f"{args.sync_events} sync events in {workspaces} workspace(s)"
-        )
-        build(args.time_entries, args.sync_events, workspaces=workspaces, days=183)
-    log(f"Loaded in {time.perf_counter() - started:.0f} s; rolling up 65 days (the default period and the one before)")
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")  # fresh statistics, as autovacuum keeps them in production
-    started = time.perf_counter()
-    call_command("rollup_kpis", days=65, verbosity=0)
-    log(f"Rolled up in {time.perf_counter() - started:.0f} s")
-    open_exceptions(args)
-    log("VACUUM ANALYZE")
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
+def sizes_of(args):
+    """What to load: the year's sizes, or the ones asked for."""
+    if args.year:
+        return dict(dataset.YEAR)
+    sizes = {"workspaces": args.workspaces, "time_entries": args.time_entries, "sync_events": args.sync_events}
+    return sizes | ({"people": args.people} if args.people else {})
 
 
-def open_exceptions(args):
-    """The queue's exceptions from the loaded events, once: the portfolio's money at stake and past SLA read them."""
-    from io import StringIO
+def synthetic(sizes):
+    """The plain synthetic set of ``bench/synthetic.py``, about 125,000 entries per workspace as seed_demo makes."""
+    from bench.synthetic import build
 
-    from django.core.management import call_command
-    from django.db import connection
-
-    from opsview.queues.models import ExceptionItem
-
-    if not args.exceptions or ExceptionItem.objects.exists():
-        return
-    started = time.perf_counter()
-    call_command("backfill_queues", stdout=StringIO())
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    log(f"{ExceptionItem.objects.count()} exceptions opened in {time.perf_counter() - started:.0f} s (backfill_queues)")
+    build(sizes["time_entries"], sizes["sync_events"], workspaces=sizes["workspaces"], days=183)
 
 
 def cast():
@@ -227,10 +201,25 @@ def _measure(user, url, runs, Client, connection, CaptureQueriesContext):  # noq
 
 def main():
     args = parse_args()
-    if not (args.reuse and database_exists(args.db)):
-        recreate_database(args.db)
-    setup_django(args.db)
-    load(args)
+    database = args.db or (dataset.year_database() if args.year else "opsview_kpis_bench")
+    loading = dataset.prepare(
+        database,
+        sizes_of(args),
+        reuse=args.reuse,
+        exceptions=args.exceptions,
+        seed=synthetic if args.synthetic else None,
+    )
+    try:
+        summary = bench(args)
+    finally:
+        if args.year and not args.keep:
+            drop_database(database)
+    log(f"Loading: {loading.summary}")
+    log(summary)
+
+
+def bench(args):
+    """Time every target; returns the summary line."""
     _, executive, manager = cast()
     partner, firms = partner_admin()
     log(f"{'target':<46} {'median_ms':>10} {'bare_ms':>9} {'ratio':>6} {'queries':>8}")
@@ -247,7 +236,7 @@ def main():
         "SQL. Other pages and KPI endpoints are held to the same numbers here; where their SQL takes a few ms, "
         f"the {floor_ms:.1f} ms any signed-in request costs before it runs a query dominates the ratio."
     )
-    log(
+    return (
         f"worst_page_ms={page_ms:.0f} worst_ratio={page_ratio:.2f} worst_other_page_ms={other_ms:.0f} "
         f"worst_other_page_ratio={other_ratio:.2f} worst_api_ms={api_ms:.0f} worst_api_ratio={api_ratio:.2f} "
         f"api_floor_ms={floor_ms:.1f} portfolio_{firms}_ms={worst['portfolio'][0]:.0f}"

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from rest_framework.test import APIClient
 
+from opsview.kpis.rollups import rollup_days
 from opsview.kpis.scope import Scope
 from opsview.kpis.straight_through import first_arrivals, straight_through
 from opsview.replay.models import Replay
@@ -88,6 +89,20 @@ def test_share_per_system_kind_and_day(sent):
         (day("2026-11-10"), 3, 2, 0.6667),
         (day("2026-11-11"), 3, 1, 0.3333),
     ]
+
+
+@pytest.mark.parametrize("rolled_up", [["2026-11-10"], ["2026-11-10", "2026-11-11"], ["2026-11-11"]])
+def test_rolled_up_days_give_the_same_figures_and_a_record_touched_later_counts_as_touched(sent, api, rolled_up):
+    scope = scope_of(sent)
+    live = straight_through(scope)
+    rollup_days(sent.workspace, [day(rolled) for rolled in rolled_up], now=datetime(2026, 11, 20, tzinfo=UTC))
+    assert straight_through(scope) == live
+
+    # TE-1 went straight through on the 10th; a week later it fails to post again and a person must look.
+    send(api, failure("TE-1", at=at("2026-11-17 09:00")))
+    result = straight_through(scope)
+    assert (result["records"], result["straight"]) == (6, 2)
+    assert [(d["day"], d["straight"]) for d in result["days"]] == [(day("2026-11-10"), 1), (day("2026-11-11"), 1)]
 
 
 def test_the_previous_period_and_an_empty_one(sent):

@@ -7,7 +7,7 @@ from django.db.models import Count, F
 
 from opsview.kpis.exceptions import exception_resolution_time, exception_volume, items_past_sla
 from opsview.kpis.percentiles import percentiles
-from opsview.kpis.rollups import rollup_day
+from opsview.kpis.rollups import rollup_day, rollup_days
 from opsview.kpis.scope import Scope
 from opsview.kpis.sync import sync_events_behind, sync_success_rate, sync_success_totals
 from opsview.records.models import TimeEntry
@@ -62,6 +62,13 @@ def test_rolled_up_days_give_the_same_figures(sync_books, rolled_up):
     assert sync_success_rate(scope) == live
     filtered = sync_books.scope("2026-11-01", "2026-11-02", NOW, system=sync_books.xero.pk)
     assert sync_success_totals(filtered) == {"succeeded": 1, "failed": 3, "rate": 0.25}
+
+
+def test_days_rolled_up_together_give_the_figures_of_days_rolled_up_one_by_one(sync_books):
+    scope = sync_books.scope("2026-11-01", "2026-11-02", NOW)
+    live = sync_success_rate(scope)
+    rollup_days(sync_books.workspace, [day("2026-11-01"), day("2026-11-02")], now=at(NOW))
+    assert sync_success_rate(scope) == live
 
 
 def test_sync_system_filter_takes_either_end(sync_books):

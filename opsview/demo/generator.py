@@ -123,12 +123,14 @@ def seed_demo(sizes=None, seed=DEFAULT_SEED, now=None, today=None, method="auto"
     taken = Workspace.objects.filter(slug__in=[firm_for(i)[2] for i in range(sizes.workspaces)])
     if taken.exists():
         raise DemoError(f"Workspace '{taken.first().slug}' already exists.")
-    with transaction.atomic(), bulk_load([TimeEntry, SyncEvent, Posting] if method != "bulk" else []):
+    # The planted gaps look ERP and billing lines up by their keys while the load runs.
+    loaded = [TimeEntry, SyncEvent, Posting] if method != "bulk" else []
+    with transaction.atomic(), bulk_load(loaded, lookups=[Posting], progress=progress) as load:
         workspaces, plans = [], []
         for index in range(sizes.workspaces):
             rng = random.Random(f"{seed}:{index}")
             plan = plan_workspace(rng, sizes, index, today)
-            workspace = _write_workspace(rng, plan, sizes, now, today, method, summary, seed)
+            workspace = _write_workspace(rng, plan, sizes, now, today, method, summary, seed, load.fresh)
             workspaces.append(workspace)
             plans.append(plan)
             progress(
@@ -144,7 +146,7 @@ def seed_demo(sizes=None, seed=DEFAULT_SEED, now=None, today=None, method="auto"
     return summary
 
 
-def _write_workspace(rng, plan, sizes, now, today, method, summary, seed):
+def _write_workspace(rng, plan, sizes, now, today, method, summary, seed, fresh):
     workspace = Workspace.objects.create(
         name=plan.name,
         slug=plan.slug,
@@ -173,6 +175,7 @@ def _write_workspace(rng, plan, sizes, now, today, method, summary, seed):
             (Posting, POSTING_COLUMNS, ()),
         ],
         method=method,
+        fresh=fresh,
     )
     sinks = (event_sink, entry_sink, posting_sink)
     events = EventWriter(rng, event_sink, workspace.pk, systems, budget, now)

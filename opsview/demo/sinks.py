@@ -6,9 +6,14 @@ model field and runs one prepared INSERT with ``executemany``: on SQLite that
 takes a third less time than ``bulk_create``, which builds and compiles every
 instance. ``CopySink`` uses PostgreSQL's COPY, several times faster again: a
 streaming sink keeps its COPY open and sends each row as it comes, so the server
-indexes rows while Python makes the next ones; a buffered sink sends a chunk at a
+stores rows while Python makes the next ones; a buffered sink sends a chunk at a
 time. One connection runs one COPY at a time, so sinks sharing a connection take
 turns through a ``CopyChannel``.
+
+COPY speaks PostgreSQL's binary format: psycopg writes a row of Python values in
+a fifth of the time the text format takes (dates and numbers are not spelt out)
+and the server has nothing to parse back. Into a table emptied in the same
+transaction (``pgload.bulk_load``) the rows are written frozen.
 """
 
 from datetime import UTC
@@ -16,6 +21,7 @@ from datetime import UTC
 import orjson
 from django.conf import settings
 from django.db import connection
+from psycopg.types.json import set_json_dumps
 
 BULK_CHUNK = 5_000
 COPY_CHUNK = 50_000
@@ -129,8 +135,11 @@ class CopyChannel:
         self.release()
         connection.ensure_connection()
         self._cursor = connection.connection.cursor()
+        set_json_dumps(orjson.dumps, self._cursor)  # the payloads' JSON, as the text format wrote it
+        types = sink.types(self._cursor)  # before the COPY starts: no other query may run during one
         self._context = self._cursor.copy(sink.sql)
         self.copy = self._context.__enter__()
+        self.copy.set_types(types)
         self.owner = sink
         return self.copy
 
@@ -147,40 +156,50 @@ class CopyChannel:
 
 
 class CopySink:
-    """Sends rows to PostgreSQL with COPY ... FROM STDIN, streaming or a chunk at a time."""
+    """Sends rows to PostgreSQL with COPY ... FROM STDIN in the binary format, streaming or a chunk at a time.
 
-    def __init__(self, model, columns, json_columns=(), channel=None, stream=False, chunk=COPY_CHUNK):
+    ``freeze``: the table was emptied in this transaction (``pgload.Load.fresh``), so its rows may go in frozen.
+    """
+
+    def __init__(self, model, columns, json_columns=(), channel=None, stream=False, chunk=COPY_CHUNK, freeze=False):
         self.channel = channel or CopyChannel()
         self.stream = stream
         self.chunk = chunk
         self.rows = []
         self.written = 0
-        self.json_positions = [columns.index(c) for c in json_columns]
-        names = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
-        self.sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({names}) FROM STDIN"
+        self.table = model._meta.db_table
+        self.names = [model._meta.get_field(c).column for c in columns]
+        quoted = ", ".join(connection.ops.quote_name(name) for name in self.names)
+        options = "FORMAT BINARY, FREEZE" if freeze else "FORMAT BINARY"
+        self.sql = f"COPY {connection.ops.quote_name(self.table)} ({quoted}) FROM STDIN WITH ({options})"
+        self._types = None
+
+    def types(self, cursor):
+        """The columns' type oids, as the binary format needs them, read once from the table."""
+        if self._types is None:
+            cursor.execute(
+                "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0",
+                [self.table],
+            )
+            oids = dict(cursor.fetchall())
+            self._types = [oids[name] for name in self.names]
+        return self._types
 
     def add(self, row):
         if self.stream:
-            self._write(self.channel.take(self), row)
+            self.channel.take(self).write_row(row)
+            self.written += 1
             return
         self.rows.append(row)
         if len(self.rows) >= self.chunk:
             self.flush()
 
-    def _write(self, copy, row):
-        if self.json_positions:
-            row = list(row)
-            for i in self.json_positions:
-                if row[i] is not None:
-                    row[i] = orjson.dumps(row[i]).decode()
-        copy.write_row(row)
-        self.written += 1
-
     def flush(self):
         if self.rows:
             copy = self.channel.take(self)
             for row in self.rows:
-                self._write(copy, row)
+                copy.write_row(row)
+            self.written += len(self.rows)
             self.rows = []
         if self.channel.owner is self:
             self.channel.release()
@@ -192,11 +211,12 @@ class CopySink:
             self.channel.release(error)
 
 
-def make_sinks(specs, method="auto"):
+def make_sinks(specs, method="auto", fresh=()):
     """One sink per (model, columns, json_columns); with COPY the first one streams.
 
     ``method`` is "copy" (PostgreSQL only), "insert" (executemany), "bulk" (bulk_create),
-    or "auto": COPY on PostgreSQL, else executemany.
+    or "auto": COPY on PostgreSQL, else executemany. ``fresh`` names the tables emptied in this
+    transaction (``pgload.Load.fresh``): COPY writes their rows frozen.
     """
     if method == "auto":
         method = "copy" if connection.vendor == "postgresql" else "insert"
@@ -208,6 +228,6 @@ def make_sinks(specs, method="auto"):
         raise ValueError("COPY needs PostgreSQL.")
     channel = CopyChannel()
     return [
-        CopySink(model, columns, json_columns, channel=channel, stream=i == 0)
+        CopySink(model, columns, json_columns, channel=channel, stream=i == 0, freeze=model._meta.db_table in fresh)
         for i, (model, columns, json_columns) in enumerate(specs)
     ]

@@ -103,3 +103,26 @@ class DailyBillingLag(WorkspaceOwned):
 
     def __str__(self):
         return f"{self.day} {self.project_id}: {self.entries} entries after {self.lag_days} days"
+
+
+class FirstArrival(WorkspaceOwned):
+    """A time entry's or invoice's first succeeded sync event to an ERP system, on the local day it occurred:
+    the records straight-through processing counts (``opsview.kpis.straight_through.first_arrivals``).
+
+    Whether a person touched the record is not kept: an exception may open for it any day after. The KPI
+    reads it live from the exceptions, for the rolled-up records of its period.
+    """
+
+    day = models.DateField()
+    source_system = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+")
+    record_type = models.CharField(max_length=40)
+    external_id = models.CharField(max_length=128)
+    target_system = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+")
+    arrived_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "day"])]
+        ordering = ["-day"]
+
+    def __str__(self):
+        return f"{self.record_type} {self.external_id} reached {self.target_system_id} on {self.day}"

@@ -6,7 +6,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
 
 from opsview.kpis.expressions import hours
 from opsview.records.models import TimeEntryStatus
-from opsview.records.sides import erp_hours, holds, invoiced_hours, reached
+from opsview.records.sides import IN_ERP, ON_INVOICE, sides_holding
 
 
 def fraction(part, whole):
@@ -23,9 +23,9 @@ def held_entries(scope):
     The one definition of which entries the reconciled share counts as reached.
     """
     entries = scope.time_entries().filter(status=TimeEntryStatus.APPROVED, work_date__range=(scope.start, scope.end))
-    return entries.annotate(erp_held=reached(erp_hours()), invoice_held=reached(invoiced_hours())).annotate(
-        in_erp=ExpressionWrapper(holds("erp_held", "hours"), output_field=BooleanField()),
-        on_invoice=ExpressionWrapper(holds("invoice_held", "hours"), output_field=BooleanField()),
+    return entries.annotate(held=sides_holding()).annotate(
+        in_erp=ExpressionWrapper(Q(held__in=(IN_ERP, IN_ERP + ON_INVOICE)), output_field=BooleanField()),
+        on_invoice=ExpressionWrapper(Q(held__in=(ON_INVOICE, IN_ERP + ON_INVOICE)), output_field=BooleanField()),
     )
 
 
@@ -46,16 +46,13 @@ def reconciled_share(scope):
     the rule reconciliation applies too). Also the two partial shares with the hours behind them: hours
     that reached the ERP ÷ approved hours, and billable hours invoiced ÷ billable approved hours.
     """
-    rows = (
-        held_entries(scope)
-        .values("billable", "in_erp", "on_invoice")
-        .annotate(entries=Count("id"), total=Sum("hours"))
-        .order_by()
-    )
+    # Grouped by the sides' bits, not the flags made of them: the database looks each entry's postings up once.
+    rows = held_entries(scope).values("billable", "held").annotate(entries=Count("id"), total=Sum("hours")).order_by()
     tally = {name: Decimal(0) for name in ("approved", "billable", "erp", "invoiced", "reconciled")}
     entries = {"approved": 0, "reconciled": 0}
     for row in rows:
-        total, billable, in_erp, on_invoice = row["total"] or 0, row["billable"], row["in_erp"], row["on_invoice"]
+        total, billable, held = row["total"] or 0, row["billable"], row["held"]
+        in_erp, on_invoice = bool(held & IN_ERP), bool(held & ON_INVOICE)
         done = in_erp and (on_invoice or not billable)
         tally["approved"] += total
         tally["billable"] += total if billable else 0

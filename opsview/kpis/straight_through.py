@@ -1,10 +1,17 @@
-"""Straight-through processing: the records that reached the ERP without a person touching them."""
+"""Straight-through processing: the records that reached the ERP without a person touching them.
+
+Which records first reached an ERP on a day never changes once the day is over, so finished days are read
+from the daily roll-up (``FirstArrival``, opsview.kpis.rollups) and the rest live; whether a person touched
+a record may change any day, so it is always read live from the exceptions.
+"""
 
 from datetime import timedelta
 
-from django.db.models import Exists, F, OuterRef, Q
-from django.utils import timezone
+from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models.functions import TruncDate
 
+from opsview.kpis.daily import rolled_up
+from opsview.kpis.models import FirstArrival
 from opsview.queues.models import ExceptionItem
 from opsview.systems.models import SystemKind
 from opsview.telemetry.models import Outcome, SyncEvent
@@ -29,11 +36,6 @@ def first_arrivals(scope, day=None):
     start, end = scope.start_at, scope.end_at
     if day is not None:
         start, end = scope.midnight(day), scope.midnight(day + timedelta(days=1))
-    touched = ExceptionItem.objects.for_workspace(scope.workspace).filter(
-        source_system_id=OuterRef("source_system_id"),
-        record_type=OuterRef("record_type"),
-        external_id=OuterRef("external_id"),
-    )
     # An earlier success of the same record to the same ERP, in this period or a
     # past one: the record counts once, at its first arrival (ties go to the lower id).
     earlier = SyncEvent.objects.filter(
@@ -49,8 +51,47 @@ def first_arrivals(scope, day=None):
         .filter(record_type__in=RECORD_KINDS, target_system__kind=SystemKind.ERP, outcome=Outcome.SUCCEEDED)
         .filter(occurred_at__gte=start, occurred_at__lt=end)
         .filter(~Exists(earlier))
-        .annotate(touched=Exists(touched))
+        .annotate(touched=touched(scope))
     )
+
+
+def touched(scope):
+    """Annotation: the record (source system, record type and external id) has an exception in the workspace."""
+    return Exists(
+        ExceptionItem.objects.for_workspace(scope.workspace).filter(
+            source_system_id=OuterRef("source_system_id"),
+            record_type=OuterRef("record_type"),
+            external_id=OuterRef("external_id"),
+        )
+    )
+
+
+def arrival_counts(scope):
+    """The period's first arrivals counted per ERP system, record kind, local day and whether touched: the
+    rolled-up days from ``FirstArrival``, the others (today, at least) live. The figures are the same either way.
+    """
+    done = rolled_up(scope)["days"]
+    keys = ("target_system_id", "record_type", "day", "touched")
+    named = {"system_name": F("target_system__name")}
+    rows = list(
+        scope.rows(FirstArrival)
+        .filter(day__in=done)
+        .annotate(touched=touched(scope))
+        .values(*keys, **named)
+        .annotate(records=Count("id"))
+        .order_by()
+    )
+    missing = [d for d in scope.each_day() if d not in done]
+    if missing:
+        live = first_arrivals(scope.with_period(missing[0], missing[-1])).annotate(
+            day=TruncDate("occurred_at", tzinfo=scope.tz)
+        )
+        rows += [
+            row
+            for row in live.values(*keys, **named).annotate(records=Count("id")).order_by()
+            if row["day"] not in done
+        ]
+    return rows
 
 
 def straight_through(scope):
@@ -66,18 +107,12 @@ def straight_through(scope):
     to an exception, so a replayed record is touched through its exception.
     Per ERP system, per record kind, and per day of the period.
     """
-    records = (
-        first_arrivals(scope)
-        .values("source_system_id", "record_type", "external_id", "target_system_id", "touched")
-        .annotate(first_at=F("occurred_at"), system_name=F("target_system__name"))
-        .order_by()
-    )
 
     def tally():
         return {"records": 0, "straight": 0}
 
     total, systems, days = tally(), {}, {d: tally() | {"day": d} for d in scope.each_day()}
-    for row in records:
+    for row in arrival_counts(scope):
         system = systems.setdefault(
             row["target_system_id"],
             {"system_id": row["target_system_id"], "system": row["system_name"], **tally(), "_kinds": {}},
@@ -85,10 +120,9 @@ def straight_through(scope):
         kind = system["_kinds"].setdefault(
             row["record_type"], {"kind": row["record_type"], "label": RECORD_KINDS[row["record_type"]], **tally()}
         )
-        day = days[timezone.localtime(row["first_at"], scope.tz).date()]
-        for counts in (total, system, kind, day):
-            counts["records"] += 1
-            counts["straight"] += not row["touched"]
+        for counts in (total, system, kind, days[row["day"]]):
+            counts["records"] += row["records"]
+            counts["straight"] += 0 if row["touched"] else row["records"]
 
     def with_share(counts):
         return counts | {"share": share(counts["straight"], counts["records"])}

@@ -17,6 +17,7 @@ from django.utils import timezone
 from opsview.queues.classify import fingerprint
 from opsview.queues.models import PENDING, ExceptionItem, Kind, Resolution, Status
 from opsview.queues.policies import policies_for
+from opsview.queues.rowupdates import insert_new
 from opsview.queues.tracking import (
     INVOICE_FIELDS,
     TIME_ENTRY_FIELDS,
@@ -154,7 +155,7 @@ def _open(workspace, wanted, policies, now, existing):
         if key not in existing
     ]
     new.sort(key=lambda item: item.key)  # one lock order for concurrent writers
-    ExceptionItem.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
+    insert_new(ExceptionItem, new)
     back = [existing[key] for _, rows_by_key in wanted for key in rows_by_key if _resolved_by_itself(existing.get(key))]
     reopen_recurring(workspace, back, now, "Its condition came back.", policies)
 

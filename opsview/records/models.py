@@ -101,7 +101,8 @@ class TimeEntry(SourceRecord):
         ordering = ["-work_date", "id"]
         verbose_name_plural = "time entries"
         indexes = [
-            models.Index(fields=["workspace", "status", "work_date"]),
+            # Unapproved hours across a partner's firms (the portfolio) are read from the index only.
+            models.Index(fields=["workspace", "status", "work_date"], include=["hours"], name="timeentry_by_status"),
             models.Index(fields=["workspace", "project", "work_date"]),
             # Utilization sums a period's hours; on PostgreSQL the included columns let it read the index only.
             models.Index(

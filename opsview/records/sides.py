@@ -7,11 +7,25 @@ postings that carry it, cancelled ones left out.
 
 from decimal import Decimal
 
-from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import (
+    Case,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThan, LessThan
 
 from opsview.records.models import Posting
-from opsview.systems.models import SystemKind
+from opsview.systems.models import System, SystemKind
 
 # Hours and amounts are kept to the cent; SQLite sums decimals as floats, so "equal" is within half a cent.
 TOLERANCE = Decimal("0.005")
@@ -62,14 +76,59 @@ def erp_amount():
 
 
 def holds(held, hours):
-    """Condition: a side that holds ``held`` hours agrees with an entry of ``hours`` (both field names).
+    """Condition: a side that holds ``held`` hours agrees with an entry of ``hours`` (each a field name or an
+    expression, such as ``OuterRef("hours")``): they differ by less than the tolerance.
 
     The one rule of "reconciled": an approved entry is reconciled when its ERP side holds its hours and,
     if billable, billing holds them on an invoice. Holding more (posted twice) or less is a gap, not reached.
     """
-    return Q(**{f"{held}__gt": F(hours) - TOLERANCE, f"{held}__lt": F(hours) + TOLERANCE})
+    held, hours = (F(x) if isinstance(x, str) else x for x in (held, hours))
+    # One difference, compared twice: in a grouped subquery an outer reference may only stand on its own.
+    difference = ExpressionWrapper(held - hours, output_field=HOURS)
+    return Q(GreaterThan(difference, -TOLERANCE)) & Q(LessThan(difference, TOLERANCE))
 
 
 def reached(hours_expression):
     """Hours an entry's side holds, 0 when it holds none: for sums over many entries."""
     return Coalesce(hours_expression, Value(Decimal(0)), output_field=HOURS)
+
+
+IN_ERP, ON_INVOICE = 1, 2
+
+
+class _Total(Func):
+    """SUM over all the rows of a subquery, left ungrouped: the subquery answers one row, also when it finds
+    none (a NULL sum). An aggregate would make Django group it, and an outer reference cannot be grouped."""
+
+    function = "SUM"
+
+
+def sides_holding():
+    """Annotation for TimeEntry querysets: which sides hold the entry's hours by ``holds``, as bits: ``IN_ERP``
+    (the ERP), ``ON_INVOICE`` (billing, on an invoice); 0 for neither.
+
+    One look-up of the entry's postings answers both sides: the period's entries of a firm's year are tens
+    of thousands, and each look-up is most of their cost. A side with no posting holds 0 hours.
+    """
+
+    def carried(condition):
+        held = _Total(Case(When(condition, then=F("hours")), output_field=HOURS), output_field=HOURS)
+        return Coalesce(held, Value(Decimal(0)), output_field=HOURS)
+
+    # Systems by kind as a set the database hashes once, not a join in every look-up.
+    of_kind = {kind: System.objects.filter(kind=kind).values("pk") for kind in (SystemKind.ERP, SystemKind.BILLING)}
+    erp = carried(Q(system__in=of_kind[SystemKind.ERP]))
+    invoiced = carried(Q(system__in=of_kind[SystemKind.BILLING]) & ~Q(number=""))
+    entry_hours = OuterRef("hours")
+    bits = Case(When(holds(erp, entry_hours), then=Value(IN_ERP)), default=Value(0)) + Case(
+        When(holds(invoiced, entry_hours), then=Value(ON_INVOICE)), default=Value(0)
+    )
+    postings = (
+        Posting.objects.filter(record_type="time_entry", is_cancelled=False)
+        .filter(workspace=OuterRef("workspace"), source_system=OuterRef("system"))
+        .filter(source_external_id=OuterRef("external_id"))
+        .order_by()
+        .annotate(bits=bits)
+        .values("bits")
+    )
+    return Subquery(postings, output_field=IntegerField())

@@ -86,7 +86,8 @@ class SyncEvent(WorkspaceOwned):
         constraints = [models.UniqueConstraint(fields=["workspace", "event_id"], name="sync_event_id_per_workspace")]
         indexes = [
             models.Index(fields=["workspace", "record_type", "external_id", "occurred_at"]),
-            models.Index(fields=["workspace", "occurred_at"]),
+            # The last day's success rate of every firm (the portfolio) is read from the index only.
+            models.Index(fields=["workspace", "occurred_at"], include=["outcome"], name="sync_event_time_idx"),
         ]
 
     def __str__(self):

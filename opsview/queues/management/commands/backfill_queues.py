@@ -1,17 +1,16 @@
 """Open exceptions for sync events and states stored before the queues existed (or loaded around ingest).
 
-Replays every stored sync event through the same detection ingest uses, oldest first, then runs the
-business-state rules. Safe to run again: detection is idempotent.
+Replays the stored sync events that can change an exception through the same detection ingest uses,
+oldest first (``sync_failures.replay_stored``), then runs the business-state rules. Each workspace is
+done in one transaction, all or nothing. Safe to run again: detection is idempotent.
 """
 
 from django.core.management.base import BaseCommand
+from django.db import transaction
 
 from opsview.queues import state_rules, sync_failures
 from opsview.queues.models import ExceptionItem
-from opsview.telemetry.models import SyncEvent
 from opsview.workspaces.models import Workspace
-
-CHUNK = 1000
 
 
 class Command(BaseCommand):
@@ -28,15 +27,7 @@ class Command(BaseCommand):
         for ws in workspaces:
             if if_empty and ExceptionItem.objects.for_workspace(ws).exists():
                 continue
-            events = SyncEvent.objects.for_workspace(ws).exclude(outcome="skipped").order_by("occurred_at", "id")
-            done, batch = 0, []
-            for event in events.iterator(chunk_size=CHUNK):
-                batch.append(event)
-                if len(batch) == CHUNK:
-                    sync_failures.on_sync_events(ws, batch)
-                    done, batch = done + len(batch), []
-            if batch:
-                sync_failures.on_sync_events(ws, batch)
-                done += len(batch)
-            state_rules.scan_workspace(ws)
+            with transaction.atomic():
+                done = sync_failures.replay_stored(ws)
+                state_rules.scan_workspace(ws)
             self.stdout.write(f"{ws.slug}: {done} sync events and every business state checked.")

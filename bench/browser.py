@@ -350,7 +350,7 @@ def main():
             started = time.perf_counter()
             load_demo(env)
             log(f"demo loaded in {time.perf_counter() - started:.0f}s")
-        manage(env, "collectstatic", "--no-input", "--clear", "-v", "0")
+        manage(env, "collectstatic", "--no-input", "-v", "0")
         collected = sum(f.stat().st_size for f in (var_dir / "staticfiles").rglob("*") if f.is_file())
         log(f"collected static files: {collected / 1e6:.1f} MB on disk")
         password = json.loads(

@@ -38,10 +38,16 @@ gunicorn, the cluster and PostgreSQL's backends (not the target's nor Redis's). 
 runs out, when ``sent`` and ``received`` differ, a record is stored twice or a replay is not delivered, or when
 the slow target's throughput does not grow with the workers.
 
-Measured on the 2-core dev machine shared with three other benchmarks (load average 4-8), 2,000 records:
-before (2 workers, ORM broker, a new HTTP client with its TLS context per replay, one task per replay, a target
-without faults but with Nagle's 40 ms on each answer): 5.0-7.8 replays/s (issue 14 measured 11.8-27.8/s on a
-quieter machine); after: see README, Benchmarks.
+Measured on the 2-core dev machine while three other benchmarks ran (load average 9-11), default sizes (2,000
+replays, 800 for each slow phase): ``replays_per_s=89.8 sent=2000 received=2000 duplicates=0 deliveries=2320
+slow_target_replays_per_s=49.1 task_worker_peak_mb=96 embedded_replays_per_s=73.1 cpu_ms_per_replay=6.4
+slow_by_workers=1:15.3,2:28.3,4:49.1`` (web 1.5 ms, task cluster 3.6 ms, PostgreSQL 1.2 ms of CPU a replay; of the
+22 s, about 9 are the target's waits: 114 timeouts of 0.5 s and 320 retry backoffs, spread over 16 sends in
+flight). Before (a task per replay, each building an HTTP client with its own TLS context, five writes of its own,
+and django-q2 saving every task's result), this bench gave 4.9 replays/s (83.5 ms of CPU a replay, 78 of them in
+the task cluster) and 2.4, 5.2 and 4.4/s against the slow target with 1, 2 and 4 workers (load 7-13; the old
+code has no replay timeout, so its "timeouts" were 1 s answers); the old bench (2 workers, ORM broker, a target
+without faults that held each answer 40 ms for Nagle's algorithm) gave 7.8/s, 5.0/s on Redis (load 1-8).
 """
 
 import argparse
@@ -295,7 +301,7 @@ class Phase:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=2_000, help="replays in the faults and embedded phases")
-    parser.add_argument("--slow-records", type=int, default=400, help="replays in each slow target phase")
+    parser.add_argument("--slow-records", type=int, default=800, help="replays in each slow target phase")
     parser.add_argument("--workers", type=int, default=4, help="task workers of the faults and embedded phases")
     parser.add_argument("--replay-timeout", type=float, default=0.5, help="REPLAY_TIMEOUT_SECONDS for the phases")
     parser.add_argument("--database", default="opsview_replay_bench")

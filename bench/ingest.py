@@ -34,15 +34,16 @@ figure only with the outbox). The target is ratio >= 0.25. Nothing here changes 
 settings: both sides pay for ``fsync`` on commit (``synchronous_commit=on``), the API once per batch and
 once per drain, COPY once.
 
-Measured at ``--events 40000`` on the 2-core dev machine while three other benchmarks loaded it (load
-average 6-9), the code before this bench's detection outbox and after, back to back:
+Measured at ``--events 100000`` on the 2-core dev machine while three other benchmarks loaded it (load
+average 9-12), the code from before detection moved behind the response (``--detection inline``, its only
+way) and after, back to back:
 
-    before  events_per_s=3152 copy_rows_per_s=37606 ratio=0.08 long_message_batch_ms=1754
-            detect_lag_p99_ms=0 web_worker_peak_mb=250
-            CPU per event: gunicorn 118 us, postgres 82 us, client 10 us
-    after   events_per_s=4611 copy_rows_per_s=53829 ratio=0.09 long_message_batch_ms=116
-            detect_lag_p99_ms=1064 web_worker_peak_mb=184 task_worker_peak_mb=150
-            CPU per event: gunicorn 69 us, postgres 67 us, task cluster 38 us, client 11 us
+    before  events_per_s=2562 copy_rows_per_s=30026 ratio=0.09 long_message_batch_ms=2196
+            detect_lag_p99_ms=0 web_worker_peak_mb=328
+            CPU per event: gunicorn 121 us, postgres 95 us, client 7 us (222 us)
+    after   events_per_s=5834 copy_rows_per_s=45167 ratio=0.13 long_message_batch_ms=133
+            detect_lag_p99_ms=1569 web_worker_peak_mb=195 task_worker_peak_mb=143
+            CPU per event: gunicorn 49 us, postgres 55 us, task cluster 26 us, client 6 us (136 us)
 
 Where an event's time goes now: in the web worker, checking it (msgspec, ``ingest.fields.quick_clean``)
 and writing its COPY row; in PostgreSQL, the COPY into a table with seven indexes (the bare COPY keeps

@@ -45,6 +45,9 @@ way) and after, back to back:
             detect_lag_p99_ms=1569 web_worker_peak_mb=195 task_worker_peak_mb=143
             CPU per event: gunicorn 49 us, postgres 55 us, task cluster 26 us, client 6 us (136 us)
 
+Detection's delay depends on the spare CPU its one draining process gets beside the six web threads:
+p99 1,064 ms and 1,569 ms in two runs, 2,922 ms in a third when the machine was busiest.
+
 Where an event's time goes now: in the web worker, checking it (msgspec, ``ingest.fields.quick_clean``)
 and writing its COPY row; in PostgreSQL, the COPY into a table with seven indexes (the bare COPY keeps
 one) and, behind the response, the exceptions' own inserts (22 indexes, two of them trigram); in the

@@ -334,6 +334,7 @@ def main():
     setup_django(args.database)
     from django.db import connections
 
+    from opsview.queues.models import DetectionOutbox
     from opsview.replay.models import ACTIVE, Replay
 
     receiver = Receiver(failure_rate=0.05)  # one request in twenty answered 503
@@ -367,6 +368,9 @@ def main():
         for thread in threads:
             thread.join(timeout=args.seconds + 600)
         drain_until = time.monotonic() + args.drain
+        # The last batches' exceptions open behind their responses (INGEST_DETECTION=outbox): wait for them.
+        while DetectionOutbox.objects.filter(done_at__isnull=True).exists() and time.monotonic() < drain_until:
+            time.sleep(0.2)
         while Replay.objects.filter(workspace=workspace, status__in=ACTIVE).exists():
             if time.monotonic() > drain_until:
                 break

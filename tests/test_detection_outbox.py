@@ -113,8 +113,7 @@ def test_a_drain_that_fails_midway_leaves_its_notes_pending_and_the_next_one_doe
 
     # Failures are written first, then successes are read: the drain dies between the two.
     monkeypatch.setattr(sync_failures, "resolve_succeeded", worker_lost)
-    with pytest.raises(RuntimeError):
-        outbox.drain(gather=0)
+    assert outbox.drain(gather=0) == 0
     assert not exceptions(northwind).exists()
     assert DetectionOutbox.objects.get().done_at is None
 
@@ -124,6 +123,31 @@ def test_a_drain_that_fails_midway_leaves_its_notes_pending_and_the_next_one_doe
         ("TE-1", "resolved", 1),
         ("TE-2", "open", 1),
     ]
+
+
+def test_a_batch_whose_detection_fails_holds_no_other_batch_back_and_stays_pending(
+    deferred, api, northwind, contoso, monkeypatch
+):
+    contoso_api = APIClient()
+    contoso_api.credentials(HTTP_AUTHORIZATION=f"Bearer {contoso.raw_token}")
+    send(contoso_api, failure("TE-C1"))  # the oldest note, and the one detection fails on
+    send(api, failure("TE-N1"))
+    real = sync_failures.record_failures
+
+    def fails_for_contoso(workspace, events):
+        if workspace == contoso.workspace:
+            raise RuntimeError("a bug met by this batch only")
+        return real(workspace, events)
+
+    monkeypatch.setattr(sync_failures, "record_failures", fails_for_contoso)
+    assert outbox.drain(gather=0) == 1
+    assert [item.external_id for item in exceptions(northwind)] == ["TE-N1"]
+    stuck = DetectionOutbox.objects.get(workspace=contoso.workspace)
+    assert (stuck.done_at, stuck.failures, len(stuck.event_ids)) == (None, 1, 1)
+
+    monkeypatch.undo()  # the bug fixed: the next drain does it
+    assert outbox.drain(gather=0) == 1
+    assert [item.external_id for item in exceptions(contoso)] == ["TE-C1"]
 
 
 def test_a_batch_asks_for_one_drain_until_that_drain_starts(deferred, api, django_capture_on_commit_callbacks):

@@ -189,3 +189,55 @@ def test_nul_characters_are_refused_by_name_on_every_database(api, northwind):
     assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [(1, "error_message"), (2, "payload")]
     assert "NUL" in response.json()["errors"][1]["message"]
     assert stored(northwind).count() == 0
+
+
+VALID_ITEMS = [
+    event(1),
+    event(2, outcome="failed", error_code="E1", error_message="Période close ✓", payload={"a": [1, {"b": None}]}),
+    event(3, run=None, payload=None, correlation_id=None, error_code=None),  # nulls: the field-by-field check's
+    event(4, occurred_at="2026-11-20T18:00:00.123456789+01:00:30"),  # an offset with seconds, nanoseconds
+    event(5, occurred_at="2026-11-20 18:00:00-05:00", external_id=" spaced ", event_id="😀" * 128),
+    event(
+        6, record_type="time_entry\n", payload={"deep": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}
+    ),
+]
+
+
+@pytest.mark.parametrize("item", VALID_ITEMS, ids=range(len(VALID_ITEMS)))
+def test_a_valid_item_is_cleaned_alike_by_the_compiled_check_or_field_by_field(item):
+    from opsview.ingest.fields import clean_item, quick_clean
+    from opsview.ingest.schemas import SYNC_EVENT
+
+    errors = []
+    by_field = clean_item(SYNC_EVENT, item, errors, 0)
+    assert errors == []
+    # The compiled check cleans the item alike, or leaves it to the field-by-field check (None): it
+    # leaves only a null where a default is due.
+    expected = None if item["event_id"] == "run7-3" else [by_field]
+    assert quick_clean(SYNC_EVENT, [item]) == expected
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"outcome": "lost"},
+        {"occurred_at": "2026-11-20t18:00:00z"},
+        {"occurred_at": "2026-11-20T18:00:00"},
+        {"occurred_at": "1899-12-31T23:00:00Z"},
+        {"run": True},
+        {"run": 2**63},
+        {"event_id": " "},
+        {"event_id": "x" * 129},
+        {"error_message": "nul\x00"},
+        {"payload": [1]},
+        {"payload": {"n": "\x00"}},
+        {"payload": {"x": "y" * 300_000}},
+        {"extra": 1},
+        {"source_system": "Harvest"},
+    ],
+)
+def test_the_compiled_check_never_takes_what_the_field_by_field_check_refuses(overrides):
+    from opsview.ingest.fields import quick_clean
+    from opsview.ingest.schemas import SYNC_EVENT
+
+    assert quick_clean(SYNC_EVENT, [event(1), event(2, **overrides)]) is None

@@ -295,10 +295,13 @@ class DetectionOutbox(WorkspaceOwned):
     event_ids = models.JSONField(null=True, help_text="Ids of the new failed and succeeded events; cleared when done.")
     created_at = models.DateTimeField(default=timezone.now)
     done_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0, help_text="Drains that failed on this note alone.")
 
     class Meta:
         indexes = [
             # The drain reads the pending rows in order; done rows are many more and never read again.
-            models.Index(fields=["id"], condition=models.Q(done_at__isnull=True), name="outbox_pending_idx"),
+            models.Index(
+                fields=["failures", "id"], condition=models.Q(done_at__isnull=True), name="outbox_pending_idx"
+            ),
             models.Index(fields=["done_at"], name="outbox_done_idx"),
         ]

@@ -9,18 +9,22 @@ records behind the failures); a drain does those once for many batches at a time
 Nothing is lost and nothing is done twice: the note (a ``DetectionOutbox`` row) commits with the
 batch's events, and it is marked done in the transaction that changes the exceptions. A worker that
 dies mid-drain rolls that transaction back and leaves the notes pending for the next drain. Drains
-take turns (an advisory lock on PostgreSQL; SQLite has one writer at a time anyway).
+take turns (an advisory lock on PostgreSQL; SQLite has one writer at a time anyway). A note that makes
+detection fail is found by trying the notes one at a time; it stays pending, counted in ``failures``
+and tried after the others, so that it holds no other batch's exceptions back.
 
 A drain is asked for after each batch commits, at most one waiting at a time (``DRAIN_QUEUED`` in the
 cache); the fixed schedule drains every minute too, should a request for one be lost with its process.
 """
 
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 
 import orjson
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -30,6 +34,8 @@ from opsview.queues.sync_failures import StoredEvent, event_pks, on_sync_events
 from opsview.queues.tracking import PAYLOAD_FIELDS
 from opsview.telemetry.models import Outcome, SyncEvent
 from opsview.workspaces.models import Workspace
+
+logger = logging.getLogger(__name__)
 
 DRAIN_TASK = "opsview.queues.outbox.drain"
 DRAIN_QUEUED = "queues:detection-drain-queued"
@@ -76,7 +82,11 @@ def drain(seconds=DRAIN_SECONDS, gather=DRAIN_GATHER_SECONDS):
         started = time.monotonic()
         # From here on, a batch that commits asks for a drain of its own: this one may already be past it.
         cache.delete(DRAIN_QUEUED)
-        drained = drain_once()
+        try:
+            drained = drain_once()
+        except Exception:
+            logger.exception("A detection drain failed; draining its notes one at a time")
+            return done + drain_one_at_a_time()  # what fails waits for the next drain
         done += drained
         if not drained:
             return done
@@ -86,19 +96,32 @@ def drain(seconds=DRAIN_SECONDS, gather=DRAIN_GATHER_SECONDS):
         wait = max(0.0, gather - (time.monotonic() - started))
 
 
-def drain_once(events=DRAIN_EVENTS):
-    """Detect from the oldest pending notes, up to about ``events`` events, and mark them done, in one
-    transaction. Returns how many notes it did."""
+def drain_one_at_a_time():
+    """Drain the pending notes one transaction each, counting a failure on each note that fails alone."""
+    done = 0
+    pending = DetectionOutbox.objects.filter(done_at__isnull=True).order_by("failures", "id")
+    for pk in list(pending.values_list("id", flat=True)[:DRAIN_NOTES]):
+        try:
+            done += drain_once(only=pk)
+        except Exception:
+            logger.exception("Detection failed on outbox note %s; it stays pending", pk)
+            DetectionOutbox.objects.filter(pk=pk).update(failures=F("failures") + 1)
+    return done
+
+
+def drain_once(events=DRAIN_EVENTS, only=None):
+    """Detect from the oldest pending notes (those that failed last), up to about ``events`` events, or
+    from the note ``only``, and mark them done, in one transaction. Returns how many notes it did."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
+        pending = DetectionOutbox.objects.filter(done_at__isnull=True)
+        if only is not None:
+            pending = pending.filter(pk=only)
         pending = (
-            DetectionOutbox.objects.filter(done_at__isnull=True)
-            .order_by("id")
-            .select_for_update()
-            .values_list("id", "workspace_id", "event_ids")[:DRAIN_NOTES]
-        )
+            pending.order_by("failures", "id").select_for_update().values_list("id", "workspace_id", "event_ids")
+        )[:DRAIN_NOTES]
         notes, by_workspace, total = [], {}, 0
         for pk, workspace_id, ids in pending:
             if notes and total + len(ids) > events:

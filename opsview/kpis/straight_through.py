@@ -10,7 +10,7 @@ from datetime import timedelta
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import TruncDate
 
-from opsview.kpis.daily import rolled_up
+from opsview.kpis.daily import rolled_up_days
 from opsview.kpis.models import FirstArrival
 from opsview.queues.models import ExceptionItem
 from opsview.systems.models import SystemKind
@@ -70,17 +70,13 @@ def arrival_counts(scope):
     """The period's first arrivals counted per ERP system, record kind, local day and whether touched: the
     rolled-up days from ``FirstArrival``, the others (today, at least) live. The figures are the same either way.
     """
-    done = rolled_up(scope)["days"]
+    done = rolled_up_days(scope)
     keys = ("target_system_id", "record_type", "day", "touched")
     named = {"system_name": F("target_system__name")}
-    rows = list(
-        scope.rows(FirstArrival)
-        .filter(day__in=done)
-        .annotate(touched=touched(scope))
-        .values(*keys, **named)
-        .annotate(records=Count("id"))
-        .order_by()
-    )
+    rows = []
+    if done:
+        rolled = scope.rows(FirstArrival).filter(day__in=done).annotate(touched=touched(scope))
+        rows += rolled.values(*keys, **named).annotate(records=Count("id")).order_by()
     missing = [d for d in scope.each_day() if d not in done]
     if missing:
         live = first_arrivals(scope.with_period(missing[0], missing[-1])).annotate(

@@ -180,6 +180,15 @@ class ExceptionItem(WorkspaceOwned):
                 include=["amount", "currency"],
                 name="queue_record_money_idx",
             ),
+            # Exception volume (new, resolved and open per day) and resolution time read a period's exceptions
+            # from these alone, not every exception the firm ever had.
+            models.Index(fields=["workspace", "first_seen_at"], include=["resolved_at"], name="queue_seen_idx"),
+            models.Index(
+                fields=["workspace", "resolved_at"],
+                include=["first_seen_at"],
+                condition=models.Q(resolved_at__isnull=False),
+                name="queue_resolved_idx",
+            ),
         ]
 
     def __str__(self):

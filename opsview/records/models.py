@@ -101,8 +101,13 @@ class TimeEntry(SourceRecord):
         ordering = ["-work_date", "id"]
         verbose_name_plural = "time entries"
         indexes = [
-            # Unapproved hours across a partner's firms (the portfolio) are read from the index only.
-            models.Index(fields=["workspace", "status", "work_date"], include=["hours"], name="timeentry_by_status"),
+            # Unapproved hours (a firm's, as of a past day too, and every firm's on the portfolio) are read from
+            # the index only.
+            models.Index(
+                fields=["workspace", "status", "work_date"],
+                include=["hours", "approved_at"],
+                name="timeentry_by_status",
+            ),
             models.Index(fields=["workspace", "project", "work_date"]),
             # Utilization sums a period's hours; on PostgreSQL the included columns let it read the index only.
             models.Index(

@@ -1,4 +1,5 @@
-"""The time-entries-by-status index carries their hours: the unapproved hours of every firm read the index only."""
+"""The time-entries-by-status index carries their hours and approval time: unapproved hours, as of now or a past
+day, of one firm or every firm, read the index only."""
 
 from django.db import migrations, models
 
@@ -18,6 +19,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='timeentry',
-            index=models.Index(fields=['workspace', 'status', 'work_date'], include=('hours',), name='timeentry_by_status'),
+            index=models.Index(fields=['workspace', 'status', 'work_date'], include=('hours', 'approved_at'), name='timeentry_by_status'),
         ),
     ]

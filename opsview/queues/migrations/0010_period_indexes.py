@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('queues', '0008_new_kinds'),
+        ('queues', '0009_detection_outbox'),
         ('records', '0006_time_entries_by_status_with_hours'),
         ('systems', '0002_apitoken_first_batch_at'),
         ('telemetry', '0005_failed_events_index'),

@@ -52,6 +52,7 @@ without faults that held each answer 40 ms for Nagle's algorithm) gave 7.8/s, 5.
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -265,7 +266,8 @@ class Phase:
                 self.peak_mb = memory.stop()
             connections.close_all()
         finally:
-            if not stop_production(process, log_file):
+            clean = stop_production(process, log_file)
+            if not clean:
                 log(f"{self.name}: the production profile did not stop cleanly on TERM (see {var_dir}/server.log)")
         statuses = Counter(replays.values_list("status", flat=True))
         connections.close_all()
@@ -292,8 +294,10 @@ class Phase:
         if self.duplicates:
             problems.append(f"{self.duplicates} records stored twice")
         for problem in problems:
-            log(f"FAILED ({self.name}): {problem}")
+            log(f"FAILED ({self.name}): {problem} (the server's log: {var_dir}/server.log)")
         self.ok = not problems
+        if self.ok and clean:
+            shutil.rmtree(var_dir, ignore_errors=True)
         self.receiver.stop()
         return self
 

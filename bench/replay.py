@@ -38,13 +38,15 @@ gunicorn, the cluster and PostgreSQL's backends (not the target's nor Redis's). 
 runs out, when ``sent`` and ``received`` differ, a record is stored twice or a replay is not delivered, or when
 the slow target's throughput does not grow with the workers.
 
-Measured on the 2-core dev machine while three other benchmarks ran (load average 9-11), default sizes (2,000
-replays, 800 for each slow phase): ``replays_per_s=89.8 sent=2000 received=2000 duplicates=0 deliveries=2320
-slow_target_replays_per_s=49.1 task_worker_peak_mb=96 embedded_replays_per_s=73.1 cpu_ms_per_replay=6.4
-slow_by_workers=1:15.3,2:28.3,4:49.1`` (web 1.5 ms, task cluster 3.6 ms, PostgreSQL 1.2 ms of CPU a replay; of the
-22 s, about 9 are the target's waits: 114 timeouts of 0.5 s and 320 retry backoffs, spread over 16 sends in
-flight). Before (a task per replay, each building an HTTP client with its own TLS context, five writes of its own,
-and django-q2 saving every task's result), this bench gave 4.9 replays/s (83.5 ms of CPU a replay, 78 of them in
+Measured on the 2-core dev machine while three other benchmarks ran, default sizes (2,000 replays, 800 for each
+slow phase), load average 5-6: ``replays_per_s=103.8 sent=2000 received=2000 duplicates=0 deliveries=2320
+slow_target_replays_per_s=53.0 task_worker_peak_mb=95 embedded_replays_per_s=95.5 cpu_ms_per_replay=6.5
+slow_by_workers=1:16.8,2:30.9,4:53.0`` (web 1.5 ms, task cluster 3.8 ms, PostgreSQL 1.2 ms of CPU a replay; of the
+19 s, about 9 are the target's waits: 121 timeouts of 0.5 s and 320 retry backoffs, spread over 16 sends in
+flight); at load average 9-11, 89.8/s (49.1/s against the slow target).
+
+Before (a task per replay, each building an HTTP client with its own TLS context, five writes of its own, and
+django-q2 saving every task's result), this bench gave 4.9 replays/s (83.5 ms of CPU a replay, 78 of them in
 the task cluster) and 2.4, 5.2 and 4.4/s against the slow target with 1, 2 and 4 workers (load 7-13; the old
 code has no replay timeout, so its "timeouts" were 1 s answers); the old bench (2 workers, ORM broker, a target
 without faults that held each answer 40 ms for Nagle's algorithm) gave 7.8/s, 5.0/s on Redis (load 1-8).
@@ -52,6 +54,7 @@ without faults that held each answer 40 ms for Nagle's algorithm) gave 7.8/s, 5.
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -265,7 +268,8 @@ class Phase:
                 self.peak_mb = memory.stop()
             connections.close_all()
         finally:
-            if not stop_production(process, log_file):
+            clean = stop_production(process, log_file)
+            if not clean:
                 log(f"{self.name}: the production profile did not stop cleanly on TERM (see {var_dir}/server.log)")
         statuses = Counter(replays.values_list("status", flat=True))
         connections.close_all()
@@ -292,8 +296,10 @@ class Phase:
         if self.duplicates:
             problems.append(f"{self.duplicates} records stored twice")
         for problem in problems:
-            log(f"FAILED ({self.name}): {problem}")
+            log(f"FAILED ({self.name}): {problem} (the server's log: {var_dir}/server.log)")
         self.ok = not problems
+        if self.ok and clean:
+            shutil.rmtree(var_dir, ignore_errors=True)
         self.receiver.stop()
         return self
 

@@ -33,8 +33,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,11 +40,9 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import PG, ROOT, drop_database, log, recreate_database  # noqa: E402
+from bench.support import PG, ROOT, Gunicorn, drop_database, log, manage, recreate_database  # noqa: E402
 
 PY = str(ROOT / ".venv" / "bin" / "python")
 CHROMIUM = "/usr/bin/chromium"
@@ -148,57 +144,6 @@ def app_env(database_url, var_dir):
         DJANGO_SETTINGS_MODULE="opsview.settings",
     )
     return env
-
-
-def manage(env, *args):
-    started = time.perf_counter()
-    result = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    log(f"  manage.py {' '.join(args)}: {time.perf_counter() - started:.1f}s")
-    return result.stdout
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Gunicorn:
-    """The app under gunicorn with make serve's flags, as a context manager that always stops it."""
-
-    def __init__(self, env, workers, threads, log_path):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self.log_file = open(log_path, "ab")  # noqa: SIM115 (closed in __exit__)
-        command = [str(Path(PY).parent / "gunicorn"), "opsview.wsgi:application", "--bind", f"127.0.0.1:{self.port}"]
-        command += ["--workers", str(workers), "--threads", str(threads), "--timeout", "60"]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log_file, stderr=self.log_file)
-
-    def __enter__(self):
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {self.process.returncode}: see {self.log_path}")
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=5).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit("gunicorn did not answer /healthz within 60 s")
-
-    def __exit__(self, *exc):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log_file.close()
 
 
 def load_demo(env):
@@ -363,6 +308,7 @@ def main():
             ).stdout
         )
         with Gunicorn(env, args.workers, args.threads, var_dir / "gunicorn.log") as server:
+            server.wait_healthy()
             log(f"gunicorn on {server.base}")
             log(table_line("role", "page", "usable", "ttfb", "dom", "cpu", "kB", "reqs", "charts", "plotly"))
             rows = measure(server.base, args.runs, password, args.roles.split(","))

@@ -66,7 +66,6 @@ import queue
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -83,7 +82,17 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import PG, ROOT, MemoryWatch, drop_database, log, process_tree, recreate_database  # noqa: E402
+from bench.support import (  # noqa: E402
+    PG,
+    ROOT,
+    Gunicorn,
+    MemoryWatch,
+    drop_database,
+    log,
+    manage,
+    process_tree,
+    recreate_database,
+)
 
 PY = sys.executable
 URL = "/api/v1/sync-events/"
@@ -311,78 +320,6 @@ def forget_drain_request(redis_url):
         import redis
 
         redis.Redis.from_url(redis_url).delete(":1:queues:detection-drain-queued")
-
-
-def manage(env, *args):
-    result = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise SystemExit(f"manage.py {' '.join(args[:1])} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Gunicorn:
-    """The app under gunicorn, as a context manager that always stops it."""
-
-    def __init__(self, env, workers, threads, log_path):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        command = [
-            str(Path(PY).parent / "gunicorn"),
-            "opsview.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--timeout",
-            "120",
-            "--error-logfile",
-            str(log_path),
-            "--log-level",
-            "warning",
-        ]
-        self.log_file = open(log_path, "ab")  # noqa: SIM115 (closed in stop())
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log_file, stderr=self.log_file)
-
-    def wait_healthy(self, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {self.process.returncode}")
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=5).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit(f"gunicorn did not answer /healthz within {timeout}s")
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log_file.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, traceback):
-        self.stop()
-        if exc_type is not None and self.log_path.exists():
-            tail = self.log_path.read_text(errors="replace").splitlines()[-20:]
-            print("gunicorn log (last lines):", *tail, sep="\n", file=sys.stderr)
 
 
 class Cluster:

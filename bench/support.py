@@ -20,6 +20,7 @@ from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = "postgresql://postgres@127.0.0.1:5432"
+PY = sys.executable
 
 
 def log(message):
@@ -325,3 +326,73 @@ class MemoryWatch:
     @property
     def peak_mb(self):
         return max(self.peaks.values(), default=0.0)
+
+
+def manage(env, *args):
+    """``manage.py *args`` in a process of its own with ``env``; its output, or the bench stops with it."""
+    started = time.perf_counter()
+    result = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    named = " ".join(arg for arg in args if "\n" not in arg)  # not a whole script given to ``shell -c``
+    if result.returncode != 0:
+        raise SystemExit(f"manage.py {named} failed:\n{result.stdout}\n{result.stderr}")
+    log(f"  manage.py {named}: {time.perf_counter() - started:.1f}s")
+    return result.stdout
+
+
+class Gunicorn:
+    """The app under gunicorn, as a context manager that always stops it."""
+
+    def __init__(self, env, workers, threads, log_path):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        command = [
+            str(Path(PY).parent / "gunicorn"),
+            "opsview.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--timeout",
+            "120",
+            "--error-logfile",
+            str(log_path),
+            "--log-level",
+            "warning",
+        ]
+        self.log_file = open(log_path, "ab")  # noqa: SIM115 (closed in stop())
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log_file, stderr=self.log_file)
+
+    def wait_healthy(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn exited with {self.process.returncode}")
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=5).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise SystemExit(f"gunicorn did not answer /healthz within {timeout}s")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log_file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, traceback):
+        self.stop()
+        if exc_type is not None and self.log_path.exists():
+            tail = self.log_path.read_text(errors="replace").splitlines()[-20:]
+            print("gunicorn log (last lines):", *tail, sep="\n", file=sys.stderr)

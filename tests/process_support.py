@@ -3,7 +3,13 @@
 import contextlib
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def descendants(pid):
@@ -40,3 +46,26 @@ def kill_tree(process):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
     process.wait()
+
+
+def start_cluster(tmp_path):
+    """A real ``manage.py qcluster`` of one worker on the test database (ORM broker), in a session of its own;
+    its output goes to ``tmp_path/cluster.log``."""
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        "Q_WORKERS": "1",
+        "OPSVIEW_VAR_DIR": str(tmp_path),
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("REDIS_URL", None)
+    log = open(tmp_path / "cluster.log", "ab")  # noqa: SIM115 (closed with the process by the test)
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "qcluster"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )

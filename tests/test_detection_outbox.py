@@ -5,10 +5,8 @@ nothing when its worker dies midway."""
 
 import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
+from decimal import Decimal
 
 import psycopg
 import pytest
@@ -19,9 +17,8 @@ from rest_framework.test import APIClient
 
 from opsview.queues import outbox, sync_failures
 from opsview.queues.models import DetectionOutbox, ExceptionItem
+from tests.process_support import start_cluster
 from tests.queue_support import event, exceptions, failure, later, send, success
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -90,6 +87,17 @@ def test_a_drain_opens_and_resolves_what_detection_in_the_batch_would(settings, 
         ("TE-G", "open", 1),
     ]
     assert queue_of(contoso) == expected
+
+
+@pytest.mark.parametrize("amount", ["1e300", "123456789012345678901234567890", "NaN", 1e300, -1e300])
+def test_a_failure_with_an_absurd_amount_is_opened_by_the_drain_with_no_amount(deferred, api, northwind, amount):
+    # A note the drain could not do would stay pending, and the failure would be in no open total.
+    send(api, failure("TE-X", payload={"amount": amount, "currency": "EUR"}), failure("TE-Y"))
+
+    assert outbox.drain(gather=0) == 1
+    opened = sorted(exceptions(northwind).values_list("external_id", "amount"))
+    assert opened == [("TE-X", 0), ("TE-Y", Decimal("1125.00"))]
+    assert not DetectionOutbox.objects.filter(workspace=northwind.workspace, done_at=None).exists()
 
 
 def test_draining_again_or_resending_a_batch_counts_nothing_twice(deferred, api, northwind):
@@ -164,27 +172,6 @@ def test_a_batch_asks_for_one_drain_until_that_drain_starts(deferred, api, djang
 
 
 # --- a real worker killed mid-drain ------------------------------------------------------------------
-
-
-def start_cluster(tmp_path):
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
-        "Q_WORKERS": "1",
-        "OPSVIEW_VAR_DIR": str(tmp_path),
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("REDIS_URL", None)
-    log = open(tmp_path / "cluster.log", "ab")  # noqa: SIM115 (closed with the process by the test)
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "qcluster"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
 
 
 def drain_waiting_on_a_lock(dsn):

@@ -10,11 +10,9 @@ with the same idempotency key, which the receiver recognises.
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -26,9 +24,8 @@ from opsview.replay.models import ACTIVE, Replay
 from opsview.replay.services import request_replay
 from opsview.replay.tasks import requeue_stale
 from tests.connectors.localserver import Reply
+from tests.process_support import start_cluster
 from tests.replay_support import failing_to, webhook_system
-
-ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = [
     pytest.mark.postgresql,
@@ -56,27 +53,6 @@ class HeldReceiver:
             return Reply(409, {"error": "already received"})
         self.kept.append(key)
         return Reply(201, {"id": "R-1"})
-
-
-def start_cluster(tmp_path):
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
-        "Q_WORKERS": "1",
-        "OPSVIEW_VAR_DIR": str(tmp_path),
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("REDIS_URL", None)
-    log = open(tmp_path / "cluster.log", "ab")  # noqa: SIM115 (closed with the process by the test)
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "qcluster"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
 
 
 def wait_until(condition, seconds=60):

@@ -3,22 +3,18 @@
 from decimal import Decimal
 
 from django.db.models import (
-    Case,
     Count,
     Exists,
     F,
     FilteredRelation,
-    IntegerField,
     OuterRef,
     Q,
     Subquery,
     Sum,
-    Value,
-    When,
 )
 
 from opsview.kpis.daily import rolled_up
-from opsview.kpis.expressions import BUCKETS, DaysBetween, ElapsedDays, bucket, cents, hours, rounded
+from opsview.kpis.expressions import BUCKETS, DaysBetween, ElapsedDays, bucket, cents, hours, period_of, rounded
 from opsview.kpis.models import DailyBillingLag, PostingTime
 from opsview.kpis.percentiles import percentile_of_counts, percentiles
 from opsview.kpis.wip import ISSUED_STATUSES
@@ -103,17 +99,12 @@ def billing_lags(*scopes):
     it are read together: one query of the roll-up, one live.
     """
     span = scopes[0].with_period(min(s.start for s in scopes), max(s.end for s in scopes))
-
-    def period_of(field):
-        whens = [When(**{f"{field}__range": (s.start, s.end)}, then=Value(i)) for i, s in enumerate(scopes)]
-        return Case(*whens, default=Value(None), output_field=IntegerField())
-
     rolled = span.narrow(
         span.rows(DailyBillingLag), "project__client_id", "project_id", "project__manager_id", "system_id"
     )
     counted = list(
         rolled.filter(day__range=(span.start, span.end))
-        .values(period=period_of("day"), days=F("lag_days"))
+        .values(period=period_of("day", scopes), days=F("lag_days"))
         .annotate(n=Sum("entries"), h=Sum("hours"))
         .order_by()
     )
@@ -122,7 +113,7 @@ def billing_lags(*scopes):
     if missing:
         counted += (
             billed_entries(span, issued_on=missing if done else None)
-            .values(period=period_of("invoice__issue_date"), days=F("lag_days"))
+            .values(period=period_of("invoice__issue_date", scopes), days=F("lag_days"))
             .annotate(n=Count("id"), h=Sum("hours"))
             .order_by()
         )

@@ -176,11 +176,18 @@ class ExceptionTable(tables.Table):
         def value_of(record):
             if field is not None:
                 return getattr(record, f"get_{field.name}_display")()
-            return accessor.resolve(record, quiet=True)
+            value = record
+            for bit in accessor.bits:  # attributes only: the rows are model instances, not dicts or lists
+                value = getattr(value, bit, None)
+                if value is None:
+                    break
+            return value
+
+        needs_value = bool(empty) or "value" in wants or render is None
 
         def cell(record):
-            value = value_of(record)
-            if value in empty:
+            value = value_of(record) if needs_value else None
+            if needs_value and value in empty:
                 return default
             if render is None:
                 return value

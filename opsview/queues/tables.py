@@ -165,12 +165,15 @@ class ExceptionTable(tables.Table):
             yield AttributeDict(attrs).as_html(), [(td, cell(record)) for td, cell in cells]
 
     def _page_cell(self, column):
-        """``record → cell`` for the page's column ``column`` (a bound column): its ``render_<name>`` given the
-        value and the record, the value (a choice's label) without one, the column's default for an empty value."""
+        """``record → cell`` for the page's column ``column`` (a bound column), as django-tables2 renders it: its
+        render method (``render_<name>``, else the column's) given what it asks for, the value being a choice's
+        label where the field has choices; the column's default for an empty value."""
         accessor = A(column.accessor)
         field = ExceptionItem._meta.get_field(accessor) if accessor in _CHOICE_FIELDS else None
-        render = getattr(self, f"render_{column.name}", None)
-        wants = set(inspect.signature(render).parameters) if render else set()
+        parameters = inspect.signature(column.render).parameters.values()
+        wants = {p.name for p in parameters}
+        everything = any(p.kind == p.VAR_KEYWORD for p in parameters)
+        given = {"column": column.column, "bound_column": column, "table": self}
         empty, default = column.column.empty_values, column.default
 
         def value_of(record):
@@ -183,15 +186,14 @@ class ExceptionTable(tables.Table):
                     break
             return value
 
-        needs_value = bool(empty) or "value" in wants or render is None
+        needs_value = bool(empty) or "value" in wants or everything
 
         def cell(record):
             value = value_of(record) if needs_value else None
             if needs_value and value in empty:
                 return default
-            if render is None:
-                return value
-            return render(**{name: given for name, given in (("value", value), ("record", record)) if name in wants})
+            arguments = given | {"value": value, "record": record}
+            return column.render(**(arguments if everything else {k: v for k, v in arguments.items() if k in wants}))
 
         return cell
 

@@ -9,13 +9,13 @@ from decimal import Decimal
 
 from opsview.dashboards import drilldown
 from opsview.kpis.approval import unapproved_hours, unapproved_time_aging
-from opsview.kpis.billing import billing_lags, dso, time_to_post
-from opsview.kpis.capacity import utilization
+from opsview.kpis.billing import billing_lags, dsos, time_to_posts
+from opsview.kpis.capacity import utilizations
 from opsview.kpis.catalog import BY_SLUG
-from opsview.kpis.exceptions import exception_money_at_stake, exception_volume, items_past_sla
-from opsview.kpis.reconciled import reconciled_share
-from opsview.kpis.straight_through import straight_through
-from opsview.kpis.sync import sync_success_rate, sync_success_totals
+from opsview.kpis.exceptions import exception_money_at_stake, exception_volumes, items_past_sla
+from opsview.kpis.reconciled import reconciled_shares
+from opsview.kpis.straight_through import straight_throughs
+from opsview.kpis.sync import sync_success_rates
 from opsview.kpis.wip import backlog_breakdown, invoice_ready_backlog, invoice_ready_total, worst_unbilled
 from opsview.queues.money import stake_money
 
@@ -69,13 +69,14 @@ def executive_board(scope):
     breakdown = backlog_breakdown(scope)
     backlog, backlog_before = invoice_ready_backlog(scope, breakdown), invoice_ready_total(previous)
     lag, lag_before = billing_lags(scope, previous)
-    posting, posting_before = time_to_post(scope), time_to_post(previous)
-    sync, sync_before = sync_success_rate(scope), sync_success_totals(previous)
-    usage, usage_before = utilization(scope), utilization(previous)
-    untouched, untouched_before = straight_through(scope), straight_through(previous)
-    reconciled, reconciled_before = reconciled_share(scope), reconciled_share(previous)
-    volume, volume_before = exception_volume(scope), exception_volume(previous)
-    receivables = {r["currency"]: r["dso_days"] for r in dso(previous)}
+    posting, posting_before = time_to_posts(scope, previous)
+    sync, sync_before = sync_success_rates(scope, previous)
+    usage, usage_before = utilizations(scope, previous)
+    untouched, untouched_before = straight_throughs(scope, previous)
+    reconciled, reconciled_before = reconciled_shares(scope, previous)
+    volume, volume_before = exception_volumes(scope, previous)
+    receivables_now, receivables_before = dsos(scope, previous)
+    receivables = {r["currency"]: r["dso_days"] for r in receivables_before}
     narrowed = {"project": scope.project, "client": scope.client}
 
     tiles = [
@@ -131,7 +132,7 @@ def executive_board(scope):
         ),
         tile("Utilization", "utilization", usage["rate"], usage_before["rate"], "%", lower_is_better=False),
     ]
-    for row in dso(scope):
+    for row in receivables_now:
         tiles.append(tile(f"DSO, {row['currency']}", "dso", row["dso_days"], receivables.get(row["currency"]), "days"))
     stake = exception_money_at_stake(scope)
     tiles += [

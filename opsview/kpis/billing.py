@@ -3,24 +3,20 @@
 from decimal import Decimal
 
 from django.db.models import (
-    Case,
     Count,
     Exists,
     F,
     FilteredRelation,
-    IntegerField,
     OuterRef,
     Q,
     Subquery,
     Sum,
-    Value,
-    When,
 )
 
-from opsview.kpis.daily import rolled_up
-from opsview.kpis.expressions import BUCKETS, DaysBetween, ElapsedDays, bucket, cents, hours, rounded
+from opsview.kpis.daily import rolled_up, rolled_up_each
+from opsview.kpis.expressions import BUCKETS, DaysBetween, ElapsedDays, bucket, cents, hours, period_of, rounded
 from opsview.kpis.models import DailyBillingLag, PostingTime
-from opsview.kpis.percentiles import percentile_of_counts, percentiles
+from opsview.kpis.percentiles import percentile_of_counts, percentiles_of_each
 from opsview.kpis.wip import ISSUED_STATUSES
 from opsview.records.models import Invoice, InvoiceStatus, TimeEntryStatus
 from opsview.systems.models import SystemKind
@@ -103,17 +99,12 @@ def billing_lags(*scopes):
     it are read together: one query of the roll-up, one live.
     """
     span = scopes[0].with_period(min(s.start for s in scopes), max(s.end for s in scopes))
-
-    def period_of(field):
-        whens = [When(**{f"{field}__range": (s.start, s.end)}, then=Value(i)) for i, s in enumerate(scopes)]
-        return Case(*whens, default=Value(None), output_field=IntegerField())
-
     rolled = span.narrow(
         span.rows(DailyBillingLag), "project__client_id", "project_id", "project__manager_id", "system_id"
     )
     counted = list(
         rolled.filter(day__range=(span.start, span.end))
-        .values(period=period_of("day"), days=F("lag_days"))
+        .values(period=period_of("day", scopes), days=F("lag_days"))
         .annotate(n=Sum("entries"), h=Sum("hours"))
         .order_by()
     )
@@ -122,7 +113,7 @@ def billing_lags(*scopes):
     if missing:
         counted += (
             billed_entries(span, issued_on=missing if done else None)
-            .values(period=period_of("invoice__issue_date"), days=F("lag_days"))
+            .values(period=period_of("invoice__issue_date", scopes), days=F("lag_days"))
             .annotate(n=Count("id"), h=Sum("hours"))
             .order_by()
         )
@@ -201,16 +192,28 @@ def time_to_post(scope):
     the day is over and rolled up, and entries no longer approved leave it at
     the next roll-up; ``computed_at`` says when the newest was taken.
     """
-    postings = scope.narrow(
-        scope.rows(PostingTime), "project__client_id", "project_id", "project__manager_id", "system_id"
-    ).filter(posted_at__gte=scope.start_at, posted_at__lt=scope.end_at)
-    stats, counted = percentiles(postings, F("days"), also={"entries": Count("id")})
-    return {
-        "entries": counted["entries"],
-        "median_days": rounded(stats[0.5]),
-        "p90_days": rounded(stats[0.9]),
-        "computed_at": rolled_up(scope)["computed_at"],
-    }
+    return time_to_posts(scope)[0]
+
+
+def time_to_posts(*scopes):
+    """``time_to_post`` of each of ``scopes``, which differ in their periods only: the roll-up's postings of every
+    period in one query (on PostgreSQL), and the days rolled up in one more."""
+    span = scopes[0].with_period(min(s.start for s in scopes), max(s.end for s in scopes))
+    postings = span.narrow(
+        span.rows(PostingTime), "project__client_id", "project_id", "project__manager_id", "system_id"
+    ).filter(posted_at__gte=span.start_at, posted_at__lt=span.end_at)
+    in_periods = [Q(posted_at__gte=scope.start_at, posted_at__lt=scope.end_at) for scope in scopes]
+    figures = percentiles_of_each(postings, F("days"), in_periods, also={"entries": Count("id")})
+    computed = rolled_up_each(*scopes)
+    return [
+        {
+            "entries": counted["entries"],
+            "median_days": rounded(stats[0.5]),
+            "p90_days": rounded(stats[0.9]),
+            "computed_at": done["computed_at"],
+        }
+        for (stats, counted), done in zip(figures, computed, strict=True)
+    ]
 
 
 def dso(scope):
@@ -220,28 +223,37 @@ def dso(scope):
     revenue is the amount of invoices issued in the period. Draft and void
     invoices count in neither. None where nothing was billed.
     """
-    issued = scope.invoices().filter(status__in=ISSUED_STATUSES, issue_date__lte=scope.end)
-    unpaid = Q(paid_at__gte=scope.end_at) | Q(paid_at__isnull=True) & ~Q(status=InvoiceStatus.PAID)
-    rows = (
-        issued.values("currency")
-        .annotate(
-            receivables=Sum("amount", filter=unpaid, default=Decimal(0)),
-            billed=Sum("amount", filter=Q(issue_date__gte=scope.start), default=Decimal(0)),
-        )
-        .order_by("currency")
-    )
-    result = []
-    for row in rows:
-        if not row["receivables"] and not row["billed"]:
-            continue
-        days = None if not row["billed"] else rounded(row["receivables"] / row["billed"] * scope.days)
-        result.append(
-            {
-                "currency": row["currency"],
-                "receivables": cents(row["receivables"]),
-                "billed": cents(row["billed"]),
-                "days_in_period": scope.days,
-                "dso_days": days,
-            }
-        )
-    return result
+    return dsos(scope)[0]
+
+
+def dsos(*scopes):
+    """``dso`` of each of ``scopes``, which differ in their periods only: every period's receivables and billed
+    revenue per currency in one query."""
+    latest = max(s.end for s in scopes)
+    issued = scopes[0].invoices().filter(status__in=ISSUED_STATUSES, issue_date__lte=latest)
+    sums = {}
+    for i, scope in enumerate(scopes):
+        unpaid = Q(paid_at__gte=scope.end_at) | Q(paid_at__isnull=True) & ~Q(status=InvoiceStatus.PAID)
+        by_end = Q(issue_date__lte=scope.end)
+        sums[f"receivables{i}"] = Sum("amount", filter=by_end & unpaid, default=Decimal(0))
+        sums[f"billed{i}"] = Sum("amount", filter=by_end & Q(issue_date__gte=scope.start), default=Decimal(0))
+    rows = list(issued.values("currency").annotate(**sums).order_by("currency"))
+    results = []
+    for i, scope in enumerate(scopes):
+        result = []
+        for row in rows:
+            receivables, billed = row[f"receivables{i}"], row[f"billed{i}"]
+            if not receivables and not billed:
+                continue
+            days = None if not billed else rounded(receivables / billed * scope.days)
+            result.append(
+                {
+                    "currency": row["currency"],
+                    "receivables": cents(receivables),
+                    "billed": cents(billed),
+                    "days_in_period": scope.days,
+                    "dso_days": days,
+                }
+            )
+        results.append(result)
+    return results

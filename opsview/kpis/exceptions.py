@@ -34,21 +34,36 @@ def exception_volume(scope):
     New: first seen that local day; resolved: resolved that day; open: first
     seen by the end of the day and not resolved by then.
     """
-    items = exception_items(scope)
+    return exception_volumes(scope)[0]
+
+
+def exception_volumes(*scopes):
+    """``exception_volume`` of each of ``scopes``, which differ in their periods only: new and resolved per day
+    are counted once over the periods' span, and the items open at each period's start in one query."""
+    span = scopes[0].with_period(min(s.start for s in scopes), max(s.end for s in scopes))
+    items = exception_items(span)
 
     def per_day(name):
-        in_period = items.filter(**{f"{name}__gte": scope.start_at, f"{name}__lt": scope.end_at})
-        by_day = in_period.annotate(day=TruncDate(name, tzinfo=scope.tz)).values("day").annotate(n=Count("id"))
+        in_period = items.filter(**{f"{name}__gte": span.start_at, f"{name}__lt": span.end_at})
+        by_day = in_period.annotate(day=TruncDate(name, tzinfo=span.tz)).values("day").annotate(n=Count("id"))
         return {row["day"]: row["n"] for row in by_day.order_by()}
 
+    def open_at_start(scope):
+        still_open = Q(resolved_at__isnull=True) | Q(resolved_at__gte=scope.start_at)
+        return Count("id", filter=still_open & Q(first_seen_at__lt=scope.start_at))
+
     new, done = per_day("first_seen_at"), per_day("resolved_at")
-    still_open = Q(resolved_at__isnull=True) | Q(resolved_at__gte=scope.start_at)
-    open_count = items.filter(still_open, first_seen_at__lt=scope.start_at).count()
-    days = []
-    for day in scope.each_day():
-        open_count += new.get(day, 0) - done.get(day, 0)
-        days.append({"day": day, "new": new.get(day, 0), "resolved": done.get(day, 0), "open": open_count})
-    return {"new": sum(new.values()), "resolved": sum(done.values()), "open_at_end": open_count, "days": days}
+    opened = items.aggregate(**{f"p{i}": open_at_start(scope) for i, scope in enumerate(scopes)})
+    results = []
+    for i, scope in enumerate(scopes):
+        open_count = opened[f"p{i}"]
+        days = []
+        for day in scope.each_day():
+            open_count += new.get(day, 0) - done.get(day, 0)
+            days.append({"day": day, "new": new.get(day, 0), "resolved": done.get(day, 0), "open": open_count})
+        counted = {"new": sum(d["new"] for d in days), "resolved": sum(d["resolved"] for d in days)}
+        results.append(counted | {"open_at_end": open_count, "days": days})
+    return results
 
 
 def exception_resolution_time(scope):

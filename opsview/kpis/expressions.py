@@ -107,6 +107,15 @@ class ElapsedDays(Func):
         return super().as_sql(compiler, connection, template=template, arg_joiner=") - julianday(", **extra)
 
 
+def period_of(field, scopes):
+    """Annotation: the index in ``scopes`` of the period whose days hold the date ``field``, None for none.
+
+    For KPIs that read several periods (a dashboard's and the one before) in one query and split the rows.
+    """
+    whens = [When(**{f"{field}__range": (s.start, s.end)}, then=Value(i)) for i, s in enumerate(scopes)]
+    return Case(*whens, default=Value(None), output_field=IntegerField())
+
+
 def entry_value():
     """Money a time entry is worth: hours × bill rate when billable, else nothing."""
     return Case(When(billable=True, then=F("hours") * F("bill_rate")), default=Value(Decimal(0)), output_field=MONEY)

@@ -53,6 +53,29 @@ def percentiles(queryset, expression, fractions=MEDIAN_AND_P90, also=None):
     return result, extras
 
 
+def percentiles_of_each(queryset, expression, conditions, fractions=MEDIAN_AND_P90, also=None):
+    """``percentiles`` of the rows of ``queryset`` meeting each of ``conditions`` (Q objects): a list of
+    ``({fraction: value}, {name: value})``, one per condition. On PostgreSQL one query answers them all."""
+    also = also or {}
+    if connections[queryset.db].vendor != "postgresql":
+        return [percentiles(queryset.filter(condition), expression, fractions, also) for condition in conditions]
+    aggregates = {}
+    for n, condition in enumerate(conditions):
+        for i, fraction in enumerate(fractions):
+            aggregates[f"_p{n}_{i}"] = PercentileCont(expression, fraction, filter=condition)
+        for name, aggregate in also.items():
+            counted = aggregates[f"_a{n}_{name}"] = aggregate.copy()
+            counted.filter = condition if aggregate.filter is None else aggregate.filter & condition
+    result = queryset.aggregate(**aggregates)
+    return [
+        (
+            {fraction: result[f"_p{n}_{i}"] for i, fraction in enumerate(fractions)},
+            {name: result[f"_a{n}_{name}"] for name in also},
+        )
+        for n in range(len(conditions))
+    ]
+
+
 def _position(fraction, count):
     """Where ``percentile_cont(fraction)`` falls among ``count`` ordered values: (index below, weight of the next)."""
     position = fraction * (count - 1)

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
 
-from opsview.kpis.expressions import hours
+from opsview.kpis.expressions import hours, period_of
 from opsview.records.models import TimeEntryStatus
 from opsview.records.sides import IN_ERP, ON_INVOICE, sides_holding
 
@@ -46,8 +46,32 @@ def reconciled_share(scope):
     the rule reconciliation applies too). Also the two partial shares with the hours behind them: hours
     that reached the ERP ÷ approved hours, and billable hours invoiced ÷ billable approved hours.
     """
+    return reconciled_shares(scope)[0]
+
+
+def reconciled_shares(*scopes):
+    """``reconciled_share`` of each of ``scopes``, which differ in their (non-overlapping) periods only.
+
+    One query over the periods' span, grouped by period: a dashboard's period and the one before it look
+    their entries' postings up in one pass, and the costly look-up is compiled once.
+    """
+    span = scopes[0].with_period(min(s.start for s in scopes), max(s.end for s in scopes))
     # Grouped by the sides' bits, not the flags made of them: the database looks each entry's postings up once.
-    rows = held_entries(scope).values("billable", "held").annotate(entries=Count("id"), total=Sum("hours")).order_by()
+    rows = (
+        held_entries(span)
+        .values("billable", "held", period=period_of("work_date", scopes))
+        .annotate(entries=Count("id"), total=Sum("hours"))
+        .order_by()
+    )
+    by_period = [[] for _ in scopes]
+    for row in rows:
+        if row["period"] is not None:
+            by_period[row["period"]].append(row)
+    return [_share(period_rows) for period_rows in by_period]
+
+
+def _share(rows):
+    """The reconciled share's figures from ``held_entries`` grouped by ``billable`` and ``held``."""
     tally = {name: Decimal(0) for name in ("approved", "billable", "erp", "invoiced", "reconciled")}
     entries = {"approved": 0, "reconciled": 0}
     for row in rows:

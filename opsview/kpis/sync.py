@@ -95,9 +95,22 @@ def sync_success_rate(scope):
     the day the local calendar day the event occurred; skipped events do not
     count. Client, project and manager filters do not apply to sync events.
     """
+    return sync_success_rates(scope)[0]
+
+
+def sync_success_rates(*scopes):
+    """``sync_success_rate`` of each of ``scopes``, which differ in their (non-overlapping) periods only: the
+    counts of the periods' span are read once and each period adds up its own days."""
+    span = scopes[0].with_period(min(s.start for s in scopes), max(s.end for s in scopes))
+    rows = counts_by_day(span)
+    return [_rates([row for row in rows if scope.start <= row["day"] <= scope.end]) for scope in scopes]
+
+
+def _rates(rows):
+    """The sync success figures of one period from its rows of ``counts_by_day``."""
     systems, flat = {}, []
     total = {"succeeded": 0, "failed": 0}
-    for row in counts_by_day(scope):
+    for row in rows:
         counts = {"succeeded": row["succeeded"], "failed": row["failed"]}
         system = systems.setdefault(
             row["target_system_id"],

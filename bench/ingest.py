@@ -45,14 +45,22 @@ way) and after, back to back:
             detect_lag_p99_ms=1569 web_worker_peak_mb=195 task_worker_peak_mb=143
             CPU per event: gunicorn 49 us, postgres 55 us, task cluster 26 us, client 6 us (136 us)
 
+Then the sync events' indexes by source and by target system went, ingest checked a batch's text fields
+together rather than by a regular expression per value, and web workers froze what they loaded from the
+garbage collector; ``--events 50000 --big-batches 2``, back to back, load average 9-14 (ratios swing with the
+load: 0.16 both times here, 0.14-0.26 in other pairs):
+
+    before  CPU per event: gunicorn 82.6 us, postgres 82.6 us, task cluster 51.4 us, client 11.0 us
+    after   CPU per event: gunicorn 61.0 us, postgres 67.6 us, task cluster 42.2 us, client 10.8 us
+
 Detection's delay depends on the spare CPU its one draining process gets beside the six web threads:
 p99 1,064 ms and 1,569 ms in two runs, 2,922 ms in a third when the machine was busiest.
 
 Where an event's time goes now: in the web worker, checking it (msgspec, ``ingest.fields.quick_clean``)
-and writing its COPY row; in PostgreSQL, the COPY into a table with seven indexes (the bare COPY keeps
-one) and, behind the response, the exceptions' own inserts (22 indexes, two of them trigram); in the
-task worker, detection's fixed queries, shared by the batches one drain gathers (more of them the
-faster batches arrive).
+and writing its COPY row; in PostgreSQL, the COPY into a table with five indexes besides its primary key
+(the bare COPY keeps the primary key only) and, behind the response, the exceptions' own inserts (22
+indexes, two of them trigram); in the task worker, detection's fixed queries, shared by the batches one
+drain gathers (more of them the faster batches arrive).
 
 Environment: ``BENCH_WORKERS`` and ``BENCH_THREADS`` set gunicorn's defaults, ``BENCH_DB`` the database,
 ``BENCH_REDIS_URL`` the Redis.

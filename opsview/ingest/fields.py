@@ -211,30 +211,37 @@ _SHALLOW_BRACKETS = bounds.MAX_JSON_DEPTH
 
 
 def _compiled_type(f):
-    """The msgspec type of one field, and the Python check its value still needs (or None)."""
+    """The msgspec type of one field, the Python check each value still needs and the check of a batch's values
+    all at once (None when there is none)."""
     if f.kind in ("str", "slug"):
-        meta = {"max_length": f.max_length}
-        if f.kind == "slug":
-            meta["pattern"] = SLUG_RE.pattern
-        elif f.required:
-            meta["pattern"] = r"\S"  # not blank: the same characters as str.strip() removes
-        return Annotated[str, msgspec.Meta(**meta)], _no_nul
+        # No pattern in the type: msgspec matches one per value through Python's re, which cost more than all
+        # its own checks together. The batch's values are checked together instead (``_text_check``).
+        kind = Annotated[str, msgspec.Meta(max_length=f.max_length, min_length=1 if f.required else 0)]
+        return kind, None, _text_check(f)
     if f.kind == "int":
         low, high = _limits(f)
-        return Annotated[int, msgspec.Meta(ge=low, le=high)], None
+        return Annotated[int, msgspec.Meta(ge=low, le=high)], None, None
     if f.kind == "choice" and all(isinstance(c, str) for c in f.choices):
-        return Literal[f.choices], None
+        return Literal[f.choices], None, None
     if f.kind == "datetime":
-        return str, bounds.bounded_datetime
+        return str, bounds.bounded_datetime, None
     if f.kind == "object":
-        return Any, _document
-    return None, None
+        return Any, _document, None
+    return None, None, None
 
 
-def _no_nul(value):
-    if "\x00" in value:
-        raise bounds.OutOfBounds("NUL")
-    return value
+def _text_check(f):
+    """Whether all of a batch's values of text field ``f`` are as ``_str`` (and ``_slug``) take them."""
+
+    def check(values):
+        present = [value for value in values if value]
+        # One search of all the text for NUL; blank text (which ``_str`` refuses when required) is rare.
+        if "\x00" in "".join(present) or (f.required and any(value.isspace() for value in present)):
+            return False
+        # A batch repeats its record types and systems: each distinct one is matched once.
+        return f.kind != "slug" or all(SLUG_RE.match(value) for value in set(present))
+
+    return check
 
 
 def _document(value):
@@ -256,13 +263,14 @@ _COMPILED = {}
 
 
 def _compile(fields):
-    """``(list type, checks)`` for ``fields``, or None when a kind has no compiled form (the slow path serves)."""
+    """``(list type, value checks, batch checks)`` for ``fields``, or None when a kind has no compiled form (the
+    slow path serves)."""
     entry = _COMPILED.get(id(fields))
     if entry is not None and entry[0] is fields:
         return entry[1]
-    attrs, checks, compiled = [], [], None
+    attrs, checks, batch_checks, compiled = [], [], [], None
     for f in fields:
-        kind, check = _compiled_type(f)
+        kind, check, batch_check = _compiled_type(f)
         if kind is None:
             break
         if f.default is not MISSING:
@@ -273,11 +281,13 @@ def _compile(fields):
             attrs.append((f.name, kind | None, None))
         if check is not None:
             checks.append((f.name, check))
+        if batch_check is not None:
+            batch_checks.append((f.name, batch_check))
     else:
         # msgspec wants fields with defaults last; the order of a dict from asdict is irrelevant.
         attrs.sort(key=lambda a: len(a) == 3)
         struct = msgspec.defstruct("Item", attrs, forbid_unknown_fields=True)
-        compiled = (list[struct], tuple(checks))
+        compiled = (list[struct], tuple(checks), tuple(batch_checks))
     _COMPILED[id(fields)] = (fields, compiled)
     return compiled
 
@@ -287,13 +297,16 @@ def quick_clean(fields, items):
     compiled = _compile(fields)
     if compiled is None:
         return None
-    list_type, checks = compiled
+    list_type, checks, batch_checks = compiled
     try:
         structs = msgspec.convert(items, list_type)
     except msgspec.ValidationError:
         return None
     asdict = msgspec.structs.asdict
     cleaned = [asdict(item) for item in structs]
+    for name, batch_check in batch_checks:
+        if not batch_check([item[name] for item in cleaned]):
+            return None
     try:
         for name, check in checks:
             for item in cleaned:

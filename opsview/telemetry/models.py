@@ -60,6 +60,12 @@ class SyncEvent(WorkspaceOwned):
     takes references its callers checked against the workspace (the ingest API every
     one it receives), and the per-row checks cost about a third of PostgreSQL's time
     per inserted event (bench/ingest.py). Deletes still cascade through the ORM.
+
+    The systems have no index of their own: every query that names a system also names the
+    workspace and a record or a period, which the indexes below serve; a firm has a handful
+    of systems, so an index by system finds a large share of its events, and the two cost
+    every inserted event two more index entries. Deleting a system (nothing in the app
+    does) reads the table through.
     """
 
     workspace = models.ForeignKey(
@@ -71,8 +77,12 @@ class SyncEvent(WorkspaceOwned):
     )
     record_type = models.CharField(max_length=40)
     external_id = models.CharField(max_length=128)
-    source_system = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+", db_constraint=False)
-    target_system = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    source_system = models.ForeignKey(
+        "systems.System", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    target_system = models.ForeignKey(
+        "systems.System", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     error_code = models.CharField(max_length=80, blank=True)
     error_message = models.TextField(blank=True)

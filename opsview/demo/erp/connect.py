@@ -145,12 +145,12 @@ def _guide_to_the_demo_erp(workspace, url):
 
 def _resend_failures(url, database, system):
     last = {}
-    failed = SyncEvent.objects.filter(target_system=system, outcome=Outcome.FAILED).values_list(
-        "record_type", "external_id"
-    )
+    # Sync events are found by workspace first: they have no index by system alone.
+    of_system = SyncEvent.objects.filter(workspace_id=system.workspace_id, target_system=system)
+    failed = of_system.filter(outcome=Outcome.FAILED).values_list("record_type", "external_id")
     keys = set(failed)
     events = (
-        SyncEvent.objects.filter(target_system=system, external_id__in={e for _, e in keys})
+        of_system.filter(record_type__in={r for r, _ in keys}, external_id__in={e for _, e in keys})
         .order_by("occurred_at", "id")
         .values_list("record_type", "external_id", "outcome", "error_code", "payload", "source_system_id")
     )
@@ -188,9 +188,9 @@ def _resend_failures(url, database, system):
                 held.append(resent_posting(system, record_type, external_id, payload, source, answer.external_id))
                 continue
             tally["refused"] += 1
-            SyncEvent.objects.filter(
-                target_system=system, record_type=record_type, external_id=external_id, outcome=Outcome.FAILED
-            ).update(error_code=answer.error_code[:80], error_message=answer.error_message)
+            of_system.filter(record_type=record_type, external_id=external_id, outcome=Outcome.FAILED).update(
+                error_code=answer.error_code[:80], error_message=answer.error_message
+            )
         SyncEvent.objects.bulk_create(accepted)
         # Tryton holds what it took: reconciliation finds it there, as it finds what the generator delivered.
         Posting.objects.bulk_create(held, ignore_conflicts=True)

@@ -92,7 +92,7 @@ def test_a_manager_sees_only_their_projects(client, max_manager, reconciled):
 
     assert 'data-project="NW1"' in html and 'data-project="NW2"' not in html
     assert "INV-1" not in html and "Your projects" in html
-    assert 'data-total="approved">17.00<' in html and "600.00 EUR" in html
+    assert 'data-total="approved">17.00<' in html and "EUR 600.00" in html
 
 
 def test_a_period_never_reconciled_says_so(client, olivia, northwind):

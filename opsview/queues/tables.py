@@ -8,14 +8,14 @@ button are ``exclude_from_export``. ``Meta.sequence`` orders the page's columns.
 """
 
 import django_tables2 as tables
-from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db.models import Count, Max, Min, Sum
-from django.template.defaultfilters import floatformat, truncatechars
+from django.template.defaultfilters import truncatechars
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django_tables2.utils import A
 
+from opsview.common.numbers import format_money
 from opsview.queues.models import ExceptionGroup, ExceptionItem, Kind, Status
 
 PAGE_SIZE = 50  # rows on a page of the queue and of a group
@@ -93,7 +93,7 @@ class ExceptionTable(tables.Table):
         return format_html('<span class="firm" data-firm="{}">{}</span>', record.workspace.slug, record.workspace.name)
 
     def render_amount(self, record):
-        return f"{intcomma(floatformat(record.amount, 2))} {record.currency}"
+        return format_money(record.amount, record.currency)
 
     def _link(self, url):
         """``href`` (and more) of a link to a row's page. Opened from the queue across firms, the page leads
@@ -145,7 +145,7 @@ class ExceptionTable(tables.Table):
     def render_claim(self, record):
         if record.is_pending and self._may(record, "acting_in") and record.assignee_id != self.user.pk:
             return format_html(
-                '<button type="submit" name="quick" value="claim:{}" class="link">Claim</button>', record.pk
+                '<button type="submit" name="quick" value="claim:{}" class="quiet">Claim</button>', record.pk
             )
         return ""
 

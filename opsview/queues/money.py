@@ -68,8 +68,6 @@ def money_at_stake_by_workspace(items, per_workspace=True):
     return {workspace_id: _stake(by_currency) for workspace_id, by_currency in found.items()}
 
 
-
-
 def stake_money(stake):
     """The money of a ``money_at_stake`` result in words, e.g. "EUR 43,210.00 + GBP 1,200.00"."""
     return " + ".join(format_money(row["amount"], row["currency"]) for row in stake["by_currency"]) or "0.00"

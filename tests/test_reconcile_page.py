@@ -34,7 +34,7 @@ def test_totals_and_mismatches_first(client, olivia, reconciled):
 
     assert response.status_code == 200
     assert 'data-total="approved">30.00<' in html and 'data-total="gaps">6<' in html
-    assert 'data-total="money">2,962.51 EUR<' in html  # 600 + 37.50 + 1,125 + 1,200 + 0.01; the run holds none
+    assert 'data-total="money">EUR 2,962.51<' in html  # 600 + 37.50 + 1,125 + 1,200 + 0.01; the run holds none
     order = [html.index(f'data-project="{code}"') for code in ("NW2", "NW1", "NW3")]
     assert order == sorted(order)  # two gaps, one, none
     assert "Approved time missing in the ERP" in html and "Invoice INV-1 · posted twice" in html

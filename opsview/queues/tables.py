@@ -80,6 +80,12 @@ class ExceptionTable(tables.Table):
         self.user = user
         self.show_firm = show_firm
         self.firms_may = firms_may
+        # One record can hold several exceptions of different kinds (its ERP posting failed, and the billing
+        # system's check finds it issued but not posted): side by side they look like one row twice, so each
+        # says what the others are.
+        self.on_this_page = {}
+        for item in data if isinstance(data, list) else ():
+            self.on_this_page.setdefault(_record_key(item), []).append(item)
 
     def _may(self, record, what):
         return self.firms_may is None or record.workspace_id in self.firms_may[what]
@@ -104,13 +110,18 @@ class ExceptionTable(tables.Table):
         return format_html('href="{}"', url)
 
     def render_record(self, record):
-        return format_html(
+        html = format_html(
             '<a {}>{}</a><br><span class="help">{} {}</span>',
             self._link(reverse("queue-item", args=[record.pk])),
             record,
             record.record_type,
             truncatechars(record.external_id, 40),
         )
+        others = [o for o in self.on_this_page.get(_record_key(record), ()) if o.pk != record.pk]
+        if others:
+            also = "; ".join(f"{o.get_kind_display()} in {o.system.name}" for o in others)
+            html = format_html('{}<br><span class="differs">Same record, also: {}</span>', html, also)
+        return html
 
     def render_client(self, record):
         client = record.client.name if record.client_id else "—"
@@ -214,6 +225,10 @@ class ExceptionTable(tables.Table):
             return lambda record: label(record) if getattr(record, name) else ""
         accessor = A(self.base_columns[name].accessor or name)
         return accessor.resolve
+
+
+def _record_key(item):
+    return (item.workspace_id, item.record_type, item.external_id)
 
 
 def exception_table(user, page, may, show_firm=False):

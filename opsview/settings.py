@@ -123,6 +123,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "opsview.workspaces.context_processors.current_workspace",
             ],
+            "builtins": ["opsview.common.templatetags.numbers"],
         },
     },
 ]

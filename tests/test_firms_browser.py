@@ -45,6 +45,7 @@ def test_new_firm_then_invite_an_operator_who_signs_in_from_the_mail(browser, co
     page.wait_for_url(re.compile(r"/$"))
     assert "Fjord Consulting" in page.locator("header").inner_text()
 
+    page.click("nav summary:has-text('Settings')")
     page.click("nav >> text=Members")
     page.fill("input[name=email]", "nina@fjord.example")
     page.select_option("select[name=role]", "operator")

@@ -79,6 +79,7 @@ def test_a_partner_onboards_a_firm_from_the_browser_to_its_first_exceptions(
     assert onboarding(firm).done < onboarding(firm).total
 
     # An operator, invited by mail; the link signs them in.
+    steps.press(page.locator("nav summary", has_text="Settings"))
     steps.press(page.locator("nav").get_by_role("link", name="Members"))
     steps.fill("input[name=email]", "nina@fjord.example")
     steps.choose("select[name=role]", "operator")
@@ -101,6 +102,7 @@ def test_a_partner_onboards_a_firm_from_the_browser_to_its_first_exceptions(
     assert Membership.objects.get(user__username="nina", workspace=firm).role == Role.OPERATOR
 
     # The ERP: a real Tryton, its settings typed into the form its connector declares, then tested.
+    steps.press(page.locator("nav summary", has_text="Settings"))
     steps.press(page.locator("nav").get_by_role("link", name="Systems"))
     page.wait_for_url(re.compile(r"/settings/systems/$"))  # and its htmx is listening
     steps.choose("#id_vendor", "tryton")
@@ -138,6 +140,7 @@ def test_a_partner_onboards_a_firm_from_the_browser_to_its_first_exceptions(
     assert page.locator("table.items tbody tr").count() >= 1
 
     # The queue settings, reviewed; then the checklist is complete, here and in the portfolio.
+    steps.press(page.locator("nav summary", has_text="Settings"))
     steps.press(page.locator("nav").get_by_role("link", name="Queue settings"))
     steps.press(page.get_by_role("button", name="Mark as reviewed"))
     page.wait_for_load_state()

@@ -178,7 +178,7 @@ def test_totals_are_per_currency_never_added(client, failures, partnerops):
     assert "2,100" not in page and "EUR 1,500.00 + GBP" not in page
     assert "orders by amount whatever its currency" in page  # the help text says how money sorts
     groups = client.get(QUEUE, {"firm": "all", "view": "groups"}).content.decode()
-    assert "1,500.00 EUR" in groups and "600.00 GBP" in groups
+    assert "EUR 1,500.00" in groups and "GBP 600.00" in groups
 
 
 def test_assigning_across_firms_needs_a_teammate_of_each_firm(client, failures, partnerops, olivia):

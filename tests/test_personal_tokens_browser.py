@@ -28,6 +28,7 @@ def test_a_token_made_on_the_page_works_for_a_script_until_revoked(
     send(api, failure("TE-1"))
     item = ExceptionItem.objects.get()
     sign_in(page, "olivia")
+    page.locator("header summary", has_text="olivia").click()  # the user menu
     page.click("text=Personal tokens")
     page.fill("input[name=name]", "month-end script")
     page.click("button:has-text('Create token')")
@@ -43,6 +44,10 @@ def test_a_token_made_on_the_page_works_for_a_script_until_revoked(
     assert raw not in page.content()
     row = page.locator("tr", has_text="month-end script")
     assert "active" in row.inner_text() and "never" not in row.locator("td").nth(4).inner_text()
+    page.once("dialog", lambda dialog: dialog.dismiss())  # "no": nothing is revoked
+    row.locator("button:has-text('Revoke')").click()
+    assert script.get("/api/v1/exceptions/").status_code == 200
+    page.once("dialog", lambda dialog: dialog.accept())
     row.locator("button:has-text('Revoke')").click()
     assert "revoked; requests using it now get 401" in page.locator(".message").inner_text()
     assert script.get("/api/v1/exceptions/").status_code == 401

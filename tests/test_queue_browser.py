@@ -54,9 +54,12 @@ def test_an_operator_filters_opens_a_group_of_20_and_resolves_it_in_one_action(p
     resolve = page.locator("section.actions form").first
     resolve.locator("select[name=resolution]").select_option("fixed_at_source")
     resolve.locator("input[name=note]").fill("October reopened in the ERP")
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     resolve.get_by_role("button", name="Resolve all").click()
 
     page.get_by_text("20 exceptions resolved.").wait_for()
+    assert asked == ["Resolve every exception of this group? They leave the open totals."]  # asked before it acted
     assert page.locator('[data-status="open"] .value').inner_text() == "0"
     assert page.locator('[data-status="resolved"] .value').inner_text() == "20"
     assert page.evaluate("window.stillTheSamePage") is True  # htmx swapped the page in place

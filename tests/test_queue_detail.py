@@ -63,9 +63,9 @@ def test_every_event_of_the_record_in_time_order(client, item, olivia):
 def test_the_related_time_entry_and_project(client, item, olivia):
     page = signed_in(client, olivia).get(f"/queues/{item.pk}/").content.decode()
 
-    assert "Wendy Worker" in page and "7.50 h × 150.00 EUR" in page
+    assert "Wendy Worker" in page and "7.50 h × EUR 150.00" in page
     assert "Project manager: Max Manager" in page
-    assert "1,125.00 EUR" in page
+    assert "EUR 1,125.00" in page
 
 
 def test_comments_and_full_history_with_diffs(client, item, olivia, ada, northwind):

@@ -33,7 +33,7 @@ def test_the_queue_starts_where_the_most_money_is_blocked(client, queue, olivia)
 
     assert response.status_code == 200
     assert rows_of(response) == ["TE-big", "TE-PR-1", "TE-PR-2", "TE-8", "TE-7"]
-    assert "9,000.00 EUR" in response.content.decode()
+    assert "EUR 9,000.00" in response.content.decode()
     assert "5 exceptions match." in response.content.decode()
 
 

@@ -177,11 +177,11 @@ def test_a_failure_reported_before_its_record_gets_the_records_name_when_the_rec
 
 def test_a_records_money_counts_once_however_many_open_exceptions_it_has(client, northwind, olivia, kestrel):
     signed_in(client, olivia)
-    stake = "EUR 13,470 at stake in 2 records, 4 exceptions"  # 7.5 h × 150 + 12,345.00, each once
+    stake = "EUR 13,470.00 at stake in 2 records, 4 exceptions"  # 7.5 h × 150 + 12,345.00, each once
     assert stake in listed(client, client=kestrel[0].pk).content.decode()
     invoice_group = exceptions(northwind, kind="posting_failure", record_type="invoice").get().group_id
     assert (
-        "EUR 12,345 at stake in 1 record, 1 exception"
+        "EUR 12,345.00 at stake in 1 record, 1 exception"
         in client.get(f"/queues/groups/{invoice_group}/").content.decode()
     )
 
@@ -189,7 +189,7 @@ def test_a_records_money_counts_once_however_many_open_exceptions_it_has(client,
     assert kpi["records"] == 2 and kpi["exceptions"] == 4
     assert kpi["by_currency"] == [{"currency": "EUR", "amount": "13470.00", "records": 2, "exceptions": 4}]
     board = client.get("/dashboards/executive/", {"client": kestrel[0].pk}).content.decode()
-    assert "Money at stake: 2 records, 4 open exceptions" in board and "EUR 13,470" in board
+    assert "Money at stake: 2 records, 4 open exceptions" in board and "EUR 13,470.00" in board
 
     # Resolving one of the invoice's two exceptions leaves its money at stake, once.
     posting = exceptions(northwind, kind="posting_failure", record_type="invoice").get()
@@ -197,7 +197,7 @@ def test_a_records_money_counts_once_however_many_open_exceptions_it_has(client,
         "/queues/actions/",
         {"action": "resolve", "one": posting.pk, "resolution": "fixed_at_source", "note": "account unblocked"},
     )
-    assert "EUR 13,470 at stake in 2 records, 3 exceptions" in listed(client, client=kestrel[0].pk).content.decode()
+    assert "EUR 13,470.00 at stake in 2 records, 3 exceptions" in listed(client, client=kestrel[0].pk).content.decode()
 
 
 def test_an_exception_page_links_to_the_records_other_exceptions(client, northwind, olivia, kestrel):

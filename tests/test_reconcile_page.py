@@ -34,7 +34,7 @@ def test_totals_and_mismatches_first(client, olivia, reconciled):
 
     assert response.status_code == 200
     assert 'data-total="approved">30.00<' in html and 'data-total="gaps">6<' in html
-    assert 'data-total="money">2,962.51 EUR<' in html  # 600 + 37.50 + 1,125 + 1,200 + 0.01; the run holds none
+    assert 'data-total="money">EUR 2,962.51<' in html  # 600 + 37.50 + 1,125 + 1,200 + 0.01; the run holds none
     order = [html.index(f'data-project="{code}"') for code in ("NW2", "NW1", "NW3")]
     assert order == sorted(order)  # two gaps, one, none
     assert "Approved time missing in the ERP" in html and "Invoice INV-1 · posted twice" in html
@@ -92,7 +92,7 @@ def test_a_manager_sees_only_their_projects(client, max_manager, reconciled):
 
     assert 'data-project="NW1"' in html and 'data-project="NW2"' not in html
     assert "INV-1" not in html and "Your projects" in html
-    assert 'data-total="approved">17.00<' in html and "600.00 EUR" in html
+    assert 'data-total="approved">17.00<' in html and "EUR 600.00" in html
 
 
 def test_a_period_never_reconciled_says_so(client, olivia, northwind):

@@ -60,7 +60,7 @@ def test_the_sign_in_page_shows_the_partner_of_its_host_or_the_only_one(client, 
 
 def test_the_header_names_the_partner_beside_the_firm_for_its_staff_and_the_firms_people(client, pat, ada, oscar):
     page = signed_in(client, pat).get("/runs/")
-    assert '<span class="run-by">· run by Ledgerline Partners</span>' in page.text
+    assert '<span class="run-by">run by Ledgerline Partners</span>' in page.text
     assert "run by Ledgerline Partners" in signed_in(client, ada).get("/runs/").text
     assert "run by" not in signed_in(client, oscar).get("/runs/").text  # Contoso runs itself
 

@@ -97,7 +97,7 @@ def _groups(ids):
 
 def _group_lines(group, items, stake):
     return [
-        f"{group.get_kind_display()} in {group.system.name}: {group.message}"[:300],
+        f"{group.get_kind_display()} in {group.system.name}: {group.title}"[:300],
         f"{items:,} exception{'s' if items != 1 else ''} waiting, {stake_money(stake)} at stake",
     ]
 
@@ -208,7 +208,7 @@ def late_groups(rule, now):
                 f"Past SLA: {row['n']:,} exception{'s' if row['n'] != 1 else ''} in "
                 f"{group.get_kind_display()} in {group.system.name}",
                 [
-                    f"{group.get_kind_display()} in {group.system.name}: {group.message}"[:300],
+                    f"{group.get_kind_display()} in {group.system.name}: {group.title}"[:300],
                     f"{row['n']:,} past SLA, {stake_money(stake)} at stake",
                     f"The oldest is {_duration(overdue)} past its SLA",
                 ],

@@ -7,6 +7,7 @@ The charts are the catalog entries' (``opsview.kpis.catalog``), whose builders
 from dataclasses import dataclass
 from decimal import Decimal
 
+from opsview.common.numbers import format_money
 from opsview.dashboards import drilldown
 from opsview.kpis.approval import unapproved_hours, unapproved_time_aging
 from opsview.kpis.billing import billing_lags, dsos, time_to_posts
@@ -36,8 +37,10 @@ def fmt(value, unit=""):
         return "—"
     if unit == "%":
         return f"{value * 100:.1f}%"
+    if isinstance(value, Decimal) and len(unit) == 3 and unit.isupper():
+        return format_money(value, unit)  # a currency code: the one money format
     if isinstance(value, Decimal):
-        text = f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:,.2f}"  # a tile has room for ~10 characters
+        text = f"{value:,.2f}"
     else:
         text = f"{value:,.1f}" if isinstance(value, float) else f"{value:,}"
     return f"{text} {unit}".strip()
@@ -99,7 +102,7 @@ def executive_board(scope):
     ]
     before = money_by_currency(backlog_before["value"])
     for currency, amount in money_by_currency(backlog["total"]["value"]).items():
-        tiles.append(tile(f"Unbilled WIP, {currency}", "invoice-ready-backlog", amount, before.get(currency), currency))
+        tiles.append(tile("Unbilled WIP", "invoice-ready-backlog", amount, before.get(currency), currency))
     tiles += [
         tile("Billing lag, median", "billing-lag", lag["median_days"], lag_before["median_days"], "days"),
         tile("Time to post, median", "time-to-post", posting["median_days"], posting_before["median_days"], "days"),

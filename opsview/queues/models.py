@@ -81,7 +81,14 @@ class ExceptionGroup(WorkspaceOwned):
         ordering = ["-last_seen_at"]
 
     def __str__(self):
-        return f"{self.get_kind_display()}: {self.message}"[:255]
+        return f"{self.get_kind_display()}: {self.title}"[:255]
+
+    @property
+    def title(self):
+        """The cause in words, for pages and alerts: no "<id>" or "<n>" placeholders."""
+        from opsview.queues.classify import readable_cause  # classify imports the models
+
+        return readable_cause(self.message, self.mapping_value)
 
 
 class ExceptionItemQuerySet(WorkspaceQuerySet):

@@ -7,6 +7,8 @@ exceptions hold that record up.
 from django.db import connections
 from django.db.models import Count, Max
 
+from opsview.common.numbers import format_money
+
 # The money of a record counted once: per record, its largest amount among the exceptions given
 # (they all carry the same record's value; a payload-only estimate may differ).
 PER_CURRENCY = """
@@ -66,19 +68,14 @@ def money_at_stake_by_workspace(items, per_workspace=True):
     return {workspace_id: _stake(by_currency) for workspace_id, by_currency in found.items()}
 
 
-def _money(amount, currency):
-    text = f"{amount:,.0f}" if abs(amount) >= 10_000 else f"{amount:,.2f}"
-    return f"{currency} {text}".strip()
-
-
 def stake_money(stake):
-    """The money of a ``money_at_stake`` result in words, e.g. "EUR 43,210 + GBP 1,200.00"."""
-    return " + ".join(_money(row["amount"], row["currency"]) for row in stake["by_currency"]) or "0.00"
+    """The money of a ``money_at_stake`` result in words, e.g. "EUR 43,210.00 + GBP 1,200.00"."""
+    return " + ".join(format_money(row["amount"], row["currency"]) for row in stake["by_currency"]) or "0.00"
 
 
 def stake_sentence(stake):
     """A ``money_at_stake`` result as the queue and the dashboards say it:
-    "EUR 43,210 at stake in 120 records, 150 exceptions"."""
+    "EUR 43,210.00 at stake in 120 records, 150 exceptions"."""
     records, exceptions = stake["records"], stake["exceptions"]
     return (
         f"{stake_money(stake)} at stake in {records:,} record{'s' if records != 1 else ''}, "
@@ -99,6 +96,6 @@ def stake_per_currency(stake):
         if not row["currency"] and not row["amount"]:
             text = f"No amount known for {counted}"
         else:
-            text = f"{_money(row['amount'], row['currency'])} at stake in {counted}"
+            text = f"{format_money(row['amount'], row['currency'])} at stake in {counted}"
         sentences.append({"currency": row["currency"], "text": text})
     return sentences

@@ -10,14 +10,14 @@ button are ``exclude_from_export``. ``Meta.sequence`` orders the page's columns.
 import inspect
 
 import django_tables2 as tables
-from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db.models import Count, Max, Min, Sum
-from django.template.defaultfilters import floatformat, truncatechars
+from django.template.defaultfilters import truncatechars
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django_tables2.utils import A, AttributeDict
 
+from opsview.common.numbers import format_money
 from opsview.queues.models import ExceptionGroup, ExceptionItem, Kind, Status
 
 PAGE_SIZE = 50  # rows on a page of the queue and of a group
@@ -84,6 +84,12 @@ class ExceptionTable(tables.Table):
         self.user = user
         self.show_firm = show_firm
         self.firms_may = firms_may
+        # One record can hold several exceptions of different kinds (its ERP posting failed, and the billing
+        # system's check finds it issued but not posted): side by side they look like one row twice, so each
+        # says what the others are.
+        self.on_this_page = {}
+        for item in data if isinstance(data, list) else ():
+            self.on_this_page.setdefault(_record_key(item), []).append(item)
 
     def _may(self, record, what):
         return self.firms_may is None or record.workspace_id in self.firms_may[what]
@@ -97,7 +103,7 @@ class ExceptionTable(tables.Table):
         return format_html('<span class="firm" data-firm="{}">{}</span>', record.workspace.slug, record.workspace.name)
 
     def render_amount(self, record):
-        return f"{intcomma(floatformat(record.amount, 2))} {record.currency}"
+        return format_money(record.amount, record.currency)
 
     def _link(self, url):
         """``href`` (and more) of a link to a row's page. Opened from the queue across firms, the page leads
@@ -108,13 +114,18 @@ class ExceptionTable(tables.Table):
         return format_html('href="{}"', url)
 
     def render_record(self, record):
-        return format_html(
+        html = format_html(
             '<a {}>{}</a><br><span class="help">{} {}</span>',
             self._link(reverse("queue-item", args=[record.pk])),
             record,
             record.record_type,
             truncatechars(record.external_id, 40),
         )
+        others = [o for o in self.on_this_page.get(_record_key(record), ()) if o.pk != record.pk]
+        if others:
+            also = "; ".join(f"{o.get_kind_display()} in {o.system.name}" for o in others)
+            html = format_html('{}<br><span class="differs">Same record, also: {}</span>', html, also)
+        return html
 
     def render_client(self, record):
         client = record.client.name if record.client_id else "—"
@@ -149,7 +160,7 @@ class ExceptionTable(tables.Table):
     def render_claim(self, record):
         if record.is_pending and self._may(record, "acting_in") and record.assignee_id != self.user.pk:
             return format_html(
-                '<button type="submit" name="quick" value="claim:{}" class="link">Claim</button>', record.pk
+                '<button type="submit" name="quick" value="claim:{}" class="quiet">Claim</button>', record.pk
             )
         return ""
 
@@ -262,6 +273,10 @@ class ExceptionTable(tables.Table):
             return lambda record: label(record) if getattr(record, name) else ""
         accessor = A(self.base_columns[name].accessor or name)
         return accessor.resolve
+
+
+def _record_key(item):
+    return (item.workspace_id, item.record_type, item.external_id)
 
 
 def exception_table(user, page, may, show_firm=False):

@@ -10,6 +10,9 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 
+from opsview.common.numbers import format_money
+from opsview.common.templatetags.numbers import money
+
 register = template.Library()
 
 
@@ -29,12 +32,8 @@ def cell(value):
     return value
 
 
-@register.filter
-def money(amounts):
-    """``[{currency, amount}]`` as "EUR 1,125.00 · USD 750.00"; a dash when empty. Never one total."""
-    if not amounts:
-        return "—"
-    return " · ".join(f"{m['currency']} {m['amount']:,.2f}" for m in amounts)
+# The one money format (opsview.common.numbers), under the same name for the dashboards' templates that load this.
+register.filter("money", money)
 
 
 @register.filter
@@ -73,7 +72,7 @@ def time_entry_rows(entries):
     for e in entries:
         if e.project_id not in project_urls:
             project_urls[e.project_id] = reverse("project-billing", args=[e.project_id])
-        rate = f"{e.currency} {cell(e.bill_rate)}" if e.billable else "not billable"
+        rate = format_money(e.bill_rate, e.currency) if e.billable else "not billable"
         approved = date_format(localtime(e.approved_at), "Y-m-d H:i") if e.approved_at else "—"
         cells = [
             cell(e.work_date),

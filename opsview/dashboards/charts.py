@@ -9,6 +9,7 @@ export writes; each row links to the records behind it, as each bar or point
 does through its ``customdata``.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from opsview.dashboards import drilldown
 from opsview.kpis.approval import WAITING_STATES
 from opsview.kpis.catalog import BY_SLUG, draws
 from opsview.kpis.exceptions import exception_resolution_time
+from opsview.kpis.wip import WORST_LIMIT
 
 STATE_COLOURS = {"draft": "#9aa8b8", "submitted": "#2456a6", "approved_since": "#c9d8ef"}
 WEEK = timedelta(days=6)
@@ -47,7 +49,16 @@ def nice_date(value):
     return f"{value.day} {value:%b %Y}"
 
 
-def layout(**extra):
+def from_zero(axis):
+    """A value axis that starts at zero, so a bar's or a line's height is in proportion to its number."""
+    return axis | {"rangemode": "tozero"}
+
+
+def layout(value_axis="y", not_from_zero="", **extra):
+    """A figure's layout: the house look, and every value axis (``value_axis``: "y", or "x" for horizontal bars,
+    with each of its overlays, "yaxis2"...) from zero. A chart may start an axis elsewhere only by saying why
+    in ``not_from_zero``: the figure shows that sentence above the plot.
+    """
     base = {
         "height": 300,
         "margin": {"l": 56, "r": 16, "t": 16, "b": 48},
@@ -58,7 +69,33 @@ def layout(**extra):
         "legend": {"orientation": "h", "y": -0.25},
         "colorway": PALETTE,
     }
-    return base | extra
+    figure = base | extra
+    axes = {name for name in figure if re.fullmatch(f"{value_axis}axis[0-9]*", name)} | {f"{value_axis}axis"}
+    if not_from_zero:
+        figure["annotations"] = [*figure.get("annotations", []), axis_note(not_from_zero)]
+        figure["margin"] = figure["margin"] | {"t": max(figure["margin"]["t"], 36)}
+        return figure
+    for name in sorted(axes):
+        axis = figure.get(name, {})
+        if axis.get("range") and axis["range"][0] != 0:
+            raise ValueError(f"{name} starts at {axis['range'][0]}: say why in not_from_zero.")
+        figure[name] = from_zero(axis)
+    return figure
+
+
+def axis_note(text):
+    """The visible note of an axis that does not start at zero, in the top left corner of the plot."""
+    return {
+        "text": text,
+        "xref": "paper",
+        "yref": "paper",
+        "x": 0,
+        "y": 1,
+        "xanchor": "left",
+        "yanchor": "bottom",
+        "showarrow": False,
+        "font": {"size": 11, "color": "#a15c00"},
+    }
 
 
 def currencies_of(items, key="value"):
@@ -280,34 +317,67 @@ def worst_projects_chart(kpi, scope, rows):
 
 
 def worst_chart(kpi, scope, rows, by):
-    """The clients or projects (``by``) holding the most unbilled value, per currency."""
+    """The clients or projects (``by``) holding the most unbilled value, per currency.
+
+    Each bar's label is the name cut at its end to fit the margin; the hover and the table give it whole.
+    """
     links = [drilldown.time_entries(scope, status="unbilled", **{by: r["id"]}) for r in rows]
-    traces = []
+    traces, labels = [], {}
     for currency in sorted({r["currency"] for r in rows}):
         mine = [(r, link) for r, link in zip(rows, links, strict=True) if r["currency"] == currency]
         mine.reverse()  # plotly draws the first category at the bottom
+        # The category is the whole name (two names alike in their first letters stay two bars); the tick shows it cut.
+        whole = [f"{r['name']} ({currency})" for r, _ in mine]
+        labels |= {name: f"{shortened(r['name'])} ({currency})" for name, (r, _) in zip(whole, mine, strict=True)}
         traces.append(
             {
                 "type": "bar",
                 "orientation": "h",
                 "name": currency,
-                "y": [f"{r['name']} ({currency})" for r, _ in mine],
+                "y": whole,
                 "x": [float(r["value"]) for r, _ in mine],
                 "customdata": [link for _, link in mine],
                 "hovertemplate": "%{y}: %{x:,.2f}<extra></extra>",
             }
         )
     height = 120 + 26 * max(1, len(rows))
+    yaxis = {"tickmode": "array", "tickvals": list(labels), "ticktext": list(labels.values()), "automargin": False}
     return Chart(
         key=kpi.chart,
-        title=kpi.title,
+        title=top_title(kpi.title, rows, by),
         help=kpi.definition,
-        figure={"data": traces, "layout": layout(height=height, margin={"l": 200, "r": 16, "t": 16, "b": 40})},
+        figure={
+            "data": traces,
+            "layout": layout(value_axis="x", height=height, margin={"l": 200, "r": 16, "t": 16, "b": 40}, yaxis=yaxis),
+        },
         columns=["Rank", by.capitalize(), "Currency", "Hours", "Unbilled value"],
         rows=[[r["rank"], r["name"], r["currency"], r["hours"], r["value"]] for r in rows],
         links=links,
         empty=not rows,
     )
+
+
+LABEL_LENGTH = 26  # characters of a name that fit the 200 px beside a horizontal bar, with its currency
+
+
+def shortened(name, length=LABEL_LENGTH):
+    """``name`` cut at its end with an ellipsis when longer than ``length``: its beginning is what people know."""
+    return name if len(name) <= length else name[: length - 1].rstrip() + "…"
+
+
+def top_title(title, rows, by, limit=WORST_LIMIT):
+    """A top-ten chart's title, saying so when fewer than ``limit`` exist in a currency (ranks are per currency)."""
+    counts = {}
+    for row in rows:
+        counts[row["currency"]] = counts.get(row["currency"], 0) + 1
+    if not counts or all(n >= limit for n in counts.values()):
+        return title
+    things = {"client": ("client", "clients"), "project": ("project", "projects")}[by]
+    if len(counts) == 1:
+        (n,) = counts.values()
+        return f"{n} {things[n != 1]} with unbilled value (fewer than {limit})"
+    each = ", ".join(f"{n} in {currency}" for currency, n in sorted(counts.items()))
+    return f"{title}: {each} (fewer than {limit} per currency)"
 
 
 def timeline_chart(scope, project, timeline):
@@ -393,7 +463,7 @@ def sparkline(points, colour):
             "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
             "showlegend": False,
             "xaxis": {"visible": False},
-            "yaxis": {"visible": False},
+            "yaxis": from_zero({"visible": False}),
             "paper_bgcolor": "rgba(0,0,0,0)",
             "plot_bgcolor": "rgba(0,0,0,0)",
         },

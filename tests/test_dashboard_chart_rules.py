@@ -85,16 +85,17 @@ def test_a_long_project_name_is_cut_at_its_end_and_whole_on_hover(client, books)
 
     ticks = dict(zip(spec["layout"]["yaxis"]["tickvals"], spec["layout"]["yaxis"]["ticktext"], strict=True))
     whole = f"{long_name} (EUR)"
-    assert ticks[whole] == "Acme enterprise resource… (EUR)"  # the beginning people know, then an ellipsis
-    # The hover shows the category, which is the whole name.
+    assert ticks[whole] == "Acme enterprise resourc… (EUR)"  # the beginning people know, then an ellipsis
+    # The hover shows the whole name.
     (trace,) = [t for t in spec["data"] if whole in t["y"]]
-    assert trace["hovertemplate"].startswith("%{y}")
+    assert trace["hovertemplate"].startswith("%{hovertext}:")
+    assert trace["hovertext"][trace["y"].index(whole)] == whole
     assert ticks["Initech audit (EUR)"] == "Initech audit (EUR)"  # a short name stays whole
 
 
 def test_a_name_is_cut_only_when_longer_than_the_margin_holds():
-    assert shortened("x" * 26) == "x" * 26
-    assert shortened("y" * 40) == "y" * 25 + "…"
+    assert shortened("x" * 24) == "x" * 24
+    assert shortened("y" * 40) == "y" * 23 + "…"
 
 
 def test_a_managers_client_filter_offers_only_the_clients_of_their_projects(client, books):

@@ -337,11 +337,13 @@ def worst_chart(kpi, scope, rows, by):
                 "y": whole,
                 "x": [float(r["value"]) for r, _ in mine],
                 "customdata": [link for _, link in mine],
-                "hovertemplate": "%{y}: %{x:,.2f}<extra></extra>",
+                # Not %{y}: plotly would show the tick's text, the cut name.
+                "hovertext": whole,
+                "hovertemplate": "%{hovertext}: %{x:,.2f}<extra></extra>",
             }
         )
     height = 120 + 26 * max(1, len(rows))
-    yaxis = {"tickmode": "array", "tickvals": list(labels), "ticktext": list(labels.values()), "automargin": False}
+    yaxis = {"tickmode": "array", "tickvals": list(labels), "ticktext": list(labels.values()), "automargin": True}
     return Chart(
         key=kpi.chart,
         title=top_title(kpi.title, rows, by),
@@ -357,7 +359,7 @@ def worst_chart(kpi, scope, rows, by):
     )
 
 
-LABEL_LENGTH = 26  # characters of a name that fit the 200 px beside a horizontal bar, with its currency
+LABEL_LENGTH = 24  # characters of a name that fit the 200 px beside a horizontal bar, with its currency
 
 
 def shortened(name, length=LABEL_LENGTH):

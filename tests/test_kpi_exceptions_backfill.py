@@ -23,6 +23,7 @@ def test_a_backfilled_exception_is_new_on_the_day_its_record_passed_the_limit_no
 
     unapproved = exceptions(northwind, kind=Kind.UNAPPROVED_TIME)
     assert {x.first_seen_at for x in unapproved} == {datetime(2026, 11, 9, tzinfo=UTC)}
+    assert {x.group.first_seen_at for x in unapproved} == {datetime(2026, 11, 9, tzinfo=UTC)}
     (failed,) = exceptions(northwind).exclude(kind=Kind.UNAPPROVED_TIME)
     assert failed.first_seen_at == datetime(2026, 11, 3, tzinfo=UTC)
 

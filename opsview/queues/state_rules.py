@@ -15,7 +15,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from opsview.queues.classify import fingerprint
-from opsview.queues.models import PENDING, ExceptionItem, Kind, Resolution, Status
+from opsview.queues.models import PENDING, ExceptionGroup, ExceptionItem, Kind, Resolution, Status
 from opsview.queues.policies import policies_for
 from opsview.queues.rowupdates import insert_new
 from opsview.queues.tracking import (
@@ -183,8 +183,22 @@ def _open(workspace, wanted, policies, now, existing, backfill=False):
     ]
     new.sort(key=lambda item: item.key)  # one lock order for concurrent writers
     insert_new(ExceptionItem, new)
+    if backfill:
+        _seen_since_the_earliest(groups.values(), new)
     back = [existing[key] for _, rows_by_key in wanted for key in rows_by_key if _resolved_by_itself(existing.get(key))]
     reopen_recurring(workspace, back, now, "Its condition came back.", policies)
+
+
+def _seen_since_the_earliest(groups, items):
+    """A backfilled group is first seen when its earliest new exception was, not when the backfill ran."""
+    earliest = {}
+    for item in items:
+        earliest[item.group_id] = min(item.first_seen_at, earliest.get(item.group_id, item.first_seen_at))
+    for group in groups:
+        if group.id in earliest and earliest[group.id] < group.first_seen_at:
+            ExceptionGroup.objects.filter(id=group.id, first_seen_at__gt=earliest[group.id]).update(
+                first_seen_at=earliest[group.id]
+            )
 
 
 def _resolved_by_itself(item):

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from opsview.dashboards.charts import layout, shortened, top_title
+from opsview.dashboards.chart_rules import layout, shortened, top_title
 from opsview.workspaces.roles import Role
 from tests.conftest import make_user, signed_in
 from tests.dashboard_support import PERIOD, dashboard_books

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from opsview.dashboards import drilldown
+from opsview.dashboards.chart_rules import from_zero, layout, shortened, top_title
 from opsview.kpis.approval import WAITING_STATES
 from opsview.kpis.catalog import BY_SLUG, draws
 from opsview.kpis.exceptions import exception_resolution_time
 
 STATE_COLOURS = {"draft": "#9aa8b8", "submitted": "#2456a6", "approved_since": "#c9d8ef"}
 WEEK = timedelta(days=6)
-PALETTE = ["#2456a6", "#c0392b", "#1f7a3d", "#a15c00", "#7b3fa0", "#138496", "#5b6b7c"]
 
 
 @dataclass
@@ -45,20 +45,6 @@ def percent(rate):
 
 def nice_date(value):
     return f"{value.day} {value:%b %Y}"
-
-
-def layout(**extra):
-    base = {
-        "height": 300,
-        "margin": {"l": 56, "r": 16, "t": 16, "b": 48},
-        "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12, "color": "#1d2733"},
-        "paper_bgcolor": "#fff",
-        "plot_bgcolor": "#fff",
-        "hovermode": "closest",
-        "legend": {"orientation": "h", "y": -0.25},
-        "colorway": PALETTE,
-    }
-    return base | extra
 
 
 def currencies_of(items, key="value"):
@@ -280,29 +266,41 @@ def worst_projects_chart(kpi, scope, rows):
 
 
 def worst_chart(kpi, scope, rows, by):
-    """The clients or projects (``by``) holding the most unbilled value, per currency."""
+    """The clients or projects (``by``) holding the most unbilled value, per currency.
+
+    Each bar's label is the name cut at its end to fit the margin; the hover and the table give it whole.
+    """
     links = [drilldown.time_entries(scope, status="unbilled", **{by: r["id"]}) for r in rows]
-    traces = []
+    traces, labels = [], {}
     for currency in sorted({r["currency"] for r in rows}):
         mine = [(r, link) for r, link in zip(rows, links, strict=True) if r["currency"] == currency]
         mine.reverse()  # plotly draws the first category at the bottom
+        # The category is the whole name (two names alike in their first letters stay two bars); the tick shows it cut.
+        whole = [f"{r['name']} ({currency})" for r, _ in mine]
+        labels |= {name: f"{shortened(r['name'])} ({currency})" for name, (r, _) in zip(whole, mine, strict=True)}
         traces.append(
             {
                 "type": "bar",
                 "orientation": "h",
                 "name": currency,
-                "y": [f"{r['name']} ({currency})" for r, _ in mine],
+                "y": whole,
                 "x": [float(r["value"]) for r, _ in mine],
                 "customdata": [link for _, link in mine],
-                "hovertemplate": "%{y}: %{x:,.2f}<extra></extra>",
+                # Not %{y}: plotly would show the tick's text, the cut name.
+                "hovertext": whole,
+                "hovertemplate": "%{hovertext}: %{x:,.2f}<extra></extra>",
             }
         )
     height = 120 + 26 * max(1, len(rows))
+    yaxis = {"tickmode": "array", "tickvals": list(labels), "ticktext": list(labels.values()), "automargin": True}
     return Chart(
         key=kpi.chart,
-        title=kpi.title,
+        title=top_title(kpi.title, rows, by),
         help=kpi.definition,
-        figure={"data": traces, "layout": layout(height=height, margin={"l": 200, "r": 16, "t": 16, "b": 40})},
+        figure={
+            "data": traces,
+            "layout": layout(value_axis="x", height=height, margin={"l": 200, "r": 16, "t": 16, "b": 40}, yaxis=yaxis),
+        },
         columns=["Rank", by.capitalize(), "Currency", "Hours", "Unbilled value"],
         rows=[[r["rank"], r["name"], r["currency"], r["hours"], r["value"]] for r in rows],
         links=links,
@@ -393,7 +391,7 @@ def sparkline(points, colour):
             "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
             "showlegend": False,
             "xaxis": {"visible": False},
-            "yaxis": {"visible": False},
+            "yaxis": from_zero({"visible": False}),
             "paper_bgcolor": "rgba(0,0,0,0)",
             "plot_bgcolor": "rgba(0,0,0,0)",
         },

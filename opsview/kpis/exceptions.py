@@ -32,7 +32,9 @@ def exception_volume(scope):
     """Open, new and resolved exceptions per day.
 
     New: first seen that local day; resolved: resolved that day; open: first
-    seen by the end of the day and not resolved by then.
+    seen by the end of the day and not resolved by then. An exception opened by
+    a backfill is first seen when its data first showed it, so a backfill does
+    not add a day of "new" exceptions.
     """
     return exception_volumes(scope)[0]
 

@@ -9,13 +9,13 @@ so while their condition lasts; only automatic resolutions reopen.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from opsview.queues.classify import fingerprint
-from opsview.queues.models import PENDING, ExceptionItem, Kind, Resolution, Status
+from opsview.queues.models import PENDING, ExceptionGroup, ExceptionItem, Kind, Resolution, Status
 from opsview.queues.policies import policies_for
 from opsview.queues.rowupdates import insert_new
 from opsview.queues.tracking import (
@@ -52,6 +52,20 @@ class Rule:
             return Q(status=TimeEntryStatus.APPROVED, billable=True, invoice_reference="", approved_at__lte=now - days)
         return Q(status=InvoiceStatus.ISSUED, issue_date__lte=today - days)
 
+    def began(self, policy, row, now):
+        """When ``row`` (read as the rule's fields) first met the condition: the instant its limit passed.
+
+        A backfill opens exceptions for conditions that began long before it ran; they are seen from then,
+        so a dashboard's "new exceptions" shows when the data went wrong, not when the backfill ran.
+        """
+        days = timedelta(days=policy.threshold_days)
+        if self.kind == Kind.UNBILLED_TIME:
+            began = row["approved_at"] + days if row["approved_at"] else now
+        else:
+            day = row["work_date"] if self.kind == Kind.UNAPPROVED_TIME else row["issue_date"]
+            began = timezone.make_aware(datetime.combine(day + days, time.min)) if day else now
+        return min(began, now)
+
 
 RULES = (
     Rule(Kind.UNAPPROVED_TIME, TimeEntry, "time_entry", "UNAPPROVED_PAST_CUTOFF"),
@@ -61,7 +75,7 @@ RULES = (
 RULES_BY_MODEL = {TimeEntry: RULES[:2], Invoice: RULES[2:]}
 
 # The rules also read a time entry's status; an invoice's is in its rule's filter.
-TIME_FIELDS = (*TIME_ENTRY_FIELDS, "status")
+TIME_FIELDS = (*TIME_ENTRY_FIELDS, "status", "approved_at")
 
 
 def on_states(workspace, model, system, external_ids):
@@ -101,13 +115,17 @@ def on_states(workspace, model, system, external_ids):
     refresh_descriptions(workspace, of_records, known)
 
 
-def scan_workspace(workspace, now=None):
-    """Evaluate every rule on every record of the workspace; what the schedule runs."""
+def scan_workspace(workspace, now=None, backfill=False):
+    """Evaluate every rule on every record of the workspace; what the schedule runs.
+
+    ``backfill``: the records were stored before the queues looked at them, so each exception opened is
+    first seen when its record met the rule (``Rule.began``), not now.
+    """
     for rule in RULES:
-        evaluate(workspace, rule, now=now)
+        evaluate(workspace, rule, now=now, backfill=backfill)
 
 
-def evaluate(workspace, rule, now=None):
+def evaluate(workspace, rule, now=None, backfill=False):
     """One rule over the whole workspace: open what is in its condition, resolve what left it."""
     now = now or timezone.now()
     policies = policies_for(workspace)
@@ -124,7 +142,7 @@ def evaluate(workspace, rule, now=None):
 
     for start in range(0, len(in_condition), CHUNK):
         chunk = dict(list(keys.items())[start : start + CHUNK])
-        _open(workspace, [(rule, chunk)], policies, now, _existing(workspace, list(chunk)))
+        _open(workspace, [(rule, chunk)], policies, now, _existing(workspace, list(chunk)), backfill)
 
 
 def _existing(workspace, keys):
@@ -138,7 +156,7 @@ def _existing(workspace, keys):
     }
 
 
-def _open(workspace, wanted, policies, now, existing):
+def _open(workspace, wanted, policies, now, existing, backfill=False):
     """Open exceptions for the ``(rule, rows by key)`` in ``wanted`` that have none; reopen automatic ones."""
     specs, group_of = {}, {}
     for rule, rows_by_key in wanted:
@@ -149,15 +167,38 @@ def _open(workspace, wanted, policies, now, existing):
                 group_of[key] = spec.fingerprint
     groups = ensure_groups(workspace, specs, now)
     new = [
-        _item(workspace, rule, key, row, groups[group_of[key]], now, now + policies[rule.kind].sla)
+        _item(
+            workspace,
+            rule,
+            key,
+            row,
+            groups[group_of[key]],
+            now,
+            rule.began(policies[rule.kind], row, now) if backfill else now,
+            policies[rule.kind].sla,
+        )
         for rule, rows_by_key in wanted
         for key, row in rows_by_key.items()
         if key not in existing
     ]
     new.sort(key=lambda item: item.key)  # one lock order for concurrent writers
     insert_new(ExceptionItem, new)
+    if backfill:
+        _seen_since_the_earliest(groups.values(), new)
     back = [existing[key] for _, rows_by_key in wanted for key in rows_by_key if _resolved_by_itself(existing.get(key))]
     reopen_recurring(workspace, back, now, "Its condition came back.", policies)
+
+
+def _seen_since_the_earliest(groups, items):
+    """A backfilled group is first seen when its earliest new exception was, not when the backfill ran."""
+    earliest = {}
+    for item in items:
+        earliest[item.group_id] = min(item.first_seen_at, earliest.get(item.group_id, item.first_seen_at))
+    for group in groups:
+        if group.id in earliest and earliest[group.id] < group.first_seen_at:
+            ExceptionGroup.objects.filter(id=group.id, first_seen_at__gt=earliest[group.id]).update(
+                first_seen_at=earliest[group.id]
+            )
 
 
 def _resolved_by_itself(item):
@@ -183,7 +224,8 @@ def _value(rule, row):
     return time_entry_value(row) if rule.model is TimeEntry else invoice_value(row)
 
 
-def _item(workspace, rule, key, row, group, now, sla_due):
+def _item(workspace, rule, key, row, group, now, first_seen, sla):
+    """A new exception for ``row``: its SLA runs from ``now``, when the team can first know of it."""
     value = _value(rule, row)
     amount = value.amount
     if rule.model is TimeEntry:
@@ -211,8 +253,8 @@ def _item(workspace, rule, key, row, group, now, sla_due):
         title=title,
         search_text=search_text,
         record_date=record_date,
-        first_seen_at=now,
+        first_seen_at=first_seen,
         last_seen_at=now,
-        sla_due_at=sla_due,
+        sla_due_at=now + sla,
         **links,
     )

@@ -32,6 +32,9 @@ class SourceRecord(WorkspaceOwned):
 
 
 class Client(SourceRecord):
+    # A manager sees the clients of their own projects only.
+    MANAGER_SCOPE = "projects__manager__user"
+
     name = models.CharField(max_length=200)
     currency = models.CharField(max_length=3, blank=True)
 

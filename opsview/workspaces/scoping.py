@@ -48,9 +48,19 @@ class WorkspaceQuerySet(models.QuerySet):
             scope = getattr(self.model, "MANAGER_SCOPE", None)
             if scope is None:
                 condition |= Q(workspace_id__in=managed)
+            elif _many_valued(self.model, scope):
+                # A row reached through several others (a client through its projects) must come once.
+                mine = self.model.objects.filter(workspace_id__in=managed, **{scope: user}).values("pk")
+                condition |= Q(workspace_id__in=managed, pk__in=mine)
             else:
                 condition |= Q(workspace_id__in=managed, **{scope: user})
         return self.filter(condition)
+
+
+def _many_valued(model, path):
+    """Whether ``path``'s first step goes from ``model`` to many rows (a reverse foreign key)."""
+    first = model._meta.get_field(path.split("__")[0])
+    return first.one_to_many or first.many_to_many
 
 
 class WorkspaceOwned(models.Model):

@@ -1,7 +1,9 @@
 """Open exceptions for sync events and states stored before the queues existed (or loaded around ingest).
 
 Replays the stored sync events that can change an exception through the same detection ingest uses,
-oldest first (``sync_failures.replay_stored``), then runs the business-state rules. Each workspace is
+oldest first (``sync_failures.replay_stored``), then runs the business-state rules. Every exception opened
+is first seen when the data first showed it (the failed event, the limit a record passed), not when this
+ran: a backfill is not a day's new exceptions. Each workspace is
 done in one transaction, all or nothing. Safe to run again: detection is idempotent.
 """
 
@@ -29,5 +31,5 @@ class Command(BaseCommand):
                 continue
             with transaction.atomic():
                 done = sync_failures.replay_stored(ws)
-                state_rules.scan_workspace(ws)
+                state_rules.scan_workspace(ws, backfill=True)
             self.stdout.write(f"{ws.slug}: {done} sync events and every business state checked.")

@@ -142,3 +142,35 @@ def test_other_orders_are_one_click_away(client, queue, olivia):
     assert "<strong>Money at stake</strong>" in page
     assert 'href="?kind=posting_failure&amp;sort=age">Oldest first</a>' in page
     assert rows_of(client.get("/queues/?kind=posting_failure&sort=recent")) == ["TE-PR-2", "TE-PR-1"]
+
+
+def chips_of(response):
+    """The filter bar's chips as ``(text, the query string of its ×)``."""
+    import html
+    import re
+
+    found = re.findall(
+        r'<span class="chip" data-chip>(.*?) <a href="/queues/\?([^"]*)"', response.content.decode(), re.S
+    )
+    return [(re.sub(r"<[^>]+>", "", text), html.unescape(query)) for text, query in found]
+
+
+def test_each_filter_in_use_is_a_chip_whose_cross_drops_only_that_filter(client, queue, olivia):
+    signed_in(client, olivia)
+    response = client.get("/queues/", {"kind": "posting_failure", "q": "TE-PR", "sort": "age", "page": "1"})
+
+    chips = chips_of(response)
+    assert [text for text, _ in chips] == ["Kind: ERP posting failure", "Search: “TE-PR”"]
+    (_, without_kind), (_, without_search) = chips
+    assert without_kind == "q=TE-PR&sort=age"  # the order stays; the page starts again from the first
+    assert without_search == "kind=posting_failure&sort=age"
+    assert rows_of(client.get(f"/queues/?{without_kind}")) == ["TE-PR-1", "TE-PR-2"]
+    assert rows_of(client.get(f"/queues/?{without_search}")) == ["TE-PR-1", "TE-PR-2"]
+
+
+def test_without_filters_the_bar_says_so_and_a_non_default_status_is_a_chip(client, queue, olivia):
+    signed_in(client, olivia)
+    assert chips_of(client.get("/queues/")) == []
+    assert "No filters: every open exception" in client.get("/queues/").content.decode()
+    assert chips_of(client.get("/queues/?status=open")) == []  # the default says nothing new
+    assert chips_of(client.get("/queues/?status=all")) == [("Status: Any status", "")]

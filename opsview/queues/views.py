@@ -62,6 +62,7 @@ def queue(request):
         "query": query,
         "scope": scope,
         "problems": ([scope.problem] if scope.problem else []) + query.problems,
+        "chips": filterset.chips(),
         "page": page,
         "table": table,
         "stake": stake_sentence(stake),

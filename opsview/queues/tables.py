@@ -156,7 +156,7 @@ class ExceptionTable(tables.Table):
         also = _also(self._others(record))
         return format_html(
             '<details class="more"><summary title="{}">{}{}</summary><div class="more-body"><p>{}</p>'
-            '<p class="help">Failed at {} · {} <code>{}</code>{}</p><a {}>its group</a></div></details>',
+            '<p class="help">Failed at {} · {} <code class="id">{}</code>{}</p><a {}>its group</a></div></details>',
             record.error_message,
             code,
             truncatechars(record.error_message, 140),

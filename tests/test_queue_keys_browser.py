@@ -4,6 +4,8 @@ The keys only move a focus, tick boxes and fill the forms the page already has; 
 what the server renders and checks (tests/test_queue_actions.py).
 """
 
+import re
+
 import pytest
 
 from tests.browser import BROWSER, sign_in
@@ -97,3 +99,25 @@ def test_slash_searches_question_mark_helps_and_typing_moves_nothing(page, failu
     page.keyboard.press("j")  # the list does not move under the open help
     page.keyboard.press("Escape")
     assert not help_dialog.is_visible()
+
+
+def test_r_asks_for_the_current_rows_replay_with_a_dry_run_first(page, failures, olivia):
+    sign_in(page, "olivia")
+    page.goto("/queues/")
+    page.keyboard.press("j")
+    page.keyboard.press("r")
+    page.get_by_role("heading", name=re.compile(r"^Dry run: 1 record")).wait_for()
+    assert failures.filter(status="resolved").count() == 0
+
+
+def test_who_may_only_read_moves_through_the_list_but_gets_no_action(page, failures, erin):
+    sign_in(page, "erin")
+    page.goto("/queues/")
+    assert page.locator("#bulk").count() == 0  # the server renders no action form for an executive
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    assert current_record(page) == page.locator("table.items tbody tr").nth(1).get_attribute("data-record")
+    for key in "xear":
+        page.keyboard.press(key)
+    assert page.url.endswith("/queues/")
+    assert ticked(page) == []

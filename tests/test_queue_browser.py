@@ -46,6 +46,7 @@ def test_an_operator_filters_opens_a_group_of_20_and_resolves_it_in_one_action(p
     assert page.locator("table.items tbody tr").count() == 20
     assert "TE-t" not in page.locator("table.items").inner_text()
 
+    page.locator("table.items details.more summary").first.click()  # a row's details: the error, its group
     page.locator("table.items a", has_text="its group").first.click()
     page.wait_for_url(re.compile(r"/queues/groups/\d+/"))
     assert page.locator('[data-status="open"] .value').inner_text() == "20"

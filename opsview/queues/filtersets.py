@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.http import QueryDict
 from django.utils import timezone
 
 from opsview.common.bounds import id_or_none
@@ -166,6 +167,31 @@ class QueueFilterSet(django_filters.FilterSet):
             problems=self.problems,
             is_filtered=self.is_filtered,
         )
+
+    def chips(self):
+        """The filters in use as ``(what, its value in words, the query string without it)``, in the form's
+        order: each chip of the page's filter bar names one and its × leads to the same list without it.
+        The status counts only when it is not the page's own default (open)."""
+        self.form.is_valid()
+        used = self.form.cleaned_data
+        chips = []
+        for name, one in self.filters.items():
+            value = used.get(name)
+            if name in ("sort", "view") or value in ("", None, False) or (name == "status" and value == DEFAULT_STATUS):
+                continue
+            if name == "q":
+                words = f"“{value}”"
+            elif name == "past_sla":
+                words = "yes"
+            elif "choices" in one.extra:
+                words = dict(one.extra["choices"]).get(value, value)
+            else:
+                words = str(value)  # a system, client or project, already read to check it
+            without = self.data.copy() if isinstance(self.data, QueryDict) else QueryDict(mutable=True)
+            for gone in (name, "page"):
+                without.pop(gone, None)
+            chips.append((one.label, words, without.urlencode()))
+        return chips
 
     @property
     def problems(self):

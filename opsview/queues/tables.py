@@ -8,11 +8,14 @@ button are ``exclude_from_export``. ``Meta.sequence`` orders the page's columns.
 """
 
 import inspect
+from datetime import datetime, time, timedelta
 
 import django_tables2 as tables
 from django.db.models import Count, Max, Min, Sum
+from django.db.models.functions import TruncDate
 from django.template.defaultfilters import truncatechars
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django_tables2.utils import A, AttributeDict
@@ -29,48 +32,56 @@ def _file_only(**kwargs):
     return tables.Column(visible=False, **kwargs)
 
 
+def _cells(names):
+    """A page column's class on its header and its cells: the stylesheet gives the column its width."""
+    return {"th": {"class": names}, "td": {"class": names}}
+
+
 class ExceptionTable(tables.Table):
     """Exceptions as the queue lists them. ``user`` is who looks (their own rows offer no "Claim");
     ``selectable`` and ``claimable`` add the selection box and the claim button for those who may act."""
 
     id = _file_only(accessor="pk")
     # Only in the queue across the person's firms (page and file alike): which firm's exception a row is.
-    firm = tables.Column(verbose_name="Firm", accessor="workspace__name")
-    kind = tables.Column(verbose_name="Kind")
-    status = tables.Column(verbose_name="Status")
-    system = tables.Column(verbose_name="Failed at", accessor="system__name")
-    record = tables.Column(verbose_name="Record", accessor="pk")
+    firm = tables.Column(verbose_name="Firm", accessor="workspace__name", attrs=_cells("firm-col"))
+    kind = tables.Column(verbose_name="Kind", attrs=_cells("kind"))
+    status = tables.Column(verbose_name="Status · SLA", attrs=_cells("state"))
+    system = _file_only(verbose_name="Failed at", accessor="system__name")  # on the page: in a row's details
+    record = tables.Column(verbose_name="Record", accessor="pk", attrs=_cells("record"))
     record_type = _file_only()
     external_id = _file_only()
-    client = tables.Column(verbose_name="Client · project", empty_values=())
+    client = tables.Column(verbose_name="Client · project", empty_values=(), attrs=_cells("client"))
     project = _file_only(empty_values=())
-    amount = tables.Column(verbose_name="Money at stake", attrs={"th": {"class": "num"}, "td": {"class": "num money"}})
+    amount = tables.Column(verbose_name="Money at stake", attrs=_cells("num money"))
     currency = _file_only()
     record_date = _file_only()
-    age_days = tables.Column(verbose_name="Age", attrs={"th": {"class": "num"}, "td": {"class": "num"}})
+    age_days = tables.Column(verbose_name="Age", attrs=_cells("num age"))
     first_seen_at = _file_only()
     last_seen_at = _file_only()
     sla_due_at = _file_only()
     past_sla = _file_only(accessor="is_past_sla")
-    assignee = _file_only(empty_values=())
+    assignee = tables.Column(verbose_name="Assignee", empty_values=(), attrs=_cells("assignee"))
     occurrences = _file_only()
     recurrences = _file_only()
     error_code = _file_only()
-    error_message = tables.Column(verbose_name="Error", empty_values=(), attrs={"td": {"class": "msg"}})
+    error_message = tables.Column(verbose_name="Error", empty_values=(), attrs=_cells("msg"))
     resolution = _file_only()
     resolution_note = _file_only()
     select = tables.Column(
-        verbose_name=mark_safe('<span class="sr-only">Select</span>'), accessor="pk", exclude_from_export=True
+        verbose_name=mark_safe('<span class="sr-only">Select</span>'),
+        accessor="pk",
+        exclude_from_export=True,
+        attrs=_cells("pick"),
     )
-    claim = tables.Column(verbose_name=mark_safe(""), accessor="pk", exclude_from_export=True)
+    claim = tables.Column(verbose_name=mark_safe(""), accessor="pk", exclude_from_export=True, attrs=_cells("act"))
 
     class Meta:
         orderable = False  # the queue's own order (filtersets.SORTS) sorts every page, the file too
         attrs = {"class": "items"}
         row_attrs = {"id": lambda record: f"exception-{record.pk}", "data-record": lambda record: record.external_id}
         # The page's order; the file keeps the order the columns are declared in (see ``as_csv_rows``).
-        sequence = ("select", "firm", "amount", "kind", "record", "client", "system", "error_message", "age_days")
-        sequence += ("status", "claim", "...")
+        sequence = ("select", "firm", "amount", "kind", "record", "client", "error_message", "age_days", "status")
+        sequence += ("assignee", "claim", "...")
 
     def __init__(
         self, data, *, user=None, selectable=False, claimable=False, show_firm=False, firms_may=None, **kwargs
@@ -113,32 +124,47 @@ class ExceptionTable(tables.Table):
             return format_html('href="{}?firm=all" hx-boost="false"', url)
         return format_html('href="{}"', url)
 
+    # One line a row: every cell keeps to one line (the stylesheet cuts it with an ellipsis) and carries its
+    # whole text in its title; what does not fit the line is in the row's details, under the error.
     def render_record(self, record):
         html = format_html(
-            '<a {}>{}</a><br><span class="help">{} {}</span>',
+            '<a {} title="{} · {} {}">{}</a>',
             self._link(reverse("queue-item", args=[record.pk])),
             record,
             record.record_type,
-            truncatechars(record.external_id, 40),
+            record.external_id,
+            record,
         )
-        others = [o for o in self.on_this_page.get(_record_key(record), ()) if o.pk != record.pk]
+        others = self._others(record)
         if others:
-            also = "; ".join(f"{o.get_kind_display()} in {o.system.name}" for o in others)
-            html = format_html('{}<br><span class="differs">Same record, also: {}</span>', html, also)
+            html = format_html('<span class="badge differs" title="{}">+{}</span> {}', _also(others), len(others), html)
         return html
+
+    def _others(self, record):
+        """The other exceptions of the same record on this page."""
+        return [o for o in self.on_this_page.get(_record_key(record), ()) if o.pk != record.pk]
 
     def render_client(self, record):
         client = record.client.name if record.client_id else "—"
         if not record.project_id:
-            return client
-        return format_html('{}<br><span class="help">{}</span>', client, record.project)
+            return format_html('<span title="{}">{}</span>', client, client)
+        both = f"{client} · {record.project}"
+        return format_html('<span title="{}">{} <span class="help">· {}</span></span>', both, client, record.project)
 
     def render_error_message(self, record):
         code = format_html("<code>{}</code> ", record.error_code) if record.error_code else ""
+        also = _also(self._others(record))
         return format_html(
-            "{}{}<br><a {}>its group</a>",
+            '<details class="more"><summary title="{}">{}{}</summary><div class="more-body"><p>{}</p>'
+            '<p class="help">Failed at {} · {} <code class="id">{}</code>{}</p><a {}>its group</a></div></details>',
+            record.error_message,
             code,
             truncatechars(record.error_message, 140),
+            record.error_message,
+            record.system.name,
+            record.record_type,
+            record.external_id,
+            format_html('<br><span class="differs">{}</span>', also) if also else "",
             self._link(reverse("queue-group", args=[record.group_id])),
         )
 
@@ -146,16 +172,24 @@ class ExceptionTable(tables.Table):
         return f"{value} d"
 
     def render_status(self, record):
-        badges = [(record.status, record.get_status_display())]
+        badges = [(record.status, "", record.get_status_display())]
         if record.is_past_sla:
-            badges.append(("late", "past SLA"))
-        html = format_html_join(" ", '<span class="badge {}">{}</span>', badges)
+            badges.append(("late", f"SLA was due {timezone.localtime(record.sla_due_at):%Y-%m-%d %H:%M}", "past SLA"))
+        html = format_html_join(" ", '<span class="badge {}" title="{}">{}</span>', badges)
         if record.recurrences:
             again = '<span class="badge again" title="Failed again after being resolved">back {}×</span>'
             html = format_html("{} {}", html, format_html(again, record.recurrences))
-        if record.assignee_id:
-            html = format_html('{}<br><span class="help">{}</span>', html, record.assignee.get_username())
         return html
+
+    def render_kind(self, record):
+        label = record.get_kind_display()
+        return format_html('<span title="{}">{}</span>', label, label)
+
+    def render_assignee(self, record):
+        if not record.assignee_id:
+            return format_html('<span class="help">{}</span>', "nobody")
+        name = record.assignee.get_username()
+        return format_html('<span title="{}">{}</span>', name, name)
 
     def render_claim(self, record):
         if record.is_pending and self._may(record, "acting_in") and record.assignee_id != self.user.pk:
@@ -275,6 +309,13 @@ class ExceptionTable(tables.Table):
         return accessor.resolve
 
 
+def _also(others):
+    """What else the same record is in on the page: "Same record, also: …", or "" for nothing else."""
+    if not others:
+        return ""
+    return "Same record, also: " + "; ".join(f"{o.get_kind_display()} in {o.system.name}" for o in others)
+
+
 def _record_key(item):
     return (item.workspace_id, item.record_type, item.external_id)
 
@@ -333,3 +374,49 @@ def attach_groups(rows):
         row["group"] = groups[row["group_id"]]
         row["currency"] = row["high_currency"] if row["high_currency"] == row["low_currency"] else ""
     return rows
+
+
+SPARK_DAYS = 14  # the groups view's trend: new exceptions a day, over this many days up to today
+
+
+def attach_trends(rows, items):
+    """Each group row's ``trend``: an inline SVG of its new exceptions a day over the last ``SPARK_DAYS`` days
+    (today last), counted among ``items`` (what the person sees) in one query for every group of the page."""
+    today = timezone.localdate()
+    first = today - timedelta(days=SPARK_DAYS - 1)
+    since = timezone.make_aware(datetime.combine(first, time.min))
+    per_group = {row["group_id"]: [0] * SPARK_DAYS for row in rows}
+    counted = (
+        items.filter(group_id__in=list(per_group), first_seen_at__gte=since)
+        .order_by()
+        .values("group_id", day=TruncDate("first_seen_at"))
+        .annotate(n=Count("id"))
+    )
+    for one in counted:
+        at = (one["day"] - first).days
+        if 0 <= at < SPARK_DAYS:
+            per_group[one["group_id"]][at] += one["n"]
+    for row in rows:
+        row["trend"] = sparkline(per_group[row["group_id"]], first)
+    return rows
+
+
+def sparkline(counts, first):
+    """Bars of ``counts`` (one a day from ``first``), from zero, as an SVG that says its figures to a screen
+    reader; a day without any is a flat mark on the baseline, so an empty fortnight still reads as one."""
+    bar, height = 3, 18
+    width = len(counts) * (bar + 1) - 1
+    top = max(counts) or 1
+    days = ", ".join(f"{first + timedelta(days=i):%b %-d} {n}" for i, n in enumerate(counts))
+    label = f"New in the last {len(counts)} days: {sum(counts)} ({days})"
+    heights = [max(1, round(n / top * height)) for n in counts]
+    bars = format_html_join(
+        "",
+        '<rect x="{}" y="{}" width="{}" height="{}" class="{}"></rect>',
+        (
+            (i * (bar + 1), height - h, bar, h, "on" if n else "off")
+            for i, (n, h) in enumerate(zip(counts, heights, strict=True))
+        ),
+    )
+    svg = '<svg class="spark" role="img" aria-label="{}" viewBox="0 0 {} {}" width="{}" height="{}"><title>{}</title>'
+    return format_html(svg + "{}</svg>", label, width, height, width, height, label, bars)

@@ -23,7 +23,15 @@ from opsview.queues.models import USER_RESOLUTIONS, ExceptionGroup, Kind, SavedV
 from opsview.queues.money import money_at_stake, stake_per_currency, stake_sentence
 from opsview.queues.selection import selected
 from opsview.queues.services import ActionRefused, permissions_of
-from opsview.queues.tables import PAGE_SIZE, ExceptionTable, attach_groups, counts, exception_table, grouped
+from opsview.queues.tables import (
+    PAGE_SIZE,
+    ExceptionTable,
+    attach_groups,
+    attach_trends,
+    counts,
+    exception_table,
+    grouped,
+)
 from opsview.records.models import Client, Project
 from opsview.systems.models import System
 from opsview.workspaces.http import require_workspace, safe_next
@@ -45,6 +53,7 @@ def queue(request):
         # Every group's totals in one aggregation (a few thousand rows), paged here: a COUNT would aggregate twice.
         page = Paginator(list(grouped(matching, query.sort)), PAGE_SIZE).get_page(request.GET.get("page"))
         attach_groups(page.object_list)
+        attach_trends(page.object_list, visible)
     else:
         listed = matching.select_related("system", "project", "client", "assignee", "workspace")
         paginator = Paginator(listed, PAGE_SIZE)
@@ -62,6 +71,7 @@ def queue(request):
         "query": query,
         "scope": scope,
         "problems": ([scope.problem] if scope.problem else []) + query.problems,
+        "chips": filterset.chips(),
         "page": page,
         "table": table,
         "stake": stake_sentence(stake),

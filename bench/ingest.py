@@ -73,7 +73,6 @@ import os
 import queue
 import random
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -92,7 +91,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.support import (  # noqa: E402
     PG,
-    ROOT,
+    Child,
     Gunicorn,
     MemoryWatch,
     drop_database,
@@ -330,39 +329,11 @@ def forget_drain_request(redis_url):
         redis.Redis.from_url(redis_url).delete(":1:queues:detection-drain-queued")
 
 
-class Cluster:
-    """The django-q2 task cluster (``manage.py qcluster``), as a context manager that always stops it."""
+class Cluster(Child):
+    """The django-q2 task cluster (``manage.py qcluster``)."""
 
     def __init__(self, env, log_path):
-        self.log_file = open(log_path, "ab")  # noqa: SIM115 (closed in stop())
-        self.process = subprocess.Popen(
-            [PY, "manage.py", "qcluster"],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log_file,
-            stderr=self.log_file,
-            start_new_session=True,
-        )
-
-    @property
-    def pid(self):
-        return self.process.pid
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log_file.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, traceback):
-        self.stop()
+        super().__init__([PY, "manage.py", "qcluster"], env, log_path)
 
 
 # --- the data -----------------------------------------------------------------------------------

@@ -339,13 +339,47 @@ def manage(env, *args):
     return result.stdout
 
 
-class Gunicorn:
-    """The app under gunicorn, as a context manager that always stops it."""
+class Child:
+    """A process of the app (gunicorn, the task cluster) in a session of its own, as a context manager that always
+    stops it and all it started, with the tail of its log when the bench failed."""
+
+    def __init__(self, command, env, log_path):
+        self.log_path = log_path
+        self.log_file = open(log_path, "ab")  # noqa: SIM115 (closed in stop())
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=self.log_file, stderr=self.log_file, start_new_session=True
+        )
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log_file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, traceback):
+        self.stop()
+        if exc_type is not None and self.log_path.exists():
+            tail = self.log_path.read_text(errors="replace").splitlines()[-20:]
+            print(f"{self.log_path.name} (last lines):", *tail, sep="\n", file=sys.stderr)
+
+
+class Gunicorn(Child):
+    """The app under gunicorn."""
 
     def __init__(self, env, workers, threads, log_path):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
         command = [
             str(Path(PY).parent / "gunicorn"),
             "opsview.wsgi:application",
@@ -362,8 +396,7 @@ class Gunicorn:
             "--log-level",
             "warning",
         ]
-        self.log_file = open(log_path, "ab")  # noqa: SIM115 (closed in stop())
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log_file, stderr=self.log_file)
+        super().__init__(command, env, log_path)
 
     def wait_healthy(self, timeout=60):
         deadline = time.monotonic() + timeout
@@ -377,22 +410,3 @@ class Gunicorn:
                 pass
             time.sleep(0.2)
         raise SystemExit(f"gunicorn did not answer /healthz within {timeout}s")
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log_file.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, traceback):
-        self.stop()
-        if exc_type is not None and self.log_path.exists():
-            tail = self.log_path.read_text(errors="replace").splitlines()[-20:]
-            print("gunicorn log (last lines):", *tail, sep="\n", file=sys.stderr)

@@ -20,7 +20,9 @@ from opsview.records.models import Invoice, Posting, TimeEntry
 from opsview.telemetry.models import SyncEvent, SyncRun
 from opsview.workspaces.models import Workspace
 
-SMALL = ("--people", "24", "--time-entries", "3000", "--sync-events", "8000", "--without-erp")
+# Enough people for the smaller firm to bill a few invoices that posted cleanly, whatever today's date makes of
+# the generated months: each invoice cause needs one such invoice in each firm (24 people left it one on some days).
+SMALL = ("--people", "60", "--time-entries", "3000", "--sync-events", "8000", "--without-erp")
 
 pytestmark = pytest.mark.django_db
 

@@ -48,6 +48,7 @@ def open_top_group(page, query):
     page.goto(f"/queues/?{query}")
     first = page.locator("table.items tbody tr").first
     record = first.get_attribute("data-record") or ""
+    first.locator("details.more summary").click()  # the row's details: the error, its group
     first.locator("a", has_text="its group").click()
     page.wait_for_url(re.compile(r"/queues/groups/\d+/"))
     return int(re.search(r"/groups/(\d+)/", page.url).group(1)), record

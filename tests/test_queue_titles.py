@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from opsview.queues.classify import readable_cause
+from opsview.queues.titles import readable_cause
 from tests.conftest import signed_in
 from tests.queue_support import exceptions, failure, send
 

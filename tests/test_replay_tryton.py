@@ -57,7 +57,8 @@ def test_an_invoice_refused_for_a_missing_period_is_replayed_after_the_fix_and_r
     client.force_login(olivia)
     item = ExceptionItem.objects.get(workspace=northwind.workspace, external_id=invoice_id)
     assert (item.status, item.system, item.kind) == ("open", tryton, "posting_failure")
-    assert f'<a href="/queues/{item.pk}/">{item}</a>' in client.get("/queues/").content.decode()  # its title
+    queue = client.get("/queues/").content.decode()
+    assert f'<a href="/queues/{item.pk}/" title="{item} · ' in queue and f">{item}</a>" in queue  # its title
 
     tryton_server.open_fiscal_year("2026-10-31")  # the cause, fixed in Tryton
     response = client.post("/replays/request/", {"one": item.pk}, follow=True)

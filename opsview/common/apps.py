@@ -22,7 +22,6 @@ class CommonConfig(AppConfig):
 
 
 def _freeze_task_worker(sender, proc_name, **kwargs):
-    import opsview.queues.outbox  # noqa: F401 (the drain's code, loaded before it is frozen)
     from opsview.common.longlived import freeze_what_is_loaded
 
     freeze_what_is_loaded()

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models.functions import Concat, Lower
 from django.utils import timezone
 
+from opsview.queues.titles import readable_cause
 from opsview.workspaces.scoping import WorkspaceOwned, WorkspaceQuerySet
 
 
@@ -86,8 +87,6 @@ class ExceptionGroup(WorkspaceOwned):
     @property
     def title(self):
         """The cause in words, for pages and alerts: no "<id>" or "<n>" placeholders."""
-        from opsview.queues.classify import readable_cause  # classify imports the models
-
         return readable_cause(self.message, self.mapping_value)
 
 

@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: run test test-fast lint format bench-ingest bench-queues bench-replay bench-dashboards bench-reconcile clean
-.PHONY: serve bench-soak bench-browser
+.PHONY: serve bench-soak bench-browser screenshots
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,12 @@ test-fast: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest --reuse-db -m "not browser and not tryton" $(PYTEST_ARGS)
+
+## Screenshots of each role's main page at 1440 px into var/screenshots/, on a demo loaded for them (SQLite,
+## without the demo ERP); SCREENSHOT_ARGS="--url http://127.0.0.1:8000" photographs a running `make run` instead.
+screenshots: $(VENV)/.installed-dev
+	bash scripts/ensure-chromium.sh
+	$(PY) scripts/screenshots.py $(SCREENSHOT_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

@@ -88,8 +88,9 @@ def test_a_long_project_name_is_cut_at_its_end_and_whole_on_hover(client, books)
     assert ticks[whole] == "Acme enterprise resourc… (EUR)"  # the beginning people know, then an ellipsis
     # The hover shows the whole name.
     (trace,) = [t for t in spec["data"] if whole in t["y"]]
-    assert trace["hovertemplate"].startswith("%{hovertext}:")
-    assert trace["hovertext"][trace["y"].index(whole)] == whole
+    # The hover shows the whole name and the amount as every page writes money: the currency first.
+    assert trace["hovertemplate"] == "%{hovertext}: EUR %{x:,.2f}<extra></extra>"
+    assert trace["hovertext"][trace["y"].index(whole)] == long_name
     assert ticks["Initech audit (EUR)"] == "Initech audit (EUR)"  # a short name stays whole
 
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.template import Context, Template
 
-from opsview.common.numbers import format_money
+from opsview.common.numbers import format_money, plotly_money
 from tests.conftest import signed_in
 from tests.queue_support import failure, send
 
@@ -58,3 +58,8 @@ def test_the_same_amount_reads_the_same_on_the_queue_and_the_executive_dashboard
     assert "EUR 36,280.00" in queue and "EUR 36,280.00" in board
     for page in (queue, board):
         assert "36,280.00 EUR" not in page and "36,280 EUR" not in page
+
+
+def test_a_chart_hover_writes_money_as_the_pages_do():
+    assert plotly_money("y", "EUR") == "EUR %{y:,.2f}"
+    assert plotly_money("x") == "%{x:,.2f}"  # an amount whose currency the chart names elsewhere

@@ -115,7 +115,7 @@ def xero(northwind):
 
 
 def test_a_target_that_is_not_connected_is_named_and_refused_before_anything_is_queued(
-    client, api, northwind, olivia, xero, target
+    client, api, northwind, olivia, ada, xero, target
 ):
     assert connection_problem(target) is None
     assert connection_problem(xero) == (
@@ -128,7 +128,8 @@ def test_a_target_that_is_not_connected_is_named_and_refused_before_anything_is_
 
     dry = client.post("/replays/request/", {"group": items["INV-1"].group_id}).content.decode()
     assert "Xero is not connected: set it up under Settings → Systems" in dry
-    assert f'href="/settings/systems/{xero.pk}/"' in dry and 'name="confirm_count"' not in dry
+    assert "A workspace admin can." in dry and 'name="confirm_count"' not in dry
+    assert f'href="/settings/systems/{xero.pk}/"' not in dry  # an operator may not open that page: no link to a 403
 
     response = client.post("/replays/request/", {"one": items["INV-1"].pk}, follow=True)
     assert "Xero is not connected: set it up under Settings → Systems" in response.content.decode()
@@ -137,6 +138,12 @@ def test_a_target_that_is_not_connected_is_named_and_refused_before_anything_is_
     assert not Replay.objects.exists() and not OrmQ.objects.exists()
     page = client.get(f"/queues/{items['INV-1'].pk}/").content.decode()
     assert "Xero is not connected" in page and "Replay to Xero" not in page
+
+    client.force_login(ada)  # an admin is taken to the system's page to connect it
+    dry = client.post("/replays/request/", {"group": items["INV-1"].group_id}).content.decode()
+    assert f'href="/settings/systems/{xero.pk}/"' in dry
+    page = client.get(f"/queues/{items['INV-1'].pk}/").content.decode()
+    assert f'href="/settings/systems/{xero.pk}/">Set up Xero</a>' in page
 
 
 def test_a_mistyped_confirmation_count_re_renders_the_form_saying_what_was_wrong(

@@ -35,6 +35,11 @@ def format_money(amount, currency=""):
     return f"{currency or ''} {format_amount(amount)}".strip()
 
 
+def plotly_money(field, currency=""):
+    """The same money format in a plotly hover template: ``plotly_money("y", "EUR")`` is "EUR %{y:,.2f}"."""
+    return f"{currency or ''} %{{{field}:,.2f}}".strip()
+
+
 def format_money_list(amounts, separator=" · "):
     """``[{"currency", "amount"}]`` as "EUR 1,125.00 · USD 750.00", largest first as given; a dash when empty."""
     if not amounts:

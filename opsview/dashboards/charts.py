@@ -12,6 +12,7 @@ does through its ``customdata``.
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from opsview.common.numbers import plotly_money
 from opsview.dashboards import drilldown
 from opsview.dashboards.chart_rules import from_zero, layout, shortened, top_title
 from opsview.kpis.approval import WAITING_STATES
@@ -103,7 +104,7 @@ def wip_trend_chart(kpi, scope, trend):
             "customdata": [
                 drilldown.time_entries(scope.with_period(scope.start, p["day"]), status="unbilled") for p in points
             ],
-            "hovertemplate": "%{x}: %{y:,.2f} " + currency + "<extra></extra>",
+            "hovertemplate": "%{x}: " + plotly_money("y", currency) + "<extra></extra>",
         }
         for currency in currencies
     ]
@@ -287,8 +288,8 @@ def worst_chart(kpi, scope, rows, by):
                 "x": [float(r["value"]) for r, _ in mine],
                 "customdata": [link for _, link in mine],
                 # Not %{y}: plotly would show the tick's text, the cut name.
-                "hovertext": whole,
-                "hovertemplate": "%{hovertext}: %{x:,.2f}<extra></extra>",
+                "hovertext": [r["name"] for r, _ in mine],
+                "hovertemplate": "%{hovertext}: " + plotly_money("x", currency) + "<extra></extra>",
             }
         )
     height = 120 + 26 * max(1, len(rows))

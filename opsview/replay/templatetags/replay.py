@@ -40,6 +40,7 @@ def replay_panel(context, item):
         "replay_draft": draft["text"] if draft and draft.get("item") == item.pk else "",
         **editor,
         "can_act": context.get("can_act"),
+        "is_workspace_admin": context.get("is_workspace_admin"),  # only an admin may open the system's page
         "csrf_token": context.get("csrf_token"),
         "request": request,
     }

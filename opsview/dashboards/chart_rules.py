@@ -63,7 +63,11 @@ def axis_note(text):
     }
 
 
-LABEL_LENGTH = 24  # characters of a name that fit the 200 px beside a horizontal bar, with its currency
+LABEL_LENGTH = 24  # characters of a name that fit the LABEL_MARGIN beside a horizontal bar, with its currency
+# Pixels beside a horizontal bar for its name: a cut name with its currency takes up to about 215 in Chromium's
+# default sans-serif. The axis still widens the margin for a longer one (automargin), but only by drawing the
+# chart a second time, and the page waits for both drawings: room enough at once is drawn once.
+LABEL_MARGIN = 224
 
 
 def shortened(name, length=LABEL_LENGTH):

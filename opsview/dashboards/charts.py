@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from opsview.common.numbers import plotly_money
 from opsview.dashboards import drilldown
-from opsview.dashboards.chart_rules import from_zero, layout, shortened, top_title
+from opsview.dashboards.chart_rules import LABEL_MARGIN, from_zero, layout, shortened, top_title
 from opsview.kpis.approval import WAITING_STATES
 from opsview.kpis.catalog import BY_SLUG, draws
 from opsview.kpis.exceptions import exception_resolution_time
@@ -300,7 +300,9 @@ def worst_chart(kpi, scope, rows, by):
         help=kpi.definition,
         figure={
             "data": traces,
-            "layout": layout(value_axis="x", height=height, margin={"l": 200, "r": 16, "t": 16, "b": 40}, yaxis=yaxis),
+            "layout": layout(
+                value_axis="x", height=height, margin={"l": LABEL_MARGIN, "r": 16, "t": 16, "b": 40}, yaxis=yaxis
+            ),
         },
         columns=["Rank", by.capitalize(), "Currency", "Hours", "Unbilled value"],
         rows=[[r["rank"], r["name"], r["currency"], r["hours"], r["value"]] for r in rows],

@@ -24,6 +24,8 @@ from django.core.management import call_command
 
 from opsview.demo.accounts import DEMO_USERNAMES
 from opsview.demo.catalog import DEMO_PASSWORD
+from opsview.queues import sync_failures
+from opsview.telemetry.models import SyncEvent
 from opsview.workspaces.roles import Role
 from tests.browser import BROWSER
 from tests.conftest import PASSWORD, make_user
@@ -218,3 +220,36 @@ def test_the_walk_sees_what_it_looks_for(transactional_db, northwind, new_contex
     assert "GET /static/img/no-such-picture.png answered 404" in found
     assert "console error: something broke" in found
     assert "axe: image-alt (critical" in found  # an image with no text for a screen reader
+
+
+FOCUS_SHOWS = """() => {
+  const el = document.activeElement, style = getComputedStyle(el);
+  const ring = (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== 'none';
+  const text = (el.textContent || el.name || '').trim().slice(0, 40);
+  return [el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' ' + text, ring];
+}"""
+
+
+def test_every_control_is_reached_by_the_keyboard_and_shows_its_focus(transactional_db, northwind, new_context):
+    sync_failures.on_sync_events(northwind.workspace, list(SyncEvent.objects.for_workspace(northwind.workspace)))
+    make_user("olga", northwind.workspace, Role.OPERATOR)
+    walk = Walk(new_context())
+    sign_in(walk, "olga", PASSWORD)
+    for url in ["/queues/", "/dashboards/executive/"]:
+        walk.page.goto(url)
+        walk.page.wait_for_load_state("load")
+        walk.page.keyboard.press("Tab")
+        assert walk.page.evaluate(FOCUS_SHOWS) == ["a Skip to the page's content", True]
+        walk.page.keyboard.press("Enter")  # past the header's links
+        reached, unseen = [], []
+        for _ in range(80):  # the page's first controls, the queue's filters among them
+            walk.page.keyboard.press("Tab")
+            name, ring = walk.page.evaluate(FOCUS_SHOWS)
+            if name.startswith("body"):  # past the page's last control
+                break
+            reached.append(name)
+            if not ring:
+                unseen.append(name)
+        assert unseen == [], f"{url}: focus not visible on {unseen}"
+        assert any(name.startswith("button") for name in reached), f"{url}: no button reached by Tab: {reached}"
+    assert walk.problems == []

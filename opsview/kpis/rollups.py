@@ -20,7 +20,7 @@ from datetime import timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.constants import OnConflict
 from django.db.models.functions import Coalesce, TruncDate
@@ -152,8 +152,9 @@ def _store(model, queryset, columns, totals=None, ignore_conflicts=False):
     rows = queryset.values(**{ROW + field: expression for field, expression in columns.items()})
     if totals:
         rows = rows.annotate(**{ROW + field: expression for field, expression in totals.items()})
-    query, params = rows.order_by().query.sql_with_params()
-    ops = connection.ops
+    rows = rows.order_by()
+    query, params = rows.query.get_compiler(rows.db).as_sql()
+    ops = connections[rows.db].ops
     on_conflict = OnConflict.IGNORE if ignore_conflicts else None
     statement = " ".join(
         [
@@ -164,7 +165,7 @@ def _store(model, queryset, columns, totals=None, ignore_conflicts=False):
             ops.on_conflict_suffix_sql(fields, on_conflict, None, None),
         ]
     )
-    with connection.cursor() as cursor:
+    with connections[rows.db].cursor() as cursor:
         cursor.execute(statement, params)
         return cursor.rowcount
 

@@ -1,138 +1,173 @@
 """The daily roll-ups, kept by a django-q2 schedule (hourly, created by migration kpis 0002).
 
-Some figures are too costly to compute live over months of history at scale:
-the backlog at the end of each past day, the first posting of every entry, a
-month of sync events, the lag of every invoiced entry, the first arrival of every record in the ERP. So each
-finished local day of a workspace is computed once, with the same functions that define the KPIs live
-(``unbilled_entries``, ``posted_time``, ``sync_events_behind``, ``billed_entries``, ``first_arrivals``), and
-stored. ``rollup_missing_days`` is
-the task: it computes the finished days not rolled up yet, and nothing else.
+Some figures are too costly to compute live over months of history at scale: the backlog at the end of
+each past day, the first posting of every entry, a month of sync events, the lag of every invoiced entry,
+the first arrival of every record in the ERP. So each finished local day of a workspace is computed once,
+with the same functions that define the KPIs live (``posted_time``, ``sync_events_behind``,
+``billed_entries``, ``first_arrivals``; for the backlog ``backlog_spans``, which gives each day the rows of
+``unbilled_entries``), and stored. ``rollup_missing_days`` is the task: it computes the finished days not
+rolled up yet, and nothing else.
 
-Every roll-up but the backlog adds up over days (each event, posting, invoiced entry or first arrival
-belongs to one local day), so a run of missing days is computed with one query each over the whole run,
-grouped by day: a workspace's six months, or a year's data loaded at once, cost a few queries per
-roll-up instead of a few per day. The backlog is a snapshot at each day's end, taken day by day.
+A run of missing days (a month at most, ``RUN_DAYS``) is computed with one grouped query per roll-up over
+the whole run: every roll-up but the backlog adds up over days (each event, posting, invoiced entry or first
+arrival belongs to one local day), and the backlog of each day of the run follows from the day each entry
+entered it and the day an invoice took it out. The database writes those rows itself (INSERT … SELECT), so
+a year's postings and arrivals never pass through Python; only the backlog, a few rows per project and day,
+is added up here. A firm's six months, or a year's data loaded at once, cost a few queries a month.
 """
 
 from datetime import timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
-from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db import connections, transaction
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.constants import OnConflict
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from opsview.kpis.billing import billed_entries, posted_time
-from opsview.kpis.expressions import entry_totals
 from opsview.kpis.models import DailyBillingLag, DailySync, DailyWip, FirstArrival, PostingTime, RollupDay
 from opsview.kpis.scope import Scope
 from opsview.kpis.straight_through import first_arrivals
 from opsview.kpis.sync import sync_events_behind
-from opsview.kpis.wip import unbilled_entries
+from opsview.kpis.wip import backlog_spans
 from opsview.records.models import TimeEntry, TimeEntryStatus
 from opsview.telemetry.models import Outcome
 from opsview.workspaces.models import Workspace
 
 DEFAULT_DAYS = 185  # six months: the longest preset period (90 days) and the one before it
-RUN_DAYS = 31  # the most days computed by one query: bounds the rows held in memory at once
+RUN_DAYS = 31  # the most days computed by one query: bounds the rows held in memory and written at once
+ROW = "rolled_"  # names a stored row's fields in the SELECT that computes them, apart from the source's fields
 
 
 def _wip(scope):
-    rows = unbilled_entries(scope).values("project_id", "currency").annotate(**entry_totals()).order_by()
+    """The backlog at the end of each day of ``scope``'s period, per project and currency, from the spans of
+    days its entries stay in it: the rows a query per day would give, from one query for the period."""
+    totals = {}
+    for span in backlog_spans(scope):
+        last = scope.end if span["billed_on"] is None else min(scope.end, span["billed_on"] - timedelta(days=1))
+        day = span["first"]
+        while day <= last:
+            tally = totals.setdefault((day, span["project_id"], span["currency"]), [0, Decimal(0), Decimal(0)])
+            tally[0] += span["n"]
+            tally[1] += span["sum_hours"]
+            tally[2] += span["sum_value"]
+            day += timedelta(days=1)
     return [
         DailyWip(
             workspace=scope.workspace,
-            day=scope.start,
-            project_id=row["project_id"],
-            currency=row["currency"],
-            entries=row["n"],
-            hours=row["sum_hours"],
-            value=round(row["sum_value"], 2),
+            day=day,
+            project_id=project_id,
+            currency=currency,
+            entries=n,
+            hours=sum_hours,
+            value=round(sum_value, 2),
         )
-        for row in rows
+        for (day, project_id, currency), (n, sum_hours, sum_value) in totals.items()
     ]
 
 
 def _sync(scope):
-    rows = (
-        sync_events_behind(scope)
-        .annotate(day=TruncDate("occurred_at", tzinfo=scope.tz))
-        .values("day", "source_system_id", "target_system_id", "run__flow")
-        .annotate(
-            succeeded=Count("id", filter=Q(outcome=Outcome.SUCCEEDED)),
-            failed=Count("id", filter=Q(outcome=Outcome.FAILED)),
-        )
-        .order_by()
+    """Store the period's succeeded and failed events per local day, systems and flow; returns rows written."""
+    outcomes = {
+        "succeeded": Count("id", filter=Q(outcome=Outcome.SUCCEEDED)),
+        "failed": Count("id", filter=Q(outcome=Outcome.FAILED)),
+    }
+    return _store(
+        DailySync,
+        sync_events_behind(scope),
+        {
+            "workspace": F("workspace_id"),
+            "day": TruncDate("occurred_at", tzinfo=scope.tz),
+            "source_system": F("source_system_id"),
+            "target_system": F("target_system_id"),
+            "flow": Coalesce(F("run__flow"), Value("")),
+        },
+        totals=outcomes,
     )
-    return [
-        DailySync(
-            workspace=scope.workspace,
-            day=row["day"],
-            source_system_id=row["source_system_id"],
-            target_system_id=row["target_system_id"],
-            flow=row["run__flow"] or "",
-            succeeded=row["succeeded"],
-            failed=row["failed"],
-        )
-        for row in rows
-    ]
 
 
 def _postings(scope):
-    postings = list(posted_time(scope).values("entry_id", "occurred_at", "days"))
-    entries = TimeEntry.objects.filter(pk__in=[p["entry_id"] for p in postings]).values("pk", "project_id", "system_id")
-    entries = {e["pk"]: e for e in entries}
-    return [
-        PostingTime(
-            workspace=scope.workspace,
-            time_entry_id=p["entry_id"],
-            project_id=entry["project_id"],
-            system_id=entry["system_id"],
-            posted_at=p["occurred_at"],
-            days=p["days"],
-        )
-        for p in postings
-        for entry in [entries[p["entry_id"]]]
-    ]
+    """Store the first ERP posting of each approved entry posted in the period; returns rows written."""
+    project = TimeEntry.objects.filter(pk=OuterRef("entry_id")).order_by().values("project_id")
+    return _store(
+        PostingTime,
+        posted_time(scope),
+        {
+            "workspace": F("workspace_id"),
+            "time_entry": F("entry_id"),
+            "project": Subquery(project),
+            # posted_time finds the entry in the posting's source system: that is the entry's system.
+            "system": F("source_system_id"),
+            "posted_at": F("occurred_at"),
+            "days": F("days"),
+        },
+        # An entry is posted first once; a recomputed earlier day may already hold it.
+        ignore_conflicts=True,
+    )
 
 
 def _billing_lag(scope):
-    rows = (
-        billed_entries(scope)
-        .values("project_id", "system_id", "lag_days", day=F("invoice__issue_date"))
-        .annotate(n=Count("id"), sum_hours=Sum("hours"))
-        .order_by()
+    """Store the period's invoiced time per issue day, project, system and days of lag; returns rows written."""
+    return _store(
+        DailyBillingLag,
+        billed_entries(scope),
+        {
+            "workspace": F("workspace_id"),
+            "day": F("invoice__issue_date"),
+            "project": F("project_id"),
+            "system": F("system_id"),
+            "lag_days": F("lag_days"),
+        },
+        totals={"entries": Count("id"), "hours": Sum("hours")},
     )
-    return [
-        DailyBillingLag(
-            workspace=scope.workspace,
-            day=row["day"],
-            project_id=row["project_id"],
-            system_id=row["system_id"],
-            lag_days=row["lag_days"],
-            entries=row["n"],
-            hours=row["sum_hours"],
-        )
-        for row in rows
-    ]
 
 
 def _arrivals(scope):
-    rows = first_arrivals(scope).values(
-        "source_system_id", "record_type", "external_id", "target_system_id", "occurred_at"
+    """Store each record's first arrival in an ERP that happened in the period; returns rows written."""
+    return _store(
+        FirstArrival,
+        first_arrivals(scope),
+        {
+            "workspace": F("workspace_id"),
+            "day": TruncDate("occurred_at", tzinfo=scope.tz),
+            "source_system": F("source_system_id"),
+            "record_type": F("record_type"),
+            "external_id": F("external_id"),
+            "target_system": F("target_system_id"),
+            "arrived_at": F("occurred_at"),
+        },
     )
-    return [
-        FirstArrival(
-            workspace=scope.workspace,
-            day=timezone.localtime(row["occurred_at"], scope.tz).date(),
-            source_system_id=row["source_system_id"],
-            record_type=row["record_type"],
-            external_id=row["external_id"],
-            target_system_id=row["target_system_id"],
-            arrived_at=row["occurred_at"],
-        )
-        for row in rows.order_by()
-    ]
+
+
+def _store(model, queryset, columns, totals=None, ignore_conflicts=False):
+    """Store ``queryset``'s rows in ``model`` with one INSERT … SELECT; returns rows written.
+
+    ``columns`` are ``model``'s fields as expressions of each row, grouped by when ``totals`` adds aggregated
+    fields. The database computes and writes the rows itself: a month of a firm's postings or arrivals never
+    passes through Python.
+    """
+    fields = [*columns, *(totals or {})]
+    rows = queryset.values(**{ROW + field: expression for field, expression in columns.items()})
+    if totals:
+        rows = rows.annotate(**{ROW + field: expression for field, expression in totals.items()})
+    rows = rows.order_by()
+    query, params = rows.query.get_compiler(rows.db).as_sql()
+    ops = connections[rows.db].ops
+    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+    statement = " ".join(
+        [
+            ops.insert_statement(on_conflict=on_conflict),
+            ops.quote_name(model._meta.db_table),
+            f"({', '.join(ops.quote_name(model._meta.get_field(field).column) for field in fields)})",
+            f"SELECT {', '.join(ops.quote_name(ROW + field) for field in fields)} FROM ({query}) AS rolled",
+            ops.on_conflict_suffix_sql(fields, on_conflict, None, None),
+        ]
+    )
+    with connections[rows.db].cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.rowcount
 
 
 def rollup_day(workspace, day, now=None):
@@ -141,15 +176,16 @@ def rollup_day(workspace, day, now=None):
 
 
 def rollup_days(workspace, days, now=None):
-    """Compute and store every roll-up of ``workspace`` for the local ``days`` (again, if they were), each run
-    of consecutive days at once; returns rows written."""
+    """Compute and store every roll-up of ``workspace`` for the local ``days`` that have ended by ``now`` (again,
+    if they were), each run of consecutive days at once; returns rows written. A day not over yet is left out:
+    its figures may still change."""
     now = now or timezone.now()
+    today = timezone.localtime(now, ZoneInfo(workspace.time_zone)).date()
     written = 0
-    for start, end in _runs(sorted(days)):
+    for start, end in _runs(sorted(day for day in days if day < today)):
         scope = Scope(workspace=workspace, start=start, end=end, now=now)
         run = scope.each_day()
-        wip = [row for day in run for row in _wip(scope.with_period(day, day))]
-        sync, postings, lags, arrivals = _sync(scope), _postings(scope), _billing_lag(scope), _arrivals(scope)
+        wip = _wip(scope)
         with transaction.atomic():
             for model in (DailyWip, DailySync, DailyBillingLag, FirstArrival):
                 model.objects.filter(workspace=workspace, day__in=run).delete()
@@ -157,14 +193,9 @@ def rollup_days(workspace, days, now=None):
                 workspace=workspace, posted_at__gte=scope.start_at, posted_at__lt=scope.end_at
             ).delete()
             DailyWip.objects.bulk_create(wip, batch_size=1000)
-            DailySync.objects.bulk_create(sync, batch_size=1000)
-            DailyBillingLag.objects.bulk_create(lags, batch_size=1000)
-            FirstArrival.objects.bulk_create(arrivals, batch_size=1000)
-            # An entry is posted first once; a recomputed earlier day may already hold it.
-            PostingTime.objects.bulk_create(postings, batch_size=1000, ignore_conflicts=True)
+            written += len(wip) + _sync(scope) + _postings(scope) + _billing_lag(scope) + _arrivals(scope)
             RollupDay.objects.filter(workspace=workspace, day__in=run).delete()
             RollupDay.objects.bulk_create([RollupDay(workspace=workspace, day=day, computed_at=now) for day in run])
-        written += len(wip) + len(sync) + len(postings) + len(lags) + len(arrivals)
     return written
 
 

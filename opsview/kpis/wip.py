@@ -3,7 +3,7 @@
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Case, DateField, Exists, OuterRef, Subquery, Sum, Value, When
 
 from opsview.kpis.daily import rolled_up
 from opsview.kpis.expressions import (
@@ -48,6 +48,37 @@ def unbilled_entries(scope, age=None):
         if earliest is not None:
             entries = entries.filter(approved_at__gte=scope.midnight(earliest))
     return entries
+
+
+def backlog_spans(scope):
+    """The invoice-ready backlog at the end of every day of the period, in one grouped query: rows of
+    ``project_id``, ``currency``, ``first`` (the first day of the period whose backlog holds the entries),
+    ``billed_on`` (the day an issued invoice took them out of it, None if none did by the period's end) and
+    ``entry_totals``.
+
+    The entries of a row are in the backlog of each day from ``first`` to the day before ``billed_on``: the
+    rows ``unbilled_entries`` gives for a period of that day alone, each day taken as of its own end. For
+    days that have ended (the daily roll-up's); later days would be taken as of their end too, not now.
+    """
+    days = scope.each_day()
+    as_of = [scope.with_period(day, day).as_of for day in days]
+    entries = scope.time_entries().filter(status=TimeEntryStatus.APPROVED, billable=True, approved_at__lte=as_of[-1])
+    billed = issued_invoice_of(OuterRef("project__client_id"), OuterRef("invoice_reference"), scope.start)
+    # Index-friendly comparisons with each day's end, as unbilled_entries filters them, rather than a
+    # local date of approved_at: an entry approved at midnight exactly belongs to the day that ended then.
+    first = Case(
+        *[When(approved_at__lte=instant, then=Value(day)) for day, instant in zip(days, as_of, strict=True)],
+        output_field=DateField(),
+    )
+    billed_by_end = issued_invoice_of(OuterRef("project__client_id"), OuterRef("invoice_reference"), scope.end)
+    billed_on = Subquery(billed_by_end.order_by("issue_date").values("issue_date")[:1], output_field=DateField())
+    return (
+        entries.exclude(Exists(billed))
+        .annotate(first=first, billed_on=billed_on)
+        .values("project_id", "currency", "first", "billed_on")
+        .annotate(**entry_totals())
+        .order_by()
+    )
 
 
 def backlog_breakdown(scope):

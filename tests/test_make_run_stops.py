@@ -50,9 +50,9 @@ STOPS = {
 
 
 def as_from_a_terminal():
-    # A shell in a terminal starts make with Ctrl-C's signals at their defaults. The test worker may not have
-    # them so when it starts make (a library's os.system() ignores them while it waits), and a signal ignored
-    # when bash starts cannot be trapped: serve.sh would never hear the Ctrl-C this test sends.
+    # A shell in a terminal starts make with Ctrl-C's signals at their defaults. Under CI's test workers make
+    # was seen to start with both ignored (inherited; from what, not found), and a signal ignored when bash
+    # starts cannot be trapped: serve.sh would never hear the Ctrl-C this test sends.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 

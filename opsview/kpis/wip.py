@@ -31,6 +31,14 @@ def issued_invoice_of(entry_client, entry_reference, by_date):
     )
 
 
+def _approved_billable_not_billed(scope, approved_by, billed_by_date):
+    """The backlog's rule, for the live figure and the roll-up alike: ``scope``'s approved billable time entries
+    approved by the instant ``approved_by`` that no invoice issued by ``billed_by_date`` carries."""
+    entries = scope.time_entries().filter(status=TimeEntryStatus.APPROVED, billable=True, approved_at__lte=approved_by)
+    billed = issued_invoice_of(OuterRef("project__client_id"), OuterRef("invoice_reference"), billed_by_date)
+    return entries.exclude(Exists(billed))
+
+
 def unbilled_entries(scope, age=None):
     """Approved billable time entries that no invoice issued by the as-of date carries.
 
@@ -39,9 +47,7 @@ def unbilled_entries(scope, age=None):
     whose invoice was voided. Entries approved and later rejected are not approved and never
     count. ``age`` narrows to one bucket of days since approval.
     """
-    entries = scope.time_entries().filter(status=TimeEntryStatus.APPROVED, billable=True, approved_at__lte=scope.as_of)
-    billed = issued_invoice_of(OuterRef("project__client_id"), OuterRef("invoice_reference"), scope.as_of_date)
-    entries = entries.exclude(Exists(billed))
+    entries = _approved_billable_not_billed(scope, scope.as_of, scope.as_of_date)
     if age:
         earliest, latest = date_range_of_bucket(age, scope.as_of_date)
         entries = entries.filter(approved_at__lt=scope.midnight(latest + timedelta(days=1)))
@@ -62,8 +68,8 @@ def backlog_spans(scope):
     """
     days = scope.each_day()
     as_of = [scope.with_period(day, day).as_of for day in days]
-    entries = scope.time_entries().filter(status=TimeEntryStatus.APPROVED, billable=True, approved_at__lte=as_of[-1])
-    billed = issued_invoice_of(OuterRef("project__client_id"), OuterRef("invoice_reference"), scope.start)
+    # Billed by the period's first day: in no day's backlog. Billed later: out of it from that day on (billed_on).
+    entries = _approved_billable_not_billed(scope, as_of[-1], scope.start)
     # Index-friendly comparisons with each day's end, as unbilled_entries filters them, rather than a
     # local date of approved_at: an entry approved at midnight exactly belongs to the day that ended then.
     first = Case(
@@ -73,8 +79,7 @@ def backlog_spans(scope):
     billed_by_end = issued_invoice_of(OuterRef("project__client_id"), OuterRef("invoice_reference"), scope.end)
     billed_on = Subquery(billed_by_end.order_by("issue_date").values("issue_date")[:1], output_field=DateField())
     return (
-        entries.exclude(Exists(billed))
-        .annotate(first=first, billed_on=billed_on)
+        entries.annotate(first=first, billed_on=billed_on)
         .values("project_id", "currency", "first", "billed_on")
         .annotate(**entry_totals())
         .order_by()

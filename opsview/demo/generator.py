@@ -141,6 +141,12 @@ def seed_demo(sizes=None, seed=DEFAULT_SEED, now=None, today=None, method="auto"
         lead = plans[0].lead
         users = ensure_demo_users(workspaces, lead.name, plans[0].firm.domain)
         Person.objects.filter(pk=lead.pk).update(user=users["manager"])
+    if connection.vendor == "postgresql":
+        # Statistics for every table written, not only the bulk-loaded ones: where autovacuum is off or has not
+        # come round yet, a table without them is planned as nearly empty. A year's roll-up of one firm's
+        # backlog then took 34 s instead of 0.15 s (an anti-join with the invoices by nested loop).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     summary.workspaces = len(workspaces)
     summary.seconds = time.monotonic() - began
     return summary

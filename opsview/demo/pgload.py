@@ -89,7 +89,5 @@ def bulk_load(models, lookups=(), progress=None):
                 cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
         for table, name, definition in referencing:
             cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
-        for table in tables:
-            cursor.execute(f"ANALYZE {quote(table)}")  # so the first dashboards after a load plan well
     if progress:
         progress(f"Indexes and constraints of {', '.join(tables)} built in {time.monotonic() - began:.1f} s")

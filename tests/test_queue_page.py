@@ -40,7 +40,7 @@ def test_the_queue_starts_where_the_most_money_is_blocked(client, queue, olivia)
 def test_counts_per_kind_and_status_are_always_in_view(client, queue, olivia):
     page = signed_in(client, olivia).get("/queues/?kind=sync_error").content.decode()
 
-    assert "1 exception match." in page
+    assert "1 exception matches." in page
     assert 'data-kind="posting_failure"' in page and 'data-kind="missing_mapping"' in page
     assert '<th class="num" data-count="open">5</th>' in page  # the total, whatever the filter
 

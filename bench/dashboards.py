@@ -208,6 +208,7 @@ def main():
         reuse=args.reuse,
         exceptions=args.exceptions,
         seed=synthetic if args.synthetic else None,
+        open_exceptions=dataset.OPEN_EXCEPTIONS if args.year else 0,
     )
     try:
         summary = bench(args)

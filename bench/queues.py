@@ -18,13 +18,13 @@ Run with ``make bench-queues`` (or ``.venv/bin/python bench/queues.py --help``).
 
 With ``--year`` (``make bench-queues BENCH_ARGS=--year``) it times the same paths on a year of a partner's
 data instead of step 2's one workspace: the database ``bench/dashboards.py --year`` shares
-(``bench/dataset.py``: 50 firms, 5,000,000 time entries, 50,000,000 sync events, the queue's exceptions
-opened by the app's own detection, about a million of them open), loaded unless ``--reuse`` finds it
-loaded. The operator works in the firm with the most open exceptions; the filter is posting failures of
-the client with the most of them, the searches are that client's name, the code of the project with the
-most open exceptions, a time entry's id and the words of the firm's commonest sync error, and the bulk
-resolve takes the group whose open exceptions number closest to 1,000 (at least 1,000 if one has). Only
-the exceptions it resolved are reopened after each run, so the kept database stays as loaded.
+(``bench/dataset.py``: 50 firms, 5,000,000 time entries, 50,000,000 sync events, the queue's exceptions opened
+by the app's own detection and topped up to a million open: ``dataset.OPEN_EXCEPTIONS``), loaded unless
+``--reuse`` finds it loaded. The operator works in the firm with the most open exceptions; the filter is
+posting failures of the client with the most of them, the searches are that client's name, the code of the
+project with the most open exceptions, a time entry's id and the words of the firm's commonest sync error, and
+the bulk resolve takes the group whose open exceptions number closest to 1,000 (at least 1,000 if one has).
+Only the exceptions it resolved are reopened after each run, so the kept database stays as loaded.
 
 Targets: queue, filtered, searched and detail pages under 150 ms median, the bulk resolve under 2 s.
 The last line is ``queue_ms=N filtered_ms=N search_ms=N detail_ms=N bulk_resolve_ms=N`` (medians;
@@ -341,7 +341,9 @@ def main():
     if args.year:
         database = args.database or dataset.year_database()
         log(f"== A year of a partner's data in database {database}")
-        loading = dataset.prepare(database, dict(dataset.YEAR), reuse=args.reuse)
+        loading = dataset.prepare(
+            database, dict(dataset.YEAR), reuse=args.reuse, open_exceptions=dataset.OPEN_EXCEPTIONS
+        )
     else:
         database = args.database or "opsview_queues_bench"
         log(f"== Building {args.exceptions:,} exceptions in {args.groups:,} groups in database {database}")

@@ -120,7 +120,7 @@ def filtered_items(request, params):
     elif assignee:
         items = items.filter(assignee__username=assignee)
     if (params.get("q") or "").strip():
-        items = items.filter(matches(params["q"], workspace))
+        items = items.filter(matches(params["q"]))
     return items.order_by(*SORTS[params.get("sort") or DEFAULT_SORT][1])
 
 

@@ -8,7 +8,8 @@ with ``MANAGER_SCOPE``, a lookup path to the managing user.
 """
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import BigIntegerField, Q, Value
+from django.db.models.functions import Cast
 
 from opsview.workspaces.roles import Role
 
@@ -44,6 +45,10 @@ class WorkspaceQuerySet(models.QuerySet):
             if only is None or workspace_id == only:
                 (managed if role == Role.MANAGER else full).append(workspace_id)
         condition = Q(workspace_id__in=full)
+        if len(full) == 1 and not managed:
+            # One firm, said in the column's own type: Django writes an id as a plain integer, which an index
+            # keyed by firm through btree_gin does not take (the queue search's: 16 ms against 690).
+            condition = Q(workspace_id=Cast(Value(full[0]), BigIntegerField()))
         if managed:
             scope = getattr(self.model, "MANAGER_SCOPE", None)
             if scope is None:

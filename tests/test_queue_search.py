@@ -11,10 +11,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from opsview.queues import state_rules
+from opsview.queues.models import ExceptionItem
 from opsview.records.models import Client, Invoice, Project, TimeEntry
 from opsview.systems.models import ApiToken, System
 from tests.conftest import signed_in
-from tests.queue_support import exceptions, failure, send
+from tests.queue_support import exceptions, failure, only_exception, send
 
 INVOICE_UUID = "9f3c2a51-7d4e-4b8a-a0f1-3c5e9d2b7a64"
 ENTRY_UUID = "5b1e8c0a-2f6d-4e93-b7a2-d48c1f0e6a35"
@@ -208,3 +209,23 @@ def test_an_exception_page_links_to_the_records_other_exceptions(client, northwi
     assert f'href="/queues/{unbilled.pk}/">Approved time not invoiced</a>' in page
     alone = exceptions(northwind, kind="unapproved_time").first()
     assert "None: this is the record's only exception." in client.get(f"/queues/{alone.pk}/").content.decode()
+
+
+def test_the_search_does_not_match_across_a_records_ids_and_its_error(client, northwind, olivia, api):
+    """The record's ids and its error are searched as one column; a search finds what either says, never words
+    made by joining the end of one to the start of the other."""
+    send(
+        api,
+        failure("TE-JOINED", code="LTD_BANK_UNKNOWN", message="Ltd bank account unknown"),
+        failure("TE-REAL", code="BANK_UNKNOWN", message="Bank account of Acme Ltd unknown"),
+    )
+    joined = only_exception(northwind, external_id="TE-JOINED")
+    real = only_exception(northwind, external_id="TE-REAL")
+    ExceptionItem.objects.filter(pk=joined.pk).update(search_text="inv-77 | acme")
+    signed_in(client, olivia)
+
+    assert found(client, "INV-77") == {joined.pk}  # a business id
+    assert found(client, "ltd bank account") == {joined.pk}  # words of the error
+    assert found(client, "acme ltd") == {real.pk}  # only where the words really follow each other
+    assert found(client, "acme\nltd") == {real.pk}  # a pasted line break is a space, not the column's separator
+    assert found(client, "acme\nltd_bank") == set()

@@ -5,6 +5,7 @@ A value that cannot be used is left out of the filter and named in ``problems``,
 did not understand instead of guessing, and the export refuses to pass a file of other rows for the right one.
 """
 
+import re
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -42,17 +43,20 @@ VIEWS = [("items", "exceptions"), ("groups", "groups")]
 MAX_SEARCH = 200
 # What the page shows whatever the filters: these three always have a value, so they do not make a view "filtered".
 NOT_FILTERS = ("status", "sort", "view")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 def matches(text):
     """Exceptions whose record or error contains ``text``: invoice number, project code or name, client,
     person, external id, amount (1234.50 or 1,234.50) or any words of the error.
 
-    Both columns are lower case and trigram-indexed on PostgreSQL (migration 0004), so a ``LIKE '%…%'``
-    over 100,000 open exceptions is an index lookup, not a scan.
+    One condition on one lower-case column (``ExceptionItem.searchable``), so on PostgreSQL a firm's scoping
+    and the ``LIKE '%…%'`` are answered together by one trigram index keyed by firm (migration 0011), not by
+    every firm's matches checked one by one. Control characters (a pasted line break) become a space: the
+    column separates the record from its error with a line break, and a search must not match across it.
     """
-    needle = text.strip().lower()
-    return Q(search_text__contains=needle) | Q(error_text__contains=needle)
+    needle = _CONTROL.sub(" ", text).strip().lower()
+    return Q(searchable__contains=needle)
 
 
 class QueueFilterForm(forms.Form):

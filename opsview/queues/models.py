@@ -41,6 +41,9 @@ class Status(models.TextChoices):
 # Still waiting for someone: these count as "open work" and resolve by themselves.
 PENDING = (Status.OPEN, Status.SNOOZED)
 
+# Between a record's business ids and its error in ExceptionItem.searchable; searches are cleared of it.
+SEARCH_SEPARATOR = "\n"
+
 
 class Resolution(models.TextChoices):
     FIXED_AT_SOURCE = "fixed_at_source", "Fixed at source"
@@ -130,10 +133,21 @@ class ExceptionItem(WorkspaceOwned):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     error_code = models.CharField(max_length=80, blank=True)
     error_message = models.TextField(blank=True)
-    # Kept by the database, so the many writers of error messages (ingest repeats are one raw UPDATE)
-    # never leave the searchable error text behind.
-    error_text = models.GeneratedField(
-        expression=Lower(Concat("error_code", models.Value(" "), "error_message", output_field=models.TextField())),
+    # What the queue search reads (filtersets.matches): the record's business ids, a line break, the error.
+    # Kept by the database, so the many writers of error messages (ingest repeats are one raw UPDATE) never leave
+    # it behind; one column, so a firm's search is one condition its per-firm trigram index answers (migration
+    # 0011). The line break keeps a search from matching across the two parts: a search cannot contain one.
+    searchable = models.GeneratedField(
+        expression=Lower(
+            Concat(
+                "search_text",
+                models.Value(SEARCH_SEPARATOR),
+                "error_code",
+                models.Value(" "),
+                "error_message",
+                output_field=models.TextField(),
+            )
+        ),
         output_field=models.TextField(),
         db_persist=True,
     )

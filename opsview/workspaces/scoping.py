@@ -8,7 +8,8 @@ with ``MANAGER_SCOPE``, a lookup path to the managing user.
 """
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import BigIntegerField, Q, Value
+from django.db.models.functions import Cast
 
 from opsview.workspaces.roles import Role
 
@@ -43,18 +44,27 @@ class WorkspaceQuerySet(models.QuerySet):
         for workspace_id, role in roles_by_workspace(user).items():
             if only is None or workspace_id == only:
                 (managed if role == Role.MANAGER else full).append(workspace_id)
-        condition = Q(workspace_id__in=full)
+        condition = _of_firms(full)
         if managed:
             scope = getattr(self.model, "MANAGER_SCOPE", None)
             if scope is None:
-                condition |= Q(workspace_id__in=managed)
+                condition |= _of_firms(managed)
             elif _many_valued(self.model, scope):
                 # A row reached through several others (a client through its projects) must come once.
-                mine = self.model.objects.filter(workspace_id__in=managed, **{scope: user}).values("pk")
-                condition |= Q(workspace_id__in=managed, pk__in=mine)
+                mine = self.model.objects.filter(_of_firms(managed), **{scope: user}).values("pk")
+                condition |= _of_firms(managed) & Q(pk__in=mine)
             else:
-                condition |= Q(workspace_id__in=managed, **{scope: user})
+                condition |= _of_firms(managed) & Q(**{scope: user})
         return self.filter(condition)
+
+
+def _of_firms(ids):
+    """Rows of the firms ``ids``. One firm's id is said in the column's own type (bigint): Django writes an id
+    as a plain integer, which an index keyed by firm through btree_gin does not take (the queue search's, where
+    a firm's search for its commonest error took 690 ms instead of 28 in a year's data)."""
+    if len(ids) == 1:
+        return Q(workspace_id=Cast(Value(ids[0]), BigIntegerField()))
+    return Q(workspace_id__in=ids)
 
 
 def _many_valued(model, path):

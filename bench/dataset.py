@@ -155,8 +155,8 @@ def load(database, loading, seed=None, until=None):
 def _open_up_to(target):
     """Failed ERP postings of approved time entries that have no exception, reported through ingest's writer
     (``store_events``, detection in the same transaction) until ``target`` exceptions are open, each firm's
-    share by its number of time entries. Resumable: a firm's events are stored a thousand at a time, with
-    event ids of their own, and a firm already at its share gets none."""
+    share by its number of time entries. Resumable: the events are stored a thousand at a time, a stopped run's
+    shortfall is shared out again, and entries that have an exception already are left out."""
     from django.db import transaction
     from django.db.models import Count, Exists, OuterRef
     from django.utils import timezone

@@ -44,6 +44,11 @@ def planted(plants, *causes):
     return {p.record for p in plants if p.cause in causes}
 
 
+def planted_in_firm(plants, *causes):
+    """``(firm, record)`` of the gaps planted for ``causes``: for records numbered per firm, such as invoices."""
+    return {(p.workspace, p.record) for p in plants if p.cause in causes}
+
+
 def delivered(target, record_type):
     """Ids of the records a job reported delivered to ``target`` (a system slug)."""
     events = SyncEvent.objects.filter(outcome="succeeded", record_type=record_type, target_system__slug=target)
@@ -92,27 +97,28 @@ def test_billing_holds_each_billed_entry_on_the_invoice_the_entry_names(plants):
 
 
 def test_the_erp_holds_each_posted_invoice_once_a_void_one_reversed_and_an_unposted_one_not_at_all(plants):
+    # An invoice's number is its firm's own: both firms may have an INV-2026-0080, one paid and one issued.
     erp = Counter()
     amounts = {}
-    for posting in lines("tryton", "invoice").filter(is_cancelled=False):
-        erp[posting.number] += 1
-        amounts[posting.number] = posting.amount
-    missing, twice = planted(plants, "invoice_missing_in_erp"), planted(plants, "invoice_posted_twice")
-    off = planted(plants, "invoice_amount_differs")
-    for invoice in Invoice.objects.all():
+    for posting in lines("tryton", "invoice").filter(is_cancelled=False).select_related("workspace"):
+        erp[posting.workspace.slug, posting.number] += 1
+        amounts[posting.workspace.slug, posting.number] = posting.amount
+    missing, twice = planted_in_firm(plants, "invoice_missing_in_erp"), planted_in_firm(plants, "invoice_posted_twice")
+    off = planted_in_firm(plants, "invoice_amount_differs")
+    for invoice in Invoice.objects.select_related("workspace"):
+        number = (invoice.workspace.slug, invoice.number)
         if invoice.status in ("posted", "paid"):
-            expected = 0 if invoice.number in missing else 2 if invoice.number in twice else 1
-            assert erp[invoice.number] == expected, invoice.number
+            expected = 0 if number in missing else 2 if number in twice else 1
+            assert erp[number] == expected, number
             if expected:
-                assert amounts[invoice.number] == invoice.amount + (Decimal("0.01") if invoice.number in off else 0)
+                assert amounts[number] == invoice.amount + (Decimal("0.01") if number in off else 0)
         else:
-            assert not erp[invoice.number], f"{invoice.number} is {invoice.status}"
+            assert not erp[number], f"{number} is {invoice.status}"
     void = Invoice.objects.filter(status="void", posted_at__isnull=False)  # few: a small demo may have none
-    assert set(void.values_list("number", flat=True)) == set(
-        lines("tryton", "invoice").filter(is_cancelled=True).values_list("number", flat=True)
-    )
-    billed = set(Invoice.objects.values_list("number", flat=True))
-    assert set(erp) - billed == planted(plants, "invoice_only_in_erp")
+    reversed_ = lines("tryton", "invoice").filter(is_cancelled=True)
+    assert set(void.values_list("workspace__slug", "number")) == set(reversed_.values_list("workspace__slug", "number"))
+    billed = set(Invoice.objects.values_list("workspace__slug", "number"))
+    assert set(erp) - billed == planted_in_firm(plants, "invoice_only_in_erp")
 
 
 def test_a_few_gaps_of_every_cause_are_planted_in_each_firm_settled_and_unknown_to_the_queue(plants):
@@ -131,7 +137,9 @@ def test_a_few_gaps_of_every_cause_are_planted_in_each_firm_settled_and_unknown_
     for entry in entries:
         assert entry.status == "approved" and entry.approved_at < settled and entry.invoice_reference
         assert not ExceptionItem.objects.filter(record_type="time_entry", external_id=entry.external_id).exists()
-    invoices = Invoice.objects.filter(number__in=planted(plants, "invoice_missing_in_erp", "invoice_posted_twice"))
+    numbers = planted_in_firm(plants, "invoice_missing_in_erp", "invoice_posted_twice")
+    invoices = [i for i in Invoice.objects.select_related("workspace") if (i.workspace.slug, i.number) in numbers]
+    assert len(invoices) == len(numbers)
     for invoice in invoices:
         assert invoice.posted_at < settled
         assert not ExceptionItem.objects.filter(record_type="invoice", external_id=invoice.external_id).exists()

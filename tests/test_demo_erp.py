@@ -20,7 +20,8 @@ from opsview.demo.erp import env
 from opsview.demo.erp.firms import demo_plans, erp_code
 from opsview.queues.models import ExceptionItem, Mapping
 from opsview.queues.policies import policies_for
-from opsview.records.models import Invoice, Posting
+from opsview.records.models import Invoice, Posting, TimeEntry
+from opsview.records.sides import IN_ERP, sides_out_of_date
 from opsview.replay.models import Replay
 from opsview.systems.models import System
 from opsview.telemetry.models import SyncEvent
@@ -65,6 +66,8 @@ def test_seeded_tryton_failures_are_trytons_own_refusals_and_replay_after_a_fix_
     call_command("seed_demo", *SMALL, stdout=out)
     assert "Demo ERP: {" in out.getvalue() and "'northwind': {'sent': " in out.getvalue()
     call_command("backfill_queues", stdout=StringIO())
+    # Each entry's sides, which the reconciled share reads, agree with what Tryton was found to hold.
+    assert not sides_out_of_date(TimeEntry.objects.all()).exists()
 
     tryton = System.objects.get(workspace__slug="northwind", slug="tryton")
     assert tryton.connector_settings == {
@@ -135,6 +138,11 @@ def test_seeded_tryton_failures_are_trytons_own_refusals_and_replay_after_a_fix_
     assert run_queued() == ["succeeded"]
     closed.refresh_from_db()
     assert (closed.status, closed.resolution) == ("resolved", "replayed")
+    # The replayed entry now counts as reached the ERP in the reconciled share.
+    replayed = TimeEntry.objects.get(
+        workspace=closed.workspace, system=closed.source_system, external_id=closed.external_id
+    )
+    assert replayed.sides_held & IN_ERP
     with TrytonConnector(demo_erp.url, "northwind", "admin", env.ADMIN_PASSWORD) as erp:
         (line,) = erp.fetch_time_entries().records
         assert line.work_date.isoformat() == payload["date"] and float(line.hours) == payload["duration"]
@@ -186,3 +194,4 @@ def test_seeded_tryton_failures_are_trytons_own_refusals_and_replay_after_a_fix_
     pulled = StringIO()
     call_command("pull", "tryton", "--workspace", "northwind", stdout=pulled)
     assert "failed" not in pulled.getvalue().lower(), pulled.getvalue()
+    assert not sides_out_of_date(TimeEntry.objects.all()).exists()

@@ -21,6 +21,7 @@ from opsview.demo.catalog import DEMO_PASSWORD, ERROR_CODES
 from opsview.demo.generator import reset_demo, seed_demo
 from opsview.demo.plan import Sizes, plan_workspace
 from opsview.records.models import Invoice, Person, Project, TimeEntry
+from opsview.records.sides import IN_ERP, ON_INVOICE, sides_out_of_date
 from opsview.systems.models import System
 from opsview.telemetry.models import SyncEvent, SyncRun
 from opsview.workspaces.models import Membership, Workspace
@@ -324,3 +325,10 @@ def test_backfill_opens_the_exceptions_that_replaying_every_stored_event_opens(d
             on_sync_events(workspace, events[start : start + 1000])
         state_rules.scan_workspace(workspace)
     assert exceptions_as_detected() == backfilled
+
+
+def test_every_demo_entry_keeps_the_sides_its_postings_hold_which_the_reconciled_share_reads(demo):
+    entries = TimeEntry.objects.all()
+    assert not sides_out_of_date(entries).exists()
+    # The demo's ERP and billing hold some entries' hours, both some, neither others.
+    assert set(entries.values_list("sides_held", flat=True).distinct()) == {0, IN_ERP, ON_INVOICE, IN_ERP + ON_INVOICE}

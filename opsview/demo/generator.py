@@ -32,6 +32,7 @@ from opsview.demo.sinks import make_sinks
 from opsview.demo.sync import EVENT_COLUMNS, FLOWS, TIME_TO_ERP, EventBudget, EventWriter, Schedule
 from opsview.demo.timesheets import TIME_ENTRY_COLUMNS, TimesheetWriter, expected_days
 from opsview.records.models import Client, Invoice, Person, Posting, Project, TimeEntry
+from opsview.records.sides import refresh_sides_held
 from opsview.systems.models import ApiToken, System, SystemKind
 from opsview.telemetry.models import SyncEvent, SyncRun
 from opsview.workspaces.models import Membership, Workspace
@@ -141,6 +142,10 @@ def seed_demo(sizes=None, seed=DEFAULT_SEED, now=None, today=None, method="auto"
         lead = plans[0].lead
         users = ensure_demo_users(workspaces, lead.name, plans[0].firm.domain)
         Person.objects.filter(pk=lead.pk).update(user=users["manager"])
+    # Once the load has built the postings' indexes, which each entry's look-up reads.
+    with transaction.atomic():
+        for workspace in workspaces:
+            refresh_sides_held(TimeEntry.objects.filter(workspace=workspace))
     if connection.vendor == "postgresql":
         # Statistics for every table written, not only the bulk-loaded ones: where autovacuum is off or has not
         # come round yet, a table without them is planned as nearly empty. A year's roll-up of one firm's

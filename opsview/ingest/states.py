@@ -16,6 +16,7 @@ from opsview.ingest.batches import BatchRejected, items_of
 from opsview.ingest.fields import clean_item
 from opsview.queues import state_rules
 from opsview.records.models import Client, Invoice, Person, Posting, Project, TimeEntry, TimeEntryStatus
+from opsview.records.sides import carried_by, refresh_entries_carried
 from opsview.systems.models import System
 
 REFERENCED = {"client": Client, "person": Person, "project": Project}
@@ -133,6 +134,17 @@ def _blank(obj, name):
     return None if model_field.null else model_field.get_default()
 
 
+def _refresh_sides(model, system, written, carried_before):
+    """The sides holding each entry's hours change with its hours and with the postings carrying it."""
+    if model is TimeEntry:
+        carried = {(system.pk, entry.external_id) for entry in written}
+    elif model is Posting:
+        carried = carried_by(written) | carried_before
+    else:
+        return
+    refresh_entries_carried(system.workspace_id, carried)
+
+
 def upsert_states(system, state_type, body):
     """Validate a batch of ``state_type`` items and upsert it for ``system``, all or nothing.
 
@@ -173,6 +185,8 @@ def _write(state_type, system, valid, resolved):
             for obj in model.objects.select_for_update().filter(system=system, external_id__in=external_ids)
         }
         created, updated = {}, {}
+        # The entries the stored postings carry before this batch: an updated posting may now carry another.
+        carried_before = carried_by(current.values()) if model is Posting else set()
         for index, cleaned in valid:
             ext = cleaned["external_id"]
             obj = current.get(ext)
@@ -205,6 +219,7 @@ def _write(state_type, system, valid, resolved):
         if updated:
             columns = [f.name for f in state_type.data_fields] + ["source_version", "source_updated_at", "received_at"]
             model.objects.bulk_update(list(updated.values()), columns, batch_size=500)
+        _refresh_sides(model, system, [*created.values(), *updated.values()], carried_before)
     state_rules.on_states(system.workspace, model, system, [*created, *updated])
     counts["stale_items"] = stale_items
     return counts

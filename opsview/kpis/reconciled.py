@@ -2,11 +2,11 @@
 
 from decimal import Decimal
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, Sum
 
 from opsview.kpis.expressions import hours, period_of
 from opsview.records.models import TimeEntryStatus
-from opsview.records.sides import IN_ERP, ON_INVOICE, sides_holding
+from opsview.records.sides import IN_ERP, ON_INVOICE
 
 
 def fraction(part, whole):
@@ -19,11 +19,11 @@ def held_entries(scope):
 
     ``in_erp``: the ERP holds the entry's hours; ``on_invoice``: billing holds its hours
     on an invoice, to the cent: more (posted twice) or less is a reconciliation gap, not reached
-    (``opsview.records.sides`` says what each side holds).
+    (``opsview.records.sides`` says what each side holds, and keeps it on each entry as ``sides_held``).
     The one definition of which entries the reconciled share counts as reached.
     """
     entries = scope.time_entries().filter(status=TimeEntryStatus.APPROVED, work_date__range=(scope.start, scope.end))
-    return entries.annotate(held=sides_holding()).annotate(
+    return entries.annotate(held=F("sides_held")).annotate(
         in_erp=ExpressionWrapper(Q(held__in=(IN_ERP, IN_ERP + ON_INVOICE)), output_field=BooleanField()),
         on_invoice=ExpressionWrapper(Q(held__in=(ON_INVOICE, IN_ERP + ON_INVOICE)), output_field=BooleanField()),
     )
@@ -52,11 +52,11 @@ def reconciled_share(scope):
 def reconciled_shares(*scopes):
     """``reconciled_share`` of each of ``scopes``, which differ in their (non-overlapping) periods only.
 
-    One query over the periods' span, grouped by period: a dashboard's period and the one before it look
-    their entries' postings up in one pass, and the costly look-up is compiled once.
+    One query over the periods' span, grouped by period: a dashboard's period and the one before it are read
+    in one pass over the index of entries by status and day, which carries each entry's sides.
     """
     span = scopes[0].with_period(min(s.start for s in scopes), max(s.end for s in scopes))
-    # Grouped by the sides' bits, not the flags made of them: the database looks each entry's postings up once.
+    # Grouped by the sides' bits, not the flags made of them: four groups at most per period.
     rows = (
         held_entries(span)
         .values("billable", "held", period=period_of("work_date", scopes))

@@ -99,16 +99,24 @@ class TimeEntry(SourceRecord):
     submitted_at = models.DateTimeField(null=True, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)
     invoice_reference = models.CharField(max_length=64, blank=True, help_text="Invoice number it was billed on.")
+    # Kept by records.sides.refresh_sides_held wherever the entry's hours or the postings carrying it change: the
+    # reconciled share of a year's period reads it from an index instead of looking up 35,000 entries' postings.
+    sides_held = models.PositiveSmallIntegerField(
+        default=0,
+        db_default=0,  # the demo's and benches' loaders write rows by COPY, naming their own columns
+        help_text="Which target systems hold its hours, as records.sides computes them: 1 the ERP, 2 billing on an "
+        "invoice, 3 both, 0 neither.",
+    )
 
     class Meta(SourceRecord.Meta):
         ordering = ["-work_date", "id"]
         verbose_name_plural = "time entries"
         indexes = [
-            # Unapproved hours (a firm's, as of a past day too, and every firm's on the portfolio) are read from
-            # the index only.
+            # Unapproved hours (a firm's, as of a past day too, and every firm's on the portfolio) and the
+            # reconciled share of a period's approved hours are read from the index only.
             models.Index(
                 fields=["workspace", "status", "work_date"],
-                include=["hours", "approved_at"],
+                include=["hours", "approved_at", "billable", "sides_held"],
                 name="timeentry_by_status",
             ),
             models.Index(fields=["workspace", "project", "work_date"]),

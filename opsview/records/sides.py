@@ -3,8 +3,16 @@
 Reconciliation (per record and per project) and the reconciled-share KPI both read a
 record's side in the ERP and in billing from here: the hours or amount of the target's
 postings that carry it, cancelled ones left out.
+
+The reconciled share reads each time entry's sides as stored on it (``TimeEntry.sides_held``): a year's
+period holds tens of thousands of approved entries, and looking up each one's postings was most of the
+executive dashboard's time. ``refresh_sides_held`` stores what ``sides_holding`` computes; every write of
+an entry's hours or of the postings carrying it calls it for the entries concerned: the ingest API,
+replays (a posting saved one at a time, ``opsview.records.signals``), the demo, and a system whose kind
+changes.
 """
 
+from collections import defaultdict
 from decimal import Decimal
 
 from django.db.models import (
@@ -24,7 +32,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan, LessThan
 
-from opsview.records.models import Posting
+from opsview.records.models import Posting, TimeEntry
 from opsview.systems.models import System, SystemKind
 
 # Hours and amounts are kept to the cent; SQLite sums decimals as floats, so "equal" is within half a cent.
@@ -107,8 +115,8 @@ def sides_holding():
     """Annotation for TimeEntry querysets: which sides hold the entry's hours by ``holds``, as bits: ``IN_ERP``
     (the ERP), ``ON_INVOICE`` (billing, on an invoice); 0 for neither.
 
-    One look-up of the entry's postings answers both sides: the period's entries of a firm's year are tens
-    of thousands, and each look-up is most of their cost. A side with no posting holds 0 hours.
+    One look-up of the entry's postings answers both sides. ``refresh_sides_held`` stores it on the entry,
+    where the reconciled share reads it. A side with no posting holds 0 hours.
     """
 
     def carried(condition):
@@ -132,3 +140,40 @@ def sides_holding():
         .values("bits")
     )
     return Subquery(postings, output_field=IntegerField())
+
+
+REFRESHED_AT_ONCE = 500  # entries named in one UPDATE: keeps the statement's list of ids short
+
+
+def refresh_sides_held(entries):
+    """Store on each of ``entries`` (a TimeEntry queryset) which sides hold its hours now, as ``sides_holding``
+    says: ``TimeEntry.sides_held``, what the reconciled share reads. Returns the number of entries."""
+    return entries.order_by().update(sides_held=Coalesce(sides_holding(), Value(0)))
+
+
+def refresh_entries_carried(workspace_id, carried):
+    """``refresh_sides_held`` for the time entries of ``workspace_id`` named by ``carried``: pairs of the source
+    system's id and the entry's id there, as postings name the entry they carry. Entries not stored are
+    skipped: a posting may arrive before its entry, which is refreshed when it comes."""
+    by_system = defaultdict(set)
+    for system_id, external_id in carried:
+        by_system[system_id].add(external_id)
+    refreshed = 0
+    for system_id, external_ids in sorted(by_system.items()):
+        ids = sorted(external_ids)
+        for start in range(0, len(ids), REFRESHED_AT_ONCE):
+            chunk = ids[start : start + REFRESHED_AT_ONCE]
+            of_system = TimeEntry.objects.filter(workspace_id=workspace_id, system_id=system_id)
+            refreshed += refresh_sides_held(of_system.filter(external_id__in=chunk))
+    return refreshed
+
+
+def carried_by(postings):
+    """The entries ``postings`` (Posting objects) carry, as ``refresh_entries_carried`` takes them."""
+    return {(p.source_system_id, p.source_external_id) for p in postings if p.record_type == "time_entry"}
+
+
+def sides_out_of_date(entries):
+    """The entries of ``entries`` whose stored ``sides_held`` is not what their postings hold now: none, as long
+    as every writer of entries and postings refreshes what it changed."""
+    return entries.annotate(live=Coalesce(sides_holding(), Value(0))).exclude(sides_held=F("live"))

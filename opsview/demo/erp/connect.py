@@ -31,6 +31,7 @@ from opsview.demo.postings import resent_posting
 from opsview.queues.models import Kind, KindSetting
 from opsview.queues.policies import DEFAULTS
 from opsview.records.models import Invoice, InvoiceStatus, Posting
+from opsview.records.sides import carried_by, refresh_entries_carried
 from opsview.systems.models import System
 from opsview.telemetry.models import Outcome, SyncEvent
 
@@ -194,6 +195,7 @@ def _resend_failures(url, database, system):
         SyncEvent.objects.bulk_create(accepted)
         # Tryton holds what it took: reconciliation finds it there, as it finds what the generator delivered.
         Posting.objects.bulk_create(held, ignore_conflicts=True)
+        refresh_entries_carried(system.workspace_id, carried_by(held))
         # An invoice Tryton took is posted there: the billing system's copy says so, as after any posting.
         posted = [e.external_id for e in accepted if e.record_type == "invoice"]
         Invoice.objects.filter(

@@ -11,6 +11,7 @@ from django.utils import timezone
 from opsview.alerts import services
 from opsview.alerts.models import Receipt, Rule, RuleKind
 from opsview.queues.models import ExceptionGroup, ExceptionItem, Kind, Status
+from opsview.queues.stakes import rebuild_stakes
 from tests.notify_support import run_tasks_at_once
 
 _numbers = count(1)
@@ -62,6 +63,7 @@ def add_items(firm, group, items, amount="100", project=None, sla_due_at=None):
         )
         for n in range(ExceptionItem.objects.filter(group=group).count(), items)
     )
+    rebuild_stakes(firm.workspace.pk)  # as the queue's writers keep it
 
 
 def grow(firm, group, to, **kwargs):

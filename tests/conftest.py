@@ -13,7 +13,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+from opsview.queues.stakes import rebuild_stakes, stakes_out_of_date
 from opsview.records.models import Client, Person, Project, TimeEntry
+from opsview.records.sides import sides_out_of_date
 from opsview.systems.models import ApiToken, System
 from opsview.telemetry.models import SyncEvent, SyncRun
 from opsview.workspaces.models import Membership, Workspace
@@ -21,6 +23,25 @@ from opsview.workspaces.roles import Role
 
 # The local HTTP server and the real Tryton server, for connector and pull tests alike; how the suite runs.
 pytest_plugins = ["tests.connectors.fixtures", "tests.browser", "tests.demo_erp_support", "tests.run_support"]
+
+
+def _uses_database(item):
+    fixtures = getattr(item, "fixturenames", ())
+    return "db" in fixtures or "transactional_db" in fixtures or item.get_closest_marker("django_db") is not None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """After every test that used the database, what opsview keeps to spare a page its costliest look-ups still
+    agrees with the live rule: whatever path the test wrote entries, postings or exceptions by kept them up."""
+    result = yield
+    if _uses_database(item):
+        stale = list(sides_out_of_date(TimeEntry.objects.all()).values_list("external_id", "sides_held", "live")[:5])
+        assert not stale, f"time entries whose stored sides are out of date (id, stored, live): {stale}"
+        unkept = stakes_out_of_date()[:5]
+        assert not unkept, f"records whose kept money at stake is out of date (firm, record, kept, live): {unkept}"
+    return result
+
 
 PASSWORD = "correct horse battery staple"
 
@@ -133,6 +154,12 @@ def make_firm(name, slug, values=FirmValues()):
         occurred_at=datetime(2026, 11, 3, tzinfo=UTC),
     )
     return Firm(workspace, harvest, erp, token, raw, client, managed, other, manager_person, worker)
+
+
+def keep_stakes(firm):
+    """Keep ``firm``'s money at stake per record after a test changed its exceptions behind the queue's writers
+    (``queues.stakes``), as those writers do."""
+    rebuild_stakes(firm.workspace.pk)
 
 
 def make_user(username, workspace, role):

@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from opsview.queues.models import ExceptionGroup, ExceptionItem, Kind
+from opsview.queues.stakes import refresh_stakes
 from opsview.reconcile.periods import Period
 from opsview.records.models import Invoice, Posting, Project, TimeEntry
 from opsview.systems.models import System
@@ -87,7 +88,7 @@ def known_failure(firm, time_entry):
         record_type="time_entry",
         message="Posting period is closed",
     )
-    return ExceptionItem.objects.create(
+    item = ExceptionItem.objects.create(
         workspace=firm.workspace,
         key=f"sync>{firm.erp.pk}|{firm.harvest.pk}|time_entry|{time_entry.external_id}",
         group=group,
@@ -100,6 +101,8 @@ def known_failure(firm, time_entry):
         sla_due_at=NOW,
         amount=Decimal("750"),
     )
+    refresh_stakes(firm.workspace.pk, [item.record_ref])  # as the queue's writers keep it
+    return item
 
 
 def lossy_run(firm):

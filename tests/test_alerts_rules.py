@@ -25,7 +25,7 @@ from tests.alerts_support import (
     only_rule,
     tasks_at_once,  # noqa: F401 - an autouse fixture
 )
-from tests.conftest import signed_in
+from tests.conftest import keep_stakes, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -79,6 +79,7 @@ def test_a_group_past_its_money_at_stake_counts_each_record_once_in_the_workspac
     small = make_group(northwind, items=2, amount="400")
     big = make_group(northwind, items=3, amount="400")
     ExceptionItem.objects.filter(group=small).update(currency="GBP", amount=Decimal("900"))
+    keep_stakes(northwind)
 
     [alert] = check(northwind)
     assert alert.subject_key == f"group:{big.pk}"
@@ -93,6 +94,7 @@ def test_exceptions_past_their_sla_alert_per_group_and_again_only_for_newly_late
     make_group(northwind, items=4, sla_due_at=now + timedelta(days=10))  # on time
     snoozed = make_group(northwind, items=1, sla_due_at=now - timedelta(hours=5))
     ExceptionItem.objects.filter(group=snoozed).update(status=Status.SNOOZED, snoozed_until=now + timedelta(days=1))
+    keep_stakes(northwind)
 
     [alert] = check(northwind)
     assert alert.title == "Past SLA: 2 exceptions in ERP posting failure in Tryton"

@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime
 
 from opsview.kpis.exceptions import exception_resolution_time, exception_volume, items_past_sla
 from opsview.kpis.scope import Scope
+from tests.conftest import keep_stakes
 from tests.queue_support import exceptions, failure, send
 
 
@@ -23,6 +24,7 @@ def test_exception_kpis_over_the_queues_own_items(api, northwind):
     items.filter(external_id="TE-C").update(
         first_seen_at=moment(3, 6), resolved_at=moment(3, 12), status="resolved", sla_due_at=moment(4, 6)
     )
+    keep_stakes(northwind)
     scope = Scope(workspace=northwind.workspace, start=date(2026, 11, 1), end=date(2026, 11, 3), now=moment(3, 18))
 
     volume = exception_volume(scope)

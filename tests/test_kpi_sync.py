@@ -11,6 +11,7 @@ from opsview.kpis.rollups import rollup_day, rollup_days
 from opsview.kpis.scope import Scope
 from opsview.kpis.sync import sync_events_behind, sync_success_rate, sync_success_totals
 from opsview.records.models import TimeEntry
+from tests.conftest import keep_stakes
 from tests.kpi_books import Books, at, day
 from tests.queue_support import exceptions, failure, send
 
@@ -119,6 +120,7 @@ def exception_books(api, northwind):
             sla_due_at=at(first_seen) + timedelta(hours=24),
             kind=kind,
         )
+    keep_stakes(northwind)
     return northwind
 
 

@@ -12,12 +12,16 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from opsview.dashboards.portfolio import firm_rows, totals_of
-from opsview.queues.models import ExceptionGroup, ExceptionItem, Kind
+from opsview.queues import services
+from opsview.queues.models import ExceptionGroup, ExceptionItem, Kind, Resolution
+from opsview.queues.stakes import refresh_stakes
+from opsview.queues.tasks import wake_snoozed
 from opsview.telemetry.models import SyncEvent
 from opsview.workspaces.models import Membership, Partner, PartnerMembership, PartnerRole
 from opsview.workspaces.partners import sync_partner_access
 from opsview.workspaces.roles import Role
 from tests.conftest import PASSWORD, make_firm, signed_in
+from tests.queue_support import exceptions, failure, later, send, success
 
 NOW = timezone.now()
 
@@ -30,7 +34,7 @@ def exception(
         fingerprint="p" * 40,
         defaults={"kind": Kind.POSTING_FAILURE, "system": firm.erp, "record_type": "time_entry", "message": "closed"},
     )
-    return ExceptionItem.objects.create(
+    item = ExceptionItem.objects.create(
         workspace=firm.workspace,
         key=f"{kind}>{firm.erp.pk}|{firm.harvest.pk}|time_entry|{external_id}",
         group=group,
@@ -46,6 +50,8 @@ def exception(
         project=project,
         status=status,
     )
+    refresh_stakes(firm.workspace.pk, [item.record_ref])  # as the queue's writers keep it
+    return item
 
 
 def events(firm, succeeded, failed, hours_ago=2):
@@ -222,3 +228,28 @@ def test_the_number_of_queries_does_not_grow_with_the_firms(client, partner, nor
     six = query_count(client, pat)
     assert len(order(client.get("/dashboards/portfolio/"))) == 6
     assert six == two
+
+
+def test_the_money_follows_the_queue_as_records_fail_are_resolved_snoozed_woken_and_succeed(
+    northwind, pat, olivia, api
+):
+    """The portfolio reads each record's money as kept (queues.stakes): through every writer, as the queue
+    counts it live."""
+
+    def money():
+        rows = firm_rows(pat, Membership.objects.filter(user=pat).select_related("workspace"))
+        [row] = [r for r in rows if r.workspace == northwind.workspace]
+        return [(m["amount"], m["records"], m["exceptions"]) for m in row.stake["by_currency"]]
+
+    send(api, failure("TE-1"), failure("TE-2"), failure("TE-3"))  # 7.5 h at 150 each
+    assert money() == [(Decimal("3375.00"), 3, 3)]
+    items = exceptions(northwind)
+    services.resolve(olivia, northwind.workspace, items.filter(external_id="TE-1"), Resolution.FIXED_AT_SOURCE, "ok")
+    assert money() == [(Decimal("2250.00"), 2, 2)]
+    services.snooze(olivia, northwind.workspace, items.filter(external_id="TE-2"), timezone.now() + timedelta(days=1))
+    assert money() == [(Decimal("1125.00"), 1, 1)]
+    send(api, success("TE-3", at=later(1)))
+    assert money() == []
+    wake_snoozed(now=timezone.now() + timedelta(days=2))
+    send(api, failure("TE-1", at=timezone.now()))  # it failed again after it was resolved: reopened
+    assert money() == [(Decimal("2250.00"), 2, 2)]

@@ -164,6 +164,7 @@ def test_bulk_actions_take_a_bounded_number_of_queries(
     assert items.count() == size
 
     # PostgreSQL inserts the audit entries 500 to a statement; SQLite's parameter limit needs more statements.
+    # The money at stake kept per record takes a delete and an insert per thousand (queues.stakes).
     with django_assert_max_num_queries(20):
         assert services.resolve(olivia, northwind.workspace, items, Resolution.REPLAYED) == size
     with django_assert_max_num_queries(20):

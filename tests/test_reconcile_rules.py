@@ -11,6 +11,7 @@ from opsview.reconcile.engine import reconcile
 from opsview.reconcile.figures import GRACE
 from opsview.records.models import TimeEntry
 from opsview.records.sides import erp_hours, invoiced_hours, reached
+from tests.conftest import keep_stakes
 from tests.reconcile_support import NOVEMBER, NOW, entry, posting, three_systems
 
 
@@ -83,6 +84,7 @@ def test_an_invoice_the_queue_already_holds_is_not_a_gap(northwind, planted):
 
 def test_an_automatically_resolved_exception_does_not_hide_a_gap(northwind, planted):
     ExceptionItem.objects.filter(external_id="K1").update(status=Status.RESOLVED, resolution="automatic")
+    keep_stakes(northwind)
 
     result = reconcile(northwind.workspace, NOVEMBER, now=NOW)
 

@@ -12,7 +12,6 @@ from opsview.queues.models import ExceptionItem, Kind, Resolution, Status
 from opsview.reconcile.models import Gap, ProjectBalance, ReconciliationRun, RunState, Trigger
 from opsview.reconcile.periods import Period
 from opsview.reconcile.services import run_reconciliation
-from opsview.records.models import Posting
 from tests.reconcile_support import NOVEMBER, NOW, entry, posting, three_systems
 
 
@@ -73,7 +72,8 @@ def test_a_closed_gap_resolves_itself_and_a_reopened_one_reopens(northwind, plan
     assert reconciliation_items(northwind).filter(status=Status.OPEN).count() == 5
     assert AuditEntry.objects.filter(action="exception.auto_resolve", target_id=str(item.pk)).exists()
 
-    Posting.objects.filter(pk=fix.pk).update(is_cancelled=True)  # the ERP reversed it: the gap is back
+    fix.is_cancelled = True  # the ERP reversed it: the gap is back
+    fix.save()
     again = run_reconciliation(northwind.workspace, NOVEMBER, Trigger.DAILY, now=NOW + timedelta(hours=2))
 
     item.refresh_from_db()

@@ -17,6 +17,7 @@ from opsview.replay.payloads import PayloadInvalid
 from opsview.replay.services import request_replay
 from opsview.replay.tasks import requeue_stale, run_replay
 from opsview.telemetry.models import SyncEvent
+from tests.conftest import keep_stakes
 from tests.connectors.localserver import Reply
 from tests.replay_support import SECRET, failing_to, queued_replays, run_queued, webhook_system
 
@@ -231,6 +232,7 @@ def test_a_bulk_replay_shows_a_dry_run_with_mappings_and_needs_the_count_confirm
     # One of them was resolved meanwhile: the confirmed selection no longer holds.
     resolved = items["TE-3"]
     ExceptionItem.objects.filter(pk=resolved.pk).update(status="resolved")
+    keep_stakes(northwind)
     stale = client.post("/replays/request/", {"ids": ids, "confirm_count": "3", "selection": selection})
     assert stale.status_code == 409 and "Dry run: 2 records" in stale.content.decode()
 

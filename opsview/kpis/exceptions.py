@@ -10,8 +10,11 @@ from django.db.models.functions import TruncDate
 
 from opsview.kpis.expressions import ElapsedDays, rounded
 from opsview.kpis.percentiles import percentiles
+from opsview.kpis.scope import Scopes
 from opsview.queues.models import ExceptionItem, Status
 from opsview.queues.money import money_at_stake, money_at_stake_by_workspace
+from opsview.queues.stakes import kept_money_at_stake_by_workspace
+from opsview.workspaces.scoping import seen_whole
 
 
 def exception_items(scope):
@@ -104,6 +107,15 @@ def items_past_sla_by_workspace(scopes):
 
 
 def exception_money_at_stake_by_workspace(scopes):
-    """``exception_money_at_stake`` for each workspace of ``scopes`` (a ``Scopes``), in one query:
-    ``{workspace_id: stake}``; a workspace with no open exception is absent. Currencies are never added."""
-    return money_at_stake_by_workspace(exception_items(scopes).filter(status=Status.OPEN))
+    """``exception_money_at_stake`` for each workspace of ``scopes`` (a ``Scopes``): ``{workspace_id: stake}``;
+    a workspace with no open exception is absent. Currencies are never added.
+
+    Where the user sees every exception of a firm, its records' money is read as kept per record
+    (``queues.stakes``): one query for all those firms. A manager's share of a firm is counted live.
+    """
+    whole = set(seen_whole(scopes.user, scopes.workspace_ids))
+    stakes = kept_money_at_stake_by_workspace(whole)
+    narrowed = Scopes(tuple(scope for scope in scopes.scopes if scope.workspace.pk not in whole))
+    if narrowed.scopes:
+        stakes |= money_at_stake_by_workspace(exception_items(narrowed).filter(status=Status.OPEN))
+    return stakes

@@ -12,6 +12,7 @@ from opsview.audit.trail import record
 from opsview.queues.classify import fingerprint
 from opsview.queues.models import PENDING, ExceptionItem, Kind, Status
 from opsview.queues.policies import policies_for
+from opsview.queues.stakes import refresh_stakes
 from opsview.queues.tracking import GroupSpec, ensure_groups, reopen_recurring, resolve_automatically
 from opsview.systems.models import OWN_VENDOR, System, SystemKind
 
@@ -66,6 +67,7 @@ def raise_undelivered(delivery, code, now=None):
         else:
             reopen_recurring(workspace, [existing], now, "The alert failed again after a retry.", policies)
             ExceptionItem.objects.filter(pk=existing.pk).update(**error)
+            refresh_stakes(workspace.pk, [existing.record_ref])
         return ExceptionItem.objects.get(pk=existing.pk)
     spec = _spec(system, delivery, code or "")
     group = ensure_groups(workspace, {spec.fingerprint: spec}, now)[spec.fingerprint]
@@ -96,6 +98,7 @@ def raise_undelivered(delivery, code, now=None):
         after={"status": Status.OPEN, "delivery": delivery.pk, "attempts": delivery.attempts},
         note=f"Not delivered after {delivery.attempts} attempts: {delivery.last_error}"[:1000],
     )
+    refresh_stakes(workspace.pk, [item.record_ref])
     return item
 
 
@@ -105,8 +108,10 @@ def resolve_delivered(delivery, now=None):
         ExceptionItem.objects.for_workspace(delivery.workspace)
         .pending()
         .filter(key=exception_key(delivery))
-        .only("id", "key", "status")
+        .only("id", "key", "status", "source_system_id", "record_type", "external_id")
     )
-    return resolve_automatically(
+    resolved = resolve_automatically(
         delivery.workspace, items, now or timezone.now(), "The alert was delivered on a later attempt."
     )
+    refresh_stakes(delivery.workspace_id, [item.record_ref for item in items])
+    return resolved

@@ -236,6 +236,31 @@ class ExceptionItem(WorkspaceOwned):
         return (timezone.localdate() - self.record_date).days
 
 
+class RecordAtStake(WorkspaceOwned):
+    """A record that open exceptions hold up, with its money counted once, as ``queues.money`` counts it.
+
+    Kept by ``queues.stakes.refresh_stakes`` in the transaction of every write that opens, closes or
+    revalues exceptions, so the portfolio adds up 50 firms' records instead of grouping a million open
+    exceptions by record on every visit.
+    """
+
+    source_system = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+")
+    record_type = models.CharField(max_length=40)
+    external_id = models.CharField(max_length=128)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, help_text="The largest of its open exceptions'.")
+    currency = models.CharField(max_length=3, blank=True)
+    exceptions = models.PositiveIntegerField(help_text="Its open exceptions.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "source_system", "record_type", "external_id"], name="stake_per_record"
+            )
+        ]
+        # A firm's money at stake per currency, from the index alone.
+        indexes = [models.Index(fields=["workspace", "currency"], include=["amount", "exceptions"], name="stakes_idx")]
+
+
 class Comment(WorkspaceOwned):
     MANAGER_SCOPE = "exception__project__manager__user"
 

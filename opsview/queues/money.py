@@ -48,20 +48,31 @@ def money_at_stake_by_workspace(items, per_workspace=True):
     its items alone; currencies stay apart within each.
     """
     keys = ("workspace_id",) if per_workspace else ()
-    per_record = (
-        items.order_by()
-        .values(*keys, "source_system_id", "record_type", "external_id")
-        .annotate(money=Max("amount"), cur=Max("currency"), n=Count("*"))
-        .values(*keys, "money", "cur", "n")
-    )
-    sql, params = per_record.query.sql_with_params()
+    records = per_record(items, *keys).values(*keys, "money", "cur", "n")
+    sql, params = records.query.sql_with_params()
     query = PER_WORKSPACE_AND_CURRENCY if per_workspace else PER_CURRENCY
     with connections[items.db].cursor() as cursor:
         cursor.execute(query.format(per_record=sql), params)
         rows = cursor.fetchall()
+    return stakes_of(rows if per_workspace else [(None, *row) for row in rows])
+
+
+def per_record(items, *keys):
+    """``items`` grouped by the record they hold up (``ExceptionItem.record_ref``), after ``keys``: each record's
+    money (``money``, the largest amount among them), currency (``cur``) and number of exceptions (``n``).
+    The rule of counting a record once; ``queues.stakes`` keeps its rows for the open exceptions."""
+    return (
+        items.order_by()
+        .values(*keys, "source_system_id", "record_type", "external_id")
+        .annotate(money=Max("amount"), cur=Max("currency"), n=Count("*"))
+    )
+
+
+def stakes_of(rows):
+    """``{workspace_id: stake}`` from rows ``(workspace_id, currency, records, money, exceptions)``, each
+    workspace's currencies in the order given."""
     found = {}
-    for row in rows:
-        workspace_id, (cur, records, money, n) = (row[0], row[1:]) if per_workspace else (None, row)
+    for workspace_id, cur, records, money, n in rows:
         found.setdefault(workspace_id, []).append(
             {"currency": cur or "", "amount": money or 0, "records": records, "exceptions": n}
         )

@@ -25,6 +25,7 @@ from opsview.queues.models import (
     Status,
 )
 from opsview.queues.policies import DEFAULT_MASKED_FIELDS, DEFAULTS, masked_fields_for
+from opsview.queues.stakes import refresh_stakes
 from opsview.workspaces.permissions import ACT, ADMINISTER, COMMENT, VIEW, can, require
 
 
@@ -47,13 +48,24 @@ def _change(actor, workspace, items, action, eligible, changes, after, note="", 
         _visible(actor, workspace, items)
         .filter(status__in=eligible)
         .select_related("assignee")
-        .only("id", "record_type", "external_id", "status", "resolution", "snoozed_until", "assignee__username")
+        .only(
+            "id",
+            "source_system_id",
+            "record_type",
+            "external_id",
+            "status",
+            "resolution",
+            "snoozed_until",
+            "assignee__username",
+        )
     )
     if not rows:
         return 0
     with transaction.atomic():
         ExceptionItem.objects.filter(pk__in=[r.pk for r in rows]).update(**changes)
         record_many(workspace, actor, action, [(r, _before(r, before_fields), after) for r in rows], note=note)
+        if "status" in changes:
+            refresh_stakes(workspace.pk, {(r.source_system_id, r.record_type, r.external_id) for r in rows})
     return len(rows)
 
 

@@ -18,6 +18,7 @@ from opsview.queues.classify import fingerprint
 from opsview.queues.models import PENDING, ExceptionGroup, ExceptionItem, Kind, Resolution, Status
 from opsview.queues.policies import policies_for
 from opsview.queues.rowupdates import insert_new
+from opsview.queues.stakes import refresh_stakes
 from opsview.queues.tracking import (
     INVOICE_FIELDS,
     TIME_ENTRY_FIELDS,
@@ -113,6 +114,7 @@ def on_states(workspace, model, system, external_ids):
     )
     known = {(system.pk, rules[0].record_type, r["external_id"]): _value(rules[0], r) for r in rows}
     refresh_descriptions(workspace, of_records, known)
+    refresh_stakes(workspace.pk, {(system.pk, rules[0].record_type, external_id) for external_id in external_ids})
 
 
 def scan_workspace(workspace, now=None, backfill=False):
@@ -135,14 +137,15 @@ def evaluate(workspace, rule, now=None, backfill=False):
     keys = {state_key(rule.kind, r["system_id"], rule.record_type, r["external_id"]): r for r in in_condition}
 
     pending = ExceptionItem.objects.for_workspace(workspace).pending().filter(kind=rule.kind)
-    cleared = [
-        item for item in pending.only("id", "key", "status", "record_type", "external_id") if item.key not in keys
-    ]
+    fields = ("id", "key", "status", "source_system_id", "record_type", "external_id")
+    cleared = [item for item in pending.only(*fields) if item.key not in keys]
     resolve_automatically(workspace, cleared, now, "Its condition cleared in the source system.")
+    refresh_stakes(workspace.pk, {(i.source_system_id, i.record_type, i.external_id) for i in cleared})
 
     for start in range(0, len(in_condition), CHUNK):
         chunk = dict(list(keys.items())[start : start + CHUNK])
-        _open(workspace, [(rule, chunk)], policies, now, _existing(workspace, list(chunk)), backfill)
+        opened = _open(workspace, [(rule, chunk)], policies, now, _existing(workspace, list(chunk)), backfill)
+        refresh_stakes(workspace.pk, opened)
 
 
 def _existing(workspace, keys):
@@ -152,12 +155,15 @@ def _existing(workspace, keys):
         x.key: x
         for x in ExceptionItem.objects.for_workspace(workspace)
         .filter(key__in=keys)
-        .only("id", "key", "status", "resolution", "recurrences", "kind", "record_type", "external_id")
+        .only(
+            "id", "key", "status", "resolution", "recurrences", "kind", "source_system_id", "record_type", "external_id"
+        )
     }
 
 
 def _open(workspace, wanted, policies, now, existing, backfill=False):
-    """Open exceptions for the ``(rule, rows by key)`` in ``wanted`` that have none; reopen automatic ones."""
+    """Open exceptions for the ``(rule, rows by key)`` in ``wanted`` that have none; reopen automatic ones.
+    Returns the records of the exceptions opened or reopened."""
     specs, group_of = {}, {}
     for rule, rows_by_key in wanted:
         for key, row in rows_by_key.items():
@@ -187,6 +193,7 @@ def _open(workspace, wanted, policies, now, existing, backfill=False):
         _seen_since_the_earliest(groups.values(), new)
     back = [existing[key] for _, rows_by_key in wanted for key in rows_by_key if _resolved_by_itself(existing.get(key))]
     reopen_recurring(workspace, back, now, "Its condition came back.", policies)
+    return {(item.source_system_id, item.record_type, item.external_id) for item in (*new, *back)}
 
 
 def _seen_since_the_earliest(groups, items):

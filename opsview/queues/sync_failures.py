@@ -17,6 +17,7 @@ from opsview.queues.classify import classify, fingerprint, normalize_message
 from opsview.queues.models import PENDING, ExceptionItem, Kind, Status
 from opsview.queues.policies import policies_for
 from opsview.queues.rowupdates import insert_new, update_each
+from opsview.queues.stakes import refresh_stakes
 from opsview.queues.tracking import (
     GroupSpec,
     describe,
@@ -141,13 +142,16 @@ def on_sync_events(workspace, events):
     later in the same batch resolves what an earlier failure opened."""
     failed = [e for e in events if e.outcome == Outcome.FAILED]
     succeeded = [e for e in events if e.outcome == Outcome.SUCCEEDED]
+    revalued = set()
     if failed:
-        record_failures(workspace, failed)
+        revalued |= record_failures(workspace, failed)
     if succeeded:
-        resolve_succeeded(workspace, succeeded)
+        revalued |= resolve_succeeded(workspace, succeeded)
+    refresh_stakes(workspace.pk, revalued)
 
 
 def resolve_succeeded(workspace, events):
+    """Resolve the pending exceptions of records that succeeded since they last failed; returns those records."""
     latest = {}
     for event in events:
         key = key_of(event)
@@ -159,10 +163,11 @@ def resolve_succeeded(workspace, events):
     resolve_automatically(
         workspace, fine, {item.pk: latest[item.key] for item in fine}, "The record succeeded in a later sync."
     )
+    return {(item.source_system_id, item.record_type, item.external_id) for item in fine}
 
 
 PENDING_BY_KEY = f"""
-SELECT id, key, status, last_seen_at, record_type, external_id FROM queues_exceptionitem
+SELECT id, key, status, last_seen_at, source_system_id, record_type, external_id FROM queues_exceptionitem
 WHERE workspace_id = %s AND key = ANY({sqlarrays.TEXTS}) AND status IN ('open', 'snoozed')
 """
 
@@ -176,7 +181,7 @@ def _pending_with_keys(workspace, keys):
         ExceptionItem.objects.for_workspace(workspace)
         .pending()
         .filter(key__in=keys)
-        .only("id", "key", "status", "last_seen_at", "record_type", "external_id")
+        .only("id", "key", "status", "last_seen_at", "source_system_id", "record_type", "external_id")
     )
 
 
@@ -189,6 +194,8 @@ def event_pks(workspace, events):
 
 
 def record_failures(workspace, events):
+    """Open, update or reopen the exceptions of failed ``events``; returns the records whose exceptions opened,
+    reopened or changed more than their counters (what money at stake may have moved for)."""
     systems = {s.id: s for s in System.objects.for_workspace(workspace)}
     event_ids = event_pks(workspace, events)
     policies = policies_for(workspace)
@@ -274,6 +281,9 @@ def record_failures(workspace, events):
         "error_message = v.message",
     )
     reopen_recurring(workspace, recurring, seen_at, "The record failed again after being resolved.", policies)
+    return {
+        (item.source_system_id, item.record_type, item.external_id) for item in (*to_create, *to_update, *recurring)
+    }
 
 
 UPDATED_FIELDS = [
@@ -312,6 +322,7 @@ def _snapshot(item):
     copy = ExceptionItem(
         pk=item.pk,
         workspace_id=item.workspace_id,
+        source_system_id=item.source_system_id,
         record_type=item.record_type,
         external_id=item.external_id,
         kind=item.kind,

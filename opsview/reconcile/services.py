@@ -9,6 +9,7 @@ from opsview.audit.trail import record
 from opsview.queues.classify import fingerprint
 from opsview.queues.models import ExceptionItem, Kind, Resolution, Status
 from opsview.queues.policies import policies_for
+from opsview.queues.stakes import refresh_stakes_of
 from opsview.queues.tracking import GroupSpec, ensure_groups, reopen_recurring, resolve_automatically
 from opsview.reconcile.causes import BY_CODE
 from opsview.reconcile.engine import reconcile
@@ -82,6 +83,7 @@ def _write(workspace, run, result, now):
     reopen_recurring(workspace, back, now, f"Reconciliation run {run.pk} found the gap again.", policy)
     _refresh(existing, gaps, now)
     items = {x.key: x for x in of_period.filter(key__in=list(gaps)).only("id", "key")}
+    refresh_stakes_of(workspace.pk, [x.pk for x in stale] + [x.pk for x in items.values()])
     _keep_gaps(workspace, run, gaps, items, now)
     ProjectBalance.objects.bulk_create(
         [

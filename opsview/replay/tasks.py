@@ -35,6 +35,7 @@ from opsview.audit.trail import record, record_many
 from opsview.common import masking
 from opsview.queues.models import PENDING, ExceptionItem, Resolution, Status
 from opsview.queues.policies import masked_fields_for
+from opsview.queues.stakes import refresh_stakes
 from opsview.replay import own_copy, sending
 from opsview.replay.models import CLAIMABLE, AttemptOutcome, Replay, ReplayAttempt, ReplayStatus
 from opsview.systems.models import System
@@ -250,6 +251,7 @@ def _succeeded(done):
             .order_by("pk")
             .values_list("pk", "status", "resolution")
         }
+        resolved = {}  # workspace id -> the records whose exceptions the replays resolved
         for (_, _, resolution, note, verified), replays in resolving.items():
             replays = [replay for replay in replays if replay.exception_id in pending]
             if not replays:
@@ -274,6 +276,11 @@ def _succeeded(done):
                 ],
                 note=note,
             )
+            for replay in replays:
+                exception = replay.exception
+                resolved.setdefault(exception.workspace_id, set()).add(exception.record_ref)
+        for workspace_id, records in resolved.items():
+            refresh_stakes(workspace_id, records)
         for replay, _, delivery in done:
             if delivery.verified:
                 own_copy.update_after_replay(replay, delivery.detail)

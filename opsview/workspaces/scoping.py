@@ -31,6 +31,15 @@ def roles_by_workspace(user):
     return roles
 
 
+def seen_whole(user, workspace_ids):
+    """Those of ``workspace_ids`` whose rows ``user`` sees all of (every role but a manager's); all of them
+    without a user (a task, the command line)."""
+    if user is None:
+        return list(workspace_ids)
+    roles = roles_by_workspace(user) if user.is_authenticated else {}
+    return [pk for pk in workspace_ids if pk in roles and roles[pk] != Role.MANAGER]
+
+
 class WorkspaceQuerySet(models.QuerySet):
     def for_workspace(self, workspace):
         return self.filter(workspace=workspace)

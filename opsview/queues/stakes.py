@@ -1,0 +1,141 @@
+"""Money at stake kept per record, for the portfolio.
+
+``queues.money`` counts each record that open exceptions hold up once, at its largest amount. A partner's
+portfolio of 50 firms grouped a year's million open exceptions by record on every visit (a second), so the
+records' figures are also kept, one ``RecordAtStake`` row per record, computed by the same rule
+(``money.per_record``). ``refresh_stakes`` recomputes the rows of the records a write touched, at the end
+of the writer's transaction.
+
+Every writer that opens, closes or revalues exceptions calls it once it has written them: detection
+(``sync_failures``, ``state_rules``), people's actions (``services``), the end of a snooze (``tasks``),
+replays (``replay.tasks``), reconciliation (``reconcile.services``) and the undelivered notifications
+(``notify.undelivered``). Deleting a system deletes its exceptions: its firm's rows are computed again
+(``rebuild_stakes``). After every test the suite checks that the kept rows agree with the live rule
+(``stakes_out_of_date``).
+"""
+
+import hashlib
+from collections import defaultdict
+
+from django.db import connection, transaction
+from django.db.models import Count, Sum
+
+from opsview.queues.models import ExceptionItem, RecordAtStake, Status
+from opsview.queues.money import per_record, stakes_of
+
+AT_ONCE = 1000  # records recomputed by one statement
+COLUMNS = ("source_system_id", "record_type", "external_id", "money", "cur", "n")
+KEPT = ("source_system_id", "record_type", "external_id", "amount", "currency", "exceptions")  # as COLUMNS
+
+
+def _open_items(workspace_id):
+    return ExceptionItem.objects.filter(workspace_id=workspace_id, status=Status.OPEN)
+
+
+def refresh_stakes(workspace_id, records):
+    """Compute again the kept stake of ``records`` of ``workspace_id`` (``ExceptionItem.record_ref`` triples)
+    from their open exceptions now: a record none holds up any more has no row."""
+    by_kind = defaultdict(set)
+    for system_id, record_type, external_id in records:
+        by_kind[(system_id, record_type)].add(external_id)
+    if not by_kind:
+        return
+    with transaction.atomic(savepoint=False):
+        _lock(workspace_id, by_kind)
+        for (system_id, record_type), external_ids in sorted(by_kind.items()):
+            ids = sorted(external_ids)
+            for start in range(0, len(ids), AT_ONCE):
+                named = {"source_system_id": system_id, "record_type": record_type}
+                named["external_id__in"] = ids[start : start + AT_ONCE]
+                RecordAtStake.objects.filter(workspace_id=workspace_id, **named).delete()
+                _keep(workspace_id, _open_items(workspace_id).filter(**named))
+
+
+def refresh_stakes_of(workspace_id, item_ids):
+    """``refresh_stakes`` for the records of the exceptions ``item_ids``."""
+    records = set()
+    ids = sorted(item_ids)
+    for start in range(0, len(ids), AT_ONCE):
+        chunk = ExceptionItem.objects.filter(pk__in=ids[start : start + AT_ONCE])
+        records.update(chunk.values_list("source_system_id", "record_type", "external_id"))
+    refresh_stakes(workspace_id, records)
+
+
+def rebuild_stakes(workspace_id):
+    """Compute every kept stake of ``workspace_id`` again: after a load or a deletion that bypassed the writers."""
+    with transaction.atomic():
+        RecordAtStake.objects.filter(workspace_id=workspace_id).delete()
+        _keep(workspace_id, _open_items(workspace_id))
+
+
+def _keep(workspace_id, open_items):
+    """Insert the kept rows of ``open_items``' records, computed by the database in the same statement."""
+    records = per_record(open_items).values_list(*COLUMNS)
+    sql, params = records.query.sql_with_params()
+    table = connection.ops.quote_name(RecordAtStake._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (workspace_id, {', '.join(KEPT)}) "
+            f"SELECT %s, {', '.join(f'r.{name}' for name in COLUMNS)} FROM ({sql}) AS r",
+            [workspace_id, *params],
+        )
+
+
+def _lock(workspace_id, by_kind):
+    """Hold the records until the transaction ends, in one order for every writer (PostgreSQL; SQLite writes one
+    transaction at a time). Another transaction may be changing other exceptions of the same record: the second
+    to refresh it waits for the first to commit, then reads what both wrote."""
+    if connection.vendor != "postgresql":
+        return
+    keys = sorted(
+        {
+            _lock_key(workspace_id, system_id, record_type, external_id)
+            for (system_id, record_type), external_ids in by_kind.items()
+            for external_id in external_ids
+        }
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(%s::bigint[]) AS k ORDER BY 1) AS keys", [keys]
+        )
+
+
+def _lock_key(*parts):
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def kept_money_at_stake_by_workspace(workspace_ids):
+    """``money.money_at_stake_by_workspace`` of the open exceptions of ``workspace_ids``, read from the kept
+    rows: ``{workspace_id: stake}``; a workspace with no open exception is absent."""
+    rows = (
+        RecordAtStake.objects.filter(workspace_id__in=list(workspace_ids))
+        .values("workspace_id", "currency")
+        .annotate(records=Count("*"), money=Sum("amount"), n=Sum("exceptions"))
+        .order_by("workspace_id", "-money")
+        .values_list("workspace_id", "currency", "records", "money", "n")
+    )
+    return stakes_of(rows)
+
+
+def stakes_out_of_date(workspace_ids=None):
+    """The records whose kept stake differs from what their open exceptions say now, as
+    ``(workspace_id, record, kept, live)``: none, as long as every writer refreshes what it changed."""
+    kept, live = {}, {}
+    stored = RecordAtStake.objects.all()
+    items = ExceptionItem.objects.filter(status=Status.OPEN)
+    if workspace_ids is not None:
+        stored, items = stored.filter(workspace_id__in=workspace_ids), items.filter(workspace_id__in=workspace_ids)
+    for ws, system_id, record_type, external_id, money, cur, n in stored.values_list(
+        "workspace_id", "source_system_id", "record_type", "external_id", "amount", "currency", "exceptions"
+    ):
+        kept[(ws, system_id, record_type, external_id)] = (money, cur, n)
+    for ws, system_id, record_type, external_id, money, cur, n in per_record(items, "workspace_id").values_list(
+        "workspace_id", *COLUMNS
+    ):
+        live[(ws, system_id, record_type, external_id)] = (money, cur, n)
+    return [
+        (key[0], key[1:], kept.get(key), live.get(key))
+        for key in sorted(kept.keys() | live.keys(), key=str)
+        if kept.get(key) != live.get(key)
+    ]

@@ -1,0 +1,70 @@
+"""Two transactions changing exceptions of one record at the same moment: the money kept for the record
+(queues.stakes) is what both wrote, never what either saw before the other committed."""
+
+import threading
+import time
+
+import pytest
+from django.db import connection, connections, transaction
+
+from opsview.queues.models import ExceptionItem, Kind, Status
+from opsview.queues.money import money_at_stake
+from opsview.queues.stakes import kept_money_at_stake_by_workspace, refresh_stakes
+from tests.queue_support import exceptions, failure, only_exception, send
+
+pytestmark = [
+    pytest.mark.postgresql,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers are PostgreSQL's"),
+]
+
+
+def test_a_record_reopened_in_one_transaction_while_another_opens_its_second_exception(northwind, api):
+    send(api, failure("TE-1"))
+    posting = only_exception(northwind)
+    workspace_id = northwind.workspace.pk
+    ExceptionItem.objects.filter(pk=posting.pk).update(status=Status.RESOLVED)
+    refresh_stakes(workspace_id, [posting.record_ref])  # nothing at stake: no row kept for the record
+    holding, release = threading.Event(), threading.Event()
+
+    def reopen_and_wait():
+        try:
+            with transaction.atomic():
+                ExceptionItem.objects.filter(pk=posting.pk).update(status=Status.OPEN)
+                refresh_stakes(workspace_id, [posting.record_ref])
+                holding.set()
+                release.wait(10)  # committed only once the other writer is under way
+        finally:
+            connections.close_all()
+
+    reopener = threading.Thread(target=reopen_and_wait)
+    reopener.start()
+    assert holding.wait(10)
+    threading.Timer(0.5, release.set).start()
+    began = time.monotonic()
+    with transaction.atomic():
+        unbilled = ExceptionItem.objects.create(
+            workspace_id=workspace_id,
+            key=f"unbilled|{posting.record_ref}",
+            group=posting.group,
+            kind=Kind.UNBILLED_TIME,
+            system=posting.source_system,
+            source_system=posting.source_system,
+            record_type=posting.record_type,
+            external_id=posting.external_id,
+            record_date=posting.record_date,
+            sla_due_at=posting.sla_due_at,
+            amount=400,
+            currency="EUR",
+        )
+        refresh_stakes(workspace_id, [unbilled.record_ref])
+    waited = time.monotonic() - began
+    reopener.join(10)
+
+    # The second waited for the first to commit, then counted the record from both: two open exceptions, the
+    # record's money once (the larger amount). Reading before the first committed, it would have counted 400 and
+    # then collided with the first's row for the record.
+    assert waited >= 0.4
+    live = money_at_stake(exceptions(northwind, status=Status.OPEN))
+    kept = kept_money_at_stake_by_workspace([workspace_id])[workspace_id]
+    assert kept == live and [(m["amount"], m["exceptions"]) for m in kept["by_currency"]] == [(1125, 2)]

@@ -18,12 +18,13 @@ import hashlib
 from collections import defaultdict
 
 from django.db import connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Q, Sum
 
+from opsview.common.sqlarrays import AnyText
 from opsview.queues.models import ExceptionItem, RecordAtStake, Status
 from opsview.queues.money import per_record, stakes_of
 
-AT_ONCE = 1000  # records recomputed by one statement
+AT_ONCE = 1000  # records (or exceptions) named in one statement where each is a parameter
 COLUMNS = ("source_system_id", "record_type", "external_id", "money", "cur", "n")
 KEPT = ("source_system_id", "record_type", "external_id", "amount", "currency", "exceptions")  # as COLUMNS
 
@@ -35,20 +36,25 @@ def _open_items(workspace_id):
 def refresh_stakes(workspace_id, records):
     """Compute again the kept stake of ``records`` of ``workspace_id`` (``ExceptionItem.record_ref`` triples)
     from their open exceptions now: a record none holds up any more has no row."""
+    records = set(records)
     by_kind = defaultdict(set)
     for system_id, record_type, external_id in records:
         by_kind[(system_id, record_type)].add(external_id)
     if not by_kind:
         return
+    # PostgreSQL gets each list as one parameter; SQLite a parameter per record, so a long list goes in parts.
+    at_once = len(records) if connection.vendor == "postgresql" else AT_ONCE
     with transaction.atomic(savepoint=False):
         _lock(workspace_id, by_kind)
         for (system_id, record_type), external_ids in sorted(by_kind.items()):
             ids = sorted(external_ids)
-            for start in range(0, len(ids), AT_ONCE):
-                named = {"source_system_id": system_id, "record_type": record_type}
-                named["external_id__in"] = ids[start : start + AT_ONCE]
-                RecordAtStake.objects.filter(workspace_id=workspace_id, **named).delete()
-                _keep(workspace_id, _open_items(workspace_id).filter(**named))
+            for start in range(0, len(ids), at_once):
+                named = (
+                    Q(source_system_id=system_id, record_type=record_type),
+                    AnyText(F("external_id"), ids[start : start + at_once]),
+                )
+                RecordAtStake.objects.filter(*named, workspace_id=workspace_id).delete()
+                _keep(workspace_id, _open_items(workspace_id).filter(*named))
 
 
 def refresh_stakes_of(workspace_id, item_ids):

@@ -244,7 +244,10 @@ class RecordAtStake(WorkspaceOwned):
     exceptions by record on every visit.
     """
 
-    source_system = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+")
+    # No index of their own: the record's unique key leads with the firm, and every change of an exception writes
+    # here (a deleted system's rows are found by reading the table, which nothing but a system's deletion does).
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False)
+    source_system = models.ForeignKey("systems.System", on_delete=models.CASCADE, related_name="+", db_index=False)
     record_type = models.CharField(max_length=40)
     external_id = models.CharField(max_length=128)
     amount = models.DecimalField(max_digits=14, decimal_places=2, help_text="The largest of its open exceptions'.")

@@ -35,8 +35,8 @@ class Migration(migrations.Migration):
                 ('amount', models.DecimalField(decimal_places=2, help_text="The largest of its open exceptions'.", max_digits=14)),
                 ('currency', models.CharField(blank=True, max_length=3)),
                 ('exceptions', models.PositiveIntegerField(help_text='Its open exceptions.')),
-                ('source_system', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='systems.system')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                ('source_system', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='systems.system')),
+                ('workspace', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
             ],
             options={
                 'indexes': [models.Index(fields=['workspace', 'currency'], include=('amount', 'exceptions'), name='stakes_idx')],

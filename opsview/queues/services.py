@@ -65,7 +65,7 @@ def _change(actor, workspace, items, action, eligible, changes, after, note="", 
         ExceptionItem.objects.filter(pk__in=[r.pk for r in rows]).update(**changes)
         record_many(workspace, actor, action, [(r, _before(r, before_fields), after) for r in rows], note=note)
         if "status" in changes:
-            refresh_stakes(workspace.pk, {(r.source_system_id, r.record_type, r.external_id) for r in rows})
+            refresh_stakes(workspace.pk, {row.record_ref for row in rows})
     return len(rows)
 
 

@@ -140,7 +140,7 @@ def evaluate(workspace, rule, now=None, backfill=False):
     fields = ("id", "key", "status", "source_system_id", "record_type", "external_id")
     cleared = [item for item in pending.only(*fields) if item.key not in keys]
     resolve_automatically(workspace, cleared, now, "Its condition cleared in the source system.")
-    refresh_stakes(workspace.pk, {(i.source_system_id, i.record_type, i.external_id) for i in cleared})
+    refresh_stakes(workspace.pk, {item.record_ref for item in cleared})
 
     for start in range(0, len(in_condition), CHUNK):
         chunk = dict(list(keys.items())[start : start + CHUNK])
@@ -193,7 +193,7 @@ def _open(workspace, wanted, policies, now, existing, backfill=False):
         _seen_since_the_earliest(groups.values(), new)
     back = [existing[key] for _, rows_by_key in wanted for key in rows_by_key if _resolved_by_itself(existing.get(key))]
     reopen_recurring(workspace, back, now, "Its condition came back.", policies)
-    return {(item.source_system_id, item.record_type, item.external_id) for item in (*new, *back)}
+    return {item.record_ref for item in (*new, *back)}
 
 
 def _seen_since_the_earliest(groups, items):

@@ -90,6 +90,10 @@ class NewException:
         self.__dict__.update(self.DEFAULTS)
         self.__dict__.update(values)
 
+    @property
+    def record_ref(self):
+        return (self.source_system_id, self.record_type, self.external_id)
+
 
 STORED_FIELDS = tuple(StoredEvent.__dataclass_fields__)
 REPLAY_CHUNK = 1000
@@ -163,7 +167,7 @@ def resolve_succeeded(workspace, events):
     resolve_automatically(
         workspace, fine, {item.pk: latest[item.key] for item in fine}, "The record succeeded in a later sync."
     )
-    return {(item.source_system_id, item.record_type, item.external_id) for item in fine}
+    return {item.record_ref for item in fine}
 
 
 PENDING_BY_KEY = f"""
@@ -281,9 +285,7 @@ def record_failures(workspace, events):
         "error_message = v.message",
     )
     reopen_recurring(workspace, recurring, seen_at, "The record failed again after being resolved.", policies)
-    return {
-        (item.source_system_id, item.record_type, item.external_id) for item in (*to_create, *to_update, *recurring)
-    }
+    return {item.record_ref for item in (*to_create, *to_update, *recurring)}
 
 
 UPDATED_FIELDS = [

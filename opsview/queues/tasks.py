@@ -31,6 +31,6 @@ def wake_snoozed(now=None):
             ExceptionItem.objects.filter(pk__in=[i.pk for i in items]).update(status=Status.OPEN, snoozed_until=None)
             changes = [(i, {"status": Status.SNOOZED}, {"status": Status.OPEN}) for i in items]
             record_many(workspace, None, "exception.wake", changes, note="Its snooze ended.")
-            refresh_stakes(workspace.pk, {(i.source_system_id, i.record_type, i.external_id) for i in items})
+            refresh_stakes(workspace.pk, {item.record_ref for item in items})
         woken += len(items)
     return woken

@@ -9,12 +9,13 @@ period holds tens of thousands of approved entries, and looking up each one's po
 executive dashboard's time. ``refresh_sides_held`` stores what ``sides_holding`` computes; every write of
 an entry's hours or of the postings carrying it calls it for the entries concerned: the ingest API,
 replays (a posting saved one at a time, ``opsview.records.signals``), the demo, and a system whose kind
-changes.
+changes or that is deleted.
 """
 
 from collections import defaultdict
 from decimal import Decimal
 
+from django.db import transaction
 from django.db.models import (
     Case,
     DecimalField,
@@ -159,12 +160,19 @@ def refresh_entries_carried(workspace_id, carried):
     for system_id, external_id in carried:
         by_system[system_id].add(external_id)
     refreshed = 0
-    for system_id, external_ids in sorted(by_system.items()):
-        ids = sorted(external_ids)
-        for start in range(0, len(ids), REFRESHED_AT_ONCE):
-            chunk = ids[start : start + REFRESHED_AT_ONCE]
-            of_system = TimeEntry.objects.filter(workspace_id=workspace_id, system_id=system_id)
-            refreshed += refresh_sides_held(of_system.filter(external_id__in=chunk))
+    with transaction.atomic(savepoint=False):
+        for system_id, external_ids in sorted(by_system.items()):
+            ids = sorted(external_ids)
+            for start in range(0, len(ids), REFRESHED_AT_ONCE):
+                chunk = ids[start : start + REFRESHED_AT_ONCE]
+                entries = TimeEntry.objects.filter(
+                    workspace_id=workspace_id, system_id=system_id, external_id__in=chunk
+                )
+                # Another writer may be storing postings of the same entries (the ERP's export and billing's at
+                # once): wait for it to commit, so that the look-up reads what both wrote. An UPDATE that waited
+                # instead would compute the sides from before the other's commit.
+                list(entries.select_for_update().order_by("pk").values_list("pk", flat=True))
+                refreshed += refresh_sides_held(entries)
     return refreshed
 
 

@@ -31,13 +31,18 @@ def roles_by_workspace(user):
     return roles
 
 
+def _sees_whole(role):
+    """Every role sees all of its workspace's rows but a manager, who sees what hangs off their own projects."""
+    return role != Role.MANAGER
+
+
 def seen_whole(user, workspace_ids):
-    """Those of ``workspace_ids`` whose rows ``user`` sees all of (every role but a manager's); all of them
-    without a user (a task, the command line)."""
+    """Those of ``workspace_ids`` whose rows ``user`` sees all of, as ``visible_to`` narrows them; all of them
+    without a user (a task, the command line), as ``kpis.scope.Scopes`` reads rows without one."""
     if user is None:
         return list(workspace_ids)
     roles = roles_by_workspace(user) if user.is_authenticated else {}
-    return [pk for pk in workspace_ids if pk in roles and roles[pk] != Role.MANAGER]
+    return [pk for pk in workspace_ids if pk in roles and _sees_whole(roles[pk])]
 
 
 class WorkspaceQuerySet(models.QuerySet):
@@ -52,7 +57,7 @@ class WorkspaceQuerySet(models.QuerySet):
         full, managed = [], []
         for workspace_id, role in roles_by_workspace(user).items():
             if only is None or workspace_id == only:
-                (managed if role == Role.MANAGER else full).append(workspace_id)
+                (full if _sees_whole(role) else managed).append(workspace_id)
         condition = _of_firms(full)
         if managed:
             scope = getattr(self.model, "MANAGER_SCOPE", None)

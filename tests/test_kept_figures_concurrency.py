@@ -1,5 +1,6 @@
-"""Two transactions changing exceptions of one record at the same moment: the money kept for the record
-(queues.stakes) is what both wrote, never what either saw before the other committed."""
+"""Two transactions changing one record's exceptions, or one entry's postings, at the same moment: what is kept
+for it (the money at stake, queues.stakes; the sides holding its hours, records.sides) is what both wrote, never
+what either saw before the other committed."""
 
 import threading
 import time
@@ -10,6 +11,9 @@ from django.db import connection, connections, transaction
 from opsview.queues.models import ExceptionItem, Kind, Status
 from opsview.queues.money import money_at_stake
 from opsview.queues.stakes import kept_money_at_stake_by_workspace, refresh_stakes
+from opsview.records.models import Posting, TimeEntry
+from opsview.records.sides import IN_ERP, ON_INVOICE
+from opsview.systems.models import System
 from tests.queue_support import exceptions, failure, only_exception, send
 
 pytestmark = [
@@ -68,3 +72,42 @@ def test_a_record_reopened_in_one_transaction_while_another_opens_its_second_exc
     live = money_at_stake(exceptions(northwind, status=Status.OPEN))
     kept = kept_money_at_stake_by_workspace([workspace_id])[workspace_id]
     assert kept == live and [(m["amount"], m["exceptions"]) for m in kept["by_currency"]] == [(1125, 2)]
+
+
+def test_the_erps_line_and_billings_line_of_one_entry_stored_at_once_both_count_for_its_sides(northwind):
+    billing = System.objects.create(workspace=northwind.workspace, slug="xero", name="Xero", kind="billing")
+    entry = TimeEntry.objects.get(external_id="TE-PR-1")  # 7.5 hours
+    holding, release = threading.Event(), threading.Event()
+
+    def line(system, external_id, number=""):
+        return Posting.objects.create(
+            workspace=northwind.workspace,
+            system=system,
+            external_id=external_id,
+            record_type="time_entry",
+            source_system=northwind.harvest,
+            source_external_id=entry.external_id,
+            hours=entry.hours,
+            number=number,
+        )
+
+    def erp_export_and_wait():
+        try:
+            with transaction.atomic():
+                line(northwind.erp, "TL-1")  # saved, and the entry's sides refreshed (records.signals)
+                holding.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    exporter = threading.Thread(target=erp_export_and_wait)
+    exporter.start()
+    assert holding.wait(10)
+    threading.Timer(0.5, release.set).start()
+    with transaction.atomic():
+        line(billing, "XL-1", number="INV-1")
+    exporter.join(10)
+
+    # Billing's writer waited for the ERP's to commit, then found both lines: the ERP and an invoice hold the hours.
+    entry.refresh_from_db()
+    assert entry.sides_held == IN_ERP + ON_INVOICE

@@ -4,6 +4,7 @@ what either saw before the other committed."""
 
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 from django.db import connection, connections, transaction
@@ -23,30 +24,43 @@ pytestmark = [
 ]
 
 
+@contextmanager
+def another_writer_holding(write):
+    """``write`` done in another transaction (another connection) that commits only half a second after the
+    body of the ``with`` has begun; the body's writes meet it uncommitted. Yields the time the body began."""
+    holding, release = threading.Event(), threading.Event()
+
+    def write_and_hold():
+        try:
+            with transaction.atomic():
+                write()
+                holding.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    other = threading.Thread(target=write_and_hold)
+    other.start()
+    assert holding.wait(10)
+    threading.Timer(0.5, release.set).start()
+    try:
+        yield time.monotonic()
+    finally:
+        other.join(10)
+
+
 def test_a_record_reopened_in_one_transaction_while_another_opens_its_second_exception(northwind, api):
     send(api, failure("TE-1"))
     posting = only_exception(northwind)
     workspace_id = northwind.workspace.pk
     ExceptionItem.objects.filter(pk=posting.pk).update(status=Status.RESOLVED)
     refresh_stakes(workspace_id, [posting.record_ref])  # nothing at stake: no row kept for the record
-    holding, release = threading.Event(), threading.Event()
 
-    def reopen_and_wait():
-        try:
-            with transaction.atomic():
-                ExceptionItem.objects.filter(pk=posting.pk).update(status=Status.OPEN)
-                refresh_stakes(workspace_id, [posting.record_ref])
-                holding.set()
-                release.wait(10)  # committed only once the other writer is under way
-        finally:
-            connections.close_all()
+    def reopen():
+        ExceptionItem.objects.filter(pk=posting.pk).update(status=Status.OPEN)
+        refresh_stakes(workspace_id, [posting.record_ref])
 
-    reopener = threading.Thread(target=reopen_and_wait)
-    reopener.start()
-    assert holding.wait(10)
-    threading.Timer(0.5, release.set).start()
-    began = time.monotonic()
-    with transaction.atomic():
+    with another_writer_holding(reopen) as began, transaction.atomic():
         unbilled = ExceptionItem.objects.create(
             workspace_id=workspace_id,
             key=f"unbilled|{posting.record_ref}",
@@ -63,7 +77,6 @@ def test_a_record_reopened_in_one_transaction_while_another_opens_its_second_exc
         )
         refresh_stakes(workspace_id, [unbilled.record_ref])
     waited = time.monotonic() - began
-    reopener.join(10)
 
     # The second waited for the first to commit, then counted the record from both: two open exceptions, the
     # record's money once (the larger amount). Reading before the first committed, it would have counted 400 and
@@ -77,7 +90,6 @@ def test_a_record_reopened_in_one_transaction_while_another_opens_its_second_exc
 def test_the_erps_line_and_billings_line_of_one_entry_stored_at_once_both_count_for_its_sides(northwind):
     billing = System.objects.create(workspace=northwind.workspace, slug="xero", name="Xero", kind="billing")
     entry = TimeEntry.objects.get(external_id="TE-PR-1")  # 7.5 hours
-    holding, release = threading.Event(), threading.Event()
 
     def line(system, external_id, number=""):
         return Posting.objects.create(
@@ -91,22 +103,9 @@ def test_the_erps_line_and_billings_line_of_one_entry_stored_at_once_both_count_
             number=number,
         )
 
-    def erp_export_and_wait():
-        try:
-            with transaction.atomic():
-                line(northwind.erp, "TL-1")  # saved, and the entry's sides refreshed (records.signals)
-                holding.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    exporter = threading.Thread(target=erp_export_and_wait)
-    exporter.start()
-    assert holding.wait(10)
-    threading.Timer(0.5, release.set).start()
-    with transaction.atomic():
+    # The ERP's line saved, and the entry's sides refreshed (records.signals), in a transaction still open.
+    with another_writer_holding(lambda: line(northwind.erp, "TL-1")), transaction.atomic():
         line(billing, "XL-1", number="INV-1")
-    exporter.join(10)
 
     # Billing's writer waited for the ERP's to commit, then found both lines: the ERP and an invoice hold the hours.
     entry.refresh_from_db()

@@ -242,6 +242,9 @@ class RecordAtStake(WorkspaceOwned):
     Kept by ``queues.stakes.refresh_stakes`` in the transaction of every write that opens, closes or
     revalues exceptions, so the portfolio adds up 50 firms' records instead of grouping a million open
     exceptions by record on every visit.
+
+    A row carries no project, so it says nothing of a manager's share of a firm: it is read only for the firms
+    a user sees whole (``workspaces.scoping.seen_whole``, in ``kpis.exceptions``), never through ``visible_to``.
     """
 
     # No index of their own: the record's unique key leads with the firm, and every change of an exception writes

@@ -163,7 +163,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = envstr("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "opsview.common.rediscache.PooledClientRedisCache", "LOCATION": REDIS_URL}}
 else:
     # A file cache is shared by the web and task processes, so the web can
     # see the task cluster's heartbeat without a server.

@@ -247,3 +247,118 @@ def test_the_compiled_check_never_takes_what_the_field_by_field_check_refuses(ov
     from opsview.ingest.schemas import SYNC_EVENT
 
     assert quick_clean(SYNC_EVENT, [event(1), event(2, **overrides)]) is None
+
+
+# --- the body read as JSON text (PostgreSQL, detection behind the response) ---------------------------------
+
+
+def decoded(items, **body):
+    import orjson
+
+    from opsview.ingest.fields import quick_decode
+    from opsview.ingest.schemas import SYNC_EVENT
+
+    return quick_decode(SYNC_EVENT, orjson.dumps({"items": items, **body}))
+
+
+@pytest.mark.parametrize("item", VALID_ITEMS, ids=range(len(VALID_ITEMS)))
+def test_a_valid_item_read_from_the_text_is_cleaned_alike_its_payload_kept_as_sent(item):
+    import orjson
+
+    from opsview.ingest.fields import JsonText, clean_item
+    from opsview.ingest.schemas import SYNC_EVENT
+
+    expected = clean_item(SYNC_EVENT, item, [], 0)
+    found = decoded([item])
+    if item["event_id"] == "run7-3":  # a null where a default is due: the field-by-field check's
+        assert found is None
+        return
+    (event,) = found
+    payload = event.pop("payload")
+    assert event == {name: value for name, value in expected.items() if name != "payload"}
+    if expected["payload"] is None:
+        assert payload is None
+    else:
+        assert type(payload) is JsonText and orjson.loads(bytes(payload)) == expected["payload"]
+
+
+def test_a_null_or_absent_payload_is_none_and_the_text_is_kept_byte_for_byte():
+    body = (
+        b'{"items": [{"event_id": "a", "record_type": "time_entry", "external_id": "TE-1", "source_system": "harvest",'
+        b' "target_system": "tryton", "outcome": "succeeded", "occurred_at": "2026-11-20T18:00:00Z",'
+        b' "payload": {"b" : [1, 2.50],  "a": "caf\\u00e9"}},'
+        b' {"event_id": "b", "record_type": "time_entry", "external_id": "TE-2", "source_system": "harvest",'
+        b' "target_system": "tryton", "outcome": "succeeded", "occurred_at": "2026-11-20T18:00:00Z", "payload": null},'
+        b' {"event_id": "c", "record_type": "time_entry", "external_id": "TE-3", "source_system": "harvest",'
+        b' "target_system": "tryton", "outcome": "succeeded", "occurred_at": "2026-11-20T18:00:00Z"}]}'
+    )
+    from opsview.ingest.fields import quick_decode
+    from opsview.ingest.schemas import SYNC_EVENT
+
+    first, null, absent = quick_decode(SYNC_EVENT, body)
+    assert first["payload"] == b'{"b" : [1, 2.50],  "a": "caf\\u00e9"}'
+    assert null["payload"] is None and absent["payload"] is None
+
+
+@pytest.mark.parametrize(
+    "payload_text",
+    [
+        b'{"n": 1e400}',  # beyond a double: the slow path's parser refuses it
+        b'{"n": [2.5E3]}',
+        b'{"n": "a\\u0000b"}',  # NUL: jsonb cannot hold it
+        b'{"n": "\\ud83d\\ude00"}',  # surrogates: left to the slow path, which knows a pair from a lone one
+        b'{"n": "\\uDC00"}',
+        b"[1, 2]",
+        b'"text"',
+        b"{" + b'"a": [' * 20 + b"1" + b"]" * 20 + b', "b": [' * 13 + b"2" + b"]" * 13 + b"}",  # 34 brackets
+        b'{"x": "' + b"y" * (128 * 1024) + b'"}',  # more than half the payload limit
+        b'{"a": ' * 2000 + b"1" + b"}" * 2000,  # deeper than msgspec reads
+    ],
+)
+def test_a_payload_jsonb_or_the_slow_path_might_read_otherwise_is_left_to_the_slow_path(payload_text):
+    from opsview.ingest.fields import quick_decode
+    from opsview.ingest.schemas import SYNC_EVENT
+
+    item = (
+        b'{"event_id": "a", "record_type": "time_entry", "external_id": "TE-1", "source_system": "harvest",'
+        b' "target_system": "tryton", "outcome": "succeeded", "occurred_at": "2026-11-20T18:00:00Z", "payload": '
+    )
+    assert quick_decode(SYNC_EVENT, b'{"items": [' + item + payload_text + b"}]}") is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"[]", b'{"items": []}', b'{"items": {}}', b'{"items": [], "more": 1}', b"{not json", b'{"items": [1]}'],
+)
+def test_a_body_that_is_not_a_plain_batch_is_left_to_the_slow_path(body):
+    from opsview.ingest.fields import quick_decode
+    from opsview.ingest.schemas import SYNC_EVENT
+
+    assert quick_decode(SYNC_EVENT, body) is None
+
+
+def test_an_item_the_field_by_field_check_refuses_is_never_taken_from_the_text():
+    assert decoded([event(1), event(2, outcome="lost")]) is None
+    assert decoded([event(1)], extra=1) is None
+    assert decoded([event(1, payload={"x": "y" * 300_000})]) is None
+
+
+def test_a_payload_is_stored_as_sent_or_refused_as_the_parser_says(api, northwind):
+    item = event(1, payload=None)
+    text = orjson_dumps({"items": [item]}).replace(b'"payload":null', b'"payload":{"name": "caf\\u00e9", "n": 12.50}')
+    response = api.generic("POST", URL, text, content_type="application/json")
+
+    assert response.status_code == 200
+    assert stored(northwind).get(event_id="run7-1").payload == {"name": "café", "n": 12.5}
+
+    beyond = text.replace(b"12.50", b"1e400").replace(b"run7-1", b"run7-2")
+    refused = api.generic("POST", URL, beyond, content_type="application/json")
+    assert refused.status_code == 400
+    assert "not valid JSON" in refused.json()["detail"]
+    assert not stored(northwind).filter(event_id="run7-2").exists()
+
+
+def orjson_dumps(value):
+    import orjson
+
+    return orjson.dumps(value)

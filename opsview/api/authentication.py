@@ -62,7 +62,7 @@ class SystemTokenAuthentication(authentication.BaseAuthentication):
         raw = bearer_token(request)
         if raw is None or is_personal(raw):
             return None  # a person's token is PersonalTokenAuthentication's
-        token = ApiToken.objects.select_related("system", "workspace").filter(key_hash=hash_token(raw)).first()
+        token = ApiToken.objects.with_key(raw)
         if token is None:
             raise exceptions.AuthenticationFailed("Unknown token.")
         if token.revoked_at is not None:

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from opsview.api.errors import error_response
 from opsview.api.integration import LIST_ERRORS, READ_ERRORS, IntegrationView
+from opsview.api.parsers import UnparsedJSONParser
 from opsview.ingest import runs, schemas
 from opsview.ingest.events import ingest_sync_events
 from opsview.ingest.fields import item_serializer
@@ -153,6 +154,8 @@ EVENT_RESULT = inline_serializer(
 
 
 class SyncEventBatchView(IntegrationView):
+    parser_classes = [UnparsedJSONParser]  # ingest_sync_events reads the JSON itself, faster
+
     @extend_schema(
         summary="Report a batch of sync events (at most 1,000), all or nothing",
         description="One event per record a run touched. Resending an event id is counted as a duplicate.",

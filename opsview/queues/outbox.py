@@ -59,9 +59,15 @@ DETECTED = (Outcome.FAILED, Outcome.SUCCEEDED)  # what detection reads; skipped 
 def defer(workspace, events):
     """Leave a note of ``events`` (just stored, in the caller's transaction) for a drain to detect from."""
     detected = [event for event in events if event.outcome in DETECTED]
-    if not detected:
+    if detected:
+        note(workspace, list(event_pks(workspace, detected).values()))
+
+
+def note(workspace, event_ids):
+    """Leave a note of the events ``event_ids`` (just stored, failed or succeeded) for a drain to detect from."""
+    if not event_ids:
         return
-    DetectionOutbox.objects.create(workspace=workspace, event_ids=list(event_pks(workspace, detected).values()))
+    DetectionOutbox.objects.create(workspace=workspace, event_ids=event_ids)
     transaction.on_commit(request_drain)
 
 

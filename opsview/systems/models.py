@@ -4,13 +4,15 @@ The tables were created when these models lived in ``workspaces``; they keep tho
 names (``db_table``) so that moving the models into their own app moved no data.
 """
 
+import functools
 import hashlib
 import secrets
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 
+from opsview.common.rawrows import Selected
 from opsview.systems import credentials
 from opsview.workspaces.scoping import WorkspaceOwned, WorkspaceQuerySet
 
@@ -108,6 +110,37 @@ def hash_token(raw):
 class ApiTokenQuerySet(WorkspaceQuerySet):
     def active(self):
         return self.filter(revoked_at__isnull=True)
+
+    def with_key(self, raw):
+        """The token whose key is ``raw``, its system and workspace loaded with it; None if there is none.
+
+        Every ingest request authenticates: one hand-written query (``common.rawrows``) instead of the ORM's
+        ``select_related``, which cost more CPU than the rest of a small request.
+        """
+        parts = _token_parts()
+        token_table, system_table, workspace_table = (connection.ops.quote_name(p.model._meta.db_table) for p in parts)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {', '.join(part.columns() for part in parts)} FROM {token_table} t "
+                f"JOIN {system_table} s ON s.id = t.system_id JOIN {workspace_table} w ON w.id = t.workspace_id "
+                "WHERE t.key_hash = %s",
+                [hash_token(raw)],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        token_part, system_part, workspace_part = parts
+        token = token_part.instance(row[: len(token_part)])
+        token.system = system_part.instance(row[len(token_part) : len(token_part) + len(system_part)])
+        token.workspace = workspace_part.instance(row[len(token_part) + len(system_part) :])
+        return token
+
+
+@functools.cache
+def _token_parts():
+    from opsview.workspaces.models import Workspace
+
+    return Selected(ApiToken, "t"), Selected(System, "s"), Selected(Workspace, "w")
 
 
 class ApiToken(WorkspaceOwned):

@@ -17,6 +17,8 @@ from rest_framework.test import APIClient
 
 from opsview.queues import outbox, sync_failures
 from opsview.queues.models import DetectionOutbox, ExceptionItem
+from opsview.queues.tracking import sync_key_sql
+from opsview.telemetry.models import SyncEvent
 from tests.process_support import start_cluster
 from tests.queue_support import event, exceptions, failure, later, send, success
 
@@ -87,6 +89,42 @@ def test_a_drain_opens_and_resolves_what_detection_in_the_batch_would(settings, 
         ("TE-G", "open", 1),
     ]
     assert queue_of(contoso) == expected
+
+
+# Ids the drain hands to the database and takes back (keys as an array literal and as JSON) exactly as sent.
+ODD_IDS = ['TE "quoted"', "TE\\back\\slash", "TE{1,2}", "TE with spaces", "TÉ-😀", "NULL"]
+
+
+def test_a_drain_resolves_each_record_at_its_latest_success_after_its_last_failure(deferred, api, northwind):
+    send(api, *[failure(external_id, at=later(0)) for external_id in ODD_IDS], failure("TE-late", at=later(2)))
+    assert outbox.drain(gather=0) == 1
+    send(
+        api,
+        *[success(external_id, at=later(3)) for external_id in ODD_IDS],
+        *[success(external_id, at=later(1)) for external_id in ODD_IDS],  # sent last, happened first
+        success("TE-late", at=later(1)),
+        success("TE-never-failed", at=later(4)),
+    )
+    assert outbox.drain(gather=0) == 1
+
+    resolved = dict(exceptions(northwind, status="resolved").values_list("external_id", "resolved_at"))
+    assert resolved == dict.fromkeys(ODD_IDS, later(3))
+    # Its success happened before its last failure: it says nothing about the record now.
+    assert exceptions(northwind, external_id="TE-late").get().status == "open"
+
+
+@pytest.mark.postgresql
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the drain keys successes in PostgreSQL")
+def test_the_database_keys_a_stored_event_as_detection_does(api, northwind):
+    send(api, *[success(external_id) for external_id in ODD_IDS], success("INV-1", record_type="invoice"))
+    events = SyncEvent.objects.for_workspace(northwind.workspace)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT e.id, {sync_key_sql('e')} FROM telemetry_syncevent e WHERE e.workspace_id = %s",
+            [northwind.workspace.pk],
+        )
+        keyed = dict(cursor.fetchall())
+    assert keyed == {event.pk: sync_failures.key_of(event) for event in events}
 
 
 @pytest.mark.parametrize("amount", ["1e300", "123456789012345678901234567890", "NaN", 1e300, -1e300])

@@ -19,3 +19,9 @@ def test_strings_with_quotes_backslashes_braces_and_commas_come_back_as_sent():
             f"SELECT {sqlarrays.TEXTS}, {sqlarrays.BIGINTS}", [sqlarrays.texts(values), sqlarrays.bigints([1, 2**62])]
         )
         assert cursor.fetchone() == (values, [1, 2**62])
+
+
+@pytest.mark.parametrize("values", [["1"], [1.5], [True], [None]])
+def test_anything_but_integers_is_refused_as_bigints(values):
+    with pytest.raises(TypeError):
+        sqlarrays.bigints(values)

@@ -93,6 +93,11 @@ class ExceptionGroup(WorkspaceOwned):
         return readable_cause(self.message, self.mapping_value)
 
 
+# References empty on most new exceptions: nobody is assigned to it or has resolved it yet, a state rule's names no
+# event, a failure of a record opsview has not seen names no record, and an invoice's names no time entry.
+SPARSE_REFERENCES = ("assignee", "resolved_by", "last_event", "time_entry", "invoice", "project", "client")
+
+
 class ExceptionItemQuerySet(WorkspaceQuerySet):
     def pending(self):
         """Still waiting for someone (open or snoozed): the open work, which resolves by itself."""
@@ -111,10 +116,14 @@ class ExceptionItem(WorkspaceOwned):
 
     MANAGER_SCOPE = "project__manager__user"
 
+    # Each index costs every new exception an entry (a month-end drain opens thousands). The firm and the group
+    # have none of their own: indexes below lead with them. A mostly empty reference is indexed where it is set
+    # (SPARSE_REFERENCES), which still finds the exceptions of a user or a record being deleted.
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(
         max_length=255, help_text="The record and the track it fails on; see tracking.sync_key and tracking.state_key."
     )
-    group = models.ForeignKey(ExceptionGroup, on_delete=models.PROTECT, related_name="items")
+    group = models.ForeignKey(ExceptionGroup, on_delete=models.PROTECT, related_name="items", db_index=False)
     kind = models.CharField(max_length=24, choices=Kind.choices)
     system = models.ForeignKey(
         "systems.System", on_delete=models.CASCADE, related_name="+", help_text="Where the record failed."
@@ -161,22 +170,27 @@ class ExceptionItem(WorkspaceOwned):
     recurrences = models.PositiveIntegerField(default=0, help_text="Times it came back after being resolved.")
     last_recurred_at = models.DateTimeField(null=True, blank=True)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     snoozed_until = models.DateTimeField(null=True, blank=True)
     resolution = models.CharField(max_length=16, choices=Resolution.choices, blank=True)
     resolution_note = models.TextField(blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
+    # Checked by the database, unlike SyncEvent's own references: pruning old events (ingest.retention) relies on
+    # this key to refuse deleting an event that detection pointed an exception at after the prune chose it, and
+    # the detail page and replays read the event through it.
     last_event = models.ForeignKey(
-        "telemetry.SyncEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "telemetry.SyncEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
-    time_entry = models.ForeignKey("records.TimeEntry", null=True, blank=True, on_delete=models.SET_NULL)
-    invoice = models.ForeignKey("records.Invoice", null=True, blank=True, on_delete=models.SET_NULL)
-    project = models.ForeignKey("records.Project", null=True, blank=True, on_delete=models.SET_NULL)
-    client = models.ForeignKey("records.Client", null=True, blank=True, on_delete=models.SET_NULL)
+    time_entry = models.ForeignKey(
+        "records.TimeEntry", null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
+    invoice = models.ForeignKey("records.Invoice", null=True, blank=True, on_delete=models.SET_NULL, db_index=False)
+    project = models.ForeignKey("records.Project", null=True, blank=True, on_delete=models.SET_NULL, db_index=False)
+    client = models.ForeignKey("records.Client", null=True, blank=True, on_delete=models.SET_NULL, db_index=False)
 
     objects = ExceptionItemQuerySet.as_manager()
 
@@ -208,6 +222,12 @@ class ExceptionItem(WorkspaceOwned):
                 include=["first_seen_at"],
                 condition=models.Q(resolved_at__isnull=False),
                 name="queue_resolved_idx",
+            ),
+            *(
+                models.Index(
+                    fields=[field], condition=models.Q(**{f"{field}__isnull": False}), name=f"queue_{field}_idx"
+                )
+                for field in SPARSE_REFERENCES
             ),
         ]
 

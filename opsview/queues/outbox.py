@@ -19,7 +19,7 @@ cache); the fixed schedule drains every minute too, should a request for one be 
 
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import orjson
 from django.core.cache import cache
@@ -30,8 +30,8 @@ from django_q.tasks import async_task
 
 from opsview.common import sqlarrays
 from opsview.queues.models import DetectionOutbox
-from opsview.queues.sync_failures import StoredEvent, event_pks, on_sync_events
-from opsview.queues.tracking import PAYLOAD_FIELDS
+from opsview.queues.sync_failures import EPOCH, StoredEvent, Successes, event_pks, on_sync_events
+from opsview.queues.tracking import PAYLOAD_FIELDS, sync_key_sql
 from opsview.telemetry.models import Outcome, SyncEvent
 from opsview.workspaces.models import Workspace
 
@@ -67,8 +67,13 @@ def note(workspace, event_ids):
     """Leave a note of the events ``event_ids`` (just stored, failed or succeeded) for a drain to detect from."""
     if not event_ids:
         return
-    DetectionOutbox.objects.create(workspace=workspace, event_ids=event_ids)
+    # Written out: the ORM's create cost three times this statement's CPU, on every ingest request.
+    with connection.cursor() as cursor:
+        cursor.execute(NEW_NOTE, [workspace.pk, orjson.dumps(event_ids).decode(), timezone.now()])
     transaction.on_commit(request_drain)
+
+
+NEW_NOTE = "INSERT INTO queues_detectionoutbox (workspace_id, event_ids, created_at, failures) VALUES (%s, %s, %s, 0)"
 
 
 def request_drain():
@@ -140,37 +145,56 @@ def drain_once(events=DRAIN_EVENTS, only=None):
         workspaces = Workspace.objects.in_bulk(list(by_workspace))
         for workspace_id, ids in sorted(by_workspace.items()):
             if workspace_id in workspaces:  # a workspace deleted since has nothing to detect
-                on_sync_events(workspaces[workspace_id], stored_events(ids))
+                detect(workspaces[workspace_id], ids)
         DetectionOutbox.objects.filter(id__in=notes).update(done_at=timezone.now(), event_ids=None)
     return len(notes)
 
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Of a payload, only what detection reads, and only for failures: successes need none.
-STORED_EVENTS = f"""
-SELECT id, event_id, record_type, external_id, source_system_id, target_system_id, outcome, error_code,
-       error_message,
-       CASE WHEN outcome = 'failed' AND jsonb_typeof(payload) = 'object' THEN
-           (SELECT coalesce(jsonb_object_agg(key, value), '{{}}') FROM jsonb_each(payload) WHERE key = ANY(%s))
-       WHEN outcome = 'failed' THEN payload END,
-       (extract(epoch FROM occurred_at) * 1000000)::bigint
-FROM telemetry_syncevent WHERE id = ANY({sqlarrays.BIGINTS})
+def detect(workspace, ids):
+    """Open and resolve the exceptions of ``workspace``'s stored events ``ids``."""
+    if connection.vendor == "postgresql":
+        on_sync_events(workspace, *stored_outcomes(ids))
+    else:
+        on_sync_events(workspace, stored_events(ids))
+
+
+# A time in microseconds since the epoch: exact, and a tenth of the cost of reading a timestamp per row.
+MICROS = "(extract(epoch FROM {}) * 1000000)::bigint"
+# In one pass over the events: the failures as detection reads them (of a payload, only what it reads), and the
+# successes summed up (``sync_failures.Successes``), which is all detection needs of the nine events in ten that
+# succeed. OFFSET 0 keeps the inner query whole, so that each success's key is built once for both aggregates.
+STORED_OUTCOMES = f"""
+SELECT
+    (json_agg(json_build_array(
+        id, event_id, record_type, external_id, source_system_id, target_system_id, outcome, error_code, error_message,
+        CASE WHEN jsonb_typeof(payload) = 'object' THEN
+            (SELECT coalesce(jsonb_object_agg(key, value), '{{}}') FROM jsonb_each(payload) WHERE key = ANY(%s))
+        ELSE payload END,
+        {MICROS.format("occurred_at")}
+    ) ORDER BY id) FILTER (WHERE outcome = 'failed'))::text,
+    (array_agg(track) FILTER (WHERE outcome = 'succeeded'))::text,
+    (json_object_agg(track, {MICROS.format("occurred_at")} ORDER BY occurred_at)
+        FILTER (WHERE outcome = 'succeeded'))::text
+FROM (
+    SELECT id, event_id, record_type, external_id, source_system_id, target_system_id, outcome, error_code,
+           error_message, payload, occurred_at,
+           CASE WHEN outcome = 'succeeded' THEN {sync_key_sql("telemetry_syncevent")} END AS track
+    FROM telemetry_syncevent WHERE id = ANY({sqlarrays.BIGINTS}) OFFSET 0
+) AS stored
 """
+
+
+def stored_outcomes(ids):
+    """The failed events among ``ids`` as detection reads them, and their successes as ``Successes`` (PostgreSQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(STORED_OUTCOMES, [list(PAYLOAD_FIELDS), sqlarrays.bigints(ids)])
+        failed, keys, micros = cursor.fetchone()
+    failures = [StoredEvent(*row[:10], EPOCH + timedelta(microseconds=row[10])) for row in orjson.loads(failed or "[]")]
+    return failures, Successes(keys, micros) if keys else None
 
 
 def stored_events(ids):
     """The events of ``ids`` as detection reads them."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(STORED_EVENTS, [list(PAYLOAD_FIELDS), sqlarrays.bigints(ids)])
-            rows = cursor.fetchall()
-        # Microseconds since the epoch: exact, and a tenth of the cost of reading a timestamp per row.
-        return [
-            StoredEvent(
-                *row[:9], None if row[9] is None else orjson.loads(row[9]), EPOCH + timedelta(microseconds=row[10])
-            )
-            for row in sorted(rows)
-        ]
     rows = SyncEvent.objects.filter(id__in=ids).order_by("id")
     return [StoredEvent(*row) for row in rows.values_list(*StoredEvent.__slots__)]
 

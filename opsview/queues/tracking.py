@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import F
+from django.db.models import F, Q
 
 from opsview.audit.trail import record_many
 from opsview.common.bounds import money_or_none
+from opsview.common.sqlarrays import AnyText
 from opsview.queues.models import ExceptionGroup, ExceptionItem, Resolution, Status
 from opsview.queues.rowupdates import update_each
 from opsview.records.models import Invoice, Project, TimeEntry
@@ -20,6 +21,15 @@ from opsview.records.models import Invoice, Project, TimeEntry
 def sync_key(source_system_id, target_system_id, record_type, external_id):
     """A record fails on one track per target: its failures going to billing and to the ERP are two exceptions."""
     return f"sync>{target_system_id}|{source_system_id}|{record_type}|{external_id}"[:255]
+
+
+def sync_key_sql(event):
+    """``sync_key`` in PostgreSQL of the sync event row named ``event`` in a query: the drain matches successes to
+    their exceptions there."""
+    return (
+        f"left('sync>' || {event}.target_system_id || '|' || {event}.source_system_id || '|' || {event}.record_type"
+        f" || '|' || {event}.external_id, 255)"
+    )
 
 
 def state_key(kind, system_id, record_type, external_id):
@@ -191,8 +201,8 @@ def invoice_value(row):
 
 
 def _keyed(pairs):
-    """Lookups that use the (system, external_id) unique index."""
-    return {"system_id__in": {s for s, _ in pairs}, "external_id__in": {e for _, e in pairs}}
+    """Conditions that use the (system, external_id) unique index; a failed batch names thousands of ids."""
+    return Q(system_id__in={s for s, _ in pairs}), AnyText(F("external_id"), {e for _, e in pairs})
 
 
 def record_values(workspace, wanted):
@@ -202,16 +212,16 @@ def record_values(workspace, wanted):
         by_type.setdefault(record_type, set()).add((system_id, external_id))
     found = {}
     if by_type.get("time_entry"):
-        rows = TimeEntry.objects.for_workspace(workspace).filter(**_keyed(by_type["time_entry"]))
+        rows = TimeEntry.objects.for_workspace(workspace).filter(*_keyed(by_type["time_entry"]))
         for row in rows.values(*TIME_ENTRY_FIELDS):
             found[(row["system_id"], "time_entry", row["external_id"])] = time_entry_value(row)
     if by_type.get("invoice"):
-        rows = Invoice.objects.for_workspace(workspace).filter(**_keyed(by_type["invoice"]))
+        rows = Invoice.objects.for_workspace(workspace).filter(*_keyed(by_type["invoice"]))
         for row in rows.values(*INVOICE_FIELDS):
             found[(row["system_id"], "invoice", row["external_id"])] = invoice_value(row)
     if by_type.get("project"):
         pairs = by_type["project"]
-        rows = Project.objects.for_workspace(workspace).filter(**_keyed(pairs))
+        rows = Project.objects.for_workspace(workspace).filter(*_keyed(pairs))
         for row in rows.values("id", "system_id", "external_id", "client_id", "code", "name", "client__name"):
             found[(row["system_id"], "project", row["external_id"])] = RecordValue(
                 project_id=row["id"],

@@ -3,6 +3,7 @@
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,12 @@ def start_cluster(tmp_path):
         stderr=log,
         start_new_session=True,
     )
+
+
+def redis_up():
+    """Whether Redis answers on 127.0.0.1:6379, where the production profile and its cache expect it."""
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False

@@ -1,20 +1,11 @@
 """The production cache (Redis) keeps one client per connection pool and behaves as Django's own."""
 
-import socket
 import threading
 
 import pytest
 
 from opsview.common.rediscache import PooledClientRedisCache
-
-
-def redis_up():
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return True
-    except OSError:
-        return False
-
+from tests.process_support import redis_up
 
 pytestmark = pytest.mark.skipif(not redis_up(), reason="needs Redis at 127.0.0.1:6379")
 

@@ -12,17 +12,9 @@ import pytest
 from cryptography.fernet import Fernet
 from django.db import connection
 
-from tests.process_support import kill_tree
+from tests.process_support import kill_tree, redis_up
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def redis_up():
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 pytestmark = [

@@ -110,14 +110,13 @@ def store_events(workspace, events, detect_later=False):
     stored again safely. Events and exceptions commit together, in the caller's transaction if there is
     one: if detection failed alone, a resent batch would be all duplicates and its exceptions would
     never open. With ``detect_later`` what commits with the events is a note of them instead, which a
-    task worker detects from shortly after (``opsview.queues.outbox``). Returns the new events, as the
-    exception queues read them.
+    task worker detects from shortly after (``opsview.queues.outbox``). Returns how many events were new.
     """
     unique = {}
     for event in events:
         unique.setdefault(event["event_id"], event)
     if not unique:
-        return []
+        return 0
     # No savepoint inside a caller's transaction (a pull stores its page, records and cursor in one): it
     # would cost two more queries per batch, and a failure here rolls the caller's whole transaction back.
     with transaction.atomic(savepoint=False):
@@ -127,16 +126,16 @@ def store_events(workspace, events, detect_later=False):
                 outbox.defer(workspace, new_events)
             else:
                 sync_failures.on_sync_events(workspace, new_events)
-            return new_events
+            return len(new_events)
         numbered = _insert_postgresql(workspace, unique, timezone.now())
         if detect_later:  # the note needs the ids alone
             outbox.note(workspace, [pk for pk, event in numbered if event["outcome"] in outbox.DETECTED])
-            return numbered
+            return len(numbered)
         new_events = [sync_failures.StoredEvent.of(pk, event, event["occurred_at"]) for pk, event in numbered]
         for new_event in new_events:
             new_event.payload = _parsed(new_event.payload)
         sync_failures.on_sync_events(workspace, new_events)
-    return new_events
+    return len(new_events)
 
 
 def _insert_postgresql(workspace, unique, now):
@@ -267,7 +266,7 @@ def ingest_sync_events(token, body):
             events = _checked_events(token, items, systems)
     # A savepoint of its own: a failed batch leaves a surrounding transaction usable, as a rejected one does.
     with transaction.atomic():
-        created = len(store_events(workspace, events, detect_later=settings.INGEST_DETECTION == "outbox"))
+        created = store_events(workspace, events, detect_later=settings.INGEST_DETECTION == "outbox")
     return {"received": len(events), "created": created, "duplicates": len(events) - created}
 
 

@@ -113,27 +113,34 @@ def _closes(plan, period):
 def _date_back(plan, slots, now):
     """A few invoices of months the ERP closed a while ago: issued after the close, dated in the month.
 
-    Not the last closed month's: those would be the firm's freshly posted invoices. Only invoices no
-    other cause stops are chosen, so the ERP's closed period is what refuses them.
+    Only invoices no other cause stops when they are sent are chosen, so the ERP's closed period is
+    what refuses them: the project is mapped and the client's tax code fixed by then, and a product
+    loses its revenue account only days later. The last closed month's invoices, freshly posted,
+    only where the months before have too few: a small firm early in a month has a couple at most.
     """
     today = (now + timedelta(hours=plan.offset)).date()
     first_open = month_index(first_open_day(today))
+
+    def late(s):
+        return max(s.issued_at, min(_closes(plan, s.period) + timedelta(hours=20), now - timedelta(hours=2)))
+
     candidates = [
         s
         for s in slots
         if s.cents
         and not s.voided_at
         and s.issued_at <= now
-        and s.period < first_open - 1
-        and not s.project.erp_service
+        and s.period < first_open
+        and (not s.project.erp_service or late(s) + timedelta(days=2) < s.project.erp_service_since)
         and s.project.erp_mapped_at is not None
-        and s.project.erp_mapped_at <= s.created_at
+        and s.project.erp_mapped_at <= late(s)
         and s.project.client.tax_code_fixed_at is not None
-        and s.project.client.tax_code_fixed_at <= s.created_at
+        and s.project.client.tax_code_fixed_at <= late(s)
     ]
-    for slot in sorted(candidates, key=lambda s: s.issued_at)[-BACKDATED_PER_FIRM:]:
-        late = min(_closes(plan, slot.period) + timedelta(hours=20), now - timedelta(hours=2))
-        slot.issued_at = max(slot.issued_at, late)
+    older = sorted((s for s in candidates if s.period < first_open - 1), key=lambda s: s.issued_at)
+    last_closed = sorted((s for s in candidates if s.period == first_open - 1), key=lambda s: s.issued_at)
+    for slot in (older[-BACKDATED_PER_FIRM:] + last_closed)[:BACKDATED_PER_FIRM]:
+        slot.issued_at = late(slot)
         slot.dated_on = month_start(slot.period + 1) - timedelta(days=1)
 
 

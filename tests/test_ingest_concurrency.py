@@ -6,6 +6,7 @@ import pytest
 from django.db import connection, connections
 from rest_framework.test import APIClient
 
+from opsview.queues.models import ExceptionItem
 from opsview.records.models import TimeEntry
 from opsview.telemetry.models import SyncEvent
 from tests.test_ingest_states import time_entry
@@ -19,10 +20,12 @@ pytestmark = [
 
 
 def send_concurrently(raw_token, url, body, senders=3):
-    barrier = threading.Barrier(senders)
+    """POST ``body`` from ``senders`` threads at once; ``body`` may be a list of one body per sender."""
+    bodies = body if isinstance(body, list) else [body] * senders
+    barrier = threading.Barrier(len(bodies))
     results = []
 
-    def send():
+    def send(body):
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_token}")
         try:
@@ -32,7 +35,7 @@ def send_concurrently(raw_token, url, body, senders=3):
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=send) for _ in range(senders)]
+    threads = [threading.Thread(target=send, args=(body,)) for body in bodies]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -58,3 +61,15 @@ def test_the_same_events_from_three_senders_are_stored_once(northwind):
     assert [status for status, _ in results] == [200, 200, 200]
     assert sum(body["created"] for _, body in results) == 500
     assert SyncEvent.objects.filter(event_id__startswith="run7-").count() == 500
+
+
+def test_failures_of_the_same_records_from_three_senders_open_each_exception_once(northwind):
+    # Each sender's events are its own, so each of the three detects from them and finds the exceptions new.
+    failed = {"outcome": "failed", "error_message": "Period 2026-10 is closed"}
+    bodies = [{"items": [event(f"{s}-{n}", external_id=f"TE-{n}", **failed) for n in range(200)]} for s in range(3)]
+    results = send_concurrently(northwind.raw_token, "/api/v1/sync-events/", bodies)
+
+    assert [status for status, _ in results] == [200, 200, 200]
+    assert sum(body["created"] for _, body in results) == 600
+    opened = ExceptionItem.objects.for_workspace(northwind.workspace)
+    assert sorted(opened.values_list("external_id", flat=True)) == sorted(f"TE-{n}" for n in range(200))

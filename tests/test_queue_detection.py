@@ -6,7 +6,9 @@ from decimal import Decimal
 import pytest
 
 from opsview.audit.models import AuditEntry
-from opsview.queues.models import ExceptionGroup, Kind, Resolution, Status
+from opsview.queues.models import ExceptionGroup, ExceptionItem, Kind, Resolution, Status
+from opsview.queues.rowupdates import insert_new
+from tests.conftest import keep_stakes
 from tests.queue_support import BASE, exceptions, failure, later, only_exception, send, success
 
 
@@ -219,3 +221,29 @@ def test_records_a_scheduled_pull_could_not_store_open_exceptions_too(northwind)
 
     pulled = only_exception(northwind)
     assert (pulled.external_id, pulled.kind, pulled.system) == ("TE-77", Kind.VALIDATION_REJECTED, northwind.harvest)
+
+
+def test_a_new_exception_another_writer_opened_first_is_left_as_it_is(api, northwind):
+    # Two writers that both found a record's exception missing: the second's insert keeps the first's row, and
+    # still writes the other records' new exceptions of its batch.
+    send(api, failure("TE-1"))
+    first = only_exception(northwind)
+    late = [
+        copy_of(first, message="Another writer's wording"),
+        copy_of(first, key=first.key.replace("TE-1", "TE-2"), external_id="TE-2", message="Another writer's wording"),
+    ]
+
+    insert_new(ExceptionItem, late)
+    keep_stakes(northwind)
+
+    items = {item.external_id: item for item in exceptions(northwind)}
+    assert items["TE-1"].pk == first.pk and items["TE-1"].error_message == first.error_message
+    assert items["TE-2"].error_message == "Another writer's wording"
+    assert items["TE-2"].status == Status.OPEN and items["TE-2"].key.endswith("|TE-2")
+
+
+def copy_of(item, message, **changes):
+    values = {field.attname: getattr(item, field.attname) for field in ExceptionItem._meta.concrete_fields}
+    values.update(id=None, error_message=message, **changes)
+    del values["searchable"]
+    return ExceptionItem(**values)

@@ -324,6 +324,9 @@ def test_a_payload_jsonb_or_the_slow_path_might_read_otherwise_is_left_to_the_sl
         b' "target_system": "tryton", "outcome": "succeeded", "occurred_at": "2026-11-20T18:00:00Z", "payload": '
     )
     assert quick_decode(SYNC_EVENT, b'{"items": [' + item + payload_text + b"}]}") is None
+    # Behind a plain one: the payloads are searched together first, then one by one.
+    plain = item.replace(b'"a"', b'"b"') + b'{"hours": 7.5}}, '
+    assert quick_decode(SYNC_EVENT, b'{"items": [' + plain + item + payload_text + b"}]}") is None
 
 
 @pytest.mark.parametrize(

@@ -287,6 +287,14 @@ _NULL_TEXT = msgspec.Raw(b"null")
 def _json_text(raw):
     """A payload's text as ``_document`` takes the payload (None for null), or ``OutOfBounds`` for the slow
     path to name."""
+    text = _plain_json_text(raw)
+    if text is not None and _unsure_json(text):
+        raise bounds.OutOfBounds("not as jsonb reads it")
+    return text
+
+
+def _plain_json_text(raw):
+    """``_json_text`` of a payload in a body where ``_unsure_json`` finds nothing."""
     text = JsonText(raw)
     if text == b"null":
         return None
@@ -294,8 +302,8 @@ def _json_text(raw):
     # from 20 to 22 characters): within half the limit, the payload is within the limit however it is encoded.
     if text[:1] != b"{" or len(text) > bounds.MAX_PAYLOAD_BYTES // 2:
         raise bounds.OutOfBounds("not an object, or maybe too large")
-    if text.count(b"{") + text.count(b"[") > _SHALLOW_BRACKETS or _unsure_json(text):
-        raise bounds.OutOfBounds("maybe too deep, or not as jsonb reads it")
+    if text.count(b"{") + text.count(b"[") > _SHALLOW_BRACKETS:
+        raise bounds.OutOfBounds("maybe too deep")
     return text
 
 
@@ -369,6 +377,10 @@ def quick_decode(fields, text):
         return None
     if not structs:
         return None
+    texts = [name for name, check in checks if check is _json_text]
+    if texts and not _unsure_json(b"\n".join([getattr(item, name) for item in structs for name in texts])):
+        # Searched once in all the payloads' text together, which costs a third of searching each one.
+        checks = tuple((name, _plain_json_text if check is _json_text else check) for name, check in checks)
     return _checked(structs, checks, batch_checks)
 
 

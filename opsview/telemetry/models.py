@@ -17,6 +17,20 @@ class RunStatus(models.TextChoices):
 FINISHED_STATUSES = {RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED, RunStatus.CANCELLED}
 
 
+class RecordIndex(models.Index):
+    """Sync events by their record's external id: a hash index on PostgreSQL, a plain one elsewhere.
+
+    A record's events are only ever looked up by its id's equality (its history on an exception's page, an earlier
+    arrival of the same record), never by a range. Ingest writes one entry per event in random order: a B-tree on
+    (firm, record type, id, time) cost PostgreSQL 4.4 us an event, a hash of the id 0.8 us (200,000 bench events).
+    """
+
+    def create_sql(self, model, schema_editor, using="", **kwargs):
+        if schema_editor.connection.vendor == "postgresql":
+            using = " USING hash"
+        return super().create_sql(model, schema_editor, using=using, **kwargs)
+
+
 class SyncRun(WorkspaceOwned):
     """One execution of an integration job between two systems."""
 
@@ -95,7 +109,7 @@ class SyncEvent(WorkspaceOwned):
         ordering = ["-occurred_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["workspace", "event_id"], name="sync_event_id_per_workspace")]
         indexes = [
-            models.Index(fields=["workspace", "record_type", "external_id", "occurred_at"]),
+            RecordIndex(fields=["external_id"], name="sync_event_record_idx"),
             # The last day's success rate of every firm (the portfolio) is read from the index only.
             models.Index(fields=["workspace", "occurred_at"], include=["outcome"], name="sync_event_time_idx"),
             # Failures are one event in fifty: what blocks a manager's projects, the failed events of a day and the

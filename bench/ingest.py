@@ -65,12 +65,22 @@ machine, before and after (its bare COPY swings from 86,000 to 135,000 rows/s be
     after   events_per_s=24429 copy_rows_per_s=124508 ratio=0.20 detect_lag_p99_ms=1931
             CPU per event: gunicorn 25.2 us, postgres 48.4 us, task cluster 8.3 us, client 3.9 us
 
-Where an event's time goes now: in the web worker, decoding and checking it (msgspec,
-``ingest.fields.quick_decode``), writing its COPY row, and a few milliseconds a request of Django and DRF; in
-PostgreSQL, the COPY into a table with four indexes besides its primary key (about 20 us a row against 7 for
-the bare table) and, behind the response, each new exception's row, about 150 us of it the search's trigram
-index; in the task worker, detection's fixed queries, shared by the batches one drain gathers (more of them
-the faster batches arrive).
+Then new exceptions were written with COPY, the payloads of a batch searched together, and the events' B-tree
+by record (firm, type, id, time) became a hash of the record's id; on another 2-core machine, the code from before
+and after, three runs each (the bare COPY at 119,000 to 155,000 rows/s):
+
+    before  events_per_s=29710 copy_rows_per_s=135515 ratio=0.22 detect_lag_p99_ms=2282 (0.22 and 0.22 in two
+            more runs, lag 1533 and 2307 ms)
+            CPU per event: gunicorn 20.8 us, postgres 41.9 us, task cluster 7.1 us, client 3.3 us
+    after   AFTER_FIGURES
+
+Where an event's time goes now, of about 57 us of CPU: in the web worker (about 17 us), half of it a request's
+fixed cost (Django, DRF, the token, systems and runs, the rate limit and the drain's request in Redis, about
+4.7 ms a request) and the rest decoding and checking the events (msgspec, ``ingest.fields.quick_decode``,
+3.6 us) and writing their COPY rows; in PostgreSQL (about 32 us), the COPY into a table with five indexes
+besides its primary key, and, behind the response, reading the batch back and each new exception's row with
+its twenty indexes, the search's trigram index the largest; in the task worker (about 5.5 us), detection's
+Python, shared fixed queries aside. Batches of 1,000 events take a third off the web's share (12.8 us an event).
 
 Environment: ``BENCH_WORKERS`` and ``BENCH_THREADS`` set gunicorn's defaults, ``BENCH_DB`` the database,
 ``BENCH_REDIS_URL`` the Redis.

@@ -67,12 +67,14 @@ machine, before and after (its bare COPY swings from 86,000 to 135,000 rows/s be
 
 Then new exceptions were written with COPY, the payloads of a batch searched together, and the events' B-tree
 by record (firm, type, id, time) became a hash of the record's id; on another 2-core machine, the code from before
-and after, three runs each (the bare COPY at 119,000 to 155,000 rows/s):
+and after (the bare COPY at 100,000 to 156,000 rows/s from run to run):
 
-    before  events_per_s=29710 copy_rows_per_s=135515 ratio=0.22 detect_lag_p99_ms=2282 (0.22 and 0.22 in two
-            more runs, lag 1533 and 2307 ms)
+    before  events_per_s=29710 copy_rows_per_s=135515 ratio=0.22 detect_lag_p99_ms=2282 (0.22, 0.23 and 0.21 in
+            three more runs, lag 1533, 2307 and 1681 ms)
             CPU per event: gunicorn 20.8 us, postgres 41.9 us, task cluster 7.1 us, client 3.3 us
-    after   AFTER_FIGURES
+    after   events_per_s=40200 copy_rows_per_s=144370 ratio=0.28 detect_lag_p99_ms=1780 (0.27 and 0.29 in two
+            more runs, lag 1048 and 1431 ms; 0.23 to 0.25 in four runs without the big batches, lag 1332 to 2402 ms)
+            CPU per event: gunicorn 15.6 us, postgres 30.8 us, task cluster 5.3 us, client 2.8 us
 
 Where an event's time goes now, of about 57 us of CPU: in the web worker (about 17 us), half of it a request's
 fixed cost (Django, DRF, the token, systems and runs, the rate limit and the drain's request in Redis, about

@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from opsview.queues.stakes import rebuild_stakes, stakes_out_of_date
+from opsview.queues.stakes import rebuild_stakes, stakes_out_of_date, totals_out_of_date
 from opsview.records.models import Client, Person, Project, TimeEntry
 from opsview.records.sides import sides_out_of_date
 from opsview.systems.models import ApiToken, System
@@ -40,6 +40,8 @@ def pytest_runtest_call(item):
         assert not stale, f"time entries whose stored sides are out of date (id, stored, live): {stale}"
         unkept = stakes_out_of_date()[:5]
         assert not unkept, f"records whose kept money at stake is out of date (firm, record, kept, live): {unkept}"
+        totals = totals_out_of_date()[:5]
+        assert not totals, f"firms whose kept money at stake is out of date (firm, currency, kept, counted): {totals}"
     return result
 
 

@@ -28,6 +28,7 @@ def test_after_migrate_each_schedule_exists_once_with_its_function_and_interval(
             ("queues: business-state exceptions", "opsview.queues.tasks.scan_business_states", "I", 15, -1),
             ("queues: detect from ingested events", "opsview.queues.outbox.drain_and_prune", "I", 1, -1),
             ("queues: wake snoozed exceptions", "opsview.queues.tasks.wake_snoozed", "I", 5, -1),
+            ("queues: fold the firms' money at stake", "opsview.queues.stakes.fold_stake_changes", "I", 10, -1),
             ("replay: take back replays of lost workers", "opsview.replay.tasks.requeue_stale", "I", 5, -1),
             ("notify: take back alert deliveries of lost workers", "opsview.notify.tasks.requeue_stale", "I", 5, -1),
             ("kpi-daily-rollup", "opsview.kpis.rollups.rollup_missing_days", "H", None, -1),

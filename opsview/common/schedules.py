@@ -30,6 +30,7 @@ SCHEDULES = (
     FixedSchedule("queues: detect from ingested events", "opsview.queues.outbox.drain_and_prune", MINUTES, 1),
     FixedSchedule("queues: business-state exceptions", "opsview.queues.tasks.scan_business_states", MINUTES, 15),
     FixedSchedule("queues: wake snoozed exceptions", "opsview.queues.tasks.wake_snoozed", MINUTES, 5),
+    FixedSchedule("queues: fold the firms' money at stake", "opsview.queues.stakes.fold_stake_changes", MINUTES, 10),
     FixedSchedule("replay: take back replays of lost workers", "opsview.replay.tasks.requeue_stale", MINUTES, 5),
     FixedSchedule(
         "notify: take back alert deliveries of lost workers", "opsview.notify.tasks.requeue_stale", MINUTES, 5

@@ -287,6 +287,23 @@ class RecordAtStake(WorkspaceOwned):
         indexes = [models.Index(fields=["workspace", "currency"], include=["amount", "exceptions"], name="stakes_idx")]
 
 
+class StakeChange(WorkspaceOwned):
+    """A change of a firm's money at stake in one currency: what ``RecordAtStake`` rows of one write added up to
+    after it, less what they added up to before.
+
+    A firm's money at stake is the sum of its changes, so the portfolio adds up a few rows per firm instead of a
+    year's million records (``queues.stakes``). Every write of ``RecordAtStake`` appends its change in the same
+    transaction; appending never waits for another writer, where one total row per firm would make every writer
+    of the firm queue for it. ``fold_stake_changes`` folds a firm's changes into one row per currency.
+    """
+
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    currency = models.CharField(max_length=3, blank=True)
+    records = models.IntegerField(help_text="Records at stake added (negative: removed).")
+    amount = models.DecimalField(max_digits=16, decimal_places=2, help_text="Money at stake added.")
+    exceptions = models.IntegerField(help_text="Open exceptions added.")
+
+
 class Comment(WorkspaceOwned):
     MANAGER_SCOPE = "exception__project__manager__user"
 

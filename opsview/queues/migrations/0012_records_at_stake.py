@@ -11,10 +11,10 @@ def keep_stakes(apps, schema_editor):
     open_items = ExceptionItem.objects.filter(status="open")
     if not open_items.exists():
         return
-    from opsview.queues.stakes import rebuild_stakes
+    from opsview.queues.stakes import rebuild_records_at_stake
 
     for workspace_id in list(open_items.values_list("workspace_id", flat=True).distinct().order_by()):
-        rebuild_stakes(workspace_id)
+        rebuild_records_at_stake(workspace_id)
 
 
 class Migration(migrations.Migration):

@@ -1,0 +1,94 @@
+"""A firm's money at stake kept as the changes each write made to it (queues.stakes, StakeChange): what the
+portfolio reads, folded by the schedule without changing a figure, and never losing a change appended while a
+fold runs. After every test the suite also checks that the totals agree with the records (tests/conftest.py)."""
+
+import threading
+
+import pytest
+from django.db import connection, connections, transaction
+
+from opsview.queues import services
+from opsview.queues.models import ExceptionItem, Resolution, StakeChange, Status
+from opsview.queues.money import money_at_stake
+from opsview.queues.stakes import fold_stake_changes, kept_money_at_stake_by_workspace, refresh_stakes
+from tests.queue_support import exceptions, failure, send
+
+
+def stake_of(firm):
+    return kept_money_at_stake_by_workspace([firm.workspace.pk]).get(firm.workspace.pk)
+
+
+def test_each_write_appends_its_change_and_the_firms_stake_is_their_sum(northwind, api, olivia):
+    send(api, failure("TE-1"), failure("TE-2"), failure("TE-3"))
+    first = StakeChange.objects.filter(workspace=northwind.workspace).count()
+    services.resolve(
+        olivia, northwind.workspace, exceptions(northwind, external_id="TE-2"), Resolution.FIXED_AT_SOURCE, "ok"
+    )
+    assert StakeChange.objects.filter(workspace=northwind.workspace).count() == first + 1
+    live = money_at_stake(exceptions(northwind, status=Status.OPEN))
+    assert stake_of(northwind) == live
+    assert (live["records"], live["exceptions"]) == (2, 2)
+
+
+def test_a_write_that_changes_no_money_appends_nothing(northwind, api):
+    send(api, failure("TE-1"))
+    before = StakeChange.objects.count()
+    item = exceptions(northwind).get()
+    refresh_stakes(northwind.workspace.pk, [item.record_ref])
+    assert StakeChange.objects.count() == before
+
+
+def test_folding_keeps_every_firms_figures_in_one_row_per_currency(northwind, contoso, api, olivia):
+    send(api, failure("TE-1"), failure("TE-2"), failure("TE-3"))
+    services.resolve(
+        olivia, northwind.workspace, exceptions(northwind, external_id="TE-1"), Resolution.FIXED_AT_SOURCE, "ok"
+    )
+    services.reopen(olivia, northwind.workspace, exceptions(northwind, external_id="TE-1"))
+    before = stake_of(northwind)
+    assert StakeChange.objects.filter(workspace=northwind.workspace).count() > 1
+
+    folded = fold_stake_changes()
+
+    assert folded > 0
+    assert stake_of(northwind) == before
+    assert list(StakeChange.objects.filter(workspace=northwind.workspace).values_list("currency", "records")) == [
+        ("EUR", 3)
+    ]
+    assert stake_of(contoso) is None
+
+
+def test_a_firm_with_nothing_at_stake_any_more_keeps_no_row_once_folded(northwind, api, olivia):
+    send(api, failure("TE-1"))
+    services.resolve(olivia, northwind.workspace, exceptions(northwind), Resolution.FIXED_AT_SOURCE, "fixed")
+    assert stake_of(northwind) is None
+    fold_stake_changes()
+    assert not StakeChange.objects.filter(workspace=northwind.workspace).exists()
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers are PostgreSQL's")
+def test_a_change_committed_while_a_fold_runs_is_kept(northwind, api, olivia):
+    send(api, failure("TE-1"), failure("TE-2"))
+    other_fold = []
+
+    def fold():
+        try:
+            other_fold.append(fold_stake_changes())
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        ExceptionItem.objects.filter(workspace=northwind.workspace, external_id="TE-1").update(
+            status=Status.RESOLVED, resolution=Resolution.FIXED_AT_SOURCE
+        )
+        refresh_stakes(northwind.workspace.pk, [exceptions(northwind, external_id="TE-1").get().record_ref])
+        # The fold runs in another transaction while this change is appended but not yet committed.
+        folding = threading.Thread(target=fold)
+        folding.start()
+        folding.join(10)
+        assert other_fold, "the fold waited for the uncommitted change"
+
+    live = money_at_stake(exceptions(northwind, status=Status.OPEN))
+    assert stake_of(northwind) == live
+    assert live["records"] == 1

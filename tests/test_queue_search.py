@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from opsview.queues import state_rules
+from opsview.queues import services, state_rules
 from opsview.queues.models import ExceptionItem
 from opsview.records.models import Client, Invoice, Project, TimeEntry
 from opsview.systems.models import ApiToken, System
@@ -229,3 +229,22 @@ def test_the_search_does_not_match_across_a_records_ids_and_its_error(client, no
     assert found(client, "acme ltd") == {real.pk}  # only where the words really follow each other
     assert found(client, "acme\nltd") == {real.pk}  # a pasted line break is a space, not the column's separator
     assert found(client, "acme\nltd_bank") == set()
+
+
+def test_a_search_finds_resolved_exceptions_among_the_resolved_and_open_ones_among_the_open(
+    client, northwind, olivia, api
+):
+    # On PostgreSQL the search's index holds the open and snoozed exceptions only (migration 0015): a search
+    # among the resolved reads them otherwise, and must find the same.
+    send(api, failure("TE-OPEN", message="Kestrel period closed"), failure("TE-DONE", message="Kestrel period closed"))
+    done = only_exception(northwind, external_id="TE-DONE")
+    still_open = only_exception(northwind, external_id="TE-OPEN")
+    services.resolve(olivia, northwind.workspace, exceptions(northwind, pk=done.pk), "fixed_at_source", "posted")
+    signed_in(client, olivia)
+
+    def ids(status):
+        return {x.pk for x in listed(client, q="kestrel period", status=status).context["page"].object_list}
+
+    assert ids("open") == ids("pending") == {still_open.pk}
+    assert ids("resolved") == {done.pk}
+    assert ids("all") == {done.pk, still_open.pk}

@@ -64,6 +64,34 @@ def test_repeated_failures_of_one_record_stay_one_exception_and_are_counted(api,
     assert (item.occurrences, item.recurrences, item.last_seen_at) == (3, 0, later(2))
 
 
+def test_a_record_failing_again_for_another_cause_moves_to_that_cause_with_its_new_value(api, northwind):
+    send(api, failure("INV-7", record_type="invoice", at=later(0), payload={"amount": "100.00", "currency": "EUR"}))
+    first = only_exception(northwind)
+    send(
+        api,
+        failure(
+            "INV-7",
+            "Unknown project code 'ACME-01'",
+            code="",
+            record_type="invoice",
+            at=later(1),
+            payload={"amount": "2500.50", "currency": "USD", "number": "2026-0042"},
+        ),
+    )
+
+    item = only_exception(northwind)
+    assert item.pk == first.pk and item.group_id != first.group_id
+    assert (item.kind, item.group.mapping_value, item.error_code, item.error_message) == (
+        Kind.MISSING_MAPPING,
+        "ACME-01",
+        "",
+        "Unknown project code 'ACME-01'",
+    )
+    assert (item.amount, item.currency, item.occurrences, item.last_seen_at) == (Decimal("2500.50"), "USD", 2, later(1))
+    assert "2026-0042" in item.title and "2026-0042" in item.search_text
+    assert ExceptionItem.objects.filter(searchable__contains="acme-01").get() == item
+
+
 def test_a_record_that_fails_again_after_being_resolved_reopens_and_counts_the_recurrence(api, northwind, olivia):
     from opsview.queues import services
 

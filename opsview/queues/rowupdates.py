@@ -13,7 +13,14 @@ from operator import attrgetter
 import orjson
 from django.db import IntegrityError, connection, transaction
 
-_PG_TYPES = {"bigint": "bigint", "integer": "integer", "datetime": "timestamptz", "text": "text"}
+_PG_TYPES = {
+    "bigint": "bigint",
+    "integer": "integer",
+    "datetime": "timestamptz",
+    "text": "text",
+    "numeric": "numeric",
+    "date": "date",
+}
 CHUNK = 1000
 
 

@@ -8,6 +8,7 @@ pending exception (one indexed lookup per batch finds those).
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from operator import attrgetter
 
 import orjson
 from django.db import connection
@@ -304,9 +305,13 @@ def record_failures(workspace, events):
     # the same order and never deadlock.
     to_create.sort(key=lambda item: item.key)
     insert_new(ExceptionItem, to_create)
-    if to_update:
-        to_update.sort(key=lambda item: item.pk)
-        ExceptionItem.objects.bulk_update(to_update, UPDATED_FIELDS, batch_size=500)
+    to_update.sort(key=lambda item: item.pk)
+    update_each(
+        ExceptionItem,
+        UPDATED_COLUMNS,
+        [(item.pk, *(getattr(item, name) for name, _ in UPDATED_COLUMNS)) for item in to_update],
+        ", ".join(f"{name} = v.{name}" for name, _ in UPDATED_COLUMNS),
+    )
     repeats.sort()
     # The common case: a record failing again for the same cause on every run. Only its counters and
     # the exact wording (ids, times) of its error move.
@@ -321,35 +326,31 @@ def record_failures(workspace, events):
     return {item.record_ref for item in (*to_create, *to_update, *recurring)}
 
 
-UPDATED_FIELDS = [
-    "group",
-    "kind",
-    "system",
-    "error_code",
-    "error_message",
-    "last_seen_at",
-    "last_event",
-    "occurrences",
-    "amount",
-    "currency",
-    "record_date",
-    "time_entry",
-    "invoice",
-    "project",
-    "client",
-    "title",
-    "search_text",
+# What a changed exception is written with (``update_each``, a tenth of ``bulk_update``'s Python a row).
+UPDATED_COLUMNS = [
+    ("group_id", "bigint"),
+    ("kind", "text"),
+    ("system_id", "bigint"),
+    ("error_code", "text"),
+    ("error_message", "text"),
+    ("last_seen_at", "datetime"),
+    ("last_event_id", "bigint"),
+    ("occurrences", "integer"),
+    ("amount", "numeric"),
+    ("currency", "text"),
+    ("record_date", "date"),
+    ("time_entry_id", "bigint"),
+    ("invoice_id", "bigint"),
+    ("project_id", "bigint"),
+    ("client_id", "bigint"),
+    ("title", "text"),
+    ("search_text", "text"),
 ]
 
 
-REPEAT_FIELDS = ("last_seen_at", "last_event", "occurrences", "error_code", "error_message")
-
-
-def _shape(item):
-    """What an exception says apart from its counters; unchanged on a plain repeat of its failure."""
-    return tuple(
-        getattr(item, ExceptionItem._meta.get_field(f).attname) for f in UPDATED_FIELDS if f not in REPEAT_FIELDS
-    )
+REPEAT_COLUMNS = ("last_seen_at", "last_event_id", "occurrences", "error_code", "error_message")
+# What an exception says apart from its counters; unchanged on a plain repeat of its failure.
+_shape = attrgetter(*(name for name, _ in UPDATED_COLUMNS if name not in REPEAT_COLUMNS))
 
 
 def _snapshot(item):

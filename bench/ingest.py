@@ -76,32 +76,33 @@ and after (the bare COPY at 100,000 to 156,000 rows/s from run to run):
             more runs, lag 1048 and 1431 ms; 0.23 to 0.25 in four runs without the big batches, lag 1332 to 2402 ms)
             CPU per event: gunicorn 15.6 us, postgres 30.8 us, task cluster 5.3 us, client 2.8 us
 
-Then the drain read a batch back as one range of ids (given the ids alone, the planner scanned a small table
-whole: 1,087 ms of the drain's 2.9 s of PostgreSQL became 578 to 613 ms, timed on its own) and wrote changed
-exceptions with one UPDATE from VALUES; the bare COPY became the median of three (its first run on a new cluster
-also creates the WAL files later ones reuse). On a machine whose bare COPY ran at 132,015 rows/s on its first
-run and 171,852 to 228,072 after, before and after:
+Then the drain read a batch back as one range of ids (given the ids alone, the planner scanned a small table whole:
+1,087 ms of the drain's 2.9 s of PostgreSQL became 578 to 613 ms, timed on its own) and wrote changed exceptions
+with one UPDATE from VALUES; the bare COPY became the median of three (its first run on a new cluster also creates
+the WAL files later ones reuse). On a machine whose bare COPY ran at 132,015 rows/s on its first run and 171,852 to
+228,072 after, before and after (the last three after: 0.21, 0.19, 0.20):
 
     before  ratio 0.17 to 0.22 in seven runs, 28,507 to 45,601 events/s, lag p99 938 to 1343 ms
             CPU per event: gunicorn 15.1 to 17.9 us, postgres 26.6 to 32.1 us, task cluster 4.8 to 5.8 us
-    after   ratio 0.17 to 0.22 in six runs, 35,103 to 46,784 events/s, lag p99 791 to 1722 ms; the best:
+    after   ratio 0.17 to 0.22 in nine runs, 35,103 to 46,784 events/s, lag p99 791 to 1722 ms; the best:
             events_per_s=46784 copy_rows_per_s=214075 ratio=0.22 detect_lag_p99_ms=1722
-            CPU per event: gunicorn 13.8 to 18.5 us, postgres 25.5 to 30.6 us, task cluster 4.0 to 5.9 us
+            CPU per event: gunicorn 13.8 to 18.5 us, postgres 24.6 to 30.6 us, task cluster 4.0 to 5.9 us
 
-The target is not met there. Detection costs it about a quarter of its rate: with the outbox's note left out
-(a throw-away change, no exceptions opened), 58,909 events/s, 0.27 of that machine's COPY. Detection's drain,
-timed on its own over the 195,894 detected events of a run (15,825 new exceptions): about 4 us an event for the
-nine in ten that succeed, and about 175 us for each new exception (PostgreSQL about 130: the row and its
-fourteen index entries with the search's trigrams, 60 to 75; its references checked, 15; its record's money
-at stake, 10; the failed event read back, 9; Python 45).
+The target is not met there. Detection costs it about a quarter of its rate: with the outbox's note left out (a
+throw-away change, no exceptions opened), 58,909 events/s, 0.27 of that machine's COPY. Detection's drain, timed on
+its own over the 195,894 detected events of a run (15,825 new exceptions): about 4 us an event for the nine in ten
+that succeed, and about 175 us for each new exception (PostgreSQL about 130: the row and its fourteen index entries
+with the search's trigrams, 60 to 75; its references checked, 15; its record's money at stake, 10; the failed event
+read back, 9; Python 45).
 
-Where an event's time goes now, of about 47 us of CPU on that machine: in the web worker (about 14 us), a
-request's fixed cost (Django, DRF, the token, systems and runs, the rate limit, the note and the drain's request
-in Redis: 2.4 ms of CPU a request in-process, 0.7 of it that of any integration request, ``/whoami/``) and decoding and checking
-the events (``ingest.fields.quick_decode``, 2.6 us, 0.5 of it msgspec's decoding) and writing their COPY rows;
-in PostgreSQL (about 27 us), the COPY into a table with five indexes besides its primary key (9.4 us an event
-alone, against 4.2 bare) and, behind the response, the detection above; the client about 2.5 us. Batches of
-1,000 events take a third off the web's share.
+Where an event's time goes now, of about 47 us of CPU on that machine: in the web worker (about 14 us), a request's
+fixed cost (Django, DRF, the token, systems and runs, the note and the drain's request in Redis: 2.4 ms of CPU a
+request in-process without the rate limit, 0.7 of it that of any integration request, ``/whoami/``; the rate
+limit's history of the token's requests adds up to 0.3 ms) and decoding and checking the events
+(``ingest.fields.quick_decode``, 2.6 us, 0.5 of it msgspec's decoding) and writing their COPY rows; in PostgreSQL
+(about 27 us), the COPY into a table with five indexes besides its primary key (9.4 us an event alone, against 4.2
+bare) and, behind the response, the detection above; the client about 2.5 us. Batches of 1,000 events take a third
+off the web's share.
 
 Environment: ``BENCH_WORKERS`` and ``BENCH_THREADS`` set gunicorn's defaults, ``BENCH_DB`` the database,
 ``BENCH_REDIS_URL`` the Redis.

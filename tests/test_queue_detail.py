@@ -109,6 +109,17 @@ def test_a_group_page_lists_its_exceptions_and_money(client, api, northwind, oli
     assert f'name="group" value="{group.pk}"' in page
 
 
+def test_a_group_worked_off_says_nothing_is_at_stake_not_a_zero_without_a_currency(client, api, northwind, olivia):
+    send(api, failure("TE-1", payload={"amount": "100", "currency": "EUR"}))
+    item = only_exception(northwind)
+    services.resolve(
+        olivia, northwind.workspace, ExceptionItem.objects.filter(pk=item.pk), Resolution.FIXED_AT_SOURCE, "fixed"
+    )
+    page = signed_in(client, olivia).get(f"/queues/groups/{item.group_id}/").content.decode()
+
+    assert "Nothing at stake: none of these is open or snoozed" in page and "0.00 at stake" not in page
+
+
 def test_a_missing_mapping_offers_its_fix_in_place(client, api, northwind, olivia):
     send(
         api,

@@ -1,6 +1,6 @@
 """How the queue says money at stake across currencies, including records that carry no amount."""
 
-from opsview.queues.money import stake_per_currency, stake_sentence
+from opsview.queues.money import stake_per_currency
 
 
 def test_records_without_an_amount_are_said_to_have_none_not_a_bare_zero():
@@ -16,9 +16,3 @@ def test_records_without_an_amount_are_said_to_have_none_not_a_bare_zero():
         "EUR 1,500.00 at stake in 2 records, 3 exceptions",
         "No amount known for 1 record, 1 exception",
     ]
-
-
-def test_nothing_open_is_said_to_hold_nothing_not_a_zero_without_a_currency():
-    assert stake_sentence({"by_currency": [], "records": 0, "exceptions": 0}) == (
-        "Nothing at stake: none of these is open or snoozed"
-    )

@@ -10,7 +10,14 @@ from django.db import connection, connections, transaction
 from opsview.queues import services
 from opsview.queues.models import ExceptionItem, Resolution, StakeChange, Status
 from opsview.queues.money import money_at_stake
-from opsview.queues.stakes import fold_stake_changes, kept_money_at_stake_by_workspace, refresh_stakes
+from opsview.queues.stakes import (
+    fold_stake_changes,
+    kept_money_at_stake_by_workspace,
+    rebuild_stakes,
+    refresh_stakes,
+    stakes_out_of_date,
+    totals_out_of_date,
+)
 from tests.queue_support import exceptions, failure, send
 
 
@@ -98,8 +105,6 @@ def test_a_change_committed_while_a_fold_runs_is_kept(northwind, api, olivia):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers are PostgreSQL's")
 def test_rebuilding_a_firms_stakes_waits_for_a_write_under_way_and_counts_it(northwind, api):
-    from opsview.queues.stakes import rebuild_stakes, stakes_out_of_date, totals_out_of_date
-
     send(api, failure("TE-1"))
     rebuilt, problems = threading.Event(), []
 

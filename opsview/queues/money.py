@@ -88,8 +88,8 @@ def stake_sentence(stake):
     """A ``money_at_stake`` result as the queue and the dashboards say it:
     "EUR 43,210.00 at stake in 120 records, 150 exceptions"."""
     records, exceptions = stake["records"], stake["exceptions"]
-    if not records:  # a group worked off, or a filter of resolved ones: not a sum of money without a currency
-        return "Nothing at stake: none of these is open or snoozed"
+    if not records:  # a group worked off, or a search that matched nothing: not a zero without a currency
+        return "Nothing at stake"
     return (
         f"{stake_money(stake)} at stake in {records:,} record{'s' if records != 1 else ''}, "
         f"{exceptions:,} exception{'s' if exceptions != 1 else ''}"

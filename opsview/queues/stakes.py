@@ -108,12 +108,11 @@ class _Change:
         self.by_currency = defaultdict(lambda: [0, Decimal(0), 0])
 
     def _count(self, kept, sign):
-        totals = kept.values("currency").annotate(records=Count("*"), amount=Sum("amount"), n=Sum("exceptions"))
-        for row in totals.order_by():
-            change = self.by_currency[row["currency"]]
-            change[0] += sign * row["records"]
-            change[1] += sign * row["amount"]
-            change[2] += sign * row["n"]
+        for (_, currency), (records, amount, n) in _totals(kept, Count("*")).items():
+            change = self.by_currency[currency]
+            change[0] += sign * records
+            change[1] += sign * amount
+            change[2] += sign * n
 
     def less(self, kept):
         self._count(kept, -1)

@@ -104,6 +104,18 @@ limit's history of the token's requests adds up to 0.3 ms) and decoding and chec
 bare) and, behind the response, the detection above; the client about 2.5 us. Batches of 1,000 events take a third
 off the web's share.
 
+On a fifth machine (its bare COPY 159,000 to 232,000 rows/s from run to run, events 31,000 to 48,000/s, on their
+own: the ratio swings from 0.14 to 0.24 in some thirty runs of the same code, 0.17 to 0.21 most often), the new
+exception's costs measured apart (the drain of one run's 200,000 events on a copy of its database, 16,363 new
+exceptions): PostgreSQL 3.8 to 4.6 s and Python 1.5 to 1.9 s. Of PostgreSQL's, the queue search's trigram index
+takes about 1.5 s (about 95 us a new exception: the error text's trigrams are the same in thousands of rows, and
+each adds the row to their long lists) and the references' checks about 0.3 s. Without both (a throw-away change)
+the drain's PostgreSQL took 2.3 to 2.8 s, yet ingest was no faster in six runs: the drain, done sooner, ran more
+often. Two drain tasks also took turns (one asked for while the other looped): sixteen to forty transactions a
+run. One drain now loops at a time (``queues.outbox.drain``): thirteen to sixteen, the task cluster's CPU 4.2 to
+5.8 us an event against 4.0 to 8.8, the ratio unchanged (0.17 to 0.21 in four runs). Gunicorn as 4 workers of 1
+thread or 2 of 3, 8 clients instead of 4 and a drain gathering for 0.75 s did no better than the noise either.
+
 Environment: ``BENCH_WORKERS`` and ``BENCH_THREADS`` set gunicorn's defaults, ``BENCH_DB`` the database,
 ``BENCH_REDIS_URL`` the Redis.
 """

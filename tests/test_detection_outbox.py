@@ -196,7 +196,7 @@ def test_a_batch_whose_detection_fails_holds_no_other_batch_back_and_stays_pendi
     assert [item.external_id for item in exceptions(contoso)] == ["TE-C1"]
 
 
-def test_a_batch_asks_for_one_drain_until_that_drain_starts(deferred, api, django_capture_on_commit_callbacks):
+def test_a_batch_asks_for_one_drain_until_a_drain_has_ended(deferred, api, django_capture_on_commit_callbacks):
     OrmQ.objects.all().delete()
     for n in range(3):
         with django_capture_on_commit_callbacks(execute=True):
@@ -207,6 +207,59 @@ def test_a_batch_asks_for_one_drain_until_that_drain_starts(deferred, api, djang
     with django_capture_on_commit_callbacks(execute=True):
         send(api, failure("TE-9"))
     assert OrmQ.objects.count() == 2
+
+
+def test_batches_that_commit_while_a_drain_loops_ask_for_no_other_drain(
+    deferred, api, northwind, monkeypatch, django_capture_on_commit_callbacks
+):
+    OrmQ.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        send(api, failure("TE-1"))
+    real_drain_once = outbox.drain_once
+
+    def drain_once_while_a_batch_commits():
+        monkeypatch.setattr(outbox, "drain_once", real_drain_once)
+        with django_capture_on_commit_callbacks(execute=True):
+            send(api, failure("TE-2"))
+        return real_drain_once()
+
+    monkeypatch.setattr(outbox, "drain_once", drain_once_while_a_batch_commits)
+    assert outbox.drain(gather=0) == 2  # the loop's next transaction took the second batch
+    assert sorted(item.external_id for item in exceptions(northwind)) == ["TE-1", "TE-2"]
+    assert OrmQ.objects.count() == 1  # the first batch's request, which started the loop
+
+
+def test_a_note_that_commits_after_the_drains_last_look_gets_a_drain_of_its_own(deferred, api, northwind, monkeypatch):
+    send(api, failure("TE-1"))
+    OrmQ.objects.all().delete()
+    real_drain_once = outbox.drain_once
+
+    def drain_once_then_a_batch_commits():
+        drained = real_drain_once()
+        if not drained:  # the loop's last look found nothing: a batch commits just after it
+            monkeypatch.setattr(outbox, "drain_once", real_drain_once)
+            outbox.note(northwind.workspace, list(SyncEvent.objects.values_list("pk", flat=True)))
+        return drained
+
+    monkeypatch.setattr(outbox, "drain_once", drain_once_then_a_batch_commits)
+    assert outbox.drain(gather=0) == 1
+    assert DetectionOutbox.objects.filter(done_at__isnull=True).count() == 1
+    assert OrmQ.objects.count() == 1  # the drain that ended asked for the next one
+
+
+@pytest.mark.postgresql
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the drains' lock is PostgreSQL's")
+def test_a_drain_asked_for_while_another_loops_leaves_it_to_that_one(deferred, api, northwind):
+    send(api, failure("TE-1"))
+    db = connection.settings_dict
+    dsn = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    with psycopg.connect(dsn, autocommit=True) as other:  # the drain already looping, in another worker
+        other.execute("SELECT pg_advisory_lock(%s)", [outbox.LOOP_LOCK])
+        assert outbox.drain(gather=0) == 0
+        assert exceptions(northwind).count() == 0
+        other.execute("SELECT pg_advisory_unlock(%s)", [outbox.LOOP_LOCK])
+    assert outbox.drain(gather=0) == 1
+    assert [item.external_id for item in exceptions(northwind)] == ["TE-1"]
 
 
 # --- a real worker killed mid-drain ------------------------------------------------------------------

@@ -112,9 +112,10 @@ takes about 1.5 s (about 95 us a new exception: the error text's trigrams are th
 each adds the row to their long lists) and the references' checks about 0.3 s. Without both (a throw-away change)
 the drain's PostgreSQL took 2.3 to 2.8 s, yet ingest was no faster in six runs: the drain, done sooner, ran more
 often. Two drain tasks also took turns (one asked for while the other looped): sixteen to forty transactions a
-run. One drain now loops at a time (``queues.outbox.drain``): thirteen to sixteen, the task cluster's CPU 4.2 to
-5.8 us an event against 4.0 to 8.8, the ratio unchanged (0.17 to 0.21 in four runs). Gunicorn as 4 workers of 1
-thread or 2 of 3, 8 clients instead of 4 and a drain gathering for 0.75 s did no better than the noise either.
+run. One drain now loops at a time (``queues.outbox.drain``): twelve to eighteen, the task cluster's CPU 3.8 to
+5.8 us an event against 4.0 to 8.8, the ratio unchanged (0.17 to 0.23 in fifteen runs; without the index and the
+checks, 0.18 to 0.22 in three). Gunicorn as 4 workers of 1 thread or 2 of 3, 8 clients instead of 4 and a drain
+gathering for 0.75 s did no better than the noise either.
 
 Environment: ``BENCH_WORKERS`` and ``BENCH_THREADS`` set gunicorn's defaults, ``BENCH_DB`` the database,
 ``BENCH_REDIS_URL`` the Redis.

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from opsview.demo.plan import month_index, month_start
-from opsview.demo.planting import CAUSES, PLANTS_FILE, read_plants
+from opsview.demo.planting import CAUSES, INVOICE_CAUSES, PLANTS_FILE, read_plants
 from opsview.queues.models import ExceptionItem
 from opsview.records.models import Invoice, Posting, TimeEntry
 from opsview.telemetry.models import SyncEvent, SyncRun
@@ -123,8 +123,12 @@ def test_the_erp_holds_each_posted_invoice_once_a_void_one_reversed_and_an_unpos
 
 def test_a_few_gaps_of_every_cause_are_planted_in_each_firm_settled_and_unknown_to_the_queue(plants):
     assert {p.workspace for p in plants} == {"northwind", "bluebird"}
+    assert {p.cause for p in plants} == set(CAUSES)
     for slug in ("northwind", "bluebird"):
-        assert {p.cause for p in plants if p.workspace == slug} == set(CAUSES)
+        causes = {p.cause for p in plants if p.workspace == slug}
+        # Every cause but the three that change an invoice the ERP took the first time: this small a demo may hold
+        # fewer such invoices in a firm than there are causes (Bluebird two of its thirteen, on some days).
+        assert set(CAUSES) - set(INVOICE_CAUSES) <= causes and causes & set(INVOICE_CAUSES)
     today = date.today()
     month = f"{month_start(month_index(today) - 2):%Y-%m}"
     assert Counter(p.period for p in plants if not p.cause.startswith("invoice_"))[month] == sum(
